@@ -1,0 +1,47 @@
+# The two commands: `make run` (the whole platform on the embedded stack) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler \
+        schemas deadletters compose-check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[local,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m runtime.stack run
+
+test: install
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest tests/unit tests/contract
+
+test-integration: install
+	$(PY) -m pytest tests/integration
+
+token: install
+	@$(PY) -m runtime.auth
+
+schemas: install
+	$(PY) -m contracts.schemas write
+
+deadletters: install
+	$(PY) -m runtime.deadletters list
+
+bench: install
+	$(PY) -m bench.backbone
+
+bench-scheduler: install
+	$(PY) -m bench.scheduler
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,84 @@
+"""The topic catalogue: every Kafka topic of the platform, in one list.
+
+One topic per aggregate type: its key is the aggregate id, so the events of one aggregate
+keep their order. The event types a topic carries are derived from the event registry
+(every event of that service and aggregate type), so a new event cannot be forgotten here.
+Each topic has a dead-letter sibling (``<name>.dlq``) for the messages its consumers
+could not handle. Topics are created from this list at start-up, idempotently, before any
+consumer subscribes (:func:`runtime.kafka.ensure_topics`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.base import registered_events
+
+DAY_MS = 24 * 3600 * 1000
+FOREVER = -1
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str
+    service: str  # the owning service: the only one that publishes to it
+    aggregate_type: str  # the key is this aggregate's id
+    partitions: int = 6
+    retention_ms: int = FOREVER  # the event log is kept: projections can be rebuilt from it
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.aggregate_type} id"
+
+    @property
+    def event_types(self) -> list[str]:
+        return [t for t, cls in registered_events().items()
+                if t.split(".")[2] == self.service and cls.aggregate_type == self.aggregate_type]
+
+    @property
+    def dead_letter(self) -> Topic:
+        return Topic(name=self.name + DLQ_SUFFIX, service=self.service, aggregate_type=self.aggregate_type,
+                     partitions=1, retention_ms=30 * DAY_MS,
+                     description=f"Dead letters of the consumers of {self.name}.")
+
+    @property
+    def config(self) -> dict[str, str]:
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+
+
+CATALOGUE: tuple[Topic, ...] = (
+    Topic("membership.organisation", "membership", "organisation",
+          description="ESS organisations known to the chamber and their contacts (ids only: no personal data)."),
+    Topic("membership.application", "membership", "application",
+          description="Membership applications: submission, welcome meeting, statutes review, board decision."),
+    Topic("membership.member", "membership", "member",
+          description="Members' lifecycle and dues: activation, invoices, payments, reminders, grace, lapse, "
+                      "renewal, withdrawal. Key: the member's organisation id."),
+)
+
+
+def all_topics(*, with_dead_letters: bool = True) -> list[Topic]:
+    topics = list(CATALOGUE)
+    if with_dead_letters:
+        topics += [t.dead_letter for t in CATALOGUE]
+    return topics
+
+
+def topic_by_name(name: str) -> Topic:
+    for topic in all_topics():
+        if topic.name == name:
+            return topic
+    raise KeyError(f"unknown topic {name!r}")
+
+
+def topic_for(event_type: str) -> Topic:
+    """The topic that carries an event type; ``KeyError`` if no topic does."""
+    for topic in CATALOGUE:
+        if event_type in topic.event_types:
+            return topic
+    raise KeyError(f"no topic carries {event_type!r}: add its aggregate to contracts/topics.py")
+
+
+def is_dead_letter(name: str) -> bool:
+    return name.endswith(DLQ_SUFFIX)

@@ -1,0 +1,252 @@
+"""Idempotent, at-least-once consumers with retries and a dead-letter topic.
+
+A :class:`Consumer` is one Kafka consumer group reading the topics its subscriptions need.
+Subscriptions are registered in one visible list per service (``bootstrap.py``)::
+
+    Consumer("member-statistics", [
+        Subscription(MemberActivated, on_member_activated),
+        Subscription(DuesInvoiced, on_dues_invoiced),
+    ])
+
+For each batch of records of a partition:
+
+1. the batch is handled in one MongoDB transaction: for each event not yet in the
+   ``processed_events`` record of this consumer, the handler runs, and the (consumer, event id)
+   records are inserted in the same transaction — a duplicate delivery changes nothing;
+2. if anything fails, the batch is handled again one record at a time, each retried with
+   exponential backoff (tenacity) up to ``CONSUMER_MAX_ATTEMPTS``; a record that still fails,
+   or that is not a valid CloudEvent of a known type, is published to the dead-letter topic
+   ``<topic>.dlq`` with the error and its original coordinates in ``dlq_*`` headers;
+3. only then is the offset committed: offsets never run ahead of durable writes.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timezone
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
+
+from contracts.base import DomainEvent
+from contracts.envelope import CloudEvent, EnvelopeError
+from contracts.topics import topic_by_name, topic_for
+from runtime import logging as log_context
+from runtime import metrics
+from runtime.mongo import PROCESSED, Database, Transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, Transaction, CloudEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Handle ``event`` (a contract model) with ``handler(event, tx, envelope)``."""
+
+    event: type[DomainEvent]
+    handler: Handler
+
+
+class PermanentError(Exception):
+    """A failure no retry can fix (the message goes straight to the dead-letter topic)."""
+
+
+def dead_letter_headers(record: ConsumerRecord, consumer: str, error: BaseException, attempts: int) -> list:
+    meta = {
+        "dlq_error": f"{type(error).__name__}: {error}"[:2000],
+        "dlq_original_topic": record.topic,
+        "dlq_original_partition": str(record.partition),
+        "dlq_original_offset": str(record.offset),
+        "dlq_consumer": consumer,
+        "dlq_attempts": str(attempts),
+        "dlq_failed_at": utcnow().astimezone(timezone.utc).isoformat(),
+    }
+    original = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
+    return original + [(k, v.encode()) for k, v in meta.items()]
+
+
+class Consumer:
+    def __init__(self, name: str, subscriptions: list[Subscription]) -> None:
+        if not subscriptions:
+            raise ValueError(f"consumer {name!r} has no subscription")
+        self.name = name
+        self.handlers: dict[str, Handler] = {}
+        for sub in subscriptions:
+            if sub.event.event_type in self.handlers:
+                raise ValueError(f"consumer {name!r} subscribes twice to {sub.event.event_type}")
+            self.handlers[sub.event.event_type] = sub.handler
+        self.topics = sorted({topic_for(t).name for t in self.handlers})
+        self._stopping = False
+        self._kafka: AIOKafkaConsumer | None = None
+
+    # -- wiring ------------------------------------------------------------------------
+    def bind(self, db: Database, producer: AIOKafkaProducer, *, max_attempts: int = 5,
+             retry_base: float = 0.2, batch_size: int = 500) -> Consumer:
+        self.db = db
+        self.producer = producer
+        self.service = db.settings.service_name
+        self.group_id = f"{db.settings.mongodb_database}.{self.name}"  # offsets live with the writes
+        self.max_attempts = max_attempts
+        self.retry_base = retry_base
+        self.batch_size = batch_size
+        return self
+
+    async def start(self) -> None:
+        settings = self.db.settings
+        self._kafka = AIOKafkaConsumer(
+            *self.topics, bootstrap_servers=settings.kafka_bootstrap_servers, group_id=self.group_id,
+            client_id=f"cress-{self.group_id}", enable_auto_commit=False, auto_offset_reset="earliest",
+            max_poll_records=self.batch_size)
+        await self._kafka.start()
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def close(self) -> None:
+        if self._kafka is not None:
+            await self._kafka.stop()
+            self._kafka = None
+
+    async def run(self) -> None:
+        assert self._kafka is not None, "start() first"
+        while not self._stopping:
+            try:
+                batches = await self._kafka.getmany(timeout_ms=200, max_records=self.batch_size)
+                for tp, records in batches.items():
+                    await self.process(records)
+                    await self._kafka.commit({tp: records[-1].offset + 1})
+            except KafkaError as exc:  # rebalance or broker away: uncommitted records come again
+                log.warning("consumer %s: %s; resuming", self.name, exc)
+                await asyncio.sleep(1.0)
+
+    # -- processing --------------------------------------------------------------------
+    async def process(self, records: list[ConsumerRecord]) -> None:
+        """Handle the records of one partition, in order; return once all are durable."""
+        try:
+            await self._process_batch(records)
+        except Exception as exc:  # noqa: BLE001 — fall back to one by one, with retries
+            log.info("consumer %s: batch of %d failed (%s); handling one by one", self.name, len(records), exc)
+            for record in records:
+                await self._process_one(record)
+
+    def _decode(self, record: ConsumerRecord) -> tuple[CloudEvent, DomainEvent | None]:
+        envelope = CloudEvent.from_kafka(record.headers, record.value)
+        if envelope.type not in self.handlers:
+            return envelope, None
+        return envelope, envelope.to_domain()
+
+    def _key(self, envelope: CloudEvent) -> str:
+        return f"{self.name}:{envelope.id}"
+
+    async def _process_batch(self, records: list[ConsumerRecord]) -> None:
+        decoded = [(r, *self._decode(r)) for r in records]  # EnvelopeError: handled one by one
+        wanted = [(r, env, ev) for r, env, ev in decoded if ev is not None]
+        outcomes: dict[str, int] = {}
+
+        async def work(tx: Transaction) -> None:
+            outcomes.clear()
+            keys = [self._key(env) for _, env, _ in wanted]
+            seen = {d["_id"] async for d in tx.db[PROCESSED].find({"_id": {"$in": keys}}, {"_id": 1},
+                                                                   session=tx.session)}
+            fresh = []
+            for record, envelope, event in wanted:
+                key = self._key(envelope)
+                if key in seen:
+                    outcomes[record.topic + "|duplicate"] = outcomes.get(record.topic + "|duplicate", 0) + 1
+                    continue
+                seen.add(key)
+                tx.causation_id, tx.correlation_id = envelope.id, envelope.correlationid
+                started = time.perf_counter()
+                await self.handlers[envelope.type](event, tx, envelope)
+                metrics.HANDLER_DURATION.labels(self.service, self.name, record.topic).observe(
+                    time.perf_counter() - started)
+                fresh.append({"_id": key, "consumer": self.name, "event_id": envelope.id,
+                              "type": envelope.type, "at": utcnow()})
+                outcomes[record.topic + "|processed"] = outcomes.get(record.topic + "|processed", 0) + 1
+            if fresh:
+                await tx.db[PROCESSED].insert_many(fresh, session=tx.session)
+
+        if wanted:
+            await self.db.transaction(work)
+        for key, n in outcomes.items():
+            topic, outcome = key.split("|")
+            metrics.MESSAGES_CONSUMED.labels(self.service, self.name, topic, outcome).inc(n)
+        for record, _, event in decoded:
+            if event is None:
+                metrics.MESSAGES_CONSUMED.labels(self.service, self.name, record.topic, "ignored").inc()
+
+    async def _process_one(self, record: ConsumerRecord) -> None:
+        while True:
+            attempts = 0
+            try:
+                async for attempt in AsyncRetrying(
+                        stop=stop_after_attempt(self.max_attempts),
+                        wait=wait_exponential(multiplier=self.retry_base, max=30),
+                        retry=retry_if_not_exception_type((EnvelopeError, PermanentError, ConnectionFailure)),
+                        reraise=True):
+                    with attempt:
+                        attempts += 1
+                        outcome = await self._handle_one(record)
+                metrics.MESSAGES_CONSUMED.labels(self.service, self.name, record.topic, outcome).inc()
+                return
+            except ConnectionFailure as exc:  # the database is down: wait for it, the message is fine
+                log.warning("consumer %s: database unreachable (%s); waiting", self.name, exc)
+                await asyncio.sleep(1.0)
+            except Exception as exc:  # noqa: BLE001 — every other failure ends in the dead-letter topic
+                await self._dead_letter(record, exc, attempts)
+                return
+
+    async def _handle_one(self, record: ConsumerRecord) -> str:
+        try:
+            envelope, event = self._decode(record)
+        except EnvelopeError:
+            metrics.MESSAGES_FAILED.labels(self.service, self.name, record.topic).inc()
+            raise
+        if event is None:
+            return "ignored"
+        token = log_context.event_id.set(envelope.id)
+        try:
+            async def work(tx: Transaction) -> str:
+                key = self._key(envelope)
+                if await tx.db[PROCESSED].find_one({"_id": key}, {"_id": 1}, session=tx.session):
+                    return "duplicate"
+                tx.causation_id, tx.correlation_id = envelope.id, envelope.correlationid
+                started = time.perf_counter()
+                await self.handlers[envelope.type](event, tx, envelope)
+                metrics.HANDLER_DURATION.labels(self.service, self.name, record.topic).observe(
+                    time.perf_counter() - started)
+                await tx.db[PROCESSED].insert_one({"_id": key, "consumer": self.name, "event_id": envelope.id,
+                                                   "type": envelope.type, "at": utcnow()}, session=tx.session)
+                return "processed"
+
+            try:
+                return await self.db.transaction(work, correlation_id=envelope.correlationid,
+                                                 causation_id=envelope.id)
+            except DuplicateKeyError:
+                return "duplicate"  # another instance recorded it concurrently
+            except Exception as exc:
+                metrics.MESSAGES_FAILED.labels(self.service, self.name, record.topic).inc()
+                log.warning("consumer %s: %s failed: %s", self.name, envelope.type, exc)
+                raise
+        finally:
+            log_context.event_id.reset(token)
+
+    async def _dead_letter(self, record: ConsumerRecord, error: BaseException, attempts: int) -> None:
+        dlq = topic_by_name(record.topic).dead_letter.name
+        await self.producer.send_and_wait(dlq, value=record.value, key=record.key,
+                                          headers=dead_letter_headers(record, self.name, error, attempts))
+        metrics.DEAD_LETTERS.labels(self.service, self.name, record.topic).inc()
+        metrics.MESSAGES_CONSUMED.labels(self.service, self.name, record.topic, "dead_lettered").inc()
+        log.error("consumer %s: %s[%d]@%d dead-lettered after %d attempt(s): %s", self.name, record.topic,
+                  record.partition, record.offset, attempts, error)
+
+
+async def run_consumers(consumers: list[Consumer]) -> None:
+    await asyncio.gather(*(c.run() for c in consumers))

@@ -1,0 +1,38 @@
+"""Prometheus metrics of every service, declared once.
+
+Naming follows Prometheus conventions: base units, ``_total`` counters, no ids in labels.
+RED for HTTP and for consumers, plus the outbox backlog and the dead letters.
+"""
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+HTTP_REQUESTS = Counter("cress_http_requests_total", "HTTP requests handled.",
+                        ["service", "method", "route", "status"])
+HTTP_DURATION = Histogram("cress_http_request_duration_seconds", "HTTP request duration.",
+                          ["service", "method", "route"], buckets=_LATENCY_BUCKETS)
+MESSAGES_PUBLISHED = Counter("cress_messages_published_total", "Events published to Kafka by the outbox relay.",
+                             ["service", "topic"])
+MESSAGES_CONSUMED = Counter("cress_messages_consumed_total", "Messages a consumer finished with, by outcome.",
+                            ["service", "consumer", "topic", "outcome"])
+MESSAGES_FAILED = Counter("cress_messages_failed_total", "Failed handler attempts (each retry counts).",
+                          ["service", "consumer", "topic"])
+HANDLER_DURATION = Histogram("cress_message_handler_duration_seconds",
+                             "Time to handle one message, its writes included.",
+                             ["service", "consumer", "topic"], buckets=_LATENCY_BUCKETS)
+OUTBOX_BACKLOG = Gauge("cress_outbox_backlog_records", "Outbox records not yet published.", ["service"])
+OUTBOX_OLDEST_AGE = Gauge("cress_outbox_oldest_pending_age_seconds",
+                          "Age of the oldest outbox record not yet published (0 when none).", ["service"])
+DEAD_LETTERS = Counter("cress_dead_letters_total", "Messages sent to a dead-letter topic.",
+                       ["service", "consumer", "topic"])
+DEPENDENCY_UP = Gauge("cress_dependency_up", "Whether a dependency answered the last readiness check.",
+                      ["service", "dependency"])
+
+METRIC_NAMES: tuple[str, ...] = (
+    "cress_http_requests_total", "cress_http_request_duration_seconds", "cress_messages_published_total",
+    "cress_messages_consumed_total", "cress_messages_failed_total", "cress_message_handler_duration_seconds",
+    "cress_outbox_backlog_records", "cress_outbox_oldest_pending_age_seconds", "cress_dead_letters_total",
+    "cress_dependency_up",
+)

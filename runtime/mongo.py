@@ -1,0 +1,154 @@
+"""MongoDB through PyMongo's native async API, and the unit of work.
+
+A command runs inside :meth:`Database.transaction`: the aggregates it saves and the events they
+recorded are written in one multi-document transaction (the transactional outbox), retried
+as a whole on transient transaction errors by PyMongo's ``with_transaction``.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from contracts.base import DomainEvent
+from runtime import logging as log_context
+from runtime.aggregate import Aggregate
+from runtime.errors import ConcurrencyConflict, Conflict, NotFound
+from runtime.settings import Settings
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+OUTBOX = "outbox"
+PROCESSED = "processed_events"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Transaction:
+    """What a command or a message handler sees: the database and the open session.
+
+    ``save`` writes an aggregate with optimistic concurrency and queues the events it
+    recorded; they go to the outbox in the same transaction, when the work returns.
+    """
+
+    db: AsyncDatabase
+    session: AsyncClientSession
+    source: str
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    events: list[DomainEvent] = field(default_factory=list)
+
+    def collection(self, name: str) -> AsyncCollection:
+        return self.db[name]
+
+    async def get(self, collection: str, model: type[A], aggregate_id: str) -> A:
+        doc = await self.db[collection].find_one({"_id": aggregate_id}, session=self.session)
+        if doc is None:
+            raise NotFound(f"{model.__name__} {aggregate_id!r} not found", resource=model.__name__, id=aggregate_id)
+        return from_document(model, doc)
+
+    async def find(self, collection: str, model: type[A], aggregate_id: str) -> A | None:
+        doc = await self.db[collection].find_one({"_id": aggregate_id}, session=self.session)
+        return None if doc is None else from_document(model, doc)
+
+    async def save(self, collection: str, aggregate: Aggregate, *, conflict: str | None = None) -> None:
+        """Insert (version 0) or update (same version as read) ``aggregate``; bump its version.
+
+        ``conflict`` is the message for a duplicate key on insert (e.g. an already known SIRET).
+        """
+        doc = to_document(aggregate)
+        expected = aggregate.version
+        doc["version"] = expected + 1
+        coll = self.db[collection]
+        if expected == 0:
+            try:
+                await coll.insert_one(doc, session=self.session)
+            except DuplicateKeyError as exc:
+                raise Conflict(conflict or f"{type(aggregate).__name__} {aggregate.id!r} already exists",
+                               key=str((exc.details or {}).get("keyValue", ""))) from None
+        else:
+            try:
+                result = await coll.replace_one({"_id": aggregate.id, "version": expected}, doc, session=self.session)
+            except DuplicateKeyError:
+                raise Conflict(conflict or f"{type(aggregate).__name__} {aggregate.id!r} conflicts with another") from None
+            if result.matched_count != 1:
+                raise ConcurrencyConflict(
+                    f"{type(aggregate).__name__} {aggregate.id!r} was changed by someone else "
+                    f"(expected version {expected}); read it again and retry")
+        aggregate.version = expected + 1
+        self.events.extend(aggregate.pull_events())
+
+
+def to_document(aggregate: Aggregate) -> dict[str, Any]:
+    doc = aggregate.model_dump(mode="json")
+    doc["_id"] = doc.pop("id")
+    return doc
+
+
+def from_document(model: type[A], doc: dict[str, Any]) -> A:
+    doc = dict(doc)
+    doc["id"] = doc.pop("_id")
+    return model.model_validate(doc)
+
+
+class Database:
+    """The service's database: one client per process, one database per service."""
+
+    def __init__(self, settings: Settings, *, on_commit: Callable[[], None] | None = None) -> None:
+        self.settings = settings
+        self.client: AsyncMongoClient = AsyncMongoClient(
+            settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000,
+            appname=f"cress-{settings.service_name}")
+        self.db: AsyncDatabase = self.client[settings.mongodb_database]
+        self._on_commit = on_commit  # wakes the outbox relay up
+
+    def __getitem__(self, name: str) -> AsyncCollection:
+        return self.db[name]
+
+    async def ping(self, timeout: float = 2.0) -> None:
+        await asyncio.wait_for(self.client.admin.command("ping"), timeout)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self._on_commit = callback
+
+    async def transaction(self, work: Callable[[Transaction], Awaitable[T]], *,
+                          correlation_id: str | None = None, causation_id: str | None = None) -> T:
+        """Run ``work`` in one transaction with the outbox records of the events it recorded.
+
+        The whole of ``work`` is retried on transient transaction errors (write conflicts),
+        so it must only read and write through the transaction it is given.
+        """
+        from runtime.outbox import append_to_outbox  # the outbox module imports this one
+
+        cid = correlation_id or log_context.correlation_id.get()
+
+        async def callback(session: AsyncClientSession) -> T:
+            tx = Transaction(self.db, session, self.settings.source, correlation_id=cid, causation_id=causation_id)
+            result = await work(tx)
+            if tx.events:
+                await append_to_outbox(tx)
+            return result
+
+        async with self.client.start_session() as session:
+            result = await session.with_transaction(
+                callback, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"))
+        if self._on_commit is not None:
+            self._on_commit()
+        return result

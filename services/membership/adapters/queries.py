@@ -1,0 +1,127 @@
+"""Read side of the membership service: searches, good standing on a date, yearly figures.
+
+Searches read the aggregates' collections directly. The yearly figures come from the
+``yearly_statistics`` read model, which the yearly-statistics consumer keeps from the
+service's own events (eventually consistent: usually well under a second behind).
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from runtime.errors import NotFound
+from runtime.mongo import Database, from_document
+from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS, STATISTICS
+from services.membership.domain import Member, MembershipApplication, Organisation
+
+
+async def _page(db: Database, collection: str, model, query: dict[str, Any], *, sort: list, limit: int,
+                offset: int) -> tuple[list, int]:
+    total = await db[collection].count_documents(query)
+    docs = await db[collection].find(query).sort(sort).skip(offset).limit(limit).to_list()
+    return [from_document(model, d) for d in docs], total
+
+
+async def search_organisations(db: Database, *, q: str | None = None, legal_form: str | None = None,
+                               departement: str | None = None, sector: str | None = None,
+                               esus_agreed: bool | None = None, limit: int = 50,
+                               offset: int = 0) -> tuple[list[Organisation], int]:
+    query: dict[str, Any] = {}
+    if q:
+        digits = re.sub(r"\s", "", q)
+        if digits.isdigit():
+            query["siret"] = {"$regex": f"^{re.escape(digits)}"}
+        else:
+            query["name"] = {"$regex": re.escape(q), "$options": "i"}
+    if legal_form:
+        query["legal_form"] = legal_form
+    if departement:
+        query["departement"] = departement.upper()
+    if sector:
+        query["sector"] = {"$regex": f"^{re.escape(sector)}$", "$options": "i"}
+    if esus_agreed is not None:
+        query["esus_agreed"] = esus_agreed
+    return await _page(db, ORGANISATIONS, Organisation, query, sort=[("name", 1), ("_id", 1)],
+                       limit=limit, offset=offset)
+
+
+async def list_applications(db: Database, *, status: str | None = None, organisation_id: str | None = None,
+                            limit: int = 50, offset: int = 0) -> tuple[list[MembershipApplication], int]:
+    query: dict[str, Any] = {}
+    if status:
+        query["status"] = status
+    if organisation_id:
+        query["organisation_id"] = organisation_id
+    return await _page(db, APPLICATIONS, MembershipApplication, query,
+                       sort=[("submitted_on", -1), ("_id", 1)], limit=limit, offset=offset)
+
+
+async def list_members(db: Database, *, status: str | None = None, limit: int = 50,
+                       offset: int = 0) -> tuple[list[Member], int]:
+    query: dict[str, Any] = {"status": status} if status else {}
+    return await _page(db, MEMBERS, Member, query, sort=[("since", 1), ("_id", 1)], limit=limit, offset=offset)
+
+
+async def members_in_good_standing(db: Database, on: date, *, limit: int = 50,
+                                   offset: int = 0) -> tuple[list[Member], int]:
+    """Members in good standing on ``on`` (see :meth:`Member.in_good_standing`), by organisation id."""
+    docs = db[MEMBERS].find({"since": {"$lte": on.isoformat()}}).sort("_id", 1)
+    members = [from_document(Member, d) async for d in docs]
+    standing = [m for m in members if m.in_good_standing(on)]
+    return standing[offset:offset + limit], len(standing)
+
+
+async def yearly_statistics(db: Database, *, since: int | None = None, until: int | None = None) -> list[dict]:
+    """Per year: applications, admissions, members joining and leaving, members at year end and
+    growth, dues invoiced, collected and written off (euro cents)."""
+    rows = {d["_id"]: d async for d in db[STATISTICS].find({}).sort("_id", 1)}
+    if not rows:
+        return []
+    first, last = min(rows), max(rows)
+    out, members, previous = [], 0, None
+    for year in range(first, last + 1):
+        row = rows.get(year, {})
+        joined = row.get("activated", 0) + row.get("reinstated", 0)
+        left = row.get("lapsed", 0) + row.get("withdrawn", 0)
+        members += joined - left
+        growth = None if not previous else round(100.0 * (members - previous) / previous, 1)
+        entry = {
+            "year": year,
+            "applications_submitted": row.get("applications_submitted", 0),
+            "applications_admitted": row.get("applications_admitted", 0),
+            "applications_refused": row.get("applications_refused", 0),
+            "members_joined": row.get("activated", 0),
+            "members_reinstated": row.get("reinstated", 0),
+            "members_lapsed": row.get("lapsed", 0),
+            "members_withdrawn": row.get("withdrawn", 0),
+            "members_at_year_end": members,
+            "growth_percent": growth,
+            "dues_invoiced_cents": row.get("dues_invoiced_cents", 0),
+            "dues_collected_cents": row.get("dues_collected_cents", 0),
+            "dues_written_off_cents": row.get("dues_written_off_cents", 0),
+        }
+        previous = members
+        if (since is None or year >= since) and (until is None or year <= until):
+            out.append(entry)
+    return out
+
+
+async def get_one(db: Database, collection: str, model, aggregate_id: str):
+    """One aggregate by id; :class:`NotFound` names it when absent."""
+    doc = await db[collection].find_one({"_id": aggregate_id})
+    if doc is None:
+        raise NotFound(f"{model.__name__} {aggregate_id!r} not found", resource=model.__name__, id=aggregate_id)
+    return from_document(model, doc)
+
+
+async def get_organisation(db: Database, organisation_id: str) -> Organisation:
+    return await get_one(db, ORGANISATIONS, Organisation, organisation_id)
+
+
+async def get_application(db: Database, application_id: str) -> MembershipApplication:
+    return await get_one(db, APPLICATIONS, MembershipApplication, application_id)
+
+
+async def get_member(db: Database, member_id: str) -> Member:
+    return await get_one(db, MEMBERS, Member, member_id)

@@ -1,0 +1,24 @@
+"""Where the membership aggregates live in MongoDB, and the indexes the queries need.
+
+Writes go through :class:`runtime.mongo.Transaction` (versioned save + outbox); this module
+only names the collections and declares their indexes.
+"""
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING
+
+from runtime.mongo import Database
+
+ORGANISATIONS = "organisations"
+APPLICATIONS = "applications"
+MEMBERS = "members"
+STATISTICS = "yearly_statistics"  # read model kept by the yearly-statistics consumer
+
+
+async def ensure_indexes(db: Database) -> None:
+    await db[ORGANISATIONS].create_index("siret", unique=True, name="siret_unique")
+    await db[ORGANISATIONS].create_index([("departement", ASCENDING), ("legal_form", ASCENDING)])
+    await db[ORGANISATIONS].create_index("name")
+    await db[APPLICATIONS].create_index([("organisation_id", ASCENDING), ("status", ASCENDING)])
+    await db[APPLICATIONS].create_index([("status", ASCENDING), ("submitted_on", DESCENDING)])
+    await db[MEMBERS].create_index([("status", ASCENDING), ("since", ASCENDING)])

@@ -1,0 +1,434 @@
+"""The Member aggregate: an admitted organisation's membership and its yearly dues.
+
+A member's id is its organisation id. Lifecycle::
+
+    activate ─▶ active ──deadline missed──▶ grace_period ──grace ended, unpaid──▶ lapsed
+                  ▲  ▲                          │                                   │
+                  │  └──── overdue dues paid ───┘                                   │
+                  └────────────── a new invoice paid in full (renewal) ─────────────┘
+    withdraw (from any of them) ─▶ withdrawn  (terminal)
+
+Dues: one live invoice per calendar year, its amount taken from the fee scale when issued,
+its deadline and grace end from the dues terms. Payments may be partial; a payment above the
+balance is rejected. Reminders go only to invoices with a balance. When the membership
+lapses, its unpaid invoices are written off; the organisation renews by paying a new
+invoice (of the current year, even the lapsed one's year).
+
+Status history: every status change is appended to ``Member.status_history`` as a
+:class:`StatusChange` (``status``, ``since``): ``active`` on activation, ``grace_period`` on
+entering the grace period, ``lapsed`` on lapse, ``active`` again when overdue dues are paid or
+a lapsed member renews, ``withdrawn`` on withdrawal. The status in force on a date is that of
+the last change with ``since <= on`` (none before the membership started). Documents stored
+before the history existed have an empty list; for them it is derived from ``since``, the
+current ``status`` and the ``grace_entered_on`` / ``lapsed_on`` / ``withdrawn_on`` dates
+(:meth:`Member.status_changes`), and that derived history seeds the list at the next change.
+
+Good standing (:meth:`Member.in_good_standing`) — what other services ask ("is this a member
+entitled to the members' discount today?", "who was a member in good standing on 31 Dec
+2023?"), for any date ``on``, past or present:
+
+- the status in force on ``on`` (:meth:`Member.status_on`) is ``active`` or
+  ``grace_period`` — so never before ``since``, never while lapsed or once withdrawn;
+- and no invoice had, on ``on``, a balance past its grace end: for every invoice with
+  ``grace_ends_on < on``, the payments made on or before ``on`` covered its amount. An
+  invoice written off after ``on`` counts by its payments as of ``on``; one written off on
+  or before ``on`` is ignored (the member had lapsed then, which the status says).
+
+So a member whose dues are late but within the grace period *is* in good standing; one past
+grace is not, even before the scheduler has recorded the lapse, until the day it pays; a
+member that lapsed or withdrew later was in good standing before.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pydantic import BaseModel, Field
+
+from contracts.base import DomainEvent
+from contracts.membership import (DuesInvoiced, DuesPaymentRecorded, DuesReminderSent, MemberActivated,
+                                  MembershipEnteredGracePeriod, MembershipLapsed, MembershipRenewed,
+                                  MembershipWithdrawn, MemberStatus, PaymentMethod, WithdrawalReason)
+from runtime.aggregate import Aggregate
+from runtime.errors import Conflict, InvalidInput, NotFound
+
+from . import _rules
+from .application import ApplicationStatus, MembershipApplication
+from .fee_scale import DEFAULT_DUES_TERMS, DuesTerms, FeeBracket, FeeScale
+from .organisation import Organisation
+
+
+class DuesPayment(BaseModel):
+    payment_id: str
+    amount_cents: int = Field(gt=0)
+    method: PaymentMethod
+    paid_on: date
+
+
+class DuesInvoice(BaseModel):
+    """A year's dues. ``written_off_on`` is set when the membership lapsed with it unpaid."""
+
+    invoice_id: str
+    year: int
+    amount_cents: int = Field(ge=0)
+    fee_bracket: str
+    issued_on: date
+    due_on: date
+    grace_ends_on: date
+    payments: list[DuesPayment] = Field(default_factory=list)
+    reminders_sent: int = Field(default=0, ge=0)
+    last_reminder_on: date | None = None
+    written_off_on: date | None = None
+
+    @property
+    def paid_cents(self) -> int:
+        return sum(p.amount_cents for p in self.payments)
+
+    @property
+    def balance_cents(self) -> int:
+        """What remains due (0 once paid or written off)."""
+        return 0 if self.written_off_on else self.amount_cents - self.paid_cents
+
+    @property
+    def is_paid(self) -> bool:
+        return self.written_off_on is None and self.paid_cents >= self.amount_cents
+
+    @property
+    def is_open(self) -> bool:
+        """Still expecting money: not paid and not written off."""
+        return self.balance_cents > 0
+
+    def is_overdue(self, on: date) -> bool:
+        return self.is_open and on > self.due_on
+
+    def is_beyond_grace(self, on: date) -> bool:
+        return self.is_open and on > self.grace_ends_on
+
+    def paid_cents_on(self, on: date) -> int:
+        """What had been paid by the end of ``on``."""
+        return sum(p.amount_cents for p in self.payments if p.paid_on <= on)
+
+    def was_beyond_grace(self, on: date) -> bool:
+        """Whether, as of ``on``, the invoice had a balance past its grace end: the grace had
+        ended (``grace_ends_on < on``), it was not yet written off (``written_off_on`` after
+        ``on`` or never) and the payments made by ``on`` did not cover it. For ``on`` on or
+        after every recorded date this is :meth:`is_beyond_grace`."""
+        if on <= self.grace_ends_on:
+            return False
+        if self.written_off_on is not None and self.written_off_on <= on:
+            return False
+        return self.paid_cents_on(on) < self.amount_cents
+
+
+class StatusChange(BaseModel):
+    """The member's status became ``status`` on ``since``."""
+
+    status: MemberStatus
+    since: date
+
+
+class Member(Aggregate):
+    """A member organisation. ``id`` is the organisation id. ``status_history`` lists every
+    status change in the order recorded (empty for documents stored before it existed)."""
+
+    application_id: str
+    since: date
+    status: MemberStatus = MemberStatus.ACTIVE
+    status_history: list[StatusChange] = Field(default_factory=list)
+    invoices: list[DuesInvoice] = Field(default_factory=list)
+    grace_entered_on: date | None = None
+    lapsed_on: date | None = None
+    withdrawn_on: date | None = None
+    withdrawal_reason: WithdrawalReason | None = None
+    withdrawal_detail: str | None = None
+
+    # -- factory -------------------------------------------------------------------------
+    @classmethod
+    def activate(cls, *, application: MembershipApplication, organisation: Organisation, fee_scale: FeeScale,
+                 terms: DuesTerms = DEFAULT_DUES_TERMS, on: date) -> Member:
+        """Make an admitted applicant a member → ``MemberActivated`` then ``DuesInvoiced`` (the
+        dues of ``on.year``, from the fee scale and the organisation's current size).
+
+        :raises Conflict: the application is not admitted.
+        :raises InvalidInput: the application is another organisation's; ``on`` before the decision.
+        """
+        if application.status is not ApplicationStatus.ADMITTED:
+            raise Conflict(f"cannot activate a member from application {application.id}: it is "
+                           f"{application.status.value}, not admitted; expected step: {application.next_step}",
+                           current_state=application.status.value, expected_step=application.next_step)
+        if application.organisation_id != organisation.id:
+            raise InvalidInput("organisation_id", f"application {application.id} is organisation "
+                                                  f"{application.organisation_id}'s, not {organisation.id}'s")
+        _rules.not_before(on, application.decided_on, "on", "the board decision")
+        member = cls(id=organisation.id, application_id=application.id, since=on,
+                     status_history=[StatusChange(status=MemberStatus.ACTIVE, since=on)])
+        bracket = fee_scale.bracket_for(organisation.headcount, organisation.annual_budget_cents)
+        member.record(MemberActivated(
+            organisation_id=member.id, application_id=application.id, legal_form=organisation.legal_form,
+            departement=organisation.departement, sector=organisation.sector,
+            esus_agreed=organisation.esus_agreed, since=on, year=on.year, dues_cents=bracket.dues_cents))
+        member._issue(on.year, bracket, terms, on, None)
+        return member
+
+    # -- dues ----------------------------------------------------------------------------
+    def invoice_dues(self, year: int, *, organisation: Organisation, fee_scale: FeeScale,
+                     terms: DuesTerms = DEFAULT_DUES_TERMS, on: date, invoice_id: str | None = None) -> DuesInvoice:
+        """Invoice a year's dues → ``DuesInvoiced``. Allowed while active, in grace or lapsed
+        (invoicing a lapsed member is how it renews). ``invoice_id`` defaults to
+        ``<organisation id>-<year>`` (``-2``, ``-3``… when that year was invoiced before and
+        written off).
+
+        :raises Conflict: withdrawn; the year already has a live (paid or open) invoice;
+            ``invoice_id`` already used.
+        :raises InvalidInput: another organisation; year before the membership started or
+            more than one year ahead of ``on``; ``on`` before ``since``.
+        """
+        self._not_withdrawn("invoice dues")
+        if organisation.id != self.id:
+            raise InvalidInput("organisation_id", f"member {self.id} cannot be invoiced on organisation "
+                                                  f"{organisation.id}'s size")
+        _rules.not_before(on, self.since, "on", "the start of the membership")
+        if not isinstance(year, int) or year < self.since.year or year > on.year + 1:
+            raise InvalidInput("year", f"year {year} is outside {self.since.year}–{on.year + 1}")
+        if self.live_invoice(year) is not None:
+            raise Conflict(f"member {self.id}: the {year} dues are already invoiced "
+                           f"({self.live_invoice(year).invoice_id})", year=year)
+        bracket = fee_scale.bracket_for(organisation.headcount, organisation.annual_budget_cents)
+        return self._issue(year, bracket, terms, on, invoice_id)
+
+    def record_payment(self, year: int, *, amount_cents: int, payment_id: str, on: date,
+                       method: PaymentMethod | str = PaymentMethod.TRANSFER) -> DuesInvoice:
+        """A payment of the ``year`` dues was received on ``on`` → ``DuesPaymentRecorded``; when
+        it settles the invoice and either the year is after the first one or the member gets
+        back to active (from grace or lapsed), also ``MembershipRenewed``.
+
+        :raises InvalidInput: amount not above 0, above the balance (overpayment), unknown
+            method, ``on`` before the invoice was issued.
+        :raises NotFound: no invoice for that year.
+        :raises Conflict: withdrawn; the invoice is already paid or written off; ``payment_id``
+            already recorded.
+        """
+        self._not_withdrawn("record a payment")
+        _rules.positive(amount_cents, "amount_cents")
+        method = _rules.enum_value(PaymentMethod, method, "method")
+        payment_id = _rules.text(payment_id, "payment_id")
+        if any(p.payment_id == payment_id for inv in self.invoices for p in inv.payments):
+            raise Conflict(f"payment {payment_id} is already recorded for member {self.id}", payment_id=payment_id)
+        invoice = self._open_invoice(year, "record a payment")
+        _rules.not_before(on, invoice.issued_on, "on", f"the issue of invoice {invoice.invoice_id}")
+        if amount_cents > invoice.balance_cents:
+            raise InvalidInput("amount_cents", f"overpayment: {amount_cents} cents paid but only "
+                                               f"{invoice.balance_cents} cents due on {invoice.invoice_id}")
+        invoice.payments.append(DuesPayment(payment_id=payment_id, amount_cents=amount_cents, method=method,
+                                            paid_on=on))
+        self.record(DuesPaymentRecorded(
+            organisation_id=self.id, invoice_id=invoice.invoice_id, payment_id=payment_id, year=invoice.year,
+            amount_cents=amount_cents, method=method, paid_on=on, balance_cents=invoice.balance_cents,
+            fully_paid=invoice.is_paid))
+        if invoice.is_paid:
+            previous = self.status
+            if previous in (MemberStatus.GRACE_PERIOD, MemberStatus.LAPSED) and not self._overdue(on):
+                self._change_status(MemberStatus.ACTIVE, on)
+                self.grace_entered_on = None
+                self.lapsed_on = None
+            if invoice.year > self.since.year or self.status is not previous:
+                self.record(MembershipRenewed(organisation_id=self.id, year=invoice.year,
+                                              invoice_id=invoice.invoice_id, previous_status=previous,
+                                              status=self.status, renewed_on=on))
+        return invoice
+
+    def send_dues_reminder(self, year: int, *, on: date) -> int:
+        """A reminder for the unpaid ``year`` dues was sent → ``DuesReminderSent``. Returns the
+        number of reminders sent for that invoice so far.
+
+        :raises NotFound: no invoice for that year.
+        :raises Conflict: withdrawn; the invoice is paid or written off.
+        :raises InvalidInput: ``on`` before the issue.
+        """
+        self._not_withdrawn("send a dues reminder")
+        invoice = self._open_invoice(year, "send a reminder")
+        _rules.not_before(on, invoice.issued_on, "on", f"the issue of invoice {invoice.invoice_id}")
+        invoice.reminders_sent += 1
+        invoice.last_reminder_on = on
+        self.record(DuesReminderSent(organisation_id=self.id, invoice_id=invoice.invoice_id, year=invoice.year,
+                                     reminder_number=invoice.reminders_sent, balance_cents=invoice.balance_cents,
+                                     sent_on=on))
+        return invoice.reminders_sent
+
+    # -- deadlines -----------------------------------------------------------------------
+    def enter_grace_period(self, *, on: date) -> None:
+        """Dues are past their deadline → ``MembershipEnteredGracePeriod`` (for the oldest
+        overdue invoice).
+
+        :raises Conflict: not active, or no invoice overdue on ``on``.
+        """
+        if self.status is not MemberStatus.ACTIVE:
+            self._conflict("enter the grace period", "only an active member enters the grace period")
+        overdue = self._overdue(on)
+        if not overdue:
+            raise Conflict(f"member {self.id} has no dues overdue on {on}", current_state=self.status.value)
+        invoice = overdue[0]
+        self._change_status(MemberStatus.GRACE_PERIOD, on)
+        self.grace_entered_on = on
+        self.record(MembershipEnteredGracePeriod(
+            organisation_id=self.id, invoice_id=invoice.invoice_id, year=invoice.year,
+            balance_cents=invoice.balance_cents, due_on=invoice.due_on, grace_ends_on=invoice.grace_ends_on,
+            entered_on=on))
+
+    def lapse(self, *, on: date) -> None:
+        """Dues still unpaid after the grace period → ``MembershipLapsed``; every open invoice
+        is written off. Allowed from active too (a late scheduler), as long as a grace
+        period has ended unpaid.
+
+        :raises Conflict: lapsed or withdrawn already; no invoice unpaid beyond its grace end.
+        """
+        if self.status not in (MemberStatus.ACTIVE, MemberStatus.GRACE_PERIOD):
+            self._conflict("lapse", "only an active member or one in its grace period can lapse")
+        late = [inv for inv in self.invoices if inv.is_beyond_grace(on)]
+        if not late:
+            raise Conflict(f"member {self.id} has no dues unpaid beyond their grace period on {on}",
+                           current_state=self.status.value)
+        written_off = [inv for inv in self.invoices if inv.is_open]
+        total = sum(inv.balance_cents for inv in written_off)
+        for inv in written_off:
+            inv.written_off_on = on
+        self._change_status(MemberStatus.LAPSED, on)
+        self.lapsed_on = on
+        self.grace_entered_on = None
+        first = min(late, key=lambda inv: inv.due_on)
+        self.record(MembershipLapsed(organisation_id=self.id, year=first.year,
+                                     invoice_ids=[inv.invoice_id for inv in written_off], written_off_cents=total,
+                                     grace_ended_on=first.grace_ends_on, lapsed_on=on))
+
+    def apply_deadlines(self, *, on: date) -> list[DomainEvent]:
+        """What the daily scheduler calls: enter the grace period and/or lapse if due on
+        ``on``. Idempotent: nothing due, nothing recorded. Returns the events it recorded."""
+        before = len(self.pending_events)
+        if self.status is MemberStatus.ACTIVE and self._overdue(on):
+            self.enter_grace_period(on=on)
+        if (self.status in (MemberStatus.ACTIVE, MemberStatus.GRACE_PERIOD)
+                and any(inv.is_beyond_grace(on) for inv in self.invoices)):
+            self.lapse(on=on)
+        return list(self.pending_events[before:])
+
+    # -- end -----------------------------------------------------------------------------
+    def withdraw(self, reason: WithdrawalReason | str, *, on: date, detail: str | None = None) -> None:
+        """The membership ends for good → ``MembershipWithdrawn``. Open invoices stay as they
+        are (``outstanding_cents`` in the event).
+
+        :raises Conflict: already withdrawn.
+        :raises InvalidInput: unknown reason; ``on`` before ``since``.
+        """
+        self._not_withdrawn("withdraw")
+        reason = _rules.enum_value(WithdrawalReason, reason, "reason")
+        detail = _rules.optional_text(detail, "detail", max_length=2000)
+        _rules.not_before(on, self.since, "on", "the start of the membership")
+        previous = self.status
+        self._change_status(MemberStatus.WITHDRAWN, on)
+        self.withdrawn_on = on
+        self.withdrawal_reason = reason
+        self.withdrawal_detail = detail
+        self.record(MembershipWithdrawn(organisation_id=self.id, reason=reason, detail=detail,
+                                        previous_status=previous, outstanding_cents=self.outstanding_cents,
+                                        withdrawn_on=on))
+
+    # -- queries -------------------------------------------------------------------------
+    @property
+    def organisation_id(self) -> str:
+        return self.id
+
+    @property
+    def outstanding_cents(self) -> int:
+        """Total still due on open invoices."""
+        return sum(inv.balance_cents for inv in self.invoices)
+
+    def live_invoice(self, year: int) -> DuesInvoice | None:
+        """The year's invoice that is not written off (paid or open), if any."""
+        return next((inv for inv in self.invoices if inv.year == year and inv.written_off_on is None), None)
+
+    def status_changes(self) -> list[StatusChange]:
+        """The status history: ``status_history``, or for a document stored without one, a
+        history derived from ``since``, the current status and the dates kept on the member
+        (``grace_entered_on``, ``lapsed_on``, ``withdrawn_on``); when those do not account for
+        the current status, that status is taken as in force since ``since``."""
+        if self.status_history:
+            return list(self.status_history)
+        changes = [StatusChange(status=MemberStatus.ACTIVE, since=self.since)]
+        dated = ((MemberStatus.GRACE_PERIOD, self.grace_entered_on, (MemberStatus.GRACE_PERIOD,
+                                                                     MemberStatus.WITHDRAWN)),
+                 (MemberStatus.LAPSED, self.lapsed_on, (MemberStatus.LAPSED, MemberStatus.WITHDRAWN)),
+                 (MemberStatus.WITHDRAWN, self.withdrawn_on, (MemberStatus.WITHDRAWN,)))
+        for status, since, when in dated:
+            if since is not None and self.status in when:
+                changes.append(StatusChange(status=status, since=since))
+        if changes[-1].status is not self.status:
+            changes.append(StatusChange(status=self.status, since=self.since))
+        return changes
+
+    def status_on(self, on: date) -> MemberStatus | None:
+        """The status in force on ``on``: that of the last change (in recorded order) with
+        ``since <= on``; ``None`` before the membership started."""
+        status = None
+        for change in self.status_changes():
+            if change.since <= on:
+                status = change.status
+        return status
+
+    def in_good_standing(self, on: date) -> bool:
+        """Whether the member was (or is) in good standing on ``on``, any date, past included
+        (see the module docstring): the status in force on ``on`` is active or grace period,
+        and no invoice had on ``on`` a balance past its grace end."""
+        if self.status_on(on) not in (MemberStatus.ACTIVE, MemberStatus.GRACE_PERIOD):
+            return False
+        return not any(inv.was_beyond_grace(on) for inv in self.invoices)
+
+    # -- internals -----------------------------------------------------------------------
+    def _issue(self, year: int, bracket: FeeBracket, terms: DuesTerms, on: date,
+               invoice_id: str | None) -> DuesInvoice:
+        used = {inv.invoice_id for inv in self.invoices}
+        if invoice_id is None:
+            invoice_id, n = f"{self.id}-{year}", 1
+            while invoice_id in used:
+                n += 1
+                invoice_id = f"{self.id}-{year}-{n}"
+        else:
+            invoice_id = _rules.text(invoice_id, "invoice_id", max_length=100)
+            if invoice_id in used:
+                raise Conflict(f"invoice id {invoice_id} is already used for member {self.id}")
+        due_on = on + timedelta(days=terms.payment_terms_days)
+        invoice = DuesInvoice(invoice_id=invoice_id, year=year, amount_cents=bracket.dues_cents,
+                              fee_bracket=bracket.label, issued_on=on, due_on=due_on,
+                              grace_ends_on=due_on + timedelta(days=terms.grace_period_days))
+        self.invoices = [*self.invoices, invoice]
+        self.record(DuesInvoiced(organisation_id=self.id, invoice_id=invoice.invoice_id, year=year,
+                                 amount_cents=invoice.amount_cents, fee_bracket=invoice.fee_bracket,
+                                 issued_on=on, due_on=invoice.due_on, grace_ends_on=invoice.grace_ends_on))
+        return invoice
+
+    def _open_invoice(self, year: int, action: str) -> DuesInvoice:
+        invoice = self.live_invoice(year)
+        if invoice is None:
+            if any(inv.year == year for inv in self.invoices):
+                raise Conflict(f"cannot {action}: the {year} dues of member {self.id} were written off when the "
+                               f"membership lapsed; invoice them again", year=year)
+            raise NotFound(f"member {self.id} has no {year} dues invoice", year=year)
+        if not invoice.is_open:
+            raise Conflict(f"cannot {action}: invoice {invoice.invoice_id} is already paid", year=year)
+        return invoice
+
+    def _change_status(self, status: MemberStatus, on: date) -> None:
+        """Set ``status`` and append the change to the history (first seeding the history
+        derived for a document stored without one)."""
+        history = self.status_changes()
+        self.status = status
+        self.status_history = [*history, StatusChange(status=status, since=on)]
+
+    def _overdue(self, on: date) -> list[DuesInvoice]:
+        return sorted((inv for inv in self.invoices if inv.is_overdue(on)), key=lambda inv: inv.due_on)
+
+    def _not_withdrawn(self, action: str) -> None:
+        if self.status is MemberStatus.WITHDRAWN:
+            self._conflict(action, "the membership was withdrawn (terminal)")
+
+    def _conflict(self, action: str, why: str) -> None:
+        raise Conflict(f"cannot {action}: member {self.id} is {self.status.value}; {why}",
+                       current_state=self.status.value)

@@ -1,0 +1,151 @@
+"""Request bodies of the membership API (what a client sends), with examples for the docs.
+
+Responses are the domain's own models (``Organisation``, ``MembershipApplication``,
+``Member``) and :class:`Page`. Business rules (SIRET checksum, ESUS date, workflow order)
+are checked by the domain and come back as 422/409 problem details.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.membership import ContactRole, LegalForm, PaymentMethod, StatutesFinding, WithdrawalReason
+
+T = TypeVar("T")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Dated(Body):
+    on: date | None = Field(None, description="Date of the fact (defaults to today, Europe/Paris).",
+                            examples=["2026-03-02"])
+
+
+class OrganisationIn(Body):
+    siret: str = Field(description="SIRET: 14 digits with a valid checksum (spaces allowed).",
+                       examples=["732 829 320 00074"])
+    name: str = Field(min_length=1, max_length=200, examples=["Les Ateliers Solidaires"])
+    legal_form: LegalForm = Field(examples=["association"])
+    esus_agreed: bool = Field(False, description="Holds the ESUS agreement (agrément ESUS).")
+    esus_agreed_on: date | None = Field(None, description="Date of the ESUS agreement; required iff agreed.")
+    departement: str = Field(description="Département code: 01–95, 2A, 2B, 971–976.", examples=["93"])
+    commune: str = Field(min_length=1, max_length=100, examples=["Montreuil"])
+    sector: str = Field(min_length=1, max_length=100, description="Sector (filière).",
+                        examples=["économie circulaire"])
+    headcount: int = Field(ge=0, description="Number of employees.", examples=[12])
+    annual_budget_cents: int = Field(ge=0, description="Annual budget or turnover, in euro cents.",
+                                     examples=[45_000_000])
+    on: date | None = Field(None, description="Registration date (defaults to today).")
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "siret": "73282932000074", "name": "Les Ateliers Solidaires", "legal_form": "association",
+        "esus_agreed": True, "esus_agreed_on": "2022-05-17", "departement": "93", "commune": "Montreuil",
+        "sector": "économie circulaire", "headcount": 12, "annual_budget_cents": 45_000_000}]})
+
+
+class OrganisationPatch(Body):
+    """Only the fields given change (send ``If-Match`` with the ETag you read)."""
+
+    siret: str | None = None
+    name: str | None = Field(None, min_length=1, max_length=200)
+    legal_form: LegalForm | None = None
+    esus_agreed: bool | None = None
+    esus_agreed_on: date | None = None
+    departement: str | None = None
+    commune: str | None = Field(None, min_length=1, max_length=100)
+    sector: str | None = Field(None, min_length=1, max_length=100)
+    headcount: int | None = Field(None, ge=0)
+    annual_budget_cents: int | None = Field(None, ge=0)
+    on: date | None = None
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"headcount": 15}]})
+
+
+class ContactIn(Body):
+    name: str = Field(min_length=1, max_length=200, examples=["Camille Martin"])
+    role: ContactRole = Field(examples=["membership_contact"])
+    email: str | None = Field(None, examples=["camille.martin@example.org"])
+    phone: str | None = Field(None, examples=["+33 1 23 45 67 89"])
+    consent_on: date = Field(description="Date the person consented to their data being kept (GDPR).",
+                             examples=["2026-03-02"])
+    on: date | None = None
+
+
+class ApplicationIn(Dated):
+    organisation_id: str = Field(examples=["org-5f1c2a9b3d7e"])
+
+
+class StatutesReviewIn(Dated):
+    findings: list[StatutesFinding] = Field(min_length=1, description="One finding per article reviewed.",
+                                            examples=[[{"article": "Art. 1 — Objet social", "compliant": True},
+                                                       {"article": "Art. 12 — Affectation des bénéfices",
+                                                        "compliant": False,
+                                                        "comment": "Moins de 50 % des bénéfices en réserves."}]])
+
+
+class AdmissionIn(Dated):
+    board_meeting_ref: str | None = Field(None, max_length=100, examples=["CA-2026-03"])
+
+
+class RefusalIn(AdmissionIn):
+    reason: str = Field(min_length=1, max_length=2000, examples=["Activité hors du champ de l'ESS."])
+
+
+class ActivationIn(Dated):
+    application_id: str = Field(description="The admitted application.", examples=["app-8d2e41a0c9f3"])
+
+
+class InvoiceIn(Dated):
+    year: int = Field(ge=2000, le=2100, examples=[2026])
+
+
+class PaymentIn(InvoiceIn):
+    amount_cents: int = Field(gt=0, description="Amount received, in euro cents.", examples=[15_000])
+    payment_id: str | None = Field(None, max_length=100,
+                                   description="Your reference of the payment (idempotency key); generated if absent.",
+                                   examples=["VIR-2026-0042"])
+    method: PaymentMethod = Field(PaymentMethod.TRANSFER, examples=["transfer"])
+
+
+class WithdrawalIn(Dated):
+    reason: WithdrawalReason = Field(examples=["resignation"])
+    detail: str | None = Field(None, max_length=2000, description="No personal data.")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int = Field(description="How many match, over all pages.")
+    limit: int
+    offset: int
+
+
+class Standing(BaseModel):
+    member_id: str
+    on: date
+    in_good_standing: bool
+    status: str
+
+
+class BatchResult(BaseModel):
+    on: date
+    counts: dict[str, int]
+
+
+class YearFigures(BaseModel):
+    year: int
+    applications_submitted: int
+    applications_admitted: int
+    applications_refused: int
+    members_joined: int
+    members_reinstated: int
+    members_lapsed: int
+    members_withdrawn: int
+    members_at_year_end: int
+    growth_percent: float | None = Field(description="Growth of the members at year end, % of the year before.")
+    dues_invoiced_cents: int
+    dues_collected_cents: int
+    dues_written_off_cents: int

@@ -1,0 +1,206 @@
+"""The membership service's commands: load the aggregates, call the domain, save in one transaction.
+
+Each command is one MongoDB transaction: the aggregates it changes and the events they
+recorded (the outbox) commit together. ``expected_version`` (from ``If-Match``) makes a
+stale write fail with 412; two concurrent writes never silently overwrite each other (the
+versioned save raises 409, or the transaction is retried on fresh state).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from runtime.aggregate import Aggregate
+from runtime.errors import Conflict, PreconditionFailed
+from runtime.mongo import Database, Transaction
+from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS
+from services.membership.domain import (ApplicationStatus, DuesTerms, FeeScale, Member, MemberStatus,
+                                        MembershipApplication, Organisation)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def check_version(aggregate: Aggregate, expected_version: int | None) -> None:
+    if expected_version is not None and aggregate.version != expected_version:
+        raise PreconditionFailed(
+            f"{type(aggregate).__name__} {aggregate.id!r} is at version {aggregate.version}, "
+            f"not {expected_version} (If-Match); read it again", current_version=aggregate.version)
+
+
+class MembershipService:
+    """The commands, bound to the service's database and dues configuration."""
+
+    def __init__(self, db: Database, fee_scale: FeeScale, terms: DuesTerms) -> None:
+        self.db = db
+        self.fee_scale = fee_scale
+        self.terms = terms
+
+    # -- organisations -----------------------------------------------------------------
+    async def register_organisation(self, profile: dict[str, Any], *, on: date) -> Organisation:
+        async def work(tx: Transaction) -> Organisation:
+            org = Organisation.register(new_id("org"), on=on, **profile)
+            await tx.save(ORGANISATIONS, org, conflict=f"an organisation with SIRET {org.siret} is already registered")
+            return org
+        return await self.db.transaction(work)
+
+    async def update_organisation(self, org_id: str, changes: dict[str, Any], *, on: date,
+                                  expected_version: int | None = None) -> Organisation:
+        async def work(tx: Transaction) -> Organisation:
+            org = await tx.get(ORGANISATIONS, Organisation, org_id)
+            check_version(org, expected_version)
+            if org.update(on=on, **changes):
+                await tx.save(ORGANISATIONS, org, conflict=f"an organisation with SIRET {org.siret} is already registered")
+            return org
+        return await self.db.transaction(work)
+
+    async def add_contact(self, org_id: str, contact: dict[str, Any], *, on: date,
+                          expected_version: int | None = None) -> Organisation:
+        async def work(tx: Transaction) -> Organisation:
+            org = await tx.get(ORGANISATIONS, Organisation, org_id)
+            check_version(org, expected_version)
+            org.add_contact(new_id("ct"), on=on, **contact)
+            await tx.save(ORGANISATIONS, org)
+            return org
+        return await self.db.transaction(work)
+
+    async def remove_contact(self, org_id: str, contact_id: str, *, on: date,
+                             expected_version: int | None = None) -> Organisation:
+        async def work(tx: Transaction) -> Organisation:
+            org = await tx.get(ORGANISATIONS, Organisation, org_id)
+            check_version(org, expected_version)
+            org.remove_contact(contact_id, on=on)
+            await tx.save(ORGANISATIONS, org)
+            return org
+        return await self.db.transaction(work)
+
+    # -- applications ------------------------------------------------------------------
+    async def submit_application(self, org_id: str, *, on: date) -> MembershipApplication:
+        async def work(tx: Transaction) -> MembershipApplication:
+            org = await tx.get(ORGANISATIONS, Organisation, org_id)
+            member = await tx.find(MEMBERS, Member, org_id)
+            if member is not None and member.status is not MemberStatus.WITHDRAWN:
+                raise Conflict(f"organisation {org_id} is already a member ({member.status.value})",
+                               current_state=member.status.value)
+            open_states = [s.value for s in ApplicationStatus if s.value not in ("admitted", "refused")]
+            pending = await tx.collection(APPLICATIONS).find_one(
+                {"organisation_id": org_id, "status": {"$in": open_states}}, {"_id": 1}, session=tx.session)
+            if pending is not None:
+                raise Conflict(f"organisation {org_id} already has an open application {pending['_id']}",
+                               application_id=pending["_id"])
+            application = MembershipApplication.submit(new_id("app"), organisation=org, on=on)
+            await tx.save(APPLICATIONS, application)
+            return application
+        return await self.db.transaction(work)
+
+    async def _application_step(self, app_id: str, expected_version: int | None, step) -> MembershipApplication:
+        async def work(tx: Transaction) -> MembershipApplication:
+            application = await tx.get(APPLICATIONS, MembershipApplication, app_id)
+            check_version(application, expected_version)
+            step(application)
+            await tx.save(APPLICATIONS, application)
+            return application
+        return await self.db.transaction(work)
+
+    async def hold_welcome_meeting(self, app_id: str, *, on: date, expected_version: int | None = None):
+        return await self._application_step(app_id, expected_version, lambda a: a.hold_welcome_meeting(on=on))
+
+    async def review_statutes(self, app_id: str, findings: list[dict[str, Any]], *, on: date,
+                              expected_version: int | None = None):
+        return await self._application_step(app_id, expected_version,
+                                            lambda a: a.review_statutes(findings, on=on))
+
+    async def admit(self, app_id: str, *, on: date, board_meeting_ref: str | None = None,
+                    expected_version: int | None = None):
+        return await self._application_step(app_id, expected_version,
+                                            lambda a: a.admit(on=on, board_meeting_ref=board_meeting_ref))
+
+    async def refuse(self, app_id: str, reason: str, *, on: date, board_meeting_ref: str | None = None,
+                     expected_version: int | None = None):
+        return await self._application_step(
+            app_id, expected_version, lambda a: a.refuse(reason, on=on, board_meeting_ref=board_meeting_ref))
+
+    # -- members and dues --------------------------------------------------------------
+    async def activate_member(self, app_id: str, *, on: date) -> Member:
+        async def work(tx: Transaction) -> Member:
+            application = await tx.get(APPLICATIONS, MembershipApplication, app_id)
+            org = await tx.get(ORGANISATIONS, Organisation, application.organisation_id)
+            existing = await tx.find(MEMBERS, Member, org.id)
+            if existing is not None:
+                raise Conflict(f"organisation {org.id} is already a member ({existing.status.value})",
+                               current_state=existing.status.value)
+            member = Member.activate(application=application, organisation=org, fee_scale=self.fee_scale,
+                                     terms=self.terms, on=on)
+            await tx.save(MEMBERS, member)
+            return member
+        return await self.db.transaction(work)
+
+    async def _member_step(self, member_id: str, expected_version: int | None, step) -> Member:
+        async def work(tx: Transaction) -> Member:
+            member = await tx.get(MEMBERS, Member, member_id)
+            check_version(member, expected_version)
+            await step(tx, member)
+            await tx.save(MEMBERS, member)
+            return member
+        return await self.db.transaction(work)
+
+    async def invoice_dues(self, member_id: str, year: int, *, on: date, expected_version: int | None = None):
+        async def step(tx: Transaction, member: Member) -> None:
+            org = await tx.get(ORGANISATIONS, Organisation, member.id)
+            member.invoice_dues(year, organisation=org, fee_scale=self.fee_scale, terms=self.terms, on=on)
+        return await self._member_step(member_id, expected_version, step)
+
+    async def record_payment(self, member_id: str, year: int, *, amount_cents: int, payment_id: str | None,
+                             method: str, on: date, expected_version: int | None = None):
+        async def step(tx: Transaction, member: Member) -> None:
+            member.record_payment(year, amount_cents=amount_cents, payment_id=payment_id or new_id("pay"),
+                                  method=method, on=on)
+        return await self._member_step(member_id, expected_version, step)
+
+    async def send_reminder(self, member_id: str, year: int, *, on: date, expected_version: int | None = None):
+        async def step(tx: Transaction, member: Member) -> None:
+            member.send_dues_reminder(year, on=on)
+        return await self._member_step(member_id, expected_version, step)
+
+    async def withdraw(self, member_id: str, reason: str, *, on: date, detail: str | None = None,
+                       expected_version: int | None = None):
+        async def step(tx: Transaction, member: Member) -> None:
+            member.withdraw(reason, on=on, detail=detail)
+        return await self._member_step(member_id, expected_version, step)
+
+    # -- batches (each member in its own transaction) -----------------------------------
+    async def _member_ids(self, statuses: list[str]) -> list[str]:
+        return [d["_id"] async for d in self.db[MEMBERS].find({"status": {"$in": statuses}}, {"_id": 1}).sort("_id")]
+
+    async def apply_deadlines(self, *, on: date) -> dict[str, int]:
+        """Move overdue members to their grace period, and past-grace ones to lapsed."""
+        counts = {"examined": 0, "changed": 0}
+        for member_id in await self._member_ids([MemberStatus.ACTIVE.value, MemberStatus.GRACE_PERIOD.value]):
+            counts["examined"] += 1
+
+            async def work(tx: Transaction, member_id=member_id) -> bool:
+                member = await tx.get(MEMBERS, Member, member_id)
+                if not member.apply_deadlines(on=on):
+                    return False
+                await tx.save(MEMBERS, member)
+                return True
+            counts["changed"] += await self.db.transaction(work)
+        return counts
+
+    async def invoice_year(self, year: int, *, on: date) -> dict[str, int]:
+        """Invoice ``year``'s dues to every active or in-grace member not yet invoiced for it."""
+        counts = {"invoiced": 0, "already_invoiced": 0}
+        for member_id in await self._member_ids([MemberStatus.ACTIVE.value, MemberStatus.GRACE_PERIOD.value]):
+            async def work(tx: Transaction, member_id=member_id) -> bool:
+                member = await tx.get(MEMBERS, Member, member_id)
+                if member.live_invoice(year) is not None:
+                    return False
+                org = await tx.get(ORGANISATIONS, Organisation, member_id)
+                member.invoice_dues(year, organisation=org, fee_scale=self.fee_scale, terms=self.terms, on=on)
+                await tx.save(MEMBERS, member)
+                return True
+            done = await self.db.transaction(work)
+            counts["invoiced" if done else "already_invoiced"] += 1
+        return counts

@@ -1,0 +1,71 @@
+"""The yearly-statistics read model, kept by a consumer of the service's own member events.
+
+One document per year in ``yearly_statistics`` with counters; each handler increments them
+inside the consumer's transaction, with the processed-event record, so a redelivered event
+changes nothing. Dues are counted by the year they are for (the 2023 dues, whenever paid).
+"""
+from __future__ import annotations
+
+from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted, DuesInvoiced,
+                                  DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
+                                  MembershipWithdrawn, MemberStatus)
+from runtime.consumer import Consumer, Subscription
+from runtime.mongo import Transaction
+from services.membership.adapters.repository import STATISTICS
+
+
+async def _inc(tx: Transaction, year: int, **counters: int) -> None:
+    await tx.collection(STATISTICS).update_one({"_id": year}, {"$inc": counters}, upsert=True, session=tx.session)
+
+
+async def on_application_submitted(event: ApplicationSubmitted, tx: Transaction, _) -> None:
+    await _inc(tx, event.submitted_on.year, applications_submitted=1)
+
+
+async def on_application_admitted(event: ApplicationAdmitted, tx: Transaction, _) -> None:
+    await _inc(tx, event.decided_on.year, applications_admitted=1)
+
+
+async def on_application_refused(event: ApplicationRefused, tx: Transaction, _) -> None:
+    await _inc(tx, event.decided_on.year, applications_refused=1)
+
+
+async def on_member_activated(event: MemberActivated, tx: Transaction, _) -> None:
+    await _inc(tx, event.since.year, activated=1)
+
+
+async def on_dues_invoiced(event: DuesInvoiced, tx: Transaction, _) -> None:
+    await _inc(tx, event.year, dues_invoiced_cents=event.amount_cents)
+
+
+async def on_dues_payment_recorded(event: DuesPaymentRecorded, tx: Transaction, _) -> None:
+    await _inc(tx, event.year, dues_collected_cents=event.amount_cents)
+
+
+async def on_membership_lapsed(event: MembershipLapsed, tx: Transaction, _) -> None:
+    await _inc(tx, event.lapsed_on.year, lapsed=1)
+    await _inc(tx, event.year, dues_written_off_cents=event.written_off_cents)
+
+
+async def on_membership_renewed(event: MembershipRenewed, tx: Transaction, _) -> None:
+    if event.previous_status is MemberStatus.LAPSED:
+        await _inc(tx, event.renewed_on.year, reinstated=1)
+
+
+async def on_membership_withdrawn(event: MembershipWithdrawn, tx: Transaction, _) -> None:
+    if event.previous_status is not MemberStatus.LAPSED:  # a lapsed member had already left the count
+        await _inc(tx, event.withdrawn_on.year, withdrawn=1)
+
+
+def yearly_statistics_consumer() -> Consumer:
+    return Consumer("yearly-statistics", [
+        Subscription(ApplicationSubmitted, on_application_submitted),
+        Subscription(ApplicationAdmitted, on_application_admitted),
+        Subscription(ApplicationRefused, on_application_refused),
+        Subscription(MemberActivated, on_member_activated),
+        Subscription(DuesInvoiced, on_dues_invoiced),
+        Subscription(DuesPaymentRecorded, on_dues_payment_recorded),
+        Subscription(MembershipLapsed, on_membership_lapsed),
+        Subscription(MembershipRenewed, on_membership_renewed),
+        Subscription(MembershipWithdrawn, on_membership_withdrawn),
+    ])

@@ -1,0 +1,534 @@
+"""Static checks of the deployment files: nothing here starts a container.
+
+``docker compose config`` is not available everywhere (no compose plugin, no engine), so this
+module checks by reading the files what compose, Docker, Prometheus and Grafana would reject or
+silently get wrong:
+
+- docker-compose.yml parses; every build context, Dockerfile, bind-mounted file or directory
+  exists and every named volume is declared;
+- each app service (one with ``build``) is built from ``deploy/Dockerfile`` for an existing
+  ``services/<SERVICE>/app.py``, sets exactly variables that ``runtime.settings.Settings`` reads
+  (and all of its required ones), with values that Settings accepts, publishes its HTTP_PORT and
+  waits for healthy kafka and mongo (which have health checks);
+- deploy/Dockerfile: python:3.11-slim, non-root, no extras installed, health check on /healthz,
+  COPY sources present in the build context and not excluded by .dockerignore;
+- Prometheus scrapes every app service on its HTTP_PORT and loads the mounted alert rules;
+- alert rules and the Grafana dashboard use only known metric names (``runtime.metrics``);
+- Grafana provisioning points at the mounted dashboards and at the datasource the panels use.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+ALERTS_FILE = ROOT / "deploy" / "prometheus" / "alerts.yml"
+GRAFANA_DIR = ROOT / "deploy" / "grafana"
+DASHBOARD_FILE = GRAFANA_DIR / "dashboards" / "platform.json"
+
+# The metric names of the platform (final). runtime.metrics.METRIC_NAMES is the source when it exists.
+DOCUMENTED_METRIC_NAMES = (
+    "cress_http_requests_total",
+    "cress_http_request_duration_seconds",
+    "cress_messages_published_total",
+    "cress_messages_consumed_total",
+    "cress_messages_failed_total",
+    "cress_message_handler_duration_seconds",
+    "cress_outbox_backlog_records",
+    "cress_outbox_oldest_pending_age_seconds",
+    "cress_dead_letters_total",
+    "cress_dependency_up",
+)
+# The variables every service is documented to take (runtime/settings.py may read more).
+DOCUMENTED_SERVICE_ENV = {
+    "SERVICE_NAME", "HTTP_PORT", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_IDEMPOTENT_PRODUCER",
+    "MONGODB_URI", "MONGODB_DATABASE", "JWT_SECRET", "JWT_ALGORITHM", "JWT_ISSUER", "JWT_AUDIENCE",
+    "LOG_LEVEL", "LOG_FORMAT",
+}
+# Values given to required compose variables (${VAR:?...}) when checking the environment.
+TEST_COMPOSE_VARIABLES = {"JWT_SECRET": "test-only-secret-of-at-least-32-characters!"}
+HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _known_metric_names() -> set[str]:
+    try:
+        from runtime.metrics import METRIC_NAMES  # type: ignore[attr-defined]
+    except ImportError:
+        names = set(DOCUMENTED_METRIC_NAMES)
+    else:
+        names = set(METRIC_NAMES)
+    # Tolerate counters listed without their exposition suffix (prometheus_client style).
+    names |= {n + "_total" for n in names if n + "_total" in DOCUMENTED_METRIC_NAMES}
+    return names
+
+
+KNOWN_METRIC_NAMES = _known_metric_names()
+
+
+def _base_metric(name: str) -> str:
+    for suffix in HISTOGRAM_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def cress_identifiers(text: str) -> set[str]:
+    """Identifiers starting with ``cress_``, histogram suffixes stripped."""
+    return {_base_metric(m) for m in re.findall(r"(?<![\w-])cress_[A-Za-z0-9_:]+", text)}
+
+
+_PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+                    "and", "or", "unless", "offset", "inf", "nan"}
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """Metric names a PromQL expression selects (a lexical approximation, enough for our rules).
+
+    Strings, label matchers, ranges and grouping clauses are removed; what is left that is an
+    identifier, neither a keyword nor followed by ``(`` (a function), is a metric name.
+    Grafana variables (``$service``, ``$__rate_interval``) only appear in the removed parts.
+    """
+    s = re.sub(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`', '""', expr)
+    s = re.sub(r"\{[^{}]*\}", " ", s)
+    s = re.sub(r"\[[^\[\]]*\]", " ", s)
+    s = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", " ", s)
+    names: set[str] = set()
+    for match in re.finditer(r"(?<![\w.$])([A-Za-z_:][\w:]*)(\s*\()?", s):
+        ident, call = match.group(1), match.group(2)
+        if call or ident.lower() in _PROMQL_KEYWORDS:
+            continue
+        names.add(_base_metric(ident))
+    return names
+
+
+def interpolate(value: Any, variables: dict[str, str]) -> str:
+    """Compose interpolation of one value: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, $$."""
+    text = str(value)
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, op, arg = match.group("name"), match.group("op"), match.group("arg") or ""
+        if name in variables:
+            return variables[name]
+        if op in (":-", "-"):
+            return arg
+        if op in (":?", "?"):
+            pytest.fail(f"compose requires ${name} ({arg}); give it a value in TEST_COMPOSE_VARIABLES")
+        return ""
+
+    pattern = r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:-|-|:\?|\?)(?P<arg>[^}]*))?\}"
+    return re.sub(pattern, substitute, text)
+
+
+def environment_of(service: dict[str, Any]) -> dict[str, Any]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, None) for item in env)
+    return dict(env)
+
+
+def mounts_of(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(type, source, target) of each volume entry: type is "bind" or "volume"."""
+    result = []
+    for entry in service.get("volumes") or []:
+        if isinstance(entry, str):
+            parts = entry.split(":")
+            source, target = (parts[0], parts[1]) if len(parts) > 1 else ("", parts[0])
+            kind = "bind" if source.startswith((".", "/", "~")) else "volume"
+        else:
+            kind, source, target = entry.get("type", "volume"), entry.get("source", ""), entry["target"]
+        result.append((kind, source, target))
+    return result
+
+
+def host_path(service: dict[str, Any], container_path: str) -> Path | None:
+    """The repository path that a bind mount of ``service`` puts at ``container_path``."""
+    wanted = PurePosixPath(container_path)
+    for kind, source, target in mounts_of(service):
+        target_path = PurePosixPath(target)
+        if kind == "bind" and (wanted == target_path or target_path in wanted.parents):
+            return (ROOT / source / wanted.relative_to(target_path)).resolve()
+    return None
+
+
+def container_port(spec: Any) -> int:
+    if isinstance(spec, dict):
+        return int(spec["target"])
+    return int(str(spec).split("/")[0].rsplit(":", 1)[-1])
+
+
+def settings_env_names() -> tuple[dict[str, str], set[str], bool]:
+    """(env name -> field name, required env names, case sensitive) of runtime.settings.Settings."""
+    from pydantic import AliasChoices
+
+    from runtime.settings import Settings
+
+    config = Settings.model_config
+    prefix = config.get("env_prefix", "") or ""
+    case_sensitive = bool(config.get("case_sensitive", False))
+    names: dict[str, str] = {}
+    required: set[str] = set()
+    for field_name, field in Settings.model_fields.items():
+        alias = field.validation_alias or field.alias
+        if isinstance(alias, str):
+            envs = [alias]
+        elif isinstance(alias, AliasChoices):
+            envs = [c for c in alias.choices if isinstance(c, str)]
+        else:
+            envs = [prefix + field_name]
+        for env in envs:
+            names[env if case_sensitive else env.upper()] = field_name
+        if field.is_required():
+            required.add((envs[0] if case_sensitive else envs[0].upper()))
+    return names, required, case_sensitive
+
+
+def all_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    panels = []
+    for panel in dashboard.get("panels", []):
+        panels.append(panel)
+        panels.extend(panel.get("panels", []))  # collapsed rows keep their panels inside
+    return panels
+
+
+# --------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(data, dict) and isinstance(data.get("services"), dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def app_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    apps = {name: svc for name, svc in compose["services"].items() if "build" in svc}
+    assert apps, "no service is built from the repository"
+    return apps
+
+
+@pytest.fixture(scope="module")
+def prometheus_config() -> dict[str, Any]:
+    return yaml.safe_load(PROMETHEUS_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def alert_rules() -> list[dict[str, Any]]:
+    data = yaml.safe_load(ALERTS_FILE.read_text())
+    rules = [rule for group in data["groups"] for rule in group["rules"]]
+    assert rules
+    return rules
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> dict[str, Any]:
+    return json.loads(DASHBOARD_FILE.read_text())
+
+
+# --------------------------------------------------------------------------------------------
+# docker-compose.yml
+
+
+def test_compose_has_the_platform_services(compose: dict[str, Any]) -> None:
+    assert {"kafka", "mongo", "membership", "prometheus", "grafana"} <= set(compose["services"])
+
+
+def test_compose_build_contexts_and_dockerfiles_exist(app_services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in app_services.items():
+        build = svc["build"] if isinstance(svc["build"], dict) else {"context": svc["build"]}
+        context = (ROOT / build.get("context", ".")).resolve()
+        assert context.is_dir(), f"{name}: build context {context} missing"
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        assert dockerfile.is_file(), f"{name}: {dockerfile} missing"
+        assert dockerfile.resolve() == DOCKERFILE.resolve(), f"{name}: every service uses deploy/Dockerfile"
+        package = (build.get("args") or {}).get("SERVICE")
+        assert package == name, f"{name}: build arg SERVICE must name the service package"
+        assert (ROOT / "services" / package / "app.py").is_file(), f"services/{package}/app.py missing"
+
+
+def test_compose_mounts_exist_and_volumes_are_declared(compose: dict[str, Any]) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, svc in compose["services"].items():
+        for kind, source, target in mounts_of(svc):
+            if kind == "bind":
+                assert (ROOT / source).exists(), f"{name}: mounted {source} does not exist"
+            elif source:
+                assert source in declared, f"{name}: volume {source} is not declared"
+            assert target.startswith("/"), f"{name}: mount target {target} is not absolute"
+
+
+def test_app_service_environment_is_read_by_settings(app_services: dict[str, dict[str, Any]]) -> None:
+    env_names, required, case_sensitive = settings_env_names()
+    for name, svc in app_services.items():
+        keys = {k if case_sensitive else k.upper() for k in environment_of(svc)}
+        unknown = keys - set(env_names)
+        assert not unknown, f"{name}: variables no setting reads: {sorted(unknown)}"
+        missing = required - keys
+        assert not missing, f"{name}: required settings not set: {sorted(missing)}"
+        undocumented = DOCUMENTED_SERVICE_ENV - keys
+        assert not undocumented, f"{name}: documented variables not set: {sorted(undocumented)}"
+
+
+def test_app_service_environment_values_are_valid(app_services: dict[str, dict[str, Any]],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.settings import Settings
+
+    env_names, _, _ = settings_env_names()
+    for name, svc in app_services.items():
+        env = environment_of(svc)
+        jwt = str(env.get("JWT_SECRET", ""))
+        assert jwt.startswith("${JWT_SECRET"), f"{name}: JWT_SECRET must come from the environment, not the file"
+        with monkeypatch.context() as patch:
+            for env_name in env_names:  # nothing from the machine running the tests leaks in
+                patch.delenv(env_name, raising=False)
+                patch.delenv(env_name.lower(), raising=False)
+            for key, value in env.items():
+                patch.setenv(key, interpolate(value, TEST_COMPOSE_VARIABLES))
+            settings = Settings()
+        assert settings.service_name == name, f"{name}: SERVICE_NAME must be the compose service name"
+        published = {container_port(p) for p in svc.get("ports") or []} | {
+            int(p) for p in svc.get("expose") or []}
+        assert settings.http_port in published, f"{name}: HTTP_PORT {settings.http_port} is not published"
+        build_port = (svc["build"].get("args") or {}).get("HTTP_PORT")
+        if build_port is not None:
+            assert int(build_port) == settings.http_port, f"{name}: build arg HTTP_PORT differs"
+
+
+def test_app_services_wait_for_healthy_kafka_and_mongo(compose: dict[str, Any],
+                                                       app_services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in app_services.items():
+        depends = svc.get("depends_on")
+        assert isinstance(depends, dict), f"{name}: depends_on must give conditions"
+        for dependency in ("kafka", "mongo"):
+            assert (depends.get(dependency) or {}).get("condition") == "service_healthy", (
+                f"{name} must wait for {dependency} to be healthy")
+    for dependency in ("kafka", "mongo"):
+        test = (compose["services"][dependency].get("healthcheck") or {}).get("test")
+        assert test, f"{dependency} needs a healthcheck for condition service_healthy"
+
+
+def test_kafka_is_a_single_kraft_node_without_topic_auto_creation(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    env = environment_of(kafka)
+    assert kafka["image"].startswith("apache/kafka")
+    assert set(str(env["KAFKA_PROCESS_ROLES"]).split(",")) == {"broker", "controller"}
+    assert str(env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"]).lower() == "false"
+    assert "PLAINTEXT://kafka:9092" in str(env["KAFKA_ADVERTISED_LISTENERS"])
+    assert str(env["KAFKA_CONTROLLER_QUORUM_VOTERS"]) == f"{env['KAFKA_NODE_ID']}@kafka:9093"
+    for key, value in env.items():
+        if key.endswith(("REPLICATION_FACTOR", "MIN_ISR")):
+            assert int(value) == 1, key
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", str(env["CLUSTER_ID"])), "CLUSTER_ID must be a base64 UUID"
+    assert "kafka-broker-api-versions.sh" in " ".join(map(str, kafka["healthcheck"]["test"]))
+    for service in compose["services"].values():
+        if "build" in service:
+            assert environment_of(service)["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+
+
+def test_mongo_is_a_single_node_replica_set(compose: dict[str, Any],
+                                            app_services: dict[str, dict[str, Any]]) -> None:
+    mongo = compose["services"]["mongo"]
+    command = mongo["command"] if isinstance(mongo["command"], list) else shlex.split(mongo["command"])
+    assert command[command.index("--replSet") + 1] == "rs0"
+    assert "--bind_ip_all" in command
+    check = " ".join(map(str, mongo["healthcheck"]["test"]))
+    assert "rs.initiate" in check and "_id:'rs0'" in check and "mongo:27017" in check
+    for name, svc in app_services.items():
+        assert "replicaSet=rs0" in environment_of(svc)["MONGODB_URI"], name
+
+
+# --------------------------------------------------------------------------------------------
+# deploy/Dockerfile and .dockerignore
+
+
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    instructions = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            instructions.append((keyword.upper(), rest.strip()))
+    return instructions
+
+
+def test_dockerfile() -> None:
+    instructions = _dockerfile_instructions()
+    by_keyword: dict[str, list[str]] = {}
+    for keyword, rest in instructions:
+        by_keyword.setdefault(keyword, []).append(rest)
+    assert by_keyword["FROM"] == ["python:3.11-slim"]
+    assert any(arg.split("=")[0] == "SERVICE" for arg in by_keyword["ARG"])
+    assert any("SERVICE_NAME=" in env for env in by_keyword["ENV"])
+    assert by_keyword["USER"][-1] not in ("root", "0"), "the image must run as a non-root user"
+    assert [k for k, _ in instructions].index("USER") < [k for k, _ in instructions].index("CMD")
+    installs = [run for run in by_keyword["RUN"] if "pip install" in run]
+    assert installs and all(".[" not in run and "-e " not in run for run in installs), "no extras, no editable"
+    assert any("--no-cache-dir ." in run for run in installs)
+    assert by_keyword.get("EXPOSE")
+    (healthcheck,) = by_keyword["HEALTHCHECK"]
+    assert "/healthz" in healthcheck and "python" in healthcheck and "curl" not in healthcheck
+    (cmd,) = by_keyword["CMD"]
+    assert not cmd.startswith("["), "CMD must be in shell form so that the variables expand"
+    assert "uvicorn" in cmd and "services.${SERVICE}.app:app" in cmd and "${HTTP_PORT}" in cmd
+    assert "0.0.0.0" in cmd
+
+
+def test_dockerfile_copies_exist_and_are_not_ignored() -> None:
+    ignore = ROOT / ".dockerignore"
+    assert ignore.is_file()
+    patterns = [line.strip().rstrip("/") for line in ignore.read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    for keyword, rest in _dockerfile_instructions():
+        if keyword not in ("COPY", "ADD"):
+            continue
+        args = [a for a in shlex.split(rest) if not a.startswith("--")]
+        assert not any(a.startswith("--from") for a in shlex.split(rest))
+        for source in args[:-1]:
+            assert (ROOT / source).exists(), f"COPY {source}: not in the build context"
+            parts = PurePosixPath(source).parts
+            for pattern in patterns:
+                assert not any(pattern == "/".join(parts[: i + 1]) for i in range(len(parts))), (
+                    f"COPY {source} is excluded by .dockerignore ({pattern})")
+    for excluded in (".venv", ".git", ".data", "tests"):
+        assert excluded in patterns, f".dockerignore should exclude {excluded}"
+
+
+# --------------------------------------------------------------------------------------------
+# Prometheus
+
+
+def test_prometheus_is_mounted_and_loads_the_alert_rules(compose: dict[str, Any],
+                                                         prometheus_config: dict[str, Any]) -> None:
+    prometheus = compose["services"]["prometheus"]
+    flags = dict(f.split("=", 1) for f in prometheus.get("command", []) if "=" in f)
+    config_path = flags.get("--config.file", "/etc/prometheus/prometheus.yml")
+    assert host_path(prometheus, config_path) == PROMETHEUS_FILE.resolve()
+    rule_files = prometheus_config.get("rule_files") or []
+    assert rule_files, "no rule_files"
+    mounted = {host_path(prometheus, path) for path in rule_files}
+    assert None not in mounted, f"rule files not mounted: {rule_files}"
+    assert ALERTS_FILE.resolve() in mounted
+
+
+def test_prometheus_scrapes_every_app_service(app_services: dict[str, dict[str, Any]],
+                                              prometheus_config: dict[str, Any]) -> None:
+    targets = set()
+    for job in prometheus_config["scrape_configs"]:
+        if job.get("metrics_path", "/metrics") != "/metrics":
+            continue
+        assert job.get("scrape_interval", prometheus_config["global"]["scrape_interval"]) == "15s"
+        for static in job.get("static_configs", []):
+            assert "service" not in (static.get("labels") or {}), (
+                "a target label `service` would clash with the metrics' own label")
+            targets.update(static.get("targets", []))
+    for name, svc in app_services.items():
+        port = environment_of(svc)["HTTP_PORT"]
+        assert f"{name}:{port}" in targets, f"Prometheus does not scrape {name}:{port}"
+
+
+def test_alert_rules_use_known_metrics(alert_rules: list[dict[str, Any]]) -> None:
+    used: set[str] = set()
+    for rule in alert_rules:
+        assert rule.get("alert") and rule.get("expr"), rule
+        assert rule.get("labels", {}).get("severity"), rule["alert"]
+        assert rule.get("annotations", {}).get("summary"), rule["alert"]
+        names = promql_metric_names(rule["expr"]) | cress_identifiers(rule["expr"])
+        unknown = names - KNOWN_METRIC_NAMES - {"up"}
+        assert not unknown, f"{rule['alert']}: unknown metrics {sorted(unknown)}"
+        used |= names
+    expected = {"up", "cress_dependency_up", "cress_outbox_oldest_pending_age_seconds",
+                "cress_dead_letters_total", "cress_http_requests_total", "cress_messages_failed_total"}
+    assert expected <= used, f"no alert on {sorted(expected - used)}"
+
+
+def test_promql_metric_extraction() -> None:
+    expr = ('histogram_quantile(0.95, sum by (le, route) (rate(cress_http_request_duration_seconds_bucket'
+            '{service=~"$service", route!="/x"}[$__rate_interval]))) / on(service) up offset 5m > 0.01')
+    assert promql_metric_names(expr) == {"cress_http_request_duration_seconds", "up"}
+    assert cress_identifiers("label_values(cress_http_requests_total, service)") == {"cress_http_requests_total"}
+
+
+# --------------------------------------------------------------------------------------------
+# Grafana
+
+
+def test_grafana_provisioning(compose: dict[str, Any], dashboard: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    provisioning = host_path(grafana, "/etc/grafana/provisioning")
+    assert provisioning == (GRAFANA_DIR / "provisioning").resolve()
+
+    datasources = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    uids = {ds["uid"] for ds in datasources["datasources"]}
+    assert any(ds["type"] == "prometheus" and ds["url"] == "http://prometheus:9090"
+               for ds in datasources["datasources"])
+
+    providers = yaml.safe_load((provisioning / "dashboards" / "dashboards.yml").read_text())["providers"]
+    dashboard_dirs = {host_path(grafana, p["options"]["path"]) for p in providers}
+    assert DASHBOARD_FILE.parent.resolve() in dashboard_dirs, "the dashboards directory is not provisioned"
+
+    home = environment_of(grafana).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
+    if home:
+        home_path = host_path(grafana, home)
+        assert home_path is not None and home_path.is_file(), f"home dashboard {home} not mounted"
+
+    for panel in all_panels(dashboard):
+        if panel["type"] == "row":
+            continue
+        sources = [panel.get("datasource")] + [t.get("datasource") for t in panel["targets"]]
+        for source in filter(None, sources):
+            assert source["uid"] in uids, f"panel {panel['title']!r}: unknown datasource {source['uid']}"
+
+
+def test_dashboard_is_well_formed(dashboard: dict[str, Any]) -> None:
+    assert dashboard["uid"] and dashboard["title"]
+    assert isinstance(dashboard["schemaVersion"], int) and dashboard["schemaVersion"] >= 36
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    service = variables["service"]
+    query = service["query"]["query"] if isinstance(service["query"], dict) else service["query"]
+    assert re.sub(r"\s", "", query) == "label_values(cress_http_requests_total,service)"
+    panels = all_panels(dashboard)
+    ids = [p["id"] for p in panels]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+    for panel in panels:
+        assert "gridPos" in panel, panel["title"]
+        if panel["type"] == "row":
+            continue
+        assert panel.get("targets"), f"panel {panel['title']!r} has no targets"
+        for target in panel["targets"]:
+            assert target.get("expr") and target.get("refId"), panel["title"]
+
+
+def test_dashboard_uses_known_metrics_and_all_of_them(dashboard: dict[str, Any]) -> None:
+    used: set[str] = set()
+    for panel in all_panels(dashboard):
+        for target in panel.get("targets", []):
+            names = promql_metric_names(target["expr"]) | cress_identifiers(target["expr"])
+            unknown = names - KNOWN_METRIC_NAMES - {"up"}
+            assert not unknown, f"panel {panel['title']!r}: unknown metrics {sorted(unknown)}"
+            used |= names
+    for variable in dashboard["templating"]["list"]:
+        unknown = cress_identifiers(json.dumps(variable.get("query", ""))) - KNOWN_METRIC_NAMES
+        assert not unknown, f"variable {variable['name']}: unknown metrics {sorted(unknown)}"
+    missing = set(DOCUMENTED_METRIC_NAMES) - used
+    assert not missing, f"no panel shows {sorted(missing)}"
+    titles = " ".join(p["title"].lower() for p in all_panels(dashboard))
+    for word in ("request rate", "5xx", "p99", "published", "consumed", "handler duration", "failed",
+                 "backlog", "oldest", "dead letters", "dependencies"):
+        assert word in titles, f"no panel about {word}"

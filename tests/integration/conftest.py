@@ -1,0 +1,138 @@
+"""The integration tests' real broker and database, started once per test session.
+
+Same code as ``make run`` (:mod:`runtime.stack`): Apache Kafka (KRaft) where Java ≥ 17 and
+Maven are present, Tansu otherwise (``CRESS_TEST_BROKER=tansu`` forces it), and SecantusDB.
+``KAFKA_BOOTSTRAP_SERVERS`` / ``MONGODB_URI`` point the tests at servers already running.
+``CRESS_TESTCONTAINERS=1`` runs the same tests on the official apache/kafka and mongo images
+through testcontainers, where a Docker engine exists (``pip install -e '.[docker]'``).
+Each test gets its own database (and so its own consumer groups and idempotency records).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Callable
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from asgi_lifespan import LifespanManager
+
+from runtime.auth import issue_token
+from runtime.settings import Settings
+from runtime.stack import Infrastructure, start_infrastructure
+
+
+def _testcontainers() -> Infrastructure:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.mongodb import MongoDbContainer
+
+    kafka = KafkaContainer("apache/kafka:4.1.1").with_kraft()
+    kafka.start()
+    mongo = MongoDbContainer("mongo:7").with_command("--replSet rs0 --bind_ip_all")
+    mongo.start()
+    mongo.exec(["mongosh", "--quiet", "--eval", "rs.initiate()"])
+    infra = Infrastructure(kafka.get_bootstrap_server(), mongo.get_connection_url() + "/?directConnection=true",
+                           "apache/kafka (testcontainers)", "mongo:7 (testcontainers)")
+    infra._containers = (kafka, mongo)  # type: ignore[attr-defined]
+    return infra
+
+
+@pytest.fixture(scope="session")
+def infrastructure(tmp_path_factory: pytest.TempPathFactory):
+    if os.environ.get("CRESS_TESTCONTAINERS") == "1":
+        infra = _testcontainers()
+    else:
+        infra = start_infrastructure(tmp_path_factory.mktemp("stack"), prefer=os.environ.get("CRESS_TEST_BROKER"),
+                                     test_commands=True, progress=lambda m: None)
+    print(f"\nintegration tests on {infra.describe()}")
+    yield infra
+    infra.stop()
+    for container in getattr(infra, "_containers", ()):
+        container.stop()
+
+
+@pytest.fixture
+def settings(infrastructure: Infrastructure) -> Settings:
+    return Settings(service_name="membership", kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
+                    kafka_idempotent_producer=infrastructure.idempotent_producer,
+                    mongodb_uri=infrastructure.mongodb_uri, mongodb_database=f"t_{uuid.uuid4().hex[:12]}",
+                    outbox_poll_interval_seconds=0.05, consumer_retry_base_seconds=0.01,
+                    consumer_max_attempts=3, log_format="console")
+
+
+def bearer(settings: Settings, *roles: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(settings, 'test', list(roles))}"}
+
+
+@pytest.fixture
+async def app(settings: Settings):
+    from services.membership.app import create_app
+
+    application = create_app(settings)
+    async with LifespanManager(application, startup_timeout=90, shutdown_timeout=30):
+        yield application
+
+
+@pytest.fixture
+async def client(app, settings: Settings):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://membership.test",
+                                 headers=bearer(settings, "admin")) as c:
+        yield c
+
+
+async def read_topic(settings: Settings, topic: str, match: Callable[[object], bool], *, count: int = 1,
+                     timeout: float = 20.0) -> list:
+    """Records of ``topic`` (from the beginning) matching ``match``; waits until ``count`` are there.
+
+    Returns every matching record seen by the time ``count`` is reached or the topic's end
+    at that moment, so a test can also check that no extra record was published.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not parts:
+            await consumer._client.force_metadata_update()  # noqa: SLF001
+            parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        found: list = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            batch = await consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                found += [r for r in records if match(r)]
+            if len(found) >= count:
+                ends = await consumer.end_offsets(parts)
+                positions = [await consumer.position(tp) for tp in parts]
+                if all(pos >= ends[tp] for pos, tp in zip(positions, parts)):
+                    return found
+            elif asyncio.get_running_loop().time() > deadline:
+                return found
+    finally:
+        await consumer.stop()
+
+
+def header(record, name: str) -> str | None:
+    for k, v in record.headers:
+        if k == name:
+            return v.decode()
+    return None
+
+
+async def eventually(check: Callable[[], object], timeout: float = 20.0, interval: float = 0.1):
+    """Await ``check()`` (sync or async) until it returns a truthy value; fail after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

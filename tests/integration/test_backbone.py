@@ -1,0 +1,244 @@
+"""The backbone against the real broker and database: outbox, relay, consumers, dead letters."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date
+
+import pytest
+
+from contracts.envelope import CloudEvent
+from contracts.membership import OrganisationRegistered
+from runtime.consumer import Consumer, Subscription
+from runtime.deadletters import read_dead_letters, replay
+from runtime.kafka import ensure_topics, make_producer
+from runtime.mongo import OUTBOX, PROCESSED, Database
+from runtime.outbox import OutboxRelay, ensure_outbox_indexes
+from runtime.stack import ROOT
+from services.membership.domain import Organisation
+from tests.integration.conftest import eventually, header, read_topic
+
+pytestmark = pytest.mark.integration
+TOPIC = "membership.organisation"
+
+
+def organisation(org_id: str) -> Organisation:
+    return Organisation.register(org_id, siret="73282932000074", name="Les Ateliers Solidaires",
+                                 legal_form="association", departement="75", commune="Paris",
+                                 sector="économie circulaire", headcount=8, annual_budget_cents=45_000_000,
+                                 on=date(2026, 3, 2))
+
+
+@pytest.fixture
+async def platform(settings):
+    await ensure_topics(settings)
+    db = Database(settings)
+    await ensure_outbox_indexes(db)
+    producer = make_producer(settings)
+    await producer.start()
+    yield db, producer
+    await producer.stop()
+    await db.close()
+
+
+def _env(settings) -> dict[str, str]:
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+            "KAFKA_IDEMPOTENT_PRODUCER": str(settings.kafka_idempotent_producer).lower(),
+            "MONGODB_URI": settings.mongodb_uri, "MONGODB_DATABASE": settings.mongodb_database,
+            "SERVICE_NAME": "membership"}
+
+
+def _crash(settings, *args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "tests.integration.crash_relay", *args], cwd=ROOT,
+                          env=_env(settings), capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, f"the process should have been killed: {done.returncode} {done.stderr}"
+
+
+async def test_state_and_event_commit_together_and_reach_the_topic(settings, platform):
+    db, producer = platform
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+
+    async def work(tx):
+        await tx.save("organisations", organisation(org_id))
+
+    await db.transaction(work, correlation_id="corr-42")
+    record = await db[OUTBOX].find_one({"aggregateid": org_id})
+    assert record["status"] == "pending" and record["type"] == OrganisationRegistered.event_type
+    assert await db["organisations"].count_documents({"_id": org_id}) == 1
+
+    await OutboxRelay(db, producer).drain()
+    records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode())
+    assert len(records) == 1
+    envelope = CloudEvent.from_kafka(records[0].headers, records[0].value)
+    assert envelope.type == "org.cress.membership.organisation-registered.v1"
+    assert envelope.source == "/cress/membership" and envelope.subject == org_id
+    assert envelope.specversion == "1.0" and envelope.correlationid == "corr-42"
+    assert header(records[0], "content-type") == "application/json"
+    assert envelope.id == record["_id"]
+    assert envelope.to_domain().organisation_id == org_id
+    assert (await db[OUTBOX].find_one({"_id": record["_id"]}))["status"] == "sent"
+
+
+async def test_a_failed_command_writes_neither_state_nor_event(settings, platform):
+    db, _ = platform
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+
+    async def work(tx):
+        await tx.save("organisations", organisation(org_id))
+        raise RuntimeError("the command fails after its writes")
+
+    with pytest.raises(RuntimeError):
+        await db.transaction(work)
+    assert await db["organisations"].count_documents({"_id": org_id}) == 0
+    assert await db[OUTBOX].count_documents({"aggregateid": org_id}) == 0
+
+
+async def test_relay_killed_between_commit_and_publish_loses_nothing(settings, platform):
+    db, producer = platform
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    _crash(settings, "after-commit", org_id)
+    assert await db[OUTBOX].count_documents({"aggregateid": org_id, "status": "pending"}) == 1
+
+    await OutboxRelay(db, producer).drain()  # the service restarted
+    records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode())
+    assert len(records) == 1
+    assert await db[OUTBOX].count_documents({"aggregateid": org_id, "status": "pending"}) == 0
+
+
+async def test_relay_killed_between_publish_and_mark_publishes_again_and_consumers_dedupe(settings, platform):
+    db, producer = platform
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+
+    async def work(tx):
+        await tx.save("organisations", organisation(org_id))
+
+    await db.transaction(work)
+    _crash(settings, "after-publish")
+    assert await db[OUTBOX].count_documents({"aggregateid": org_id, "status": "pending"}) == 1
+
+    await OutboxRelay(db, producer).drain()
+    records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2)
+    assert len(records) == 2, "published before the crash, and again after the restart"
+    assert header(records[0], "ce_id") == header(records[1], "ce_id")
+
+    seen: list[str] = []
+
+    async def project(event, tx, envelope):
+        if event.organisation_id == org_id:
+            seen.append(envelope.id)
+            await tx.db["directory"].update_one({"_id": org_id}, {"$inc": {"registrations": 1}}, upsert=True,
+                                                session=tx.session)
+
+    consumer = Consumer("dedupe-test", [Subscription(OrganisationRegistered, project)]).bind(db, producer)
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: db["directory"].find_one({"_id": org_id}))
+        await asyncio.sleep(1.0)  # let the duplicate arrive too
+    finally:
+        consumer.stop()
+        await task
+        await consumer.close()
+    assert (await db["directory"].find_one({"_id": org_id}))["registrations"] == 1
+    assert await db[PROCESSED].count_documents({"consumer": "dedupe-test",
+                                                 "event_id": header(records[0], "ce_id")}) == 1
+
+
+async def test_duplicate_delivery_changes_nothing(settings, platform):
+    db, producer = platform
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    envelope = CloudEvent.from_domain(organisation(org_id).pending_events[0], source="/cress/membership")
+    for _ in range(3):  # the same event delivered three times
+        await producer.send_and_wait(TOPIC, envelope.kafka_value(), key=envelope.kafka_key(),
+                                     headers=envelope.kafka_headers())
+
+    async def project(event, tx, env):
+        if event.organisation_id == org_id:
+            await tx.db["directory"].update_one({"_id": org_id}, {"$inc": {"registrations": 1}}, upsert=True,
+                                                session=tx.session)
+
+    consumer = Consumer("duplicate-test", [Subscription(OrganisationRegistered, project)]).bind(db, producer)
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        await eventually(lambda: db["directory"].find_one({"_id": org_id}))
+        await asyncio.sleep(1.0)
+        # and once more, one record at a time (the slow path's own check)
+        from aiokafka.structs import ConsumerRecord
+        again = ConsumerRecord(TOPIC, 0, 10**9, 0, 0, envelope.kafka_key(), envelope.kafka_value(), None, 0, 0,
+                               envelope.kafka_headers())
+        await consumer._process_one(again)  # noqa: SLF001
+    finally:
+        consumer.stop()
+        await task
+        await consumer.close()
+    assert (await db["directory"].find_one({"_id": org_id}))["registrations"] == 1
+
+
+async def test_poison_message_goes_to_dead_letter_topic_and_replay_succeeds_once_fixed(settings, platform):
+    db, producer = platform
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    broken = {"on": True}
+
+    async def project(event, tx, env):
+        if event.organisation_id != org_id:
+            return
+        if broken["on"]:
+            raise RuntimeError(f"directory unavailable for {org_id}")
+        await tx.db["directory"].insert_one({"_id": org_id}, session=tx.session)
+
+    consumer = Consumer("poison-test", [Subscription(OrganisationRegistered, project)]).bind(
+        db, producer, max_attempts=3, retry_base=0.01)
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        async def work(tx):
+            await tx.save("organisations", organisation(org_id))
+        await db.transaction(work)
+        await OutboxRelay(db, producer).drain()
+
+        dead = await read_topic(settings, TOPIC + ".dlq", lambda r: r.key == org_id.encode())
+        assert len(dead) == 1
+        assert header(dead[0], "dlq_original_topic") == TOPIC
+        assert header(dead[0], "dlq_consumer") == "poison-test"
+        assert header(dead[0], "dlq_attempts") == "3"
+        assert f"directory unavailable for {org_id}" in header(dead[0], "dlq_error")
+        assert header(dead[0], "dlq_original_offset") is not None
+        assert header(dead[0], "ce_type") == OrganisationRegistered.event_type
+        assert await db["directory"].find_one({"_id": org_id}) is None
+
+        broken["on"] = False  # the cause is fixed
+        letters = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
+        assert len(letters) == 1
+        assert await replay(settings, letters, producer) == 1
+        await eventually(lambda: db["directory"].find_one({"_id": org_id}))
+    finally:
+        consumer.stop()
+        await task
+        await consumer.close()
+
+
+async def test_message_that_is_not_a_cloudevent_is_dead_lettered_at_once(settings, platform):
+    db, producer = platform
+    key = f"bad-{uuid.uuid4().hex[:8]}".encode()
+    await producer.send_and_wait(TOPIC, b'{"not": "an event"}', key=key, headers=[("ce_type", b"whatever")])
+
+    async def project(event, tx, env):
+        pass
+
+    consumer = Consumer("envelope-test", [Subscription(OrganisationRegistered, project)]).bind(db, producer)
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        dead = await read_topic(settings, TOPIC + ".dlq", lambda r: r.key == key)
+        assert len(dead) == 1 and header(dead[0], "dlq_attempts") == "1"
+        assert "missing CloudEvents header" in header(dead[0], "dlq_error")
+        assert json.loads(dead[0].value) == {"not": "an event"}
+    finally:
+        consumer.stop()
+        await task
+        await consumer.close()

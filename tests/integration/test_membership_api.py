@@ -1,0 +1,281 @@
+"""The membership service over HTTP, on the real broker and database (lifespan included)."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from contracts.envelope import CloudEvent
+from runtime.mongo import OUTBOX
+from tests.integration.conftest import bearer, eventually, header, read_topic
+
+pytestmark = pytest.mark.integration
+
+SCESS_SIRET = "44306184100047"  # a valid SIRET (Luhn)
+ASSOCIATION_SIRET = "73282932000074"
+
+
+def org_body(siret: str = ASSOCIATION_SIRET, **over) -> dict:
+    body = {"siret": siret, "name": "Les Ateliers Solidaires", "legal_form": "association",
+            "departement": "93", "commune": "Montreuil", "sector": "économie circulaire",
+            "headcount": 12, "annual_budget_cents": 45_000_000, "on": "2026-01-05"}
+    body.update(over)
+    return body
+
+
+def problem_fields(response) -> list[str]:
+    return [e["field"] for e in response.json().get("errors", [])]
+
+
+async def outbox_types(app, aggregate_id: str) -> list[str]:
+    db = app.state.platform.db
+    docs = await db[OUTBOX].find({"aggregateid": aggregate_id}).sort([("created_at", 1), ("position", 1)]).to_list()
+    return [d["type"].split(".")[3] for d in docs]
+
+
+async def test_operations_endpoints_need_no_token(client):
+    anonymous = {"Authorization": ""}
+    for path in ("/healthz", "/readyz", "/openapi.json", "/docs", "/asyncapi"):
+        r = await client.get(path, headers=anonymous)
+        assert r.status_code == 200, path
+    assert (await client.get("/readyz")).json()["checks"] == {"mongodb": "ok", "kafka": "ok", "workers": "ok"}
+    asyncapi = (await client.get("/asyncapi")).json()
+    assert asyncapi["asyncapi"] == "3.0.0"
+    assert "membership_member" in asyncapi["channels"]
+    await client.get("/organisations")
+    metrics = (await client.get("/metrics", headers=anonymous)).text
+    assert 'cress_http_requests_total{method="GET",route="/organisations",service="membership",status="200"}' in metrics
+    assert "cress_outbox_backlog_records" in metrics
+
+
+async def test_the_whole_membership_workflow_emits_one_event_per_state_change(client, app, settings):
+    r = await client.post("/organisations", json=org_body(SCESS_SIRET, legal_form="scess", name="Repar'Tout SAS"))
+    assert r.status_code == 201, r.text
+    org_id = r.json()["id"]
+    assert r.headers["Location"] == f"/organisations/{org_id}" and r.headers["ETag"] == '"1"'
+
+    r = await client.post("/applications", json={"organisation_id": org_id, "on": "2026-01-10"})
+    assert r.status_code == 201, r.text
+    app_id = r.json()["id"]
+    assert r.json()["status"] == "submitted"
+
+    # out-of-order steps are refused with a clear 409
+    r = await client.post(f"/applications/{app_id}/admission", json={"on": "2026-01-11"})
+    assert r.status_code == 409 and "expected step" in r.json()["detail"]
+    r = await client.post(f"/applications/{app_id}/statutes-review",
+                          json={"on": "2026-01-11", "findings": [{"article": "Art. 1", "compliant": True}]})
+    assert r.status_code == 409
+    r = await client.post("/members", json={"application_id": app_id, "on": "2026-01-11"})
+    assert r.status_code == 409
+
+    assert (await client.post(f"/applications/{app_id}/welcome-meeting", json={"on": "2026-01-15"})).status_code == 200
+    r = await client.post(f"/applications/{app_id}/statutes-review", json={"on": "2026-01-20", "findings": [
+        {"article": "Art. 2 — Objet social", "compliant": True},
+        {"article": "Art. 12 — Bénéfices", "compliant": False, "comment": "Réserves obligatoires absentes."}]})
+    assert r.status_code == 200 and r.json()["reviews"][-1]["outcome"] == "must_amend"
+    r = await client.post(f"/applications/{app_id}/admission", json={"on": "2026-01-21"})
+    assert r.status_code == 409, "a commercial company needs compliant statutes"
+    r = await client.post(f"/applications/{app_id}/statutes-review", json={"on": "2026-02-20", "findings": [
+        {"article": "Art. 12 — Bénéfices", "compliant": True}]})
+    assert r.json()["reviews"][-1]["outcome"] == "compliant"
+    r = await client.post(f"/applications/{app_id}/admission", json={"on": "2026-03-01", "board_meeting_ref": "CA-3"})
+    assert r.status_code == 200 and r.json()["status"] == "admitted"
+
+    r = await client.post("/members", json={"application_id": app_id, "on": "2026-03-02"})
+    assert r.status_code == 201, r.text
+    member = r.json()
+    assert member["id"] == org_id and member["status"] == "active"
+    dues = member["invoices"][0]["amount_cents"]
+    r = await client.post(f"/members/{org_id}/payments",
+                          json={"year": 2026, "amount_cents": dues + 1, "on": "2026-03-10"})
+    assert r.status_code == 422 and problem_fields(r) == ["amount_cents"]
+    r = await client.post(f"/members/{org_id}/payments", json={"year": 2026, "amount_cents": dues // 2,
+                                                               "payment_id": "VIR-1", "on": "2026-03-10"})
+    assert r.status_code == 201
+    assert (await client.post(f"/members/{org_id}/reminders", json={"year": 2026, "on": "2026-03-20"})).status_code == 201
+    r = await client.post(f"/members/{org_id}/payments", json={"year": 2026, "amount_cents": dues - dues // 2,
+                                                               "payment_id": "VIR-2", "on": "2026-03-25"})
+    assert r.status_code == 201 and r.json()["invoices"][0]["payments"][-1]["payment_id"] == "VIR-2"
+    r = await client.get(f"/members/{org_id}/standing", params={"on": "2026-04-01"})
+    assert r.json()["in_good_standing"] is True
+    r = await client.post(f"/members/{org_id}/withdrawal", json={"reason": "resignation", "on": "2026-06-30"})
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    r = await client.post(f"/members/{org_id}/withdrawal", json={"reason": "resignation", "on": "2026-07-01"})
+    assert r.status_code == 409
+
+    # one event per state change, in order, through the outbox…
+    assert await outbox_types(app, app_id) == ["application-submitted", "welcome-meeting-held", "statutes-reviewed",
+                                               "statutes-reviewed", "application-admitted"]
+    assert await outbox_types(app, org_id) == [
+        "organisation-registered", "member-activated", "dues-invoiced", "dues-payment-recorded",
+        "dues-reminder-sent", "dues-payment-recorded", "membership-withdrawn"]
+    # …reaching its topic with the right envelope, in order per aggregate
+    records = await read_topic(settings, "membership.application", lambda r: r.key == app_id.encode(), count=5)
+    assert [header(r, "ce_type") for r in records] == [
+        f"org.cress.membership.{t}.v1" for t in ("application-submitted", "welcome-meeting-held",
+                                                 "statutes-reviewed", "statutes-reviewed", "application-admitted")]
+    for record in records:
+        envelope = CloudEvent.from_kafka(record.headers, record.value)
+        assert envelope.source == "/cress/membership" and envelope.subject == app_id
+        assert envelope.to_domain().application_id == app_id
+    member_events = await read_topic(settings, "membership.member", lambda r: r.key == org_id.encode(), count=6)
+    assert [header(r, "ce_type").split(".")[3] for r in member_events] == [
+        "member-activated", "dues-invoiced", "dues-payment-recorded", "dues-reminder-sent",
+        "dues-payment-recorded", "membership-withdrawn"]
+
+
+async def test_refusal_needs_a_reason_and_is_final(client):
+    org_id = (await client.post("/organisations", json=org_body())).json()["id"]
+    app_id = (await client.post("/applications", json={"organisation_id": org_id, "on": "2026-02-01"})).json()["id"]
+    await client.post(f"/applications/{app_id}/welcome-meeting", json={"on": "2026-02-03"})
+    r = await client.post(f"/applications/{app_id}/refusal", json={"on": "2026-02-10"})
+    assert r.status_code == 422 and problem_fields(r) == ["reason"]
+    r = await client.post(f"/applications/{app_id}/refusal", json={"on": "2026-02-10", "reason": "Hors ESS"})
+    assert r.status_code == 200 and r.json()["refusal_reason"] == "Hors ESS"
+    r = await client.post(f"/applications/{app_id}/admission", json={"on": "2026-02-11"})
+    assert r.status_code == 409
+    r = await client.post("/members", json={"application_id": app_id})
+    assert r.status_code == 409
+
+
+async def test_authentication_and_roles(client, settings):
+    r = await client.get("/organisations", headers={"Authorization": ""})
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+    assert r.headers["content-type"].startswith("application/problem+json")
+    r = await client.get("/organisations", headers={"Authorization": "Bearer not-a-jwt"})
+    assert r.status_code == 401
+    other = settings.model_copy(update={"jwt_secret": "another-secret-another-secret-0123456789"})
+    r = await client.get("/organisations", headers=bearer(other, "admin"))
+    assert r.status_code == 401, "a token signed with another key is refused"
+
+    assert (await client.get("/organisations", headers=bearer(settings, "reader"))).status_code == 200
+    r = await client.post("/organisations", json=org_body(), headers=bearer(settings, "reader"))
+    assert r.status_code == 403 and "staff:membership" in r.json()["detail"]
+    assert (await client.get("/organisations", headers=bearer(settings, "staff:events"))).status_code == 403
+    assert (await client.get("/organisations", headers=bearer(settings, "partner"))).status_code == 403
+    r = await client.get("/members/in-good-standing", headers=bearer(settings, "partner"))
+    assert r.status_code == 200
+    r = await client.post("/organisations", json=org_body(), headers=bearer(settings, "staff:membership"))
+    assert r.status_code == 201
+
+
+async def test_bad_input_gets_422_naming_the_field_and_writes_nothing(client, app):
+    db = app.state.platform.db
+    before = await db[OUTBOX].count_documents({})
+    r = await client.post("/organisations", json=org_body(siret="73282932000075"))
+    assert r.status_code == 422 and problem_fields(r) == ["siret"]
+    assert r.headers["content-type"].startswith("application/problem+json")
+    r = await client.post("/organisations", json=org_body(headcount=-1))
+    assert r.status_code == 422 and problem_fields(r) == ["headcount"]
+    r = await client.post("/organisations", json=org_body(legal_form="sarl"))
+    assert r.status_code == 422 and problem_fields(r) == ["legal_form"]
+    r = await client.post("/organisations", json=org_body(esus_agreed=True))
+    assert r.status_code == 422 and problem_fields(r) == ["esus_agreed_on"]
+    r = await client.post("/organisations", json=org_body(departement="99"))
+    assert r.status_code == 422 and problem_fields(r) == ["departement"]
+    body = org_body()
+    del body["name"]
+    r = await client.post("/organisations", json=body)
+    assert r.status_code == 422 and problem_fields(r) == ["name"]
+    r = await client.post("/organisations", json={**org_body(), "colour": "green"})
+    assert r.status_code == 422 and problem_fields(r) == ["colour"]
+    r = await client.post("/organisations", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    r = await client.get("/members/in-good-standing", params={"on": "31/12/2026"})
+    assert r.status_code == 422 and problem_fields(r) == ["query.on"]
+    assert await db[OUTBOX].count_documents({}) == before
+    assert await db["organisations"].count_documents({}) == 0
+
+
+async def test_unknown_ids_get_404(client):
+    for path in ("/organisations/org-nope", "/applications/app-nope", "/members/org-nope",
+                 "/members/org-nope/standing"):
+        r = await client.get(path)
+        assert r.status_code == 404, path
+        assert "org-nope" in r.json()["detail"] or "app-nope" in r.json()["detail"]
+    r = await client.post("/applications", json={"organisation_id": "org-nope"})
+    assert r.status_code == 404
+    r = await client.post("/members/org-nope/payments", json={"year": 2026, "amount_cents": 100})
+    assert r.status_code == 404
+
+
+async def test_duplicates_and_conflicting_updates_are_rejected(client):
+    r = await client.post("/organisations", json=org_body())
+    org_id = r.json()["id"]
+    r = await client.post("/organisations", json=org_body(name="Another name, same SIRET"))
+    assert r.status_code == 409 and ASSOCIATION_SIRET in r.json()["detail"]
+    r = await client.post("/applications", json={"organisation_id": org_id})
+    assert r.status_code == 201
+    r = await client.post("/applications", json={"organisation_id": org_id})
+    assert r.status_code == 409, "one open application per organisation"
+
+    # If-Match: a stale version is refused with 412, never silently overwritten
+    r = await client.patch(f"/organisations/{org_id}", json={"headcount": 13}, headers={"If-Match": '"1"'})
+    assert r.status_code == 200 and r.headers["ETag"] == '"2"'
+    r = await client.patch(f"/organisations/{org_id}", json={"headcount": 14}, headers={"If-Match": '"1"'})
+    assert r.status_code == 412
+    r = await client.patch(f"/organisations/{org_id}", json={"headcount": 14}, headers={"If-Match": "yesterday"})
+    assert r.status_code == 422 and problem_fields(r) == ["header.If-Match"]
+    assert (await client.get(f"/organisations/{org_id}")).json()["headcount"] == 13
+
+    # two writers racing with the same If-Match: exactly one wins
+    results = await asyncio.gather(*(
+        client.patch(f"/organisations/{org_id}", json={"commune": commune}, headers={"If-Match": '"2"'})
+        for commune in ("Bagnolet", "Pantin")))
+    assert sorted(r.status_code for r in results) == [200, 412] or sorted(r.status_code for r in results) == [200, 409]
+    final = (await client.get(f"/organisations/{org_id}")).json()
+    winner = next(r for r in results if r.status_code == 200).json()
+    assert final["commune"] == winner["commune"] and final["version"] == 3
+
+
+async def test_concurrent_payments_are_all_kept(client):
+    org_id = (await client.post("/organisations", json=org_body(headcount=40, annual_budget_cents=300_000_000)))
+    org_id = org_id.json()["id"]
+    app_id = (await client.post("/applications", json={"organisation_id": org_id, "on": "2026-01-02"})).json()["id"]
+    await client.post(f"/applications/{app_id}/welcome-meeting", json={"on": "2026-01-03"})
+    await client.post(f"/applications/{app_id}/admission", json={"on": "2026-01-04"})
+    dues = (await client.post("/members", json={"application_id": app_id, "on": "2026-01-05"})).json()
+    amount = dues["invoices"][0]["amount_cents"]
+    part = amount // 4
+    results = await asyncio.gather(*(
+        client.post(f"/members/{org_id}/payments", json={"year": 2026, "amount_cents": part,
+                                                         "payment_id": f"P{i}", "on": "2026-01-20"})
+        for i in range(3)))
+    accepted = [r for r in results if r.status_code == 201]
+    assert all(r.status_code in (201, 409) for r in results)
+    member = (await client.get(f"/members/{org_id}")).json()
+    assert len(member["invoices"][0]["payments"]) == len(accepted) >= 1, "no accepted payment is lost"
+
+
+async def test_statistics_and_good_standing_follow_the_events(client):
+    ids = []
+    for i, siret in enumerate(("73282932000074", "44306184100047", "55210055400013")):
+        org = await client.post("/organisations", json=org_body(siret=siret, name=f"Structure {i}"))
+        ids.append(org.json()["id"])
+        app_id = (await client.post("/applications", json={"organisation_id": ids[-1], "on": "2025-02-01"})).json()["id"]
+        await client.post(f"/applications/{app_id}/welcome-meeting", json={"on": "2025-02-02"})
+        await client.post(f"/applications/{app_id}/admission", json={"on": "2025-02-03"})
+        r = await client.post("/members", json={"application_id": app_id, "on": "2025-02-04"})
+        assert r.status_code == 201, r.text
+    paid = ids[0]
+    dues = (await client.get(f"/members/{paid}")).json()["invoices"][0]["amount_cents"]
+    await client.post(f"/members/{paid}/payments", json={"year": 2025, "amount_cents": dues, "on": "2025-02-20"})
+    r = await client.post("/dues/deadlines", json={"on": "2025-12-31"})
+    assert r.json()["counts"]["changed"] == 2  # the two unpaid members lapse (grace over)
+    standing = (await client.get("/members/in-good-standing", params={"on": "2025-12-31"})).json()
+    assert [m["id"] for m in standing["items"]] == [paid] and standing["total"] == 1
+    r = await client.post("/dues/invoicing", json={"year": 2026, "on": "2026-01-05"})
+    assert r.json()["counts"] == {"invoiced": 1, "already_invoiced": 0}
+
+    async def figures():
+        rows = (await client.get("/statistics/yearly", params={"since": 2025})).json()
+        y = {row["year"]: row for row in rows}
+        return y if 2026 in y and y[2025]["members_lapsed"] == 2 else None
+
+    years = await eventually(figures)
+    assert years[2025]["applications_submitted"] == 3 and years[2025]["members_joined"] == 3
+    assert years[2025]["members_at_year_end"] == 1
+    assert years[2025]["dues_collected_cents"] == dues
+    assert years[2025]["dues_invoiced_cents"] == dues + 2 * years[2025]["dues_written_off_cents"] // 2
+    assert years[2026]["dues_invoiced_cents"] > 0

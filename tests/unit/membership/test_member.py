@@ -1,0 +1,314 @@
+from datetime import date as D
+
+import pytest
+
+from contracts.membership import (DuesInvoiced, DuesPaymentRecorded, DuesReminderSent, MemberActivated,
+                                  MembershipEnteredGracePeriod, MembershipLapsed, MembershipRenewed,
+                                  MembershipWithdrawn)
+from runtime.errors import Conflict, InvalidInput, NotFound
+from services.membership.domain import (DEFAULT_FEE_SCALE, Member, MembershipApplication, MemberStatus,
+                                        WithdrawalReason)
+
+from .conftest import TERMS, admitted_application, make_member, make_org
+
+DUE = D(2024, 3, 6)
+GRACE_END = D(2024, 5, 5)
+
+
+def kinds(member):
+    evs = member.pull_events()
+    assert all(e.aggregate_id == member.id for e in evs)
+    return [type(e) for e in evs]
+
+
+def invoice_2025(member, org, on=D(2025, 1, 10)):
+    return member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=on)
+
+
+# -- activation ------------------------------------------------------------------------------
+
+def test_activation_records_member_activated_and_first_invoice():
+    org = make_org(legal_form="scic", departement="75", esus_agreed=True, esus_agreed_on=D(2022, 1, 1))
+    m = make_member(org)
+    assert m.id == org.id == m.organisation_id and m.status is MemberStatus.ACTIVE and m.since == D(2024, 2, 5)
+    activated, invoiced = m.pull_events()
+    assert isinstance(activated, MemberActivated) and isinstance(invoiced, DuesInvoiced)
+    assert activated.aggregate_id == "org-1" and activated.application_id == "app-1"
+    assert (activated.legal_form, activated.departement, activated.sector, activated.esus_agreed) == \
+        ("scic", "75", "économie circulaire", True)
+    assert activated.year == 2024 and activated.dues_cents == 15_000
+    assert (invoiced.invoice_id, invoiced.amount_cents, invoiced.fee_bracket) == ("org-1-2024", 15_000, "B2")
+    assert (invoiced.due_on, invoiced.grace_ends_on) == (DUE, GRACE_END)
+
+
+def test_activation_needs_an_admitted_application():
+    org = make_org()
+    app = MembershipApplication.submit("app-1", organisation=org, on=D(2024, 1, 15))
+    app.hold_welcome_meeting(on=D(2024, 1, 20))
+    with pytest.raises(Conflict) as exc:
+        Member.activate(application=app, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 2, 5))
+    assert "welcome_meeting_held" in exc.value.detail
+
+
+def test_activation_checks_organisation_and_date():
+    org = make_org()
+    app = admitted_application(org)
+    with pytest.raises(InvalidInput) as exc:
+        Member.activate(application=app, organisation=make_org("org-2"), fee_scale=DEFAULT_FEE_SCALE,
+                        on=D(2024, 2, 5))
+    assert exc.value.field == "organisation_id"
+    with pytest.raises(InvalidInput) as exc:
+        Member.activate(application=app, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 1, 31))
+    assert exc.value.field == "on"
+
+
+# -- invoices and payments -------------------------------------------------------------------
+
+def test_partial_then_full_payment_of_first_year(member):
+    inv = member.record_payment(2024, amount_cents=10_000, payment_id="p1", on=D(2024, 2, 20), method="cheque")
+    assert inv.balance_cents == 5_000 and not inv.is_paid
+    inv = member.record_payment(2024, amount_cents=5_000, payment_id="p2", on=D(2024, 2, 25))
+    assert inv.is_paid and inv.paid_cents == 15_000
+    e1, e2 = member.pull_events()
+    assert isinstance(e1, DuesPaymentRecorded) and (e1.balance_cents, e1.fully_paid, e1.method) == (5_000, False, "cheque")
+    assert (e2.balance_cents, e2.fully_paid) == (0, True)  # first year paid while active: joining, no renewal
+
+
+def test_overpayment_and_bad_amounts_are_rejected(member):
+    with pytest.raises(InvalidInput) as exc:
+        member.record_payment(2024, amount_cents=15_001, payment_id="p1", on=D(2024, 2, 20))
+    assert exc.value.field == "amount_cents" and "overpayment" in exc.value.detail
+    for amount in (0, -100):
+        with pytest.raises(InvalidInput):
+            member.record_payment(2024, amount_cents=amount, payment_id="p1", on=D(2024, 2, 20))
+    with pytest.raises(InvalidInput) as exc:
+        member.record_payment(2024, amount_cents=100, payment_id="p1", on=D(2024, 2, 20), method="bitcoin")
+    assert exc.value.field == "method"
+    with pytest.raises(InvalidInput) as exc:
+        member.record_payment(2024, amount_cents=100, payment_id="p1", on=D(2024, 2, 1))
+    assert exc.value.field == "on"
+    assert member.pull_events() == [] and member.outstanding_cents == 15_000
+
+
+def test_payment_on_paid_or_unknown_invoice_and_duplicate_payment(member):
+    member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 2, 20))
+    with pytest.raises(Conflict):
+        member.record_payment(2024, amount_cents=1, payment_id="p2", on=D(2024, 2, 21))
+    with pytest.raises(NotFound):
+        member.record_payment(2023, amount_cents=1, payment_id="p3", on=D(2024, 2, 21))
+    org = make_org()
+    invoice_2025(member, org)
+    with pytest.raises(Conflict) as exc:
+        member.record_payment(2025, amount_cents=1, payment_id="p1", on=D(2025, 1, 11))
+    assert "already recorded" in exc.value.detail
+
+
+def test_invoice_dues_rules(member, org):
+    with pytest.raises(Conflict):
+        member.invoice_dues(2024, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 3, 1))
+    for year in (2023, 2027):
+        with pytest.raises(InvalidInput) as exc:
+            member.invoice_dues(year, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1))
+        assert exc.value.field == "year"
+    with pytest.raises(InvalidInput) as exc:
+        member.invoice_dues(2025, organisation=make_org("org-2"), fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1))
+    assert exc.value.field == "organisation_id"
+
+
+def test_new_year_invoice_uses_current_size_and_explicit_id(member, org):
+    org.update(on=D(2024, 12, 1), headcount=40)
+    inv = member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2024, 12, 15),
+                              invoice_id="CRESS-2025-0001")
+    assert (inv.invoice_id, inv.amount_cents, inv.fee_bracket) == ("CRESS-2025-0001", 40_000, "B3")
+    [e] = member.pull_events()
+    assert isinstance(e, DuesInvoiced) and e.year == 2025 and e.invoice_id == "CRESS-2025-0001"
+
+
+def test_renewal_of_an_active_member(member, org):
+    member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 2, 20))
+    invoice_2025(member, org)
+    member.pull_events()
+    member.record_payment(2025, amount_cents=15_000, payment_id="p2", on=D(2025, 1, 20))
+    paid, renewed = member.pull_events()
+    assert isinstance(renewed, MembershipRenewed)
+    assert (renewed.year, renewed.previous_status, renewed.status) == (2025, "active", "active")
+
+
+# -- reminders -------------------------------------------------------------------------------
+
+def test_reminders_are_counted_and_only_for_unpaid_invoices(member):
+    assert member.send_dues_reminder(2024, on=D(2024, 3, 10)) == 1
+    member.record_payment(2024, amount_cents=1_000, payment_id="p1", on=D(2024, 3, 11))
+    assert member.send_dues_reminder(2024, on=D(2024, 4, 1)) == 2
+    evs = [e for e in member.pull_events() if isinstance(e, DuesReminderSent)]
+    assert [(e.reminder_number, e.balance_cents) for e in evs] == [(1, 15_000), (2, 14_000)]
+    assert member.live_invoice(2024).last_reminder_on == D(2024, 4, 1)
+    member.record_payment(2024, amount_cents=14_000, payment_id="p2", on=D(2024, 4, 2))
+    with pytest.raises(Conflict) as exc:
+        member.send_dues_reminder(2024, on=D(2024, 4, 3))
+    assert "already paid" in exc.value.detail
+    with pytest.raises(NotFound):
+        member.send_dues_reminder(2025, on=D(2025, 4, 3))
+
+
+# -- grace, lapse, renewal -------------------------------------------------------------------
+
+def test_grace_period_then_payment_restores_active(member):
+    with pytest.raises(Conflict):
+        member.enter_grace_period(on=DUE)  # not overdue on the deadline itself
+    member.enter_grace_period(on=D(2024, 3, 7))
+    assert member.status is MemberStatus.GRACE_PERIOD
+    [g] = member.pull_events()
+    assert isinstance(g, MembershipEnteredGracePeriod)
+    assert (g.invoice_id, g.balance_cents, g.due_on, g.grace_ends_on) == ("org-1-2024", 15_000, DUE, GRACE_END)
+    with pytest.raises(Conflict):
+        member.enter_grace_period(on=D(2024, 3, 8))
+    member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 4, 1))
+    assert member.status is MemberStatus.ACTIVE and member.grace_entered_on is None
+    _, renewed = member.pull_events()
+    assert (renewed.previous_status, renewed.status, renewed.year) == ("grace_period", "active", 2024)
+
+
+def test_lapse_needs_grace_to_have_ended(member):
+    with pytest.raises(Conflict):
+        member.lapse(on=GRACE_END)
+    member.lapse(on=D(2024, 5, 6))  # directly from active: a late scheduler
+    assert member.status is MemberStatus.LAPSED and member.lapsed_on == D(2024, 5, 6)
+    [e] = member.pull_events()
+    assert isinstance(e, MembershipLapsed)
+    assert (e.year, e.invoice_ids, e.written_off_cents, e.grace_ended_on) == (2024, ["org-1-2024"], 15_000, GRACE_END)
+    assert member.outstanding_cents == 0 and member.live_invoice(2024) is None
+    with pytest.raises(Conflict):
+        member.lapse(on=D(2024, 5, 7))
+
+
+def test_apply_deadlines_is_idempotent(member):
+    assert member.apply_deadlines(on=DUE) == []
+    assert [type(e) for e in member.apply_deadlines(on=D(2024, 3, 20))] == [MembershipEnteredGracePeriod]
+    assert member.apply_deadlines(on=D(2024, 3, 21)) == []
+    assert [type(e) for e in member.apply_deadlines(on=D(2024, 6, 1))] == [MembershipLapsed]
+    assert member.apply_deadlines(on=D(2024, 7, 1)) == []
+    assert kinds(member) == [MembershipEnteredGracePeriod, MembershipLapsed]
+
+
+def test_apply_deadlines_far_past_grace_records_both(member):
+    assert [type(e) for e in member.apply_deadlines(on=D(2024, 9, 1))] == [MembershipEnteredGracePeriod,
+                                                                          MembershipLapsed]
+
+
+def test_written_off_invoice_cannot_be_paid_or_reminded(member):
+    member.apply_deadlines(on=D(2024, 6, 1))
+    with pytest.raises(Conflict) as exc:
+        member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 6, 2))
+    assert "written off" in exc.value.detail
+    with pytest.raises(Conflict):
+        member.send_dues_reminder(2024, on=D(2024, 6, 2))
+
+
+def test_lapsed_member_renews_by_paying_a_new_invoice(member, org):
+    member.apply_deadlines(on=D(2024, 6, 1))
+    member.pull_events()
+    # same year invoiced again after the write-off
+    inv = member.invoice_dues(2024, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2024, 9, 1))
+    assert inv.invoice_id == "org-1-2024-2"
+    member.record_payment(2024, amount_cents=5_000, payment_id="p1", on=D(2024, 9, 2))
+    assert member.status is MemberStatus.LAPSED  # partial payment does not renew
+    member.record_payment(2024, amount_cents=10_000, payment_id="p2", on=D(2024, 9, 3))
+    assert member.status is MemberStatus.ACTIVE and member.lapsed_on is None
+    evs = member.pull_events()
+    renewed = evs[-1]
+    assert isinstance(renewed, MembershipRenewed)
+    assert (renewed.previous_status, renewed.status, renewed.invoice_id) == ("lapsed", "active", "org-1-2024-2")
+
+
+def test_paying_next_year_while_older_dues_overdue_keeps_grace(member, org):
+    member.enter_grace_period(on=D(2024, 4, 1))
+    member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2024, 4, 2))
+    member.pull_events()
+    member.record_payment(2025, amount_cents=15_000, payment_id="p1", on=D(2024, 4, 3))
+    assert member.status is MemberStatus.GRACE_PERIOD
+    _, renewed = member.pull_events()
+    assert (renewed.year, renewed.previous_status, renewed.status) == (2025, "grace_period", "grace_period")
+
+
+def test_lapse_writes_off_every_open_invoice(member, org):
+    member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2024, 12, 1))
+    member.pull_events()
+    member.lapse(on=D(2024, 12, 2))
+    [e] = member.pull_events()
+    assert e.invoice_ids == ["org-1-2024", "org-1-2025"] and e.written_off_cents == 30_000
+
+
+# -- withdrawal ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("before", ["active", "grace", "lapsed"])
+def test_withdrawal_is_terminal(member, org, before):
+    if before == "grace":
+        member.enter_grace_period(on=D(2024, 4, 1))
+    elif before == "lapsed":
+        member.lapse(on=D(2024, 6, 1))
+    member.pull_events()
+    member.withdraw("resignation", on=D(2024, 7, 1), detail="Activity transferred")
+    assert member.status is MemberStatus.WITHDRAWN and member.withdrawal_reason is WithdrawalReason.RESIGNATION
+    [e] = member.pull_events()
+    assert isinstance(e, MembershipWithdrawn) and e.detail == "Activity transferred"
+    assert e.outstanding_cents == (0 if before == "lapsed" else 15_000)
+    for step in (lambda: member.withdraw("other", on=D(2024, 7, 2)),
+                 lambda: member.record_payment(2024, amount_cents=1, payment_id="p", on=D(2024, 7, 2)),
+                 lambda: member.send_dues_reminder(2024, on=D(2024, 7, 2)),
+                 lambda: member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1)),
+                 lambda: member.enter_grace_period(on=D(2024, 7, 2)),
+                 lambda: member.lapse(on=D(2024, 7, 2))):
+        with pytest.raises(Conflict) as exc:
+            step()
+        assert "withdrawn" in exc.value.detail
+    assert member.apply_deadlines(on=D(2025, 1, 1)) == []
+
+
+def test_withdrawal_input(member):
+    with pytest.raises(InvalidInput) as exc:
+        member.withdraw("bored", on=D(2024, 7, 1))
+    assert exc.value.field == "reason"
+    with pytest.raises(InvalidInput) as exc:
+        member.withdraw("resignation", on=D(2024, 1, 1))
+    assert exc.value.field == "on"
+
+
+# -- good standing ---------------------------------------------------------------------------
+
+def test_good_standing_on_given_dates(member):
+    assert not member.in_good_standing(D(2024, 2, 4))   # before the membership started
+    assert member.in_good_standing(D(2024, 2, 5))
+    assert member.in_good_standing(DUE)
+    assert member.in_good_standing(D(2024, 4, 1))      # late but within grace (even before it is recorded)
+    assert member.in_good_standing(GRACE_END)
+    assert not member.in_good_standing(D(2024, 5, 6))  # past grace, lapse not yet recorded
+    member.enter_grace_period(on=D(2024, 4, 1))
+    assert member.in_good_standing(D(2024, 4, 2))
+    member.lapse(on=D(2024, 5, 6))
+    assert not member.in_good_standing(D(2024, 5, 6))
+    assert member.in_good_standing(D(2024, 4, 2))  # lapsed later: was in grace, in good standing then
+
+
+def test_good_standing_after_payment_and_withdrawal(member):
+    member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 2, 20))
+    assert member.in_good_standing(D(2024, 12, 31))
+    assert member.in_good_standing(D(2025, 6, 1))  # 2025 not yet invoiced: still in good standing
+    member.withdraw(WithdrawalReason.DISSOLUTION, on=D(2024, 10, 1))
+    assert not member.in_good_standing(D(2024, 10, 1))
+
+
+# -- persistence -----------------------------------------------------------------------------
+
+def test_json_round_trip(member, org):
+    member.record_payment(2024, amount_cents=1_000, payment_id="p1", on=D(2024, 2, 20), method="card")
+    member.send_dues_reminder(2024, on=D(2024, 3, 10))
+    member.lapse(on=D(2024, 6, 1))
+    member.invoice_dues(2024, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2024, 9, 1))
+    member.withdraw("merger", on=D(2024, 10, 1))
+    member.pull_events()
+    member.version = 7
+    data = member.model_dump(mode="json")
+    back = Member.model_validate(data)
+    assert back == member and back.model_dump(mode="json") == data
+    assert back.invoices[0].written_off_on == D(2024, 6, 1) and back.invoices[0].payments[0].amount_cents == 1_000

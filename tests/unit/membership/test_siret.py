@@ -1,0 +1,46 @@
+import pytest
+
+from runtime.errors import InvalidInput
+from services.membership.domain import is_valid_siret, normalize_siret, siren_of, validate_siret
+from services.membership.domain.siret import LA_POSTE_SIREN, luhn_ok
+
+
+def test_real_siret_is_valid():
+    assert is_valid_siret("73282932000074")
+    assert validate_siret("732 829 320 00074") == "73282932000074"
+    assert siren_of("73282932000074") == "732829320"
+
+
+@pytest.mark.parametrize("value", ["73282932000075", "7328293200007", "732829320000744", "7328293200007A",
+                                   "", "１２３４５６７８９０１２３４"])
+def test_invalid_sirets(value):
+    assert not is_valid_siret(normalize_siret(value))
+    with pytest.raises(InvalidInput) as exc:
+        validate_siret(value)
+    assert exc.value.field == "siret"
+
+
+def test_field_name_is_reported():
+    with pytest.raises(InvalidInput) as exc:
+        validate_siret("123", field="organisation.siret")
+    assert exc.value.field == "organisation.siret"
+
+
+def test_la_poste_head_office_passes_luhn():
+    assert luhn_ok("35600000000048") and is_valid_siret("35600000000048")
+
+
+def test_la_poste_establishments_use_digit_sum_multiple_of_5():
+    # 3+5+6 = 14, + 1 = 15: a multiple of 5, though the Luhn checksum fails.
+    siret = LA_POSTE_SIREN + "00001"
+    assert not luhn_ok(siret)
+    assert is_valid_siret(siret)
+    assert validate_siret("356 000 000 00001") == siret
+    # digit sum 16: neither rule holds
+    assert not is_valid_siret(LA_POSTE_SIREN + "00002") and not luhn_ok(LA_POSTE_SIREN + "00002")
+
+
+def test_digit_sum_rule_is_only_for_la_poste():
+    siret = "73282932000004"  # digit sum 40, Luhn fails
+    assert sum(map(int, siret)) % 5 == 0 and not luhn_ok(siret)
+    assert not is_valid_siret(siret)

@@ -1,0 +1,51 @@
+"""Unit tests of the shared runtime's pure parts: auth tokens, settings, aggregates, errors."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from runtime.auth import ADMIN, Unauthenticated, decode_token, issue_token
+from runtime.settings import Settings
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(jwt_secret="unit-test-secret-unit-test-secret-0123")
+
+
+def test_token_round_trip_carries_subject_and_roles(settings):
+    principal = decode_token(settings, issue_token(settings, "camille", ["staff:membership", "reader"]))
+    assert principal.subject == "camille" and principal.roles == {"staff:membership", "reader"}
+    assert principal.has_any({"reader"}) and not principal.has_any({"partner"})
+    admin = decode_token(settings, issue_token(settings, "root", [ADMIN]))
+    assert admin.has_any({"staff:events"}), "admin may do everything"
+
+
+def test_expired_wrong_audience_and_wrong_key_tokens_are_refused(settings):
+    past = datetime.now(timezone.utc) - timedelta(hours=2)
+    with pytest.raises(Unauthenticated, match="expired"):
+        decode_token(settings, issue_token(settings, "x", ["admin"], ttl=timedelta(hours=1), now=past))
+    other_audience = settings.model_copy(update={"jwt_audience": "somebody-else"})
+    with pytest.raises(Unauthenticated, match="(?i)audience"):
+        decode_token(settings, issue_token(other_audience, "x", ["admin"]))
+    other_key = settings.model_copy(update={"jwt_secret": "x" * 40})
+    with pytest.raises(Unauthenticated, match="invalid bearer token"):
+        decode_token(settings, issue_token(other_key, "x", ["admin"]))
+
+
+def test_settings_read_the_environment(monkeypatch):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")
+    monkeypatch.setenv("SERVICE_NAME", "events")
+    monkeypatch.setenv("KAFKA_IDEMPOTENT_PRODUCER", "false")
+    settings = Settings()
+    assert settings.kafka_bootstrap_servers == "kafka:9092"
+    assert settings.mongodb_database == "events", "the database defaults to the service name"
+    assert settings.kafka_idempotent_producer is False
+    assert settings.source == "/cress/events"
+
+
+def test_a_short_jwt_secret_is_refused(monkeypatch):
+    monkeypatch.setenv("JWT_SECRET", "short")
+    with pytest.raises(ValueError, match="jwt_secret"):
+        Settings()
