@@ -1,0 +1,152 @@
+"""Benchmark of the speed-meeting scheduler: ``python -m bench.scheduler`` (``make bench-scheduler``).
+
+Generated conventions shaped like OpenMap ESS (DOMAIN.md): ESS suppliers and buyers, 4–12
+requests each skewed towards popular buyers, 6–12 slots, tables from scarce to ample, a few
+late arrivals / early leavers, some maxima, a few locked meetings; fixed seed. Per instance:
+meetings, weighted objective, proven bound, gap, seconds; then re-planning after 10 % no-shows.
+Progress goes to stderr, figures to stdout; the last stdout line is
+``optimality=<lowest weighted/bound> seconds=<highest>``.
+"""
+from __future__ import annotations
+
+import random
+import sys
+import time
+from datetime import datetime, timedelta
+
+from rich.console import Console
+from rich.progress import Progress
+
+from services.events.domain.scheduling import (
+    LockedMeeting,
+    MeetingRequest,
+    Participant,
+    RequestStatus,
+    Role,
+    SchedulingOptions,
+    SchedulingProblem,
+    Slot,
+    replan,
+    schedule,
+)
+
+SEED = 20231128
+TIME_LIMIT = 1.7  # seconds per instance, all phases and model building included
+REPLAN_LIMIT = 0.3
+# (participants, slots, tables as a share of the largest possible number of meetings per slot)
+INSTANCES = [
+    (80, 6, 0.15), (80, 8, 0.6), (134, 8, 0.3), (153, 10, 0.15), (200, 10, 0.3),
+    (200, 12, 0.6), (300, 12, 0.3), (400, 12, 0.15), (400, 10, 0.6),
+]
+
+
+def generate(n: int, n_slots: int, table_share: float, rng: random.Random) -> SchedulingProblem:
+    start = datetime(2023, 11, 28, 14, 0)
+    slots = tuple(
+        Slot(f"s{k + 1:02d}", start + timedelta(minutes=20 * k), timedelta(minutes=15)) for k in range(n_slots)
+    )
+    n_buyers = max(2, round(n * 0.4))
+    sectors = ["construction", "logistique", "alimentation", "économie circulaire", "numérique", "services"]
+    parts: list[Participant] = []
+    for i in range(n):
+        buyer = i < n_buyers
+        pid = f"B{i + 1:03d}" if buyer else f"S{i - n_buyers + 1:03d}"
+        available = None
+        r = rng.random()
+        if r < 0.10:  # late arrival
+            available = frozenset(s.id for s in slots[rng.randint(1, n_slots // 2):])
+        elif r < 0.18:  # early departure
+            available = frozenset(s.id for s in slots[: rng.randint(n_slots // 2, n_slots - 1)])
+        max_meetings = rng.randint(3, n_slots) if rng.random() < 0.3 else None
+        parts.append(Participant(
+            pid, Role.BUYER if buyer else Role.SUPPLIER, f"Org {pid}", available, max_meetings,
+            frozenset({rng.choice(sectors), rng.choice(["fr", "fr", "fr", "en"])}),
+        ))
+    buyers, suppliers = parts[:n_buyers], parts[n_buyers:]
+    pop_b = [1.0 / (k + 1) ** 0.6 for k in range(len(buyers))]  # some buyers are very popular
+    pop_s = [1.0 / (k + 1) ** 0.3 for k in range(len(suppliers))]
+    requests: list[MeetingRequest] = []
+    seen: set[tuple[str, str]] = set()
+    for p in parts:
+        pool, weights = (suppliers, pop_s) if p.role is Role.BUYER else (buyers, pop_b)
+        want = rng.randint(4, 12)
+        targets: set[str] = set()
+        while len(targets) < min(want, len(pool)):
+            targets.add(rng.choices(pool, weights)[0].id)
+        for t in sorted(targets):
+            r = rng.random()
+            status = RequestStatus.ACCEPTED if r < 0.78 else RequestStatus.PENDING if r < 0.9 else RequestStatus.DECLINED
+            requests.append(MeetingRequest(p.id, t, rng.randint(1, 5), status))
+            seen.add((p.id, t))
+    tables = max(1, round(table_share * n / 2))
+    # a few locked meetings, taken from accepted requests in free places
+    locked: list[LockedMeeting] = []
+    busy: set[tuple[str, str]] = set()
+    pairs: set[frozenset[str]] = set()
+    by_id = {p.id: p for p in parts}
+    for r in rng.sample(requests, 30):
+        if len(locked) >= 3 or r.status is not RequestStatus.ACCEPTED or frozenset((r.from_, r.to)) in pairs:
+            continue
+        s = rng.choice(slots).id
+        a, b = by_id[r.from_], by_id[r.to]
+        if any((x.id, s) in busy or (x.available is not None and s not in x.available) for x in (a, b)):
+            continue
+        if any(x.max_meetings == 0 for x in (a, b)):
+            continue
+        locked.append(LockedMeeting(a.id, b.id, s))
+        busy.update({(a.id, s), (b.id, s)})
+        pairs.add(frozenset((a.id, b.id)))
+    return SchedulingProblem(slots, tuple(parts), tuple(requests), tables, tuple(locked))
+
+
+def main() -> int:
+    err = Console(stderr=True)
+    rng = random.Random(SEED)
+    options = SchedulingOptions(time_limit=TIME_LIMIT, num_workers=2, seed=0)
+    worst_opt, worst_s = 1.0, 0.0
+    replan_rows: list[str] = []
+    worst_replan_s, worst_kept = 0.0, 1.0
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("scheduling", total=len(INSTANCES))
+        for n, n_slots, share in INSTANCES:
+            problem = generate(n, n_slots, share, rng)
+            name = f"n={n} slots={n_slots} tables={problem.tables}"
+            progress.update(task, description=f"schedule {name}")
+            t = time.perf_counter()
+            sched = schedule(problem, options)
+            wall = time.perf_counter() - t
+            q = sched.quality
+            worst_opt = min(worst_opt, q.optimality)
+            worst_s = max(worst_s, wall)
+            print(
+                f"{name:<32} requests={len(problem.requests):<5} meetings={q.meetings:<5} "
+                f"weighted={q.weighted:<6} bound={q.bound:<6} gap={100 * q.gap:6.3f}% "
+                f"status={q.status.value:<9} without={q.without_meeting:<3} idle_gaps={q.idle_gaps:<4} "
+                f"seconds={wall:.2f}",
+                flush=True,
+            )
+            progress.update(task, description=f"re-plan {name}")
+            ids = [p.id for p in problem.participants]
+            absent = random.Random(n * 7 + n_slots).sample(ids, round(0.1 * n))
+            t = time.perf_counter()
+            res = replan(problem, sched, no_shows=absent, options=SchedulingOptions(time_limit=REPLAN_LIMIT))
+            rwall = time.perf_counter() - t
+            f = res.figures
+            worst_replan_s = max(worst_replan_s, rwall)
+            worst_kept = min(worst_kept, f.kept_ratio)
+            replan_rows.append(
+                f"replan {name:<25} no_shows={f.absent:<3} released={f.released:<4} "
+                f"present_meetings={f.present_meetings:<5} kept={f.kept:<5} ({100 * f.kept_ratio:.1f} %) "
+                f"moved={f.moved:<3} filled={f.filled:<4} meetings={res.schedule.quality.meetings:<5} "
+                f"gap={100 * res.schedule.quality.gap:6.3f}% seconds={rwall:.2f}"
+            )
+            progress.advance(task)
+    for row in replan_rows:
+        print(row)
+    print(f"replan_kept={worst_kept:.4f} replan_seconds={worst_replan_s:.2f}")
+    print(f"optimality={worst_opt:.4f} seconds={worst_s:.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

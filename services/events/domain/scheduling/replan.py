@@ -1,0 +1,91 @@
+"""Re-planning on the day: release the absent participants' meetings, fill the freed places
+with pairs still waiting, and leave the present participants' meetings where they are (or, with
+``SchedulingOptions.move_penalty``, move one only when that gains more than the penalty)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from .core import Placement, build_core
+from .model import ReplanFigures, ReplanResult, Schedule, SchedulingOptions, SchedulingProblem
+from .solver import solve_core
+from .validation import SchedulingInputError, validate
+
+
+def replan(
+    problem: SchedulingProblem,
+    previous: Schedule,
+    *,
+    no_shows: Iterable[str] = (),
+    checked_in: Iterable[str] | None = None,
+    from_slot: str | None = None,
+    options: SchedulingOptions | None = None,
+) -> ReplanResult:
+    """Re-plan ``previous`` (a schedule of ``problem``).
+
+    Absent = ``no_shows``, plus everyone not in ``checked_in`` when it is given (pass it once
+    check-in has closed). Slots before ``from_slot`` are history: unchanged, nothing new goes there.
+    """
+    options = options or SchedulingOptions()
+    t0 = time.perf_counter()
+    validate(problem)
+    ids = {p.id for p in problem.participants}
+    no_shows = list(no_shows)
+    for i, p in enumerate(no_shows):
+        if p not in ids:
+            raise SchedulingInputError(f"no_shows.{i}", f"unknown participant {p!r}")
+    absent = set(no_shows)
+    if checked_in is not None:
+        checked_in = list(checked_in)
+        for i, p in enumerate(checked_in):
+            if p not in ids:
+                raise SchedulingInputError(f"checked_in.{i}", f"unknown participant {p!r}")
+            if p in absent:
+                raise SchedulingInputError(f"checked_in.{i}", f"participant {p!r} is both checked in and a no-show")
+        absent |= ids - set(checked_in)
+    slots = {s.id: s for s in problem.slots}
+    closed: set[str] = set()
+    if from_slot is not None:
+        if from_slot not in slots:
+            raise SchedulingInputError("from_slot", f"unknown slot {from_slot!r}")
+        closed = {s.id for s in problem.slots if s.start < slots[from_slot].start}
+    fixed: list[Placement] = []
+    must: list[Placement] = []
+    seen_at: set[tuple[str, str]] = set()
+    present_open: list[tuple[frozenset[str], str, int]] = []
+    released = 0
+    for i, m in enumerate(previous.meetings):
+        for side, pid in (("a", m.a), ("b", m.b)):
+            if pid not in ids:
+                raise SchedulingInputError(f"previous.meetings.{i}.{side}", f"unknown participant {pid!r}")
+        if m.slot not in slots:
+            raise SchedulingInputError(f"previous.meetings.{i}.slot", f"unknown slot {m.slot!r}")
+        for pid in (m.a, m.b):
+            if (pid, m.slot) in seen_at:
+                raise SchedulingInputError(f"previous.meetings.{i}", f"participant {pid!r} has two meetings in slot {m.slot!r}")
+            seen_at.add((pid, m.slot))
+        if m.a in absent or m.b in absent:
+            released += 1
+            continue
+        place = Placement(m.a, m.b, m.slot, m.table, locked=m.locked)
+        if m.slot in closed:
+            fixed.append(place)
+            continue
+        present_open.append((frozenset((m.a, m.b)), m.slot, m.table))
+        if options.move_penalty is None or m.locked:
+            fixed.append(place)
+        else:
+            must.append(place)
+    core = build_core(
+        problem, options, fixed=fixed, must=must, absent=frozenset(absent), closed=frozenset(closed)
+    )
+    new = solve_core(core, t0)
+    now = {frozenset((m.a, m.b)): (m.slot, m.table) for m in new.meetings}
+    before = {frozenset((m.a, m.b)) for m in previous.meetings}
+    kept = sum(1 for pair, s, t in present_open if now.get(pair) == (s, t))
+    filled = sum(1 for pair in now if pair not in before)
+    figures = ReplanFigures(
+        absent=len(absent), released=released, present_meetings=len(present_open),
+        kept=kept, moved=len(present_open) - kept, filled=filled,
+    )
+    return ReplanResult(new, figures, frozenset(absent))

@@ -1,0 +1,426 @@
+"""Speed-meeting scheduler: property tests over random small conventions, plus examples."""
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runtime.errors import InvalidInput
+from services.events.domain.scheduling import (
+    LockedMeeting,
+    MeetingRequest,
+    Participant,
+    RequestStatus,
+    Role,
+    Schedule,
+    SchedulingInputError,
+    SchedulingOptions,
+    SchedulingProblem,
+    Slot,
+    Status,
+    UnscheduledReason,
+    replan,
+    schedule,
+    validate,
+)
+
+T0 = datetime(2023, 11, 28, 14, 0)
+FAST = SchedulingOptions(time_limit=0.3, num_workers=1)
+HEURISTIC = SchedulingOptions(use_solver=False)
+PROPS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def slot(k: int, tables: int | None = None) -> Slot:
+    return Slot(f"s{k}", T0 + timedelta(minutes=20 * k), timedelta(minutes=15), tables)
+
+
+@st.composite
+def problems(draw, max_participants: int = 8, max_slots: int = 4) -> SchedulingProblem:
+    n_slots = draw(st.integers(1, max_slots))
+    per_slot = draw(st.booleans())
+    slots = tuple(slot(k, draw(st.integers(1, 3)) if per_slot else None) for k in range(n_slots))
+    ids = [s.id for s in slots]
+    n = draw(st.integers(2, max_participants))
+    parts = []
+    for i in range(n):
+        avail = draw(st.none() | st.frozensets(st.sampled_from(ids)))
+        parts.append(Participant(
+            f"p{i}", draw(st.sampled_from(list(Role))), f"org{i}", avail,
+            draw(st.none() | st.integers(0, n_slots)),
+        ))
+    pairs = [(a.id, b.id) for a, b in itertools.permutations(parts, 2)]
+    chosen = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=3 * n))
+    requests = tuple(
+        MeetingRequest(a, b, draw(st.integers(1, 5)), draw(st.sampled_from(list(RequestStatus))))
+        for a, b in chosen
+    )
+    tables = None if per_slot else draw(st.integers(1, 3))
+    problem = SchedulingProblem(slots, tuple(parts), requests, tables)
+    # locked meetings that break no rule, built greedily from drawn candidates
+    by_id = {p.id: p for p in parts}
+    locked: list[LockedMeeting] = []
+    busy, met, per, count, used_tables = set(), set(), Counter(), Counter(), set()
+    declined = {frozenset((r.from_, r.to)) for r in requests if r.status is RequestStatus.DECLINED}
+    for a, b in draw(st.lists(st.sampled_from(pairs), max_size=3)):
+        s = draw(st.sampled_from(slots))
+        cap = s.tables if s.tables is not None else tables
+        table = draw(st.none() | st.integers(1, cap))
+        key = frozenset((a, b))
+        if key in met or key in declined or per[s.id] >= cap or (s.id, table) in used_tables:
+            continue
+        if any((p, s.id) in busy for p in (a, b)):
+            continue
+        if any(by_id[p].available is not None and s.id not in by_id[p].available for p in (a, b)):
+            continue
+        if any(by_id[p].max_meetings is not None and count[p] >= by_id[p].max_meetings for p in (a, b)):
+            continue
+        locked.append(LockedMeeting(a, b, s.id, table))
+        busy |= {(a, s.id), (b, s.id)}
+        met.add(key)
+        per[s.id] += 1
+        count.update((a, b))
+        if table is not None:
+            used_tables.add((s.id, table))
+    return SchedulingProblem(slots, tuple(parts), requests, tables, tuple(locked))
+
+
+def eligible(r: MeetingRequest, include_pending: bool) -> bool:
+    return r.status is RequestStatus.ACCEPTED or (include_pending and r.status is RequestStatus.PENDING)
+
+
+def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: bool = False,
+                 absent: frozenset[str] = frozenset()) -> None:
+    """Every rule of the issue, checked independently of the engine."""
+    parts = {p.id: p for p in problem.participants}
+    slots = {s.id: s for s in problem.slots}
+    tables = {s.id: s.tables if s.tables is not None else problem.tables for s in problem.slots}
+    locked = {frozenset((m.a, m.b)): m for m in problem.locked}
+    ok_pairs = {frozenset((r.from_, r.to)) for r in problem.requests if eligible(r, include_pending)}
+    seen_ps, seen_pairs, seen_tables = set(), set(), set()
+    per_slot, count = Counter(), Counter()
+    for m in sched.meetings:
+        key = frozenset((m.a, m.b))
+        assert m.a != m.b
+        assert key not in seen_pairs, f"pair {key} meets twice"
+        seen_pairs.add(key)
+        assert key in ok_pairs or key in locked, f"{key} scheduled without an eligible request"
+        assert 1 <= m.table <= tables[m.slot] and (m.slot, m.table) not in seen_tables
+        seen_tables.add((m.slot, m.table))
+        per_slot[m.slot] += 1
+        assert per_slot[m.slot] <= tables[m.slot]
+        for p in (m.a, m.b):
+            assert p not in absent
+            assert (p, m.slot) not in seen_ps, f"{p} has two meetings in {m.slot}"
+            seen_ps.add((p, m.slot))
+            avail = parts[p].available
+            assert avail is None or m.slot in avail, f"{p} unavailable in {m.slot}"
+            count[p] += 1
+    for p, c in count.items():
+        assert parts[p].max_meetings is None or c <= parts[p].max_meetings
+    placed = {frozenset((m.a, m.b)): m for m in sched.meetings}
+    for key, lm in locked.items():
+        if absent & key:
+            continue
+        m = placed.get(key)
+        assert m is not None and m.slot == lm.slot and m.locked, f"locked {key} lost"
+        assert lm.table is None or m.table == lm.table
+    # agendas, grid, unscheduled and figures agree with the meetings
+    for p, entries in sched.agendas.items():
+        assert len(entries) == count[p]
+        assert [e.start for e in entries] == sorted(e.start for e in entries)
+    assert sum(1 for row in sched.grid.values() for m in row.values() if m is not None) == len(sched.meetings)
+    for t, row in sched.grid.items():
+        for s, m in row.items():
+            assert t <= tables[s] and (m is None or (m.slot, m.table) == (s, t))
+    unscheduled = {u.request for u in sched.unscheduled}
+    for i, r in enumerate(problem.requests):
+        assert (frozenset((r.from_, r.to)) in placed) != (i in unscheduled)
+    for u in sched.unscheduled:
+        r = problem.requests[u.request]
+        if r.status is RequestStatus.DECLINED and not (absent & {r.from_, r.to}):
+            assert u.reason is UnscheduledReason.DECLINED
+    q = sched.quality
+    assert q.meetings == len(sched.meetings)
+    assert q.weighted == sum(m.weight for m in sched.meetings) <= q.bound
+    assert 0.0 <= q.gap <= 1.0
+    if q.status is Status.OPTIMAL:
+        assert q.weighted == q.bound
+
+
+@PROPS
+@given(problems(), st.booleans())
+def test_solver_never_breaks_a_rule(problem, include_pending):
+    options = SchedulingOptions(time_limit=0.3, num_workers=1, include_pending=include_pending)
+    assert_rules(problem, schedule(problem, options), include_pending)
+
+
+@PROPS
+@given(problems(max_participants=12, max_slots=5))
+def test_heuristic_never_breaks_a_rule(problem):
+    sched = schedule(problem, HEURISTIC)
+    assert_rules(problem, sched)
+    assert sched.quality.status in (Status.HEURISTIC, Status.OPTIMAL)
+
+
+def brute_force(problem: SchedulingProblem) -> int:
+    """Best weight by enumeration (tiny instances): each candidate pair gets a slot or none."""
+    from services.events.domain.scheduling.core import Placement, build_core
+
+    core = build_core(problem, SchedulingOptions(), fixed=[Placement(m.a, m.b, m.slot, m.table, True) for m in problem.locked])
+    best = 0
+    options = [[None, *p.allowed] for p in core.pairs]
+    for choice in itertools.product(*options):
+        tables, busy, count, w = list(core.tables), set(), Counter(), 0
+        ok = True
+        for p, s in zip(core.pairs, choice):
+            if s is None:
+                continue
+            if tables[s] == 0 or (p.a, s) in busy or (p.b, s) in busy:
+                ok = False
+                break
+            tables[s] -= 1
+            busy |= {(p.a, s), (p.b, s)}
+            count.update((p.a, p.b))
+            w += p.weight
+        if ok and all(count[q] <= core.cap[q] for q in count):
+            best = max(best, w)
+    return best + core.fixed_weight
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(max_participants=4, max_slots=2))
+def test_optimum_matches_brute_force(problem):
+    sched = schedule(problem, FAST)
+    best = brute_force(problem)
+    assert sched.quality.weighted <= best <= sched.quality.bound
+    if sched.quality.status is Status.OPTIMAL:
+        assert sched.quality.weighted == best
+
+
+@PROPS
+@given(problems(), st.data(), st.booleans())
+def test_replan_keeps_its_invariants(problem, data, allow_moves):
+    first = schedule(problem, FAST)
+    ids = [p.id for p in problem.participants]
+    no_shows = data.draw(st.lists(st.sampled_from(ids), unique=True, max_size=len(ids) // 2))
+    from_slot = data.draw(st.none() | st.sampled_from([s.id for s in problem.slots]))
+    options = SchedulingOptions(time_limit=0.3, num_workers=1, move_penalty=3 if allow_moves else None)
+    res = replan(problem, first, no_shows=no_shows, from_slot=from_slot, options=options)
+    absent = frozenset(no_shows)
+    assert res.absent == absent
+    assert_rules(problem, res.schedule, absent=absent)
+    start = {s.id: s.start for s in problem.slots}
+    cut = start[from_slot] if from_slot else None
+    now = {frozenset((m.a, m.b)): m for m in res.schedule.meetings}
+    present = [m for m in first.meetings if not ({m.a, m.b} & absent)]
+    for m in present:
+        key = frozenset((m.a, m.b))
+        assert key in now, "a present participants' meeting was dropped"
+        if not allow_moves or m.locked or (cut and start[m.slot] < cut):
+            assert (now[key].slot, now[key].table) == (m.slot, m.table)
+    for m in res.schedule.meetings:  # nothing new in the past
+        if cut and start[m.slot] < cut:
+            assert any(frozenset((m.a, m.b)) == frozenset((o.a, o.b)) and o.slot == m.slot for o in first.meetings)
+    f = res.figures
+    assert f.released == len(first.meetings) - len(present)
+    assert f.kept + f.moved == f.present_meetings
+    if not allow_moves:
+        assert f.moved == 0
+    assert res.schedule.quality.meetings == len(present) + f.filled
+    for u in res.schedule.unscheduled:
+        r = problem.requests[u.request]
+        if {r.from_, r.to} & absent:
+            assert u.reason is UnscheduledReason.PARTICIPANT_ABSENT
+
+
+# ------------------------------------------------------------------------ bad input
+
+
+def base() -> SchedulingProblem:
+    parts = (Participant("a", Role.SUPPLIER), Participant("b", Role.BUYER), Participant("c", Role.BUYER, max_meetings=1))
+    reqs = (MeetingRequest("a", "b", 3), MeetingRequest("a", "c", 2))
+    return SchedulingProblem((slot(0), slot(1)), parts, reqs, 2)
+
+
+def with_(**kw) -> SchedulingProblem:
+    p = base()
+    return SchedulingProblem(**{"slots": p.slots, "participants": p.participants, "requests": p.requests,
+                                "tables": p.tables, "locked": p.locked, **kw})
+
+
+BAD = {
+    "requests.0.to": (with_(requests=(MeetingRequest("a", "zz"),)), "zz"),
+    "requests.1.from": (with_(requests=(MeetingRequest("a", "b"), MeetingRequest("yy", "b"))), "yy"),
+    "requests.0.to#self": (with_(requests=(MeetingRequest("a", "a"),)), "'a'"),
+    "requests.0.priority": (with_(requests=(MeetingRequest("a", "b", 0),)), "priority"),
+    "requests.1": (with_(requests=(MeetingRequest("a", "b"), MeetingRequest("a", "b"))), "twice"),
+    "slots.1": (with_(slots=(slot(0), Slot("s9", T0 + timedelta(minutes=10), timedelta(minutes=15)))), "s9"),
+    "slots.1.id": (with_(slots=(slot(0), slot(0))), "s0"),
+    "slots.0.duration": (with_(slots=(Slot("s0", T0, timedelta(0)),)), "s0"),
+    "tables": (with_(tables=0), "0"),
+    "slots.1.tables": (with_(slots=(slot(0), slot(1, tables=0))), "s1"),
+    "participants.1.id": (with_(participants=(Participant("a", Role.BUYER), Participant("a", Role.BUYER))), "'a'"),
+    "participants.0.available": (with_(participants=(Participant("a", Role.BUYER, available=frozenset({"nope"})),
+                                                      Participant("b", Role.BUYER))), "nope"),
+    "participants.0.max_meetings": (with_(participants=(Participant("a", Role.BUYER, max_meetings=-1),
+                                                         Participant("b", Role.BUYER))), "'a'"),
+    "locked.0.b": (with_(locked=(LockedMeeting("a", "ghost", "s0"),)), "ghost"),
+    "locked.0.slot": (with_(locked=(LockedMeeting("a", "b", "s7"),)), "s7"),
+    "locked.1": (with_(locked=(LockedMeeting("a", "b", "s0"), LockedMeeting("a", "c", "s0"))), "'a'"),
+    "locked.1#pair": (with_(locked=(LockedMeeting("a", "b", "s0"), LockedMeeting("b", "a", "s1"))), "at most once"),
+    "locked.1#max": (with_(locked=(LockedMeeting("a", "c", "s0"), LockedMeeting("b", "c", "s1"))), "'c'"),
+    "locked.1#tables": (with_(tables=1, locked=(LockedMeeting("a", "b", "s0"), LockedMeeting("c", "d", "s0")),
+                              participants=(*base().participants, Participant("d", Role.BUYER))), "s0"),
+    "locked.0.table": (with_(locked=(LockedMeeting("a", "b", "s0", table=3),)), "s0"),
+    "locked.0#unavailable": (with_(participants=(Participant("a", Role.SUPPLIER, available=frozenset({"s1"})),
+                                                  *base().participants[1:]),
+                                   locked=(LockedMeeting("a", "b", "s0"),)), "'a'"),
+    "locked.0#declined": (with_(requests=(MeetingRequest("a", "b", status=RequestStatus.DECLINED),),
+                                locked=(LockedMeeting("a", "b", "s0"),)), "declined"),
+    "locked.0.b#self": (with_(locked=(LockedMeeting("a", "a", "s0"),)), "itself"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(BAD))
+def test_bad_input_names_the_item(field):
+    problem, needle = BAD[field]
+    for call in (validate, lambda p: schedule(p, HEURISTIC)):
+        with pytest.raises(SchedulingInputError) as err:
+            call(problem)
+        assert isinstance(err.value, InvalidInput)
+        assert err.value.field == field.split("#")[0]
+        assert needle in err.value.detail
+
+
+@PROPS
+@given(problems(), st.data())
+def test_every_corruption_gets_its_error(problem, data):
+    ids = [p.id for p in problem.participants]
+    kind = data.draw(st.sampled_from(["unknown", "self", "overlap", "zero", "locked"]))
+    if kind == "unknown":
+        bad = SchedulingProblem(problem.slots, problem.participants,
+                                (*problem.requests, MeetingRequest(ids[0], "nobody")), problem.tables, problem.locked)
+        field = f"requests.{len(problem.requests)}.to"
+    elif kind == "self":
+        bad = SchedulingProblem(problem.slots, problem.participants,
+                                (MeetingRequest(ids[1], ids[1]), *problem.requests), problem.tables, problem.locked)
+        field = "requests.0.to"
+    elif kind == "overlap":
+        last = max(problem.slots, key=lambda s: s.start)
+        extra = Slot("clash", last.start + timedelta(minutes=5), timedelta(minutes=15), 1)
+        bad = SchedulingProblem((*problem.slots, extra), problem.participants, problem.requests, problem.tables, problem.locked)
+        field = f"slots.{len(problem.slots)}"
+    elif kind == "zero":
+        extra = Slot("late", T0 + timedelta(hours=5), timedelta(minutes=15), 0)
+        bad = SchedulingProblem((*problem.slots, extra), problem.participants, problem.requests, problem.tables, problem.locked)
+        field = f"slots.{len(problem.slots)}.tables"
+    else:  # a locked meeting of a participant already locked in that slot, or with itself
+        if problem.locked:
+            lm = problem.locked[0]
+            other = next(p for p in ids if p not in (lm.a, lm.b)) if len(ids) > 2 else lm.a
+            extra = LockedMeeting(lm.a, other, lm.slot)
+        else:
+            extra = LockedMeeting(ids[0], ids[0], problem.slots[0].id)
+        bad = SchedulingProblem(problem.slots, problem.participants, problem.requests, problem.tables,
+                                (*problem.locked, extra))
+        field = f"locked.{len(problem.locked)}"
+    with pytest.raises(SchedulingInputError) as err:
+        validate(bad)
+    assert err.value.field.startswith(field)
+
+
+# ------------------------------------------------------------------------ examples
+
+
+def test_mutual_and_priority_win_the_last_table():
+    parts = tuple(Participant(p, Role.BUYER if p.startswith("b") else Role.SUPPLIER) for p in ("s1", "s2", "s3", "b1", "b2", "b3"))
+    reqs = (
+        MeetingRequest("s1", "b1", 2), MeetingRequest("b1", "s1", 2),  # mutual: 2 + 2 + bonus 2 = 6
+        MeetingRequest("s2", "b2", 5),  # 5
+        MeetingRequest("s3", "b3", 1),  # 1
+    )
+    sched = schedule(SchedulingProblem((slot(0),), parts, reqs, tables=2), FAST)
+    assert {frozenset((m.a, m.b)) for m in sched.meetings} == {frozenset({"s1", "b1"}), frozenset({"s2", "b2"})}
+    assert sched.quality.status is Status.OPTIMAL and sched.quality.weighted == 11 == sched.quality.bound
+    [u] = sched.unscheduled
+    assert (u.from_, u.reason) == ("s3", UnscheduledReason.NO_PLACE_LEFT)
+
+
+def test_reasons_and_pending_option():
+    parts = (
+        Participant("s1", Role.SUPPLIER), Participant("s2", Role.SUPPLIER, available=frozenset({"s0"})),
+        Participant("b1", Role.BUYER, max_meetings=1), Participant("b2", Role.BUYER, available=frozenset({"s1"})),
+    )
+    reqs = (
+        MeetingRequest("s1", "b1", 5),
+        MeetingRequest("s2", "b1", 1),  # b1 full
+        MeetingRequest("s2", "b2", 3),  # no common slot
+        MeetingRequest("s1", "b2", 2, RequestStatus.PENDING),
+        MeetingRequest("b2", "s2", 2, RequestStatus.DECLINED),
+    )
+    problem = SchedulingProblem((slot(0), slot(1)), parts, reqs, tables=3)
+    sched = schedule(problem, FAST)
+    reasons = {u.request: u.reason for u in sched.unscheduled}
+    assert reasons == {
+        1: UnscheduledReason.MAX_MEETINGS_REACHED, 2: UnscheduledReason.NO_COMMON_SLOT,
+        3: UnscheduledReason.PENDING_NOT_INCLUDED, 4: UnscheduledReason.DECLINED,
+    }
+    with_pending = schedule(problem, SchedulingOptions(time_limit=0.3, include_pending=True))
+    assert frozenset({"s1", "b2"}) in {frozenset((m.a, m.b)) for m in with_pending.meetings}
+    assert_rules(problem, with_pending, include_pending=True)
+
+
+def test_agenda_grid_and_locked_table():
+    parts = tuple(Participant(p, Role.BUYER if p.startswith("b") else Role.SUPPLIER) for p in ("s1", "s2", "b1", "b2"))
+    reqs = tuple(MeetingRequest(s, b) for s in ("s1", "s2") for b in ("b1", "b2"))
+    problem = SchedulingProblem((slot(0), slot(1)), parts, reqs, tables=2,
+                                locked=(LockedMeeting("s1", "b1", "s1", table=2),))
+    sched = schedule(problem, FAST)
+    assert sched.quality.meetings == 4 and not sched.unscheduled
+    assert sched.grid[2]["s1"].a in ("s1", "b1") and sched.grid[2]["s1"].locked
+    assert [(e.slot, e.counterpart) for e in sched.agendas["s1"]] == [("s0", "b2"), ("s1", "b1")]
+    assert sched.quality.idle_gaps == 0 and sched.quality.without_meeting == 0
+
+
+def test_compact_afternoons_and_fair_spread():
+    # one buyer wanted by two suppliers, three slots: meetings back to back, both suppliers served
+    parts = (Participant("b", Role.BUYER), Participant("x", Role.SUPPLIER), Participant("y", Role.SUPPLIER))
+    reqs = (MeetingRequest("x", "b"), MeetingRequest("y", "b"))
+    sched = schedule(SchedulingProblem((slot(0), slot(1), slot(2)), parts, reqs, tables=1), FAST)
+    assert sched.quality.meetings == 2 and sched.quality.idle_gaps == 0
+    slots = sorted(e.slot for e in sched.agendas["b"])
+    assert slots in (["s0", "s1"], ["s1", "s2"])
+
+
+def test_replan_fills_freed_places():
+    parts = tuple(Participant(p, Role.BUYER if p.startswith("b") else Role.SUPPLIER) for p in ("s1", "s2", "b1", "b2"))
+    reqs = (MeetingRequest("s1", "b1", 5), MeetingRequest("s2", "b2", 5), MeetingRequest("s1", "b2", 1))
+    problem = SchedulingProblem((slot(0),), parts, reqs, tables=2)
+    first = schedule(problem, FAST)
+    assert first.quality.meetings == 2
+    res = replan(problem, first, no_shows=["b1"], options=FAST)
+    # s1–b2 cannot take place: b2 already meets s2 in the only slot, which stays
+    assert res.figures.kept == 1 and res.figures.released == 1 and res.figures.filled == 0
+    res = replan(problem, first, no_shows=["s2", "b1"], options=FAST)
+    assert {frozenset((m.a, m.b)) for m in res.schedule.meetings} == {frozenset({"s1", "b2"})}
+    assert res.figures.filled == 1
+    with pytest.raises(SchedulingInputError) as err:
+        replan(problem, first, no_shows=["zz"])
+    assert err.value.field == "no_shows.0"
+    with pytest.raises(SchedulingInputError) as err:
+        replan(problem, first, no_shows=["s1"], checked_in=["s1"])
+    assert err.value.field == "checked_in.0"
+
+
+def test_domain_imports_no_infrastructure():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[3] / "services" / "events" / "domain"
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        for bad in ("fastapi", "aiokafka", "faststream", "pymongo", "motor"):
+            assert f"import {bad}" not in text and f"from {bad}" not in text, (path, bad)
