@@ -10,6 +10,7 @@ consumer subscribes (:func:`runtime.kafka.ensure_topics`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from contracts.base import registered_events
 
@@ -72,6 +73,7 @@ def topic_by_name(name: str) -> Topic:
     raise KeyError(f"unknown topic {name!r}")
 
 
+@cache
 def topic_for(event_type: str) -> Topic:
     """The topic that carries an event type; ``KeyError`` if no topic does."""
     for topic in CATALOGUE:

@@ -73,10 +73,13 @@ def dead_letter_headers(record: ConsumerRecord, consumer: str, error: BaseExcept
 
 
 class Consumer:
-    def __init__(self, name: str, subscriptions: list[Subscription]) -> None:
+    def __init__(self, name: str, subscriptions: list[Subscription], *, from_beginning: bool = True) -> None:
+        """``from_beginning``: a new consumer group starts at the oldest retained event (rebuilds its
+        projection from history); ``False`` starts at the end (only what happens from now on)."""
         if not subscriptions:
             raise ValueError(f"consumer {name!r} has no subscription")
         self.name = name
+        self.from_beginning = from_beginning
         self.handlers: dict[str, Handler] = {}
         for sub in subscriptions:
             if sub.event.event_type in self.handlers:
@@ -102,12 +105,21 @@ class Consumer:
         settings = self.db.settings
         self._kafka = AIOKafkaConsumer(
             *self.topics, bootstrap_servers=settings.kafka_bootstrap_servers, group_id=self.group_id,
-            client_id=f"cress-{self.group_id}", enable_auto_commit=False, auto_offset_reset="earliest",
+            client_id=f"cress-{self.group_id}", enable_auto_commit=False,
+            auto_offset_reset="earliest" if self.from_beginning else "latest",
             max_poll_records=self.batch_size)
         await self._kafka.start()
 
     def stop(self) -> None:
         self._stopping = True
+
+    async def wait_assigned(self, timeout: float = 60.0) -> None:
+        """Wait until the group has given this consumer its partitions (the run loop must be running)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (self._kafka and self._kafka.assignment()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"consumer {self.name}: no partition assigned after {timeout}s")
+            await asyncio.sleep(0.05)
 
     async def close(self) -> None:
         if self._kafka is not None:
@@ -163,8 +175,13 @@ class Consumer:
                     continue
                 seen.add(key)
                 tx.causation_id, tx.correlation_id = envelope.id, envelope.correlationid
+                ids = log_context.event_id.set(envelope.id), log_context.correlation_id.set(envelope.correlationid)
                 started = time.perf_counter()
-                await self.handlers[envelope.type](event, tx, envelope)
+                try:
+                    await self.handlers[envelope.type](event, tx, envelope)
+                finally:
+                    log_context.event_id.reset(ids[0])
+                    log_context.correlation_id.reset(ids[1])
                 metrics.HANDLER_DURATION.labels(self.service, self.name, record.topic).observe(
                     time.perf_counter() - started)
                 fresh.append({"_id": key, "consumer": self.name, "event_id": envelope.id,
@@ -212,6 +229,7 @@ class Consumer:
         if event is None:
             return "ignored"
         token = log_context.event_id.set(envelope.id)
+        ctoken = log_context.correlation_id.set(envelope.correlationid)
         try:
             async def work(tx: Transaction) -> str:
                 key = self._key(envelope)
@@ -237,6 +255,7 @@ class Consumer:
                 raise
         finally:
             log_context.event_id.reset(token)
+            log_context.correlation_id.reset(ctoken)
 
     async def _dead_letter(self, record: ConsumerRecord, error: BaseException, attempts: int) -> None:
         dlq = topic_by_name(record.topic).dead_letter.name

@@ -96,24 +96,43 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request)
 
 
-def _install_middleware(app: FastAPI, service: str) -> None:
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+class ObservabilityMiddleware:
+    """RED metrics per route template and correlation ids, as a plain ASGI middleware.
+
+    (Starlette's ``BaseHTTPMiddleware`` costs a task group and memory streams per request.)
+    """
+
+    def __init__(self, app, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), None)
+        cid = cid or str(uuid.uuid4())
         token = log_context.correlation_id.set(cid)
         started = time.perf_counter()
         status = 500
+
+        async def send_with_id(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-correlation-id", cid.encode("latin-1"))]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["X-Correlation-ID"] = cid
-            return response
+            await self.app(scope, receive, send_with_id)
         finally:
-            route = request.scope.get("route")
+            route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
             if path not in UNMETERED:
-                metrics.HTTP_REQUESTS.labels(service, request.method, path, str(status)).inc()
-                metrics.HTTP_DURATION.labels(service, request.method, path).observe(time.perf_counter() - started)
+                method = scope["method"]
+                metrics.HTTP_REQUESTS.labels(self.service, method, path, str(status)).inc()
+                metrics.HTTP_DURATION.labels(self.service, method, path).observe(time.perf_counter() - started)
             log_context.correlation_id.reset(token)
 
 
@@ -172,7 +191,8 @@ def create_service_app(settings: Settings, *, title: str, description: str, vers
         producer = make_producer(settings)
         await producer.start()
         relay = OutboxRelay(db, producer, batch_size=settings.outbox_batch_size,
-                            poll_interval=settings.outbox_poll_interval_seconds)
+                            poll_interval=settings.outbox_poll_interval_seconds,
+                            coalesce=settings.outbox_coalesce_seconds)
         db.on_commit(relay.notify)
         bound = [c.bind(db, producer, max_attempts=settings.consumer_max_attempts,
                         retry_base=settings.consumer_retry_base_seconds, batch_size=settings.consumer_batch_size)
@@ -204,7 +224,7 @@ def create_service_app(settings: Settings, *, title: str, description: str, vers
                   openapi_tags=(openapi_tags or []) + [{"name": "operations", "description": "Health, metrics, docs"}])
     app.state.settings = settings
     install_error_handlers(app)
-    _install_middleware(app, settings.service_name)
+    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     app.include_router(_operations_router())
     for router in routers:
         app.include_router(router)

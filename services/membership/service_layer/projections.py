@@ -9,13 +9,15 @@ from __future__ import annotations
 from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted, DuesInvoiced,
                                   DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
                                   MembershipWithdrawn, MemberStatus)
+from pymongo import UpdateOne
+
 from runtime.consumer import Consumer, Subscription
 from runtime.mongo import Transaction
 from services.membership.adapters.repository import STATISTICS
 
 
 async def _inc(tx: Transaction, year: int, **counters: int) -> None:
-    await tx.collection(STATISTICS).update_one({"_id": year}, {"$inc": counters}, upsert=True, session=tx.session)
+    tx.stage(STATISTICS, UpdateOne({"_id": year}, {"$inc": counters}, upsert=True))
 
 
 async def on_application_submitted(event: ApplicationSubmitted, tx: Transaction, _) -> None:

@@ -1,0 +1,319 @@
+"""Backbone benchmark (``make bench``): the platform's pipeline against a raw minimal one.
+
+On the embedded stack (or the servers named by KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI):
+
+1. platform — N commands through the membership service layer (``register_organisation``:
+   domain checks, one transaction with the state and its outbox record) → the outbox relay →
+   Kafka → an idempotent consumer of the shared runtime writing a projection;
+2. raw — the same durable writes by hand with aiokafka and PyMongo: per command a transaction
+   with the state and an outbox record; publish, mark sent; a ``getmany`` consumer writing the
+   projection and the processed-event records in one transaction per batch, then committing.
+
+Both run C concurrent command submitters, and the clock stops when the projection holds all N.
+Then p50/p99 latency of a read (GET /organisations/{id}) and a write (POST /organisations)
+endpoint of a real uvicorn process under 32 concurrent clients.
+
+The last line is ``ratio=<platform/raw>`` (goal ≥ 0.8).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import httpx
+import typer
+from aiokafka import AIOKafkaConsumer
+from pymongo import AsyncMongoClient, UpdateOne
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from contracts.membership import OrganisationRegistered
+from contracts.topics import Topic
+from runtime.auth import issue_token
+from runtime.consumer import Consumer, Subscription
+from runtime.kafka import ensure_topics, make_producer
+from runtime.mongo import Database
+from runtime.outbox import OutboxRelay, ensure_outbox_indexes
+from runtime.settings import Settings
+from runtime.stack import ROOT, free_port, start_infrastructure, start_service, wait_ready
+from services.membership.adapters.repository import ensure_indexes
+from services.membership.domain import DEFAULT_DUES_TERMS, DEFAULT_FEE_SCALE
+from services.membership.service_layer.handlers import MembershipService
+
+err = Console(stderr=True)
+RAW_TOPIC = Topic("bench.raw-organisation", "bench", "organisation", description="raw pipeline benchmark")
+
+
+def luhn_siret(rng: random.Random) -> str:
+    body = [rng.randrange(10) for _ in range(13)]
+    for check in range(10):
+        digits = body + [check]
+        total = sum((d * 2 - 9 if d * 2 > 9 else d * 2) if i % 2 else d for i, d in enumerate(reversed(digits)))
+        if total % 10 == 0:
+            return "".join(map(str, digits))
+    raise AssertionError
+
+
+def profiles(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    sirets: set[str] = set()
+    while len(sirets) < n:
+        s = luhn_siret(rng)
+        if not s.startswith("356000000"):
+            sirets.add(s)
+    forms = ["association", "scop", "scic", "mutual", "foundation", "scess"]
+    return [{"siret": s, "name": f"Structure {i}", "legal_form": rng.choice(forms),
+             "departement": rng.choice(["75", "77", "78", "91", "92", "93", "94", "95"]),
+             "commune": "Commune", "sector": rng.choice(["alimentation", "réemploi", "BTP durable"]),
+             "headcount": rng.randrange(0, 200), "annual_budget_cents": rng.randrange(0, 10**10)}
+            for i, s in enumerate(sorted(sirets))]
+
+
+def progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=True)
+
+
+async def run_pool(items, concurrency: int, work, bar: Progress, label: str) -> None:
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in items:
+        queue.put_nowait(item)
+    task = bar.add_task(label, total=len(items))
+
+    async def worker():
+        while not queue.empty():
+            await work(queue.get_nowait())
+            bar.advance(task)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def wait_count(coll, n: int, bar: Progress, label: str, timeout: float = 600) -> None:
+    task = bar.add_task(label, total=n)
+    deadline = time.monotonic() + timeout
+    while (count := await coll.count_documents({})) < n:
+        bar.update(task, completed=count)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{label}: {count}/{n} after {timeout}s")
+        await asyncio.sleep(0.05)
+    bar.update(task, completed=n)
+
+
+# -- 1. platform ---------------------------------------------------------------------------------
+async def platform_pipeline(settings: Settings, items: list[dict], concurrency: int) -> float:
+    db = Database(settings)
+    await ensure_outbox_indexes(db)
+    await ensure_indexes(db)
+    producer = make_producer(settings)
+    await producer.start()
+    relay = OutboxRelay(db, producer, batch_size=settings.outbox_batch_size,
+                        poll_interval=settings.outbox_poll_interval_seconds, coalesce=settings.outbox_coalesce_seconds)
+    db.on_commit(relay.notify)
+
+    async def project(event: OrganisationRegistered, tx, envelope) -> None:
+        tx.stage("directory", UpdateOne(
+            {"_id": event.organisation_id},
+            {"$set": {"departement": event.departement, "legal_form": event.legal_form.value}}, upsert=True))
+
+    consumer = Consumer("bench-directory", [Subscription(OrganisationRegistered, project)],
+                        from_beginning=False).bind(
+        db, producer, batch_size=settings.consumer_batch_size)
+    await consumer.start()
+    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
+    await consumer.wait_assigned()
+    service = MembershipService(db, DEFAULT_FEE_SCALE, DEFAULT_DUES_TERMS)
+    today = date.today()
+    with progress() as bar:
+        started = time.perf_counter()
+        await run_pool(items, concurrency, lambda p: service.register_organisation(p, on=today), bar,
+                       "platform: commands")
+        commands_done = time.perf_counter() - started
+        await wait_count(db["directory"], len(items), bar, "platform: projection")
+        elapsed = time.perf_counter() - started
+    err.print(f"platform: commands {commands_done:.1f} s, projection complete at {elapsed:.1f} s")
+    relay.stop()
+    consumer.stop()
+    await asyncio.gather(*tasks)
+    await consumer.close()
+    await producer.stop()
+    await db.close()
+    return len(items) / elapsed
+
+
+# -- 2. raw ----------------------------------------------------------------------------------------
+async def raw_pipeline(settings: Settings, items: list[dict], concurrency: int) -> float:
+    client = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+    db = client[settings.mongodb_database]
+    await db.organisations.create_index("siret", unique=True)
+    await db.outbox.create_index([("status", 1), ("created_at", 1)])
+    await ensure_topics(settings, [RAW_TOPIC])
+    producer = make_producer(settings)
+    await producer.start()
+    consumer = AIOKafkaConsumer(RAW_TOPIC.name, bootstrap_servers=settings.kafka_bootstrap_servers,
+                                group_id=f"{settings.mongodb_database}.raw", enable_auto_commit=False,
+                                auto_offset_reset="latest", max_poll_records=500)
+    await consumer.start()
+    stop = asyncio.Event()
+    assigned = asyncio.Event()
+
+    async def consume() -> None:
+        while not stop.is_set():
+            batches = await consumer.getmany(timeout_ms=100, max_records=500)
+            if consumer.assignment():
+                assigned.set()
+            for tp, records in batches.items():
+                events = [(dict(r.headers)["ce_id"].decode(), json.loads(r.value)) for r in records]
+                async with client.start_session() as s:
+                    async with await s.start_transaction():
+                        seen = {d["_id"] async for d in db.processed.find(
+                            {"_id": {"$in": [e for e, _ in events]}}, {"_id": 1}, session=s)}
+                        fresh = [(e, d) for e, d in events if e not in seen]
+                        if fresh:
+                            await db.directory.bulk_write([UpdateOne(
+                                {"_id": d["organisation_id"]},
+                                {"$set": {"departement": d["departement"], "legal_form": d["legal_form"]}},
+                                upsert=True) for _, d in fresh], session=s)
+                            await db.processed.insert_many([{"_id": e} for e, _ in fresh], session=s)
+                await consumer.commit({tp: records[-1].offset + 1})
+
+    sent: list[tuple[str, asyncio.Future]] = []
+
+    async def command(profile: dict) -> None:
+        org_id, event_id = f"org-{uuid.uuid4().hex[:12]}", str(uuid.uuid4())
+        now = datetime.now(timezone.utc)
+        data = {"organisation_id": org_id, **profile, "registered_on": now.date().isoformat()}
+        async with client.start_session() as s:
+            async with await s.start_transaction():
+                await db.organisations.insert_one({"_id": org_id, **profile, "version": 1}, session=s)
+                await db.outbox.insert_one({"_id": event_id, "aggregateid": org_id, "payload": data,
+                                            "created_at": now, "status": "pending"}, session=s)
+        delivery = await producer.send(RAW_TOPIC.name, json.dumps(data).encode(), key=org_id.encode(),
+                                       headers=[("ce_id", event_id.encode()), ("ce_specversion", b"1.0")])
+        sent.append((event_id, delivery))
+
+    async def mark_sent() -> None:  # acknowledged records are marked sent in bulk, as a relay would
+        while not stop.is_set() or sent:
+            batch = sent[:]
+            del sent[:len(batch)]
+            if batch:
+                await asyncio.gather(*(f for _, f in batch))
+                await db.outbox.update_many({"_id": {"$in": [e for e, _ in batch]}}, {"$set": {"status": "sent"}})
+            await asyncio.sleep(0.02)
+
+    marker_task = asyncio.create_task(mark_sent())
+    consumer_task = asyncio.create_task(consume())
+    await asyncio.wait_for(assigned.wait(), 60)
+    with progress() as bar:
+        started = time.perf_counter()
+        await run_pool(items, concurrency, command, bar, "raw: commands")
+        commands_done = time.perf_counter() - started
+        await wait_count(db.directory, len(items), bar, "raw: projection")
+        elapsed = time.perf_counter() - started
+    err.print(f"raw: commands {commands_done:.1f} s, projection complete at {elapsed:.1f} s")
+    stop.set()
+    await consumer_task
+    await marker_task
+    await consumer.stop()
+    await producer.stop()
+    await client.close()
+    return len(items) / elapsed
+
+
+# -- 3. HTTP latency --------------------------------------------------------------------------------
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+async def http_latency(port: int, token: str, reads: int, writes: int, clients: int, seed: int) -> dict:
+    headers = {"Authorization": f"Bearer {token}"}
+    out: dict[str, list[float]] = {"read": [], "write": []}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60,
+                                 limits=httpx.Limits(max_connections=clients)) as client:
+        seedling = await client.post("/organisations", json=profiles(1, seed + 99)[0] | {"name": "Lecture"})
+        seedling.raise_for_status()
+        org_id = seedling.json()["id"]
+
+        async def timed(kind: str, call) -> None:
+            t = time.perf_counter()
+            r = await call()
+            out[kind].append(time.perf_counter() - t)
+            if r.status_code >= 400:
+                raise RuntimeError(f"{kind}: {r.status_code} {r.text[:200]}")
+
+        with progress() as bar:
+            await run_pool(list(range(reads)), clients,
+                           lambda _: timed("read", lambda: client.get(f"/organisations/{org_id}")), bar,
+                           f"GET /organisations/{{id}} ×{clients}")
+            await run_pool(profiles(writes, seed + 7), clients,
+                           lambda p: timed("write", lambda: client.post("/organisations", json=p)), bar,
+                           f"POST /organisations ×{clients}")
+    return {k: (percentile(v, 50) * 1000, percentile(v, 99) * 1000, len(v)) for k, v in out.items()}
+
+
+def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
+         concurrency: int = typer.Option(32, help="Concurrent command submitters."),
+         reads: int = typer.Option(3000), writes: int = typer.Option(600),
+         clients: int = typer.Option(32, help="Concurrent HTTP clients."),
+         rounds: int = typer.Option(4, help="Interleaved rounds (the commands are split between them)."),
+         seed: int = typer.Option(2023)) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="cress-bench-"))
+    err.print(f"starting the embedded stack in {data_dir}…")
+    infra = start_infrastructure(data_dir, progress=lambda m: err.print(m))
+    try:
+        stamp = uuid.uuid4().hex[:6]
+        base = dict(service_name="membership", kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+                    kafka_idempotent_producer=infra.idempotent_producer, mongodb_uri=infra.mongodb_uri,
+                    log_level="WARNING")
+        print(f"broker: {infra.broker} ({infra.kafka_bootstrap_servers}); database: {infra.database}; "
+              f"commands={commands} concurrency={concurrency} cpus={os.cpu_count()}")
+        items = profiles(commands, seed)
+        asyncio.run(ensure_topics(Settings(**base)))
+        # Interleaved rounds, alternating which pipeline goes first, so that the database's drift
+        # (SecantusDB slows down as it fills) weighs on both alike.
+        per_round = [items[i::rounds] for i in range(rounds)]
+        totals = {"raw": [0, 0.0], "platform": [0, 0.0]}
+        for r, chunk in enumerate(per_round):
+            order = ("raw", "platform") if r % 2 == 0 else ("platform", "raw")
+            for name in order:
+                pipeline = raw_pipeline if name == "raw" else platform_pipeline
+                db_name = f"bench_{name}_{stamp}_{r}"
+                rate = asyncio.run(pipeline(Settings(**base, mongodb_database=db_name), chunk, concurrency))
+                err.print(f"round {r + 1}/{rounds} {name}: {rate:.1f} commands/s")
+                totals[name][0] += len(chunk)
+                totals[name][1] += len(chunk) / rate
+        raw = totals["raw"][0] / totals["raw"][1]
+        platform = totals["platform"][0] / totals["platform"][1]
+        print(f"raw      (aiokafka + PyMongo, same durable writes): {raw:8.1f} commands/s end to end")
+        print(f"platform (service layer → outbox → Kafka → idempotent consumer): {platform:8.1f} commands/s end to end")
+
+        settings = Settings(**base, mongodb_database=f"bench_http_{stamp}")
+        port = free_port()
+        proc, port = start_service("membership", infra, data_dir / "logs", port=port,
+                                   extra_env={"MONGODB_DATABASE": settings.mongodb_database, "LOG_LEVEL": "WARNING"})
+        try:
+            wait_ready(port, 90, proc)
+            token = issue_token(Settings(), "bench", ["admin"])
+            lat = http_latency(port, token, reads, writes, clients, seed)
+            lat = asyncio.run(lat)
+        finally:
+            proc.stop()
+        for kind, label in (("read", "GET /organisations/{id}"), ("write", "POST /organisations")):
+            p50, p99, n = lat[kind]
+            print(f"{label:<26} {clients} clients, {n} requests: p50={p50:.1f} ms p99={p99:.1f} ms")
+        print(f"ratio={platform / raw:.3f}")
+    finally:
+        infra.stop()
+
+
+if __name__ == "__main__":
+    typer.run(main)
