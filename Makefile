@@ -45,3 +45,6 @@ bench-scheduler: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+compose-check: install
+	$(PY) -m pytest tests/contract/test_deploy.py

@@ -33,6 +33,7 @@ import httpx
 import typer
 from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient, UpdateOne
+from pymongo.write_concern import WriteConcern
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -50,6 +51,7 @@ from services.membership.domain import DEFAULT_DUES_TERMS, DEFAULT_FEE_SCALE
 from services.membership.service_layer.handlers import MembershipService
 
 err = Console(stderr=True)
+MAJORITY = WriteConcern("majority")  # the platform's transactions use it too: same durability
 RAW_TOPIC = Topic("bench.raw-organisation", "bench", "organisation", description="raw pipeline benchmark")
 
 
@@ -110,6 +112,7 @@ async def wait_count(coll, n: int, bar: Progress, label: str, timeout: float = 6
 
 # -- 1. platform ---------------------------------------------------------------------------------
 async def platform_pipeline(settings: Settings, items: list[dict], concurrency: int) -> float:
+    await ensure_topics(settings)
     db = Database(settings)
     await ensure_outbox_indexes(db)
     await ensure_indexes(db)
@@ -173,7 +176,7 @@ async def raw_pipeline(settings: Settings, items: list[dict], concurrency: int) 
             for tp, records in batches.items():
                 events = [(dict(r.headers)["ce_id"].decode(), json.loads(r.value)) for r in records]
                 async with client.start_session() as s:
-                    async with await s.start_transaction():
+                    async with await s.start_transaction(write_concern=MAJORITY):
                         seen = {d["_id"] async for d in db.processed.find(
                             {"_id": {"$in": [e for e, _ in events]}}, {"_id": 1}, session=s)}
                         fresh = [(e, d) for e, d in events if e not in seen]
@@ -192,7 +195,7 @@ async def raw_pipeline(settings: Settings, items: list[dict], concurrency: int) 
         now = datetime.now(timezone.utc)
         data = {"organisation_id": org_id, **profile, "registered_on": now.date().isoformat()}
         async with client.start_session() as s:
-            async with await s.start_transaction():
+            async with await s.start_transaction(write_concern=MAJORITY):
                 await db.organisations.insert_one({"_id": org_id, **profile, "version": 1}, session=s)
                 await db.outbox.insert_one({"_id": event_id, "aggregateid": org_id, "payload": data,
                                             "created_at": now, "status": "pending"}, session=s)
@@ -277,7 +280,6 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
         print(f"broker: {infra.broker} ({infra.kafka_bootstrap_servers}); database: {infra.database}; "
               f"commands={commands} concurrency={concurrency} cpus={os.cpu_count()}")
         items = profiles(commands, seed)
-        asyncio.run(ensure_topics(Settings(**base)))
         # Interleaved rounds, alternating which pipeline goes first, so that the database's drift
         # (SecantusDB slows down as it fills) weighs on both alike.
         per_round = [items[i::rounds] for i in range(rounds)]

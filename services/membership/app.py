@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from runtime.http import Platform, create_service_app
 from runtime.settings import Settings
 from services.membership.adapters.repository import ensure_indexes
-from services.membership.domain import DEFAULT_DUES_TERMS, DEFAULT_FEE_SCALE
 from services.membership.entrypoints.api import ROUTERS
 from services.membership.service_layer.handlers import MembershipService
 from services.membership.service_layer.projections import yearly_statistics_consumer
+from services.membership.settings import DuesSettings
 
 DESCRIPTION = """
 Membership ("Vie interne") of the CRESS: the ESS organisations the chamber knows, their
@@ -36,11 +36,13 @@ TAGS = [
 ]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, dues: DuesSettings | None = None) -> FastAPI:
     settings = settings or Settings(service_name="membership")
+    dues = dues or DuesSettings()
+    fee_scale, terms = dues.fee_scale(), dues.terms()  # a bad barème file stops the start-up, named
 
     def bind(app: FastAPI, platform: Platform) -> None:
-        app.state.membership = MembershipService(platform.db, DEFAULT_FEE_SCALE, DEFAULT_DUES_TERMS)
+        app.state.membership = MembershipService(platform.db, fee_scale, terms)
 
     return create_service_app(settings, title="CRESS — membership", description=DESCRIPTION, routers=ROUTERS,
                               consumers=[yearly_statistics_consumer()], indexes=ensure_indexes,

@@ -1,0 +1,44 @@
+"""The membership service's own settings: the fee scale (barème) and the dues terms.
+
+The barème is voted by the general assembly; operators give it as a JSON file::
+
+    MEMBERSHIP_FEE_SCALE_FILE=/etc/cress/bareme-2026.json
+    {"brackets": [{"label": "B1", "max_headcount": 2, "max_budget_cents": 5000000, "dues_cents": 5000},
+                  …, {"label": "B6", "dues_cents": 500000}]}
+
+Without it the example scale of :data:`DEFAULT_FEE_SCALE` applies. ``GET /dues/fee-scale``
+shows the scale in force. An invoice keeps the amount computed when it was issued.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.membership.domain import DEFAULT_DUES_TERMS, DEFAULT_FEE_SCALE, DuesTerms, FeeScale
+from runtime.errors import InvalidInput
+
+
+class DuesSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEMBERSHIP_", extra="ignore", frozen=True)
+
+    fee_scale_file: Path | None = Field(None, description="JSON file of the fee scale; default: the example scale.")
+    payment_terms_days: int = Field(DEFAULT_DUES_TERMS.payment_terms_days, ge=0)
+    grace_period_days: int = Field(DEFAULT_DUES_TERMS.grace_period_days, ge=0)
+
+    def fee_scale(self) -> FeeScale:
+        if self.fee_scale_file is None:
+            return DEFAULT_FEE_SCALE
+        try:
+            text = self.fee_scale_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput("MEMBERSHIP_FEE_SCALE_FILE", f"cannot read {self.fee_scale_file}: {exc}") from None
+        try:
+            return FeeScale.model_validate_json(text)
+        except ValidationError as exc:
+            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InvalidInput("MEMBERSHIP_FEE_SCALE_FILE", f"{self.fee_scale_file}: {where}") from None
+
+    def terms(self) -> DuesTerms:
+        return DuesTerms(payment_terms_days=self.payment_terms_days, grace_period_days=self.grace_period_days)
