@@ -2,7 +2,8 @@
 
 Generated conventions shaped like OpenMap ESS (DOMAIN.md): ESS suppliers and buyers, 4–12
 requests each skewed towards popular buyers, 6–12 slots, tables from scarce to ample, a few
-late arrivals / early leavers, some maxima, a few locked meetings; fixed seed. Per instance:
+late arrivals / early leavers, some maxima, a few locked meetings; fixed seed (``--seed N`` for
+another draw). Per instance:
 meetings, weighted objective, proven bound, gap, seconds; then re-planning after 10 % no-shows.
 Progress goes to stderr, figures to stdout; the last stdout line is
 ``optimality=<lowest weighted/bound> seconds=<highest>``.
@@ -99,9 +100,14 @@ def generate(n: int, n_slots: int, table_share: float, rng: random.Random) -> Sc
     return SchedulingProblem(slots, tuple(parts), tuple(requests), tables, tuple(locked))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.scheduler")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"generator seed (default {SEED})")
+    args = parser.parse_args(argv)
     err = Console(stderr=True)
-    rng = random.Random(SEED)
+    rng = random.Random(args.seed)
     options = SchedulingOptions(time_limit=TIME_LIMIT, num_workers=2, seed=0)
     worst_opt, worst_s = 1.0, 0.0
     replan_rows: list[str] = []

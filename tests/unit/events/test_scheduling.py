@@ -166,6 +166,34 @@ def test_heuristic_never_breaks_a_rule(problem):
     assert sched.quality.status in (Status.HEURISTIC, Status.OPTIMAL)
 
 
+@PROPS
+@given(problems(max_participants=12, max_slots=5), st.data())
+def test_chain_placement_keeps_every_rule(problem, data):
+    """The slot heuristic for the relaxation's pairs (alternating chains, moves) breaks no rule."""
+    from services.events.domain.scheduling.core import Placement, build_core
+    from services.events.domain.scheduling.relax import place_pairs
+
+    options = SchedulingOptions()
+    fixed = [Placement(m.a, m.b, m.slot, m.table, locked=True) for m in problem.locked]
+    core = build_core(problem, options, fixed=fixed)
+    cand = [i for i, p in enumerate(core.pairs) if p.allowed]
+    chosen = data.draw(st.lists(st.sampled_from(cand), unique=True) if cand else st.just([]))
+    placed, missing = place_pairs(core, chosen, [i for i in cand if i not in chosen])
+    assert set(missing) <= set(chosen) and not {i for i, _ in placed} & set(missing)
+    assert set(chosen) <= {i for i, _ in placed} | set(missing)
+    per_slot, busy, count = Counter(), set(), Counter()
+    for i, s in placed:
+        p = core.pairs[i]
+        assert s in p.allowed
+        per_slot[s] += 1
+        for q in (p.a, p.b):
+            assert (q, s) not in busy
+            busy.add((q, s))
+            count[q] += 1
+    assert all(per_slot[s] <= core.tables[s] for s in per_slot)
+    assert all(count[q] <= core.cap[q] for q in count)
+
+
 def brute_force(problem: SchedulingProblem) -> int:
     """Best weight by enumeration (tiny instances): each candidate pair gets a slot or none."""
     from services.events.domain.scheduling.core import Placement, build_core

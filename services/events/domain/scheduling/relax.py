@@ -11,16 +11,22 @@ one boolean per candidate pair and keeps only constraints every schedule satisfi
 
 Dropping the rest (one meeting per participant and slot, tables per slot) only raises the
 optimum, so its proven bound is an upper bound of the full problem's objective; its answer, once
-given slots by :func:`assign`, is optimal whenever every chosen pair gets one.
+given slots, is optimal whenever every chosen pair gets one. Its LP is solved first (GLOP): it is
+usually integral. Slots come from :func:`place_pairs` (greedy plus alternating chains, no
+solver), then, for the few pairs it may miss, from :func:`assign` (CP-SAT local search).
 """
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 
+from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 from .core import Core
+
+_ASSIGN_ATTEMPT = 0.35  # seconds per attempt of the slot assignment
 
 
 def pair_value(core: Core, i: int, keep_bonus: int) -> int:
@@ -30,26 +36,64 @@ def pair_value(core: Core, i: int, keep_bonus: int) -> int:
 
 
 def relaxation(core: Core, limit: float, hint: list[tuple[int, int]], keep_bonus: int, num_workers: int, seed: int):
-    """(chosen pair indices or None, proven upper bound or None) of the slot-free relaxation."""
+    """(chosen pair indices or None, proven upper bound or None) of the slot-free relaxation.
+
+    Its LP (GLOP) first: on these b-matchings it is usually integral, which solves the relaxation
+    in milliseconds; CP-SAT (which can stall at the root on large instances) only otherwise.
+    """
+    t0 = time.perf_counter()
+    cand = [i for i, p in enumerate(core.pairs) if p.allowed]
+    if not cand:
+        return [], 0
+    rows = _rows(core, cand)
+    value = {i: pair_value(core, i, keep_bonus) for i in cand}
+    must = [i for i in cand if core.pairs[i].must]
+    lp = _relaxation_lp(core, cand, rows, value, must, limit)
+    lp_bound = None
+    if lp is not None:
+        lp_bound, xs = lp
+        if all(v < 1e-6 or v > 1 - 1e-6 for v in xs.values()):  # integral: the optimum
+            return sorted(i for i, v in xs.items() if v > 0.5), lp_bound
     model = cp_model.CpModel()
-    e: dict[int, cp_model.IntVar] = {}
+    e = {i: model.new_bool_var(f"e{i}") for i in cand}
+    for i in must:
+        model.add(e[i] == 1)
+    for idx, room in rows:
+        model.add(sum(e[i] for i in idx) <= room)
+    model.maximize(cp_model.LinearExpr.weighted_sum([e[i] for i in cand], [value[i] for i in cand]))
+    on = {i for i, _ in hint}
+    for i, v in e.items():
+        model.add_hint(v, i in on)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, limit - (time.perf_counter() - t0))
+    solver.parameters.num_workers = max(1, num_workers)
+    solver.parameters.random_seed = seed
+    # presolve turns the stretch constraints into tens of thousands of clauses on large
+    # instances and can use the whole time: the model is small enough without it
+    solver.parameters.cp_model_presolve = False
+    res = solver.solve(model)
+    if res == cp_model.OPTIMAL or res == cp_model.FEASIBLE:
+        bound = math.floor(solver.best_objective_bound + 1e-6)
+        if lp_bound is not None:
+            bound = min(bound, lp_bound)
+        return sorted(i for i, v in e.items() if solver.boolean_value(v)), bound
+    return None, lp_bound  # UNKNOWN: no solution; CP-SAT's bound means nothing, the LP's does
+
+
+def _rows(core: Core, cand: list[int]) -> list[tuple[list[int], int]]:
+    """The relaxation's constraints ``sum(e[i] for i in idx) <= room``."""
+    rows: list[tuple[list[int], int]] = []
     span: dict[int, tuple[int, int]] = {}
     by_q: dict[int, list[int]] = defaultdict(list)
-    for i, p in enumerate(core.pairs):
-        if not p.allowed:
-            continue
-        e[i] = v = model.new_bool_var(f"e{i}")
+    for i in cand:
+        p = core.pairs[i]
         span[i] = (p.allowed[0], p.allowed[-1])  # allowed is sorted
         by_q[p.a].append(i)
         by_q[p.b].append(i)
-        if p.must:
-            model.add(v == 1)
-    if not e:
-        return [], 0
     for q, lst in by_q.items():
         cap = core.cap[q]
         if len(lst) > cap:
-            model.add(sum(e[i] for i in lst) <= cap)
+            rows.append((lst, cap))
         los = sorted({span[i][0] for i in lst})
         his = sorted({span[i][1] for i in lst})
         for lo in los:
@@ -61,31 +105,36 @@ def relaxation(core: Core, limit: float, hint: list[tuple[int, int]], keep_bonus
                     continue
                 room = len({s for i in inside for s in core.pairs[i].allowed})
                 if len(inside) > room and room < cap:
-                    model.add(sum(e[i] for i in inside) <= room)
+                    rows.append((inside, room))
     n_slots = core.n_slots
     for lo in range(n_slots):
         for hi in range(lo, n_slots):
             inside = [i for i, (a, b) in span.items() if a >= lo and b <= hi]
             room = sum(core.tables[s] for s in range(lo, hi + 1) if s not in core.closed)
             if len(inside) > room:
-                model.add(sum(e[i] for i in inside) <= room)
-    model.maximize(cp_model.LinearExpr.weighted_sum(
-        [e[i] for i in e], [pair_value(core, i, keep_bonus) for i in e]))
-    on = {i for i, _ in hint}
-    for i, v in e.items():
-        model.add_hint(v, i in on)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, limit)
-    solver.parameters.num_workers = max(1, num_workers)
-    solver.parameters.random_seed = seed
-    # presolve turns the stretch constraints into tens of thousands of clauses on large
-    # instances and can use the whole time: the model is small enough without it
-    solver.parameters.cp_model_presolve = False
-    res = solver.solve(model)
-    if res == cp_model.OPTIMAL or res == cp_model.FEASIBLE:
-        bound = math.floor(solver.best_objective_bound + 1e-6)
-        return sorted(i for i, v in e.items() if solver.boolean_value(v)), bound
-    return None, None  # UNKNOWN: no solution, and its bound means nothing
+                rows.append((inside, room))
+    return rows
+
+
+def _relaxation_lp(core: Core, cand: list[int], rows, value: dict[int, int], must: list[int], limit: float):
+    """(floor of the LP optimum, LP values) of the relaxation, or None if GLOP did not solve it."""
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    if solver is None:
+        return None
+    solver.SetTimeLimit(max(1, int(limit * 1000)))
+    must_set = set(must)
+    x = {i: solver.NumVar(1.0 if i in must_set else 0.0, 1.0, "") for i in cand}
+    for idx, room in rows:
+        c = solver.Constraint(-solver.infinity(), room)
+        for i in idx:
+            c.SetCoefficient(x[i], 1)
+    obj = solver.Objective()
+    for i in cand:
+        obj.SetCoefficient(x[i], value[i])
+    obj.SetMaximization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    return math.floor(obj.Value() + 1e-6), {i: v.solution_value() for i, v in x.items()}
 
 
 def assign(core: Core, chosen: list[int], limit: float, hint: list[tuple[int, int]], num_workers: int, seed: int):
@@ -111,16 +160,155 @@ def assign(core: Core, chosen: list[int], limit: float, hint: list[tuple[int, in
         if len(vs) > core.tables[s]:
             model.add(sum(vs) <= core.tables[s])
     where = dict(hint)
-    for i in chosen:  # keep a preferred place (re-planning) or the greedy one when possible
+    for i in chosen:  # the given place (near-complete placement), else a preferred one
         p = core.pairs[i]
-        s = p.preferred[0] if p.preferred is not None else where.get(i)
+        s = where.get(i, p.preferred[0] if p.preferred is not None else None)
         if s is not None and (i, s) in x:
             model.add_hint(x[i, s], True)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.01, limit)
-    solver.parameters.num_workers = max(1, num_workers)
-    solver.parameters.random_seed = seed
-    res = solver.solve(model)
-    if res == cp_model.OPTIMAL or res == cp_model.FEASIBLE:
-        return sorted(key for key, v in x.items() if solver.boolean_value(v))
-    return None
+    # The model is a pure feasibility one that CP-SAT's local search (feasibility jump) solves
+    # from the hint in a few hundred moves, or not at all: presolve (probing) would cost more than
+    # the search, and short runs with fresh seeds beat one long run.
+    deadline = time.perf_counter() + limit
+    attempt = 0
+    while True:
+        left = deadline - time.perf_counter()
+        if left < (0.01 if attempt == 0 else 0.15):  # loading the model costs ~0.1 s on large ones
+            return None
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = min(left, _ASSIGN_ATTEMPT)
+        solver.parameters.num_workers = max(1, num_workers)
+        solver.parameters.random_seed = seed + attempt
+        solver.parameters.cp_model_presolve = False
+        res = solver.solve(model)
+        if res == cp_model.OPTIMAL or res == cp_model.FEASIBLE:
+            return sorted(key for key, v in x.items() if solver.boolean_value(v))
+        if res == cp_model.INFEASIBLE:
+            return None
+        attempt += 1
+
+
+def place_pairs(core: Core, chosen: list[int], extra: list[int] = (), max_chain: int = 400):  # type: ignore[assignment]
+    """Slots for the ``chosen`` pairs without a solver, then for ``extra`` pairs where room is left.
+
+    Chosen pairs go most constrained first: into a slot free for both sides, else into one whose
+    tables are full after moving one of its meetings elsewhere, else along an alternating chain
+    (Kempe chain): with slot α free for one side and β for the other, the α/β meetings met from
+    the second side swap slots, which frees α for the pair. Every move keeps the placed pairs
+    placed and valid. ``extra`` pairs (by weight) are only added where caps and room allow.
+
+    Returns ``(placed [(pair, slot)], unplaced chosen pairs)``; deterministic.
+    """
+    n, ns = len(core.pids), core.n_slots
+    at = [[-1] * ns for _ in range(n)]  # pair index per participant and slot; -2 = fixed meeting
+    for q in range(n):
+        for s in core.busy[q]:
+            at[q][s] = -2
+    count = [0] * ns
+    left = list(core.cap)
+    tables = core.tables
+    slot_of: dict[int, int] = {}
+    in_slot: list[set[int]] = [set() for _ in range(ns)]
+    allowed: dict[int, set[int]] = {}
+
+    def put(i: int, s: int) -> None:
+        p = core.pairs[i]
+        at[p.a][s] = at[p.b][s] = i
+        count[s] += 1
+        slot_of[i] = s
+        in_slot[s].add(i)
+
+    def take(i: int) -> int:
+        p = core.pairs[i]
+        s = slot_of.pop(i)
+        at[p.a][s] = at[p.b][s] = -1
+        count[s] -= 1
+        in_slot[s].discard(i)
+        return s
+
+    def chain(v: int, alpha: int, beta: int, avoid: int) -> list[int] | None:
+        path: list[int] = []
+        x, c = v, alpha
+        while True:
+            j = at[x][c]
+            if j == -1:
+                return path
+            if j < 0 or len(path) >= max_chain or core.pairs[j].must:
+                return None
+            aj = allowed.get(j)
+            if aj is None:
+                aj = allowed[j] = set(core.pairs[j].allowed)
+            if alpha not in aj or beta not in aj:
+                return None
+            p = core.pairs[j]
+            x = p.b if p.a == x else p.a
+            if x == avoid:  # an odd cycle (two participants of the same role): no swap
+                return None
+            path.append(j)
+            c = beta if c == alpha else alpha
+
+    def try_place(i: int, chains: bool) -> bool:
+        p = core.pairs[i]
+        free = [s for s in p.allowed if at[p.a][s] == -1 and at[p.b][s] == -1]
+        if p.preferred is not None and p.preferred[0] in free:
+            free.remove(p.preferred[0])
+            free.insert(0, p.preferred[0])
+        for s in free:
+            if count[s] < tables[s]:
+                put(i, s)
+                return True
+        if not chains:
+            return False
+        for s in free:  # free for both sides but no table left: move one of its meetings away
+            for j in sorted(in_slot[s]):
+                o = core.pairs[j]
+                if o.must:
+                    continue
+                for t in o.allowed:
+                    if t != s and count[t] < tables[t] and at[o.a][t] == -1 and at[o.b][t] == -1:
+                        take(j)
+                        put(j, t)
+                        put(i, s)
+                        return True
+        best: tuple[list[int], int, int] | None = None
+        for u, v in ((p.a, p.b), (p.b, p.a)):
+            fu = [s for s in p.allowed if at[u][s] == -1]
+            fv = [s for s in p.allowed if at[v][s] == -1]
+            for alpha in fu:
+                for beta in fv:
+                    if alpha == beta:
+                        continue
+                    path = chain(v, alpha, beta, u)
+                    if path is None or (best is not None and len(path) >= len(best[0])):
+                        continue
+                    n_alpha = sum(1 for j in path if slot_of[j] == alpha)
+                    n_beta = len(path) - n_alpha
+                    if count[alpha] + n_beta - n_alpha + 1 > tables[alpha] or count[beta] + n_alpha - n_beta > tables[beta]:
+                        continue
+                    best = (path, alpha, beta)
+        if best is None:
+            return False
+        path, alpha, beta = best
+        olds = [(j, take(j)) for j in path]
+        for j, s in olds:
+            put(j, beta if s == alpha else alpha)
+        put(i, alpha)
+        return True
+
+    order = sorted(chosen, key=lambda i: (not core.pairs[i].must, len(core.pairs[i].allowed), -core.pairs[i].weight, i))
+    unplaced: list[int] = []
+    for i in order:
+        p = core.pairs[i]
+        if p.allowed and left[p.a] > 0 and left[p.b] > 0 and try_place(i, True):
+            left[p.a] -= 1
+            left[p.b] -= 1
+        else:
+            unplaced.append(i)
+    done = set(slot_of)
+    for i in sorted(extra, key=lambda i: (-core.pairs[i].weight, len(core.pairs[i].allowed), i)):
+        p = core.pairs[i]
+        if i in done or not p.allowed or left[p.a] <= 0 or left[p.b] <= 0:
+            continue
+        if try_place(i, True):
+            left[p.a] -= 1
+            left[p.b] -= 1
+    return sorted(slot_of.items()), sorted(unplaced)

@@ -20,12 +20,13 @@ from ortools.sat.python import cp_model
 from .core import Core, Placement, build_core, decode, trivial_bound
 from .heuristic import greedy
 from .lpbound import lp_bound
-from .relax import assign, pair_value, relaxation
+from .relax import assign, pair_value, place_pairs, relaxation
 from .model import Schedule, SchedulingOptions, SchedulingProblem, Status
 from .validation import validate
 
 _RELAX_SHARE = 0.25  # of the time left, for the slot-free relaxation
-_ASSIGN_SHARE = 0.2  # of the time left then, for giving its pairs slots
+_ASSIGN_SHARE = 0.3  # of the time left then, for giving its pairs slots (if the heuristic missed some)
+_PHASE_MIN = 0.03  # seconds: a later phase with less is skipped
 _FAIR_TOP = 10_000  # reward of a participant's k-th meeting: _FAIR_TOP // k**2, strictly decreasing
 
 
@@ -70,15 +71,30 @@ def solve_core(core: Core, t0: float) -> Schedule:
         if lb is not None:
             obj_bound = min(obj_bound, lb)
     if edges is not None and sum(pair_value(core, i, bonus) for i in edges) > _objective(core, best):
-        left = deadline - time.perf_counter()
-        placed = assign(core, edges, left * _ASSIGN_SHARE, hint, options.num_workers, options.seed)
-        if placed is not None and _objective(core, placed) > _objective(core, best):
+        # slots for the chosen pairs: alternating-chain heuristic, then CP-SAT for the last few;
+        # failing both, the chosen pairs that got a slot plus other pairs where room is left
+        on = set(edges)
+        others = [i for i, p in enumerate(core.pairs) if p.allowed and i not in on]
+        placed, missing = place_pairs(core, edges, others)
+        if missing:
+            left = deadline - time.perf_counter()
+            full = assign(core, edges, left * _ASSIGN_SHARE, placed, options.num_workers, options.seed)
+            if full is not None:
+                placed, missing = full, []
+        if not any(core.pairs[i].must for i in missing) and _objective(core, placed) > _objective(core, best):
             best = placed
     proven = _objective(core, best) >= obj_bound
+    built = time.perf_counter()
     m = _Model(core)
+    built = time.perf_counter() - built
+    phases = [p for p, on in (("fair", options.fairness), ("compact", options.compact)) if on]
+    # each later phase adds constraints and variables in Python and CP-SAT loads the model again
+    # before its time limit starts to count: keep room for that, not only for the searches
+    overhead = 0.03 + 0.6 * built
+    reserve = len(phases) * (overhead + _PHASE_MIN)
     # 2. the full model, unless the relaxation's answer is already proven optimal
     if not proven:
-        left = deadline - time.perf_counter()
+        left = deadline - time.perf_counter() - reserve
         chosen, bound = m.primary(best, max(0.05, left * options.primary_share))
         if bound is not None:
             obj_bound = min(obj_bound, bound)
@@ -87,7 +103,7 @@ def solve_core(core: Core, t0: float) -> Schedule:
         proven = _objective(core, best) >= obj_bound
     if not proven:
         # CP-SAT's bound is often weak when tables are ample: the LP relaxation is a proven one
-        left = deadline - time.perf_counter()
+        left = deadline - time.perf_counter() - reserve
         if left > 0.05:
             lb = lp_bound(core, left * 0.85, bonus)
             if lb is not None:
@@ -102,12 +118,11 @@ def solve_core(core: Core, t0: float) -> Schedule:
         status = Status.HEURISTIC
     else:
         status = Status.FEASIBLE
-    phases = [p for p, on in (("fair", options.fairness), ("compact", options.compact)) if on]
     for k, phase in enumerate(phases):
-        left = deadline - time.perf_counter()
-        if left <= 0.02:
-            break
+        left = deadline - time.perf_counter() - (len(phases) - k) * overhead
         limit = left / (len(phases) - k)
+        if limit < _PHASE_MIN:
+            break
         better = m.fairness(chosen, primary_value, limit) if phase == "fair" else m.compact(chosen, limit)
         if better is not None:
             chosen = better
