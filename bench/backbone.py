@@ -240,6 +240,7 @@ def percentile(values: list[float], p: float) -> float:
 async def http_latency(port: int, token: str, reads: int, writes: int, clients: int, seed: int) -> dict:
     headers = {"Authorization": f"Bearer {token}"}
     out: dict[str, list[float]] = {"read": [], "write": []}
+    errors: dict[str, int] = {}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60,
                                  limits=httpx.Limits(max_connections=clients)) as client:
         seedling = await client.post("/organisations", json=profiles(1, seed + 99)[0] | {"name": "Lecture"})
@@ -248,7 +249,12 @@ async def http_latency(port: int, token: str, reads: int, writes: int, clients: 
 
         async def timed(kind: str, call) -> None:
             t = time.perf_counter()
-            r = await call()
+            try:
+                r = await call()
+            except httpx.TransportError as exc:  # counted and reported, not hidden
+                errors[kind] = errors.get(kind, 0) + 1
+                err.print(f"{kind}: transport error {exc!r}")
+                return
             out[kind].append(time.perf_counter() - t)
             if r.status_code >= 400:
                 raise RuntimeError(f"{kind}: {r.status_code} {r.text[:200]}")
@@ -260,7 +266,7 @@ async def http_latency(port: int, token: str, reads: int, writes: int, clients: 
             await run_pool(profiles(writes, seed + 7), clients,
                            lambda p: timed("write", lambda: client.post("/organisations", json=p)), bar,
                            f"POST /organisations ×{clients}")
-    return {k: (percentile(v, 50) * 1000, percentile(v, 99) * 1000, len(v)) for k, v in out.items()}
+    return {k: (percentile(v, 50) * 1000, percentile(v, 99) * 1000, len(v), errors.get(k, 0)) for k, v in out.items()}
 
 
 def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
@@ -310,8 +316,9 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
         finally:
             proc.stop()
         for kind, label in (("read", "GET /organisations/{id}"), ("write", "POST /organisations")):
-            p50, p99, n = lat[kind]
-            print(f"{label:<26} {clients} clients, {n} requests: p50={p50:.1f} ms p99={p99:.1f} ms")
+            p50, p99, n, failed = lat[kind]
+            print(f"{label:<26} {clients} clients, {n} requests: p50={p50:.1f} ms p99={p99:.1f} ms"
+                  + (f" ({failed} transport errors)" if failed else ""))
         print(f"ratio={platform / raw:.3f}")
     finally:
         infra.stop()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timezone
@@ -157,47 +158,47 @@ class Consumer:
     def _key(self, envelope: CloudEvent) -> str:
         return f"{self.name}:{envelope.id}"
 
+    async def _handle(self, tx: Transaction, record: ConsumerRecord, envelope: CloudEvent,
+                      event: DomainEvent) -> dict:
+        """Run the handler inside ``tx`` with the event's ids in the logs; return its processed record."""
+        tx.causation_id, tx.correlation_id = envelope.id, envelope.correlationid
+        tokens = log_context.event_id.set(envelope.id), log_context.correlation_id.set(envelope.correlationid)
+        started = time.perf_counter()
+        try:
+            await self.handlers[envelope.type](event, tx, envelope)
+        finally:
+            log_context.event_id.reset(tokens[0])
+            log_context.correlation_id.reset(tokens[1])
+        metrics.HANDLER_DURATION.labels(self.service, self.name, record.topic).observe(time.perf_counter() - started)
+        return {"_id": self._key(envelope), "consumer": self.name, "event_id": envelope.id, "type": envelope.type,
+                "at": utcnow()}
+
     async def _process_batch(self, records: list[ConsumerRecord]) -> None:
         decoded = [(r, *self._decode(r)) for r in records]  # EnvelopeError: handled one by one
         wanted = [(r, env, ev) for r, env, ev in decoded if ev is not None]
-        outcomes: dict[str, int] = {}
+        outcomes: Counter[tuple[str, str]] = Counter((r.topic, "ignored") for r, _, ev in decoded if ev is None)
 
-        async def work(tx: Transaction) -> None:
-            outcomes.clear()
+        async def work(tx: Transaction) -> Counter[tuple[str, str]]:
+            counts: Counter[tuple[str, str]] = Counter()
             keys = [self._key(env) for _, env, _ in wanted]
             seen = {d["_id"] async for d in tx.db[PROCESSED].find({"_id": {"$in": keys}}, {"_id": 1},
                                                                    session=tx.session)}
             fresh = []
             for record, envelope, event in wanted:
-                key = self._key(envelope)
-                if key in seen:
-                    outcomes[record.topic + "|duplicate"] = outcomes.get(record.topic + "|duplicate", 0) + 1
+                if self._key(envelope) in seen:
+                    counts[record.topic, "duplicate"] += 1
                     continue
-                seen.add(key)
-                tx.causation_id, tx.correlation_id = envelope.id, envelope.correlationid
-                ids = log_context.event_id.set(envelope.id), log_context.correlation_id.set(envelope.correlationid)
-                started = time.perf_counter()
-                try:
-                    await self.handlers[envelope.type](event, tx, envelope)
-                finally:
-                    log_context.event_id.reset(ids[0])
-                    log_context.correlation_id.reset(ids[1])
-                metrics.HANDLER_DURATION.labels(self.service, self.name, record.topic).observe(
-                    time.perf_counter() - started)
-                fresh.append({"_id": key, "consumer": self.name, "event_id": envelope.id,
-                              "type": envelope.type, "at": utcnow()})
-                outcomes[record.topic + "|processed"] = outcomes.get(record.topic + "|processed", 0) + 1
+                fresh.append(await self._handle(tx, record, envelope, event))
+                seen.add(fresh[-1]["_id"])
+                counts[record.topic, "processed"] += 1
             if fresh:
                 await tx.db[PROCESSED].insert_many(fresh, session=tx.session)
+            return counts
 
         if wanted:
-            await self.db.transaction(work)
-        for key, n in outcomes.items():
-            topic, outcome = key.split("|")
+            outcomes += await self.db.transaction(work)
+        for (topic, outcome), n in outcomes.items():
             metrics.MESSAGES_CONSUMED.labels(self.service, self.name, topic, outcome).inc(n)
-        for record, _, event in decoded:
-            if event is None:
-                metrics.MESSAGES_CONSUMED.labels(self.service, self.name, record.topic, "ignored").inc()
 
     async def _process_one(self, record: ConsumerRecord) -> None:
         while True:
@@ -228,34 +229,21 @@ class Consumer:
             raise
         if event is None:
             return "ignored"
-        token = log_context.event_id.set(envelope.id)
-        ctoken = log_context.correlation_id.set(envelope.correlationid)
-        try:
-            async def work(tx: Transaction) -> str:
-                key = self._key(envelope)
-                if await tx.db[PROCESSED].find_one({"_id": key}, {"_id": 1}, session=tx.session):
-                    return "duplicate"
-                tx.causation_id, tx.correlation_id = envelope.id, envelope.correlationid
-                started = time.perf_counter()
-                await self.handlers[envelope.type](event, tx, envelope)
-                metrics.HANDLER_DURATION.labels(self.service, self.name, record.topic).observe(
-                    time.perf_counter() - started)
-                await tx.db[PROCESSED].insert_one({"_id": key, "consumer": self.name, "event_id": envelope.id,
-                                                   "type": envelope.type, "at": utcnow()}, session=tx.session)
-                return "processed"
 
-            try:
-                return await self.db.transaction(work, correlation_id=envelope.correlationid,
-                                                 causation_id=envelope.id)
-            except DuplicateKeyError:
-                return "duplicate"  # another instance recorded it concurrently
-            except Exception as exc:
-                metrics.MESSAGES_FAILED.labels(self.service, self.name, record.topic).inc()
-                log.warning("consumer %s: %s failed: %s", self.name, envelope.type, exc)
-                raise
-        finally:
-            log_context.event_id.reset(token)
-            log_context.correlation_id.reset(ctoken)
+        async def work(tx: Transaction) -> str:
+            if await tx.db[PROCESSED].find_one({"_id": self._key(envelope)}, {"_id": 1}, session=tx.session):
+                return "duplicate"
+            await tx.db[PROCESSED].insert_one(await self._handle(tx, record, envelope, event), session=tx.session)
+            return "processed"
+
+        try:
+            return await self.db.transaction(work, correlation_id=envelope.correlationid, causation_id=envelope.id)
+        except DuplicateKeyError:
+            return "duplicate"  # another instance recorded it concurrently
+        except Exception as exc:
+            metrics.MESSAGES_FAILED.labels(self.service, self.name, record.topic).inc()
+            log.warning("consumer %s: %s failed: %s", self.name, envelope.type, exc, extra={"event_id": envelope.id})
+            raise
 
     async def _dead_letter(self, record: ConsumerRecord, error: BaseException, attempts: int) -> None:
         dlq = topic_by_name(record.topic).dead_letter.name

@@ -271,7 +271,7 @@ def start_service(name: str, infra: Infrastructure, log_dir: Path, port: int | N
     port = port or SERVICE_PORTS[name]
     env = {**infra.env(), "SERVICE_NAME": name, "HTTP_PORT": str(port), **(extra_env or {})}
     proc = spawn(name, [sys.executable, "-m", "uvicorn", f"services.{name}.app:app", "--host", "127.0.0.1",
-                        "--port", str(port), "--no-access-log"], log_dir, env=env, cwd=ROOT)
+                        "--port", str(port), "--no-access-log", "--timeout-keep-alive", "30"], log_dir, env=env, cwd=ROOT)
     return proc, port
 
 

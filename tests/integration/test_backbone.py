@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 import json
 import os
 import subprocess
@@ -43,6 +44,19 @@ async def platform(settings):
     yield db, producer
     await producer.stop()
     await db.close()
+
+
+@asynccontextmanager
+async def running(consumer: Consumer):
+    """A started consumer whose run loop goes on for the duration of the block."""
+    await consumer.start()
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield consumer
+    finally:
+        consumer.stop()
+        await task
+        await consumer.close()
 
 
 def _env(settings) -> dict[str, str]:
@@ -134,15 +148,9 @@ async def test_relay_killed_between_publish_and_mark_publishes_again_and_consume
                                                 session=tx.session)
 
     consumer = Consumer("dedupe-test", [Subscription(OrganisationRegistered, project)]).bind(db, producer)
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with running(consumer):
         await eventually(lambda: db["directory"].find_one({"_id": org_id}))
         await asyncio.sleep(1.0)  # let the duplicate arrive too
-    finally:
-        consumer.stop()
-        await task
-        await consumer.close()
     assert (await db["directory"].find_one({"_id": org_id}))["registrations"] == 1
     assert await db[PROCESSED].count_documents({"consumer": "dedupe-test",
                                                  "event_id": header(records[0], "ce_id")}) == 1
@@ -162,9 +170,7 @@ async def test_duplicate_delivery_changes_nothing(settings, platform):
                                                 session=tx.session)
 
     consumer = Consumer("duplicate-test", [Subscription(OrganisationRegistered, project)]).bind(db, producer)
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with running(consumer):
         await eventually(lambda: db["directory"].find_one({"_id": org_id}))
         await asyncio.sleep(1.0)
         # and once more, one record at a time (the slow path's own check)
@@ -172,10 +178,6 @@ async def test_duplicate_delivery_changes_nothing(settings, platform):
         again = ConsumerRecord(TOPIC, 0, 10**9, 0, 0, envelope.kafka_key(), envelope.kafka_value(), None, 0, 0,
                                envelope.kafka_headers())
         await consumer._process_one(again)  # noqa: SLF001
-    finally:
-        consumer.stop()
-        await task
-        await consumer.close()
     assert (await db["directory"].find_one({"_id": org_id}))["registrations"] == 1
 
 
@@ -193,9 +195,7 @@ async def test_poison_message_goes_to_dead_letter_topic_and_replay_succeeds_once
 
     consumer = Consumer("poison-test", [Subscription(OrganisationRegistered, project)]).bind(
         db, producer, max_attempts=3, retry_base=0.01)
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with running(consumer):
         async def work(tx):
             await tx.save("organisations", organisation(org_id))
         await db.transaction(work)
@@ -216,10 +216,6 @@ async def test_poison_message_goes_to_dead_letter_topic_and_replay_succeeds_once
         assert len(letters) == 1
         assert await replay(settings, letters, producer) == 1
         await eventually(lambda: db["directory"].find_one({"_id": org_id}))
-    finally:
-        consumer.stop()
-        await task
-        await consumer.close()
 
 
 async def test_message_that_is_not_a_cloudevent_is_dead_lettered_at_once(settings, platform):
@@ -231,14 +227,8 @@ async def test_message_that_is_not_a_cloudevent_is_dead_lettered_at_once(setting
         pass
 
     consumer = Consumer("envelope-test", [Subscription(OrganisationRegistered, project)]).bind(db, producer)
-    await consumer.start()
-    task = asyncio.create_task(consumer.run())
-    try:
+    async with running(consumer):
         dead = await read_topic(settings, TOPIC + ".dlq", lambda r: r.key == key)
         assert len(dead) == 1 and header(dead[0], "dlq_attempts") == "1"
         assert "missing CloudEvents header" in header(dead[0], "dlq_error")
         assert json.loads(dead[0].value) == {"not": "an event"}
-    finally:
-        consumer.stop()
-        await task
-        await consumer.close()

@@ -8,8 +8,9 @@ versioned save raises 409, or the transaction is retried on fresh state).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, PreconditionFailed
@@ -17,6 +18,9 @@ from runtime.mongo import Database, Transaction
 from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS
 from services.membership.domain import (ApplicationStatus, DuesTerms, FeeScale, Member, MemberStatus,
                                         MembershipApplication, Organisation)
+
+
+A = TypeVar("A", bound=Aggregate)
 
 
 def new_id(prefix: str) -> str:
@@ -46,35 +50,36 @@ class MembershipService:
             return org
         return await self.db.transaction(work)
 
+    async def _change(self, collection: str, model: type[A], aggregate_id: str, expected_version: int | None,
+                      step: Callable[[Transaction, A], Awaitable[Any]], conflict: str | None = None) -> A:
+        """Load one aggregate, check ``If-Match``, apply ``step``, save: one transaction."""
+        async def work(tx: Transaction) -> A:
+            aggregate = await tx.get(collection, model, aggregate_id)
+            check_version(aggregate, expected_version)
+            await step(tx, aggregate)
+            if aggregate.pending_events:
+                await tx.save(collection, aggregate, conflict=conflict)
+            return aggregate
+        return await self.db.transaction(work)
+
     async def update_organisation(self, org_id: str, changes: dict[str, Any], *, on: date,
                                   expected_version: int | None = None) -> Organisation:
-        async def work(tx: Transaction) -> Organisation:
-            org = await tx.get(ORGANISATIONS, Organisation, org_id)
-            check_version(org, expected_version)
-            if org.update(on=on, **changes):
-                await tx.save(ORGANISATIONS, org, conflict=f"an organisation with SIRET {org.siret} is already registered")
-            return org
-        return await self.db.transaction(work)
+        async def step(tx: Transaction, org: Organisation) -> None:
+            org.update(on=on, **changes)
+        return await self._change(ORGANISATIONS, Organisation, org_id, expected_version, step,
+                                  conflict=f"an organisation with SIRET {changes.get('siret')} is already registered")
 
     async def add_contact(self, org_id: str, contact: dict[str, Any], *, on: date,
                           expected_version: int | None = None) -> Organisation:
-        async def work(tx: Transaction) -> Organisation:
-            org = await tx.get(ORGANISATIONS, Organisation, org_id)
-            check_version(org, expected_version)
+        async def step(tx: Transaction, org: Organisation) -> None:
             org.add_contact(new_id("ct"), on=on, **contact)
-            await tx.save(ORGANISATIONS, org)
-            return org
-        return await self.db.transaction(work)
+        return await self._change(ORGANISATIONS, Organisation, org_id, expected_version, step)
 
     async def remove_contact(self, org_id: str, contact_id: str, *, on: date,
                              expected_version: int | None = None) -> Organisation:
-        async def work(tx: Transaction) -> Organisation:
-            org = await tx.get(ORGANISATIONS, Organisation, org_id)
-            check_version(org, expected_version)
+        async def step(tx: Transaction, org: Organisation) -> None:
             org.remove_contact(contact_id, on=on)
-            await tx.save(ORGANISATIONS, org)
-            return org
-        return await self.db.transaction(work)
+        return await self._change(ORGANISATIONS, Organisation, org_id, expected_version, step)
 
     # -- applications ------------------------------------------------------------------
     async def submit_application(self, org_id: str, *, on: date) -> MembershipApplication:
@@ -96,13 +101,9 @@ class MembershipService:
         return await self.db.transaction(work)
 
     async def _application_step(self, app_id: str, expected_version: int | None, step) -> MembershipApplication:
-        async def work(tx: Transaction) -> MembershipApplication:
-            application = await tx.get(APPLICATIONS, MembershipApplication, app_id)
-            check_version(application, expected_version)
+        async def apply(tx: Transaction, application: MembershipApplication) -> None:
             step(application)
-            await tx.save(APPLICATIONS, application)
-            return application
-        return await self.db.transaction(work)
+        return await self._change(APPLICATIONS, MembershipApplication, app_id, expected_version, apply)
 
     async def hold_welcome_meeting(self, app_id: str, *, on: date, expected_version: int | None = None):
         return await self._application_step(app_id, expected_version, lambda a: a.hold_welcome_meeting(on=on))
@@ -138,13 +139,7 @@ class MembershipService:
         return await self.db.transaction(work)
 
     async def _member_step(self, member_id: str, expected_version: int | None, step) -> Member:
-        async def work(tx: Transaction) -> Member:
-            member = await tx.get(MEMBERS, Member, member_id)
-            check_version(member, expected_version)
-            await step(tx, member)
-            await tx.save(MEMBERS, member)
-            return member
-        return await self.db.transaction(work)
+        return await self._change(MEMBERS, Member, member_id, expected_version, step)
 
     async def invoice_dues(self, member_id: str, year: int, *, on: date, expected_version: int | None = None):
         async def step(tx: Transaction, member: Member) -> None:
