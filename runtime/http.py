@@ -35,7 +35,7 @@ from runtime.errors import DomainError
 from runtime.kafka import ensure_topics, make_producer, ping
 from runtime.mongo import PROCESSED, Database
 from runtime.outbox import OutboxRelay, ensure_outbox_indexes
-from runtime.settings import Settings
+from runtime.settings import DEV_JWT_SECRET, Settings
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -179,6 +179,8 @@ def create_service_app(settings: Settings, *, title: str, description: str, vers
                        on_started: Callable[[FastAPI, Platform], None] | None = None,
                        openapi_tags: list[dict[str, Any]] | None = None) -> FastAPI:
     log_context.configure(settings.service_name, settings.log_level, settings.log_format)
+    if settings.jwt_secret == DEV_JWT_SECRET:
+        log.warning("JWT_SECRET is the development default: anyone can mint tokens; set it outside a laptop")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

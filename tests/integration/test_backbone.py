@@ -66,6 +66,13 @@ def _env(settings) -> dict[str, str]:
             "SERVICE_NAME": "membership"}
 
 
+def _cli(settings, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "runtime.deadletters", *args], cwd=ROOT, env=_env(settings) |
+                          {"COLUMNS": "400"}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def _crash(settings, *args: str) -> None:
     done = subprocess.run([sys.executable, "-m", "tests.integration.crash_relay", *args], cwd=ROOT,
                           env=_env(settings), capture_output=True, text=True, timeout=120)
@@ -211,11 +218,18 @@ async def test_poison_message_goes_to_dead_letter_topic_and_replay_succeeds_once
         assert header(dead[0], "ce_type") == OrganisationRegistered.event_type
         assert await db["directory"].find_one({"_id": org_id}) is None
 
-        broken["on"] = False  # the cause is fixed
         letters = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
         assert len(letters) == 1
-        assert await replay(settings, letters, producer) == 1
+        listing = _cli(settings, "list", "--topic", TOPIC + ".dlq")
+        assert org_id in listing and "directory unavailable" in listing
+
+        broken["on"] = False  # the cause is fixed
+        replayed = _cli(settings, "replay", TOPIC + ".dlq", str(letters[0].offset))
+        assert "replayed 1 dead letter(s)" in replayed
         await eventually(lambda: db["directory"].find_one({"_id": org_id}))
+        assert await replay(settings, letters, producer) == 1  # replaying again is harmless
+        await asyncio.sleep(1.0)
+        assert await db["directory"].count_documents({"_id": org_id}) == 1
 
 
 async def test_message_that_is_not_a_cloudevent_is_dead_lettered_at_once(settings, platform):

@@ -279,3 +279,50 @@ async def test_statistics_and_good_standing_follow_the_events(client):
     assert years[2025]["dues_collected_cents"] == dues
     assert years[2025]["dues_invoiced_cents"] == dues + 2 * years[2025]["dues_written_off_cents"] // 2
     assert years[2026]["dues_invoiced_cents"] > 0
+
+
+async def test_search_filters_and_pagination(client):
+    sirets = ["73282932000074", "44306184100047", "55210055400013", "38012986643097", "41785011900021"]
+    made = []
+    for i, siret in enumerate(sirets):
+        body = org_body(siret=siret, name=f"Coop {chr(65 + i)} Solidaire", departement="93" if i % 2 else "75",
+                        legal_form="scop" if i < 3 else "association", esus_agreed=i == 0,
+                        esus_agreed_on="2020-01-01" if i == 0 else None)
+        r = await client.post("/organisations", json=body)
+        assert r.status_code == 201, r.text
+        made.append(r.json())
+    page = (await client.get("/organisations", params={"limit": 2, "offset": 0})).json()
+    assert page["total"] == 5 and len(page["items"]) == 2 and page["limit"] == 2
+    rest = (await client.get("/organisations", params={"limit": 2, "offset": 4})).json()
+    assert len(rest["items"]) == 1
+    names = [o["name"] for o in page["items"]] + [o["name"] for o in (await client.get(
+        "/organisations", params={"limit": 2, "offset": 2})).json()["items"]] + [rest["items"][0]["name"]]
+    assert names == sorted(o["name"] for o in made), "stable order across pages"
+    assert (await client.get("/organisations", params={"departement": "93"})).json()["total"] == 2
+    assert (await client.get("/organisations", params={"legal_form": "scop", "departement": "75"})).json()["total"] == 2
+    assert (await client.get("/organisations", params={"esus_agreed": True})).json()["total"] == 1
+    found = (await client.get("/organisations", params={"q": "coop c"})).json()
+    assert [o["name"] for o in found["items"]] == ["Coop C Solidaire"]
+    assert (await client.get("/organisations", params={"q": "4430"})).json()["items"][0]["siret"] == sirets[1]
+    r = await client.get("/organisations", params={"limit": 0})
+    assert r.status_code == 422 and problem_fields(r) == ["query.limit"]
+
+
+async def test_readiness_is_503_when_the_database_is_unreachable(client, app, settings):
+    from runtime.mongo import Database
+    from runtime.stack import free_port
+
+    platform = app.state.platform
+    healthy = platform.db
+    platform.db = Database(settings.model_copy(update={
+        "mongodb_uri": f"mongodb://127.0.0.1:{free_port()}/?directConnection=true&serverSelectionTimeoutMS=500"}))
+    try:
+        r = await client.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["checks"]["mongodb"].startswith("unreachable") and r.json()["checks"]["kafka"] == "ok"
+        assert (await client.get("/healthz")).status_code == 200, "alive all the same"
+        assert 'cress_dependency_up{dependency="mongodb",service="membership"} 0.0' in (await client.get("/metrics")).text
+    finally:
+        await platform.db.close()
+        platform.db = healthy
+    assert (await client.get("/readyz")).status_code == 200

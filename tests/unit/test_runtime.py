@@ -49,3 +49,21 @@ def test_a_short_jwt_secret_is_refused(monkeypatch):
     monkeypatch.setenv("JWT_SECRET", "short")
     with pytest.raises(ValueError, match="jwt_secret"):
         Settings()
+
+
+def test_json_logs_carry_the_correlation_and_event_ids():
+    import json
+    import logging
+
+    from runtime import logging as log_context
+
+    formatter = log_context.JsonFormatter("membership")
+    record = logging.LogRecord("membership", logging.INFO, __file__, 1, "member %s activated", ("org-1",), None)
+    c, e = log_context.correlation_id.set("corr-7"), log_context.event_id.set("evt-9")
+    try:
+        entry = json.loads(formatter.format(record))
+    finally:
+        log_context.correlation_id.reset(c)
+        log_context.event_id.reset(e)
+    assert entry["message"] == "member org-1 activated" and entry["service"] == "membership"
+    assert entry["correlation_id"] == "corr-7" and entry["event_id"] == "evt-9" and entry["level"] == "info"
