@@ -76,7 +76,7 @@ class SchedulingProblem:
 @dataclass(frozen=True, slots=True)
 class SchedulingOptions:
     include_pending: bool = False  # organiser option: schedule pending requests too
-    time_limit: float = 2.0  # seconds of CP-SAT over all phases
+    time_limit: float = 2.0  # wall-clock seconds of the whole call (validation, models, phases, decoding)
     num_workers: int = 2
     seed: int = 0
     mutual_bonus: int = 2  # added to a pair's weight when both sides asked

@@ -139,40 +139,59 @@ def _relaxation_lp(core: Core, cand: list[int], rows, value: dict[int, int], mus
 
 def assign(core: Core, chosen: list[int], limit: float, hint: list[tuple[int, int]], num_workers: int, seed: int):
     """A slot for every pair of ``chosen`` (``[(pair, slot)]``), or None if none was found in time."""
+    t_build = time.perf_counter()
+    deadline = t_build + limit
+    # written straight into the proto (one Python IntVar per variable costs ~10 µs: most of the
+    # time on large instances); variables are proto indices, keys[k] the (pair, slot) of k
     model = cp_model.CpModel()
-    x: dict[tuple[int, int], cp_model.IntVar] = {}
-    by_ps: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
-    by_s: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    proto = model.proto
+    keys: list[tuple[int, int]] = []
+    index: dict[tuple[int, int], int] = {}
+    by_ps: dict[tuple[int, int], list[int]] = defaultdict(list)
+    by_s: dict[int, list[int]] = defaultdict(list)
+    add = proto.constraints.add
+    groups: list[range] = []
     for i in chosen:
         p = core.pairs[i]
-        vs = []
+        first = len(keys)
         for s in p.allowed:
-            x[i, s] = v = model.new_bool_var(f"x{i}_{s}")
-            vs.append(v)
-            by_ps[p.a, s].append(v)
-            by_ps[p.b, s].append(v)
-            by_s[s].append(v)
-        model.add_exactly_one(vs)
+            k = index[i, s] = len(keys)
+            keys.append((i, s))
+            by_ps[p.a, s].append(k)
+            by_ps[p.b, s].append(k)
+            by_s[s].append(k)
+        groups.append(range(first, len(keys)))
+    if keys:
+        proto.merge_text_format("variables { domain: [0, 1] }\n" * len(keys))
+    for own in groups:
+        add().exactly_one.literals.extend(own)
     for vs in by_ps.values():
         if len(vs) > 1:
-            model.add_at_most_one(vs)
+            add().at_most_one.literals.extend(vs)
     for s, vs in by_s.items():
         if len(vs) > core.tables[s]:
-            model.add(sum(vs) <= core.tables[s])
+            lin = add().linear
+            lin.vars.extend(vs)
+            lin.coeffs.extend([1] * len(vs))
+            lin.domain.extend((0, core.tables[s]))
     where = dict(hint)
+    hv: list[int] = []
     for i in chosen:  # the given place (near-complete placement), else a preferred one
         p = core.pairs[i]
         s = where.get(i, p.preferred[0] if p.preferred is not None else None)
-        if s is not None and (i, s) in x:
-            model.add_hint(x[i, s], True)
+        if s is not None and (i, s) in index:
+            hv.append(index[i, s])
+    proto.solution_hint.vars.extend(hv)
+    proto.solution_hint.values.extend([1] * len(hv))
+    build = time.perf_counter() - t_build
     # The model is a pure feasibility one that CP-SAT's local search (feasibility jump) solves
     # from the hint in a few hundred moves, or not at all: presolve (probing) would cost more than
     # the search, and short runs with fresh seeds beat one long run.
-    deadline = time.perf_counter() + limit
+    # CP-SAT loads the model within its limit but may answer late by about the build time
     attempt = 0
     while True:
-        left = deadline - time.perf_counter()
-        if left < (0.01 if attempt == 0 else 0.15):  # loading the model costs ~0.1 s on large ones
+        left = deadline - time.perf_counter() - build
+        if left < (0.01 if attempt == 0 else max(0.15, 3 * build)):  # loading costs ~build time
             return None
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = min(left, _ASSIGN_ATTEMPT)
@@ -181,7 +200,8 @@ def assign(core: Core, chosen: list[int], limit: float, hint: list[tuple[int, in
         solver.parameters.cp_model_presolve = False
         res = solver.solve(model)
         if res == cp_model.OPTIMAL or res == cp_model.FEASIBLE:
-            return sorted(key for key, v in x.items() if solver.boolean_value(v))
+            sol = list(solver.response_proto.solution)
+            return sorted(key for k, key in enumerate(keys) if sol[k])
         if res == cp_model.INFEASIBLE:
             return None
         attempt += 1

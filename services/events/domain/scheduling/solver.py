@@ -26,8 +26,31 @@ from .validation import validate
 
 _RELAX_SHARE = 0.25  # of the time left, for the slot-free relaxation
 _ASSIGN_SHARE = 0.3  # of the time left then, for giving its pairs slots (if the heuristic missed some)
-_PHASE_MIN = 0.03  # seconds: a later phase with less is skipped
+_PHASE_MIN = 0.03  # seconds of search: a later phase with less is skipped
 _FAIR_TOP = 10_000  # reward of a participant's k-th meeting: _FAIR_TOP // k**2, strictly decreasing
+# Wall-clock budget. ``time_limit`` counts from the call's start (validation, model building, LP,
+# heuristics, decoding included); the plan keeps this margin for what cannot be interrupted
+# (CP-SAT stopping its workers and answering, the decoding of the answer, a GC pause).
+_MARGIN = 0.04  # seconds, plus _MARGIN_SHARE of the time limit
+_MARGIN_SHARE = 0.05
+_SEC_PER_VAR = 6e-6  # model building estimate before any was measured (about twice the usual)
+_LOAD_PER_BUILD = 1.5  # CP-SAT loading a model (within its limit), as a multiple of its Python build time
+_LATE_PER_BUILD = 0.5  # CP-SAT answering after its limit (measured: up to ~0.4 build times)
+_LP_SEC_PER_VAR = 3e-5  # building the GLOP model of lp_bound (15–30 µs a variable, outside its time limit)
+
+
+class _Clock:
+    """The call's deadline; ``left()`` is what the plan may still spend (the margin kept aside)."""
+
+    def __init__(self, t0: float, core: Core) -> None:
+        limit = core.options.time_limit
+        n_out = len(core.problem.requests) + len(core.pids)
+        # decoding the answer: ~4 µs per request / participant, kept aside from the start
+        self.tail = _MARGIN + _MARGIN_SHARE * limit + 4e-6 * n_out
+        self.deadline = t0 + limit - self.tail
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
 
 
 def schedule(problem: SchedulingProblem, options: SchedulingOptions | None = None) -> Schedule:
@@ -46,6 +69,10 @@ def solve_core(core: Core, t0: float) -> Schedule:
     Two bounds are tracked: ``obj_bound`` of what CP-SAT maximises (the weight, plus the keep
     bonus when re-planning with moves) and ``weight_bound`` of the weight alone. The status is
     OPTIMAL only when both are reached, so an OPTIMAL schedule's weight equals its bound.
+
+    ``options.time_limit`` is a wall-clock budget from ``t0`` (the caller's start): every step is
+    planned against that deadline, a later phase whose model would not be built and searched in
+    the time left is skipped, and a phase stops as soon as CP-SAT proves it optimal.
     """
     options = core.options
     hint = greedy(core)
@@ -55,18 +82,20 @@ def solve_core(core: Core, t0: float) -> Schedule:
         exact = not any(p.allowed for p in core.pairs)
         status = Status.OPTIMAL if exact or _weight(core, hint) >= tb else Status.HEURISTIC
         return decode(core, hint, status=status, bound=core.fixed_weight + tb, seconds=time.perf_counter() - t0)
-    deadline = t0 + options.time_limit
+    clock = _Clock(t0, core)
+    n_vars = sum(len(p.allowed) for p in core.pairs)
     # valid upper bounds to start from: the weights alone, plus every possible keep bonus
     obj_bound = tb + bonus * sum(1 for p in core.pairs if p.preferred is not None and p.allowed)
     best = hint
     proven = False
+    lp_cost = 0.01 + _LP_SEC_PER_VAR * n_vars  # lp_bound's Python build, outside GLOP's limit
     # 1. slot-free relaxation (a b-matching): a tight bound and, once given slots, often the optimum
-    left = deadline - time.perf_counter()
-    edges, rb = relaxation(core, left * _RELAX_SHARE, hint, bonus, options.num_workers, options.seed)
+    left = clock.left()
+    edges, rb = relaxation(core, max(0.01, left * _RELAX_SHARE), hint, bonus, options.num_workers, options.seed)
     if rb is not None:
         obj_bound = min(obj_bound, rb)
     else:  # not solved in time (large instances): the LP relaxation bound, before CP-SAT takes the time
-        left = deadline - time.perf_counter()
+        left = clock.left() - lp_cost
         lb = lp_bound(core, left * 0.5, bonus) if left > 0.1 else None
         if lb is not None:
             obj_bound = min(obj_bound, lb)
@@ -77,33 +106,38 @@ def solve_core(core: Core, t0: float) -> Schedule:
         others = [i for i, p in enumerate(core.pairs) if p.allowed and i not in on]
         placed, missing = place_pairs(core, edges, others)
         if missing:
-            left = deadline - time.perf_counter()
-            full = assign(core, edges, left * _ASSIGN_SHARE, placed, options.num_workers, options.seed)
-            if full is not None:
-                placed, missing = full, []
+            left = clock.left()
+            if left > 0.05:
+                full = assign(core, edges, left * _ASSIGN_SHARE, placed, options.num_workers, options.seed)
+                if full is not None:
+                    placed, missing = full, []
         if not any(core.pairs[i].must for i in missing) and _objective(core, placed) > _objective(core, best):
             best = placed
     proven = _objective(core, best) >= obj_bound
-    built = time.perf_counter()
-    m = _Model(core)
-    built = time.perf_counter() - built
     phases = [p for p, on in (("fair", options.fairness), ("compact", options.compact)) if on]
-    # each later phase adds constraints and variables in Python and CP-SAT loads the model again
-    # before its time limit starts to count: keep room for that, not only for the searches
-    overhead = 0.03 + 0.6 * built
-    reserve = len(phases) * (overhead + _PHASE_MIN)
+    m: _Model | None = None
+    build = 0.005 + _SEC_PER_VAR * n_vars  # estimate until measured
     # 2. the full model, unless the relaxation's answer is already proven optimal
     if not proven:
-        left = deadline - time.perf_counter() - reserve
-        chosen, bound = m.primary(best, max(0.05, left * options.primary_share))
-        if bound is not None:
-            obj_bound = min(obj_bound, bound)
-        if chosen is not None and _objective(core, chosen) > _objective(core, best):
-            best = chosen
-        proven = _objective(core, best) >= obj_bound
+        # each later phase builds its part of the model, then CP-SAT loads the whole model again
+        # within its time limit: keep room for that, not only for the searches
+        reserve = len(phases) * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
+        if clock.left() - reserve > 2 * build + 0.02:
+            m, build = _timed_model(core)
+            reserve = len(phases) * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
+            left = clock.left() - reserve
+            if left > _LOAD_PER_BUILD * build + 0.02:
+                limit = left * options.primary_share - _LATE_PER_BUILD * build
+                chosen, bound = m.primary(best, max(0.02, limit))
+                if bound is not None:
+                    obj_bound = min(obj_bound, bound)
+                if chosen is not None and _objective(core, chosen) > _objective(core, best):
+                    best = chosen
+                proven = _objective(core, best) >= obj_bound
     if not proven:
         # CP-SAT's bound is often weak when tables are ample: the LP relaxation is a proven one
-        left = deadline - time.perf_counter() - reserve
+        reserve = len(phases) * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
+        left = clock.left() - reserve - lp_cost
         if left > 0.05:
             lb = lp_bound(core, left * 0.85, bonus)
             if lb is not None:
@@ -118,15 +152,35 @@ def solve_core(core: Core, t0: float) -> Schedule:
         status = Status.HEURISTIC
     else:
         status = Status.FEASIBLE
+    # 3. fairness, then compactness, each with the previous objectives kept; a phase runs only if
+    # its model part can be built, loaded and searched for _PHASE_MIN in an even share of the time
     for k, phase in enumerate(phases):
-        left = deadline - time.perf_counter() - (len(phases) - k) * overhead
-        limit = left / (len(phases) - k)
-        if limit < _PHASE_MIN:
-            break
-        better = m.fairness(chosen, primary_value, limit) if phase == "fair" else m.compact(chosen, limit)
+        todo = len(phases) - k
+        need = (1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN
+        if m is None:
+            if clock.left() < build + todo * need:
+                continue
+            m, build = _timed_model(core)
+            need = (1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN
+        left = clock.left()
+        share = left / todo
+        if share < need:
+            continue  # a later (cheaper-looking) phase may still fit
+        ready = m.build_fairness(primary_value) if phase == "fair" else m.build_compact(chosen)
+        # CP-SAT's limit covers its loading of the model, not its late answer
+        limit = clock.left() / todo - _LATE_PER_BUILD * build
+        if ready is False or limit < _PHASE_MIN + _LOAD_PER_BUILD * build:
+            continue
+        better = m.run_fairness(chosen, limit) if phase == "fair" else m.run_compact(chosen, limit)
         if better is not None:
             chosen = better
     return decode(core, chosen, status=status, bound=core.fixed_weight + weight_bound, seconds=time.perf_counter() - t0)
+
+
+def _timed_model(core: Core) -> tuple["_Model", float]:
+    t = time.perf_counter()
+    m = _Model(core)
+    return m, time.perf_counter() - t
 
 
 def _weight(core: Core, chosen: list[tuple[int, int]]) -> int:
@@ -147,45 +201,88 @@ def _objective(core: Core, chosen: list[tuple[int, int]]) -> int:
 
 
 class _Model:
+    """The full model, written straight into the CpModelProto with proto indices as variables.
+
+    Creating one Python ``IntVar`` per (pair, slot) and one expression per constraint costs
+    ~10 µs each, most of the time of the later phases on large instances: here variables are
+    parsed from text in one call and constraints are filled with bulk ``extend`` calls. ``keys[k]``
+    is the (pair, slot) of variable ``k``. The later phases add their variables and constraints
+    to the same proto: nothing of the primary model is built twice.
+    """
+
     def __init__(self, core: Core) -> None:
         self.core = core
-        self.model = model = cp_model.CpModel()
-        self.x: dict[tuple[int, int], cp_model.IntVar] = {}
-        self.by_ps: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
-        self.by_p: dict[int, list[cp_model.IntVar]] = defaultdict(list)
-        by_s: dict[int, list[cp_model.IntVar]] = defaultdict(list)
-        terms: list[tuple[cp_model.IntVar, int]] = []
+        self.model = cp_model.CpModel()
+        self.proto = self.model.proto
+        self.n_vars = 0
+        self.keys: list[tuple[int, int]] = []
+        self.by_ps: dict[tuple[int, int], list[int]] = defaultdict(list)
+        self.by_p: dict[int, list[int]] = defaultdict(list)
+        by_s: dict[int, list[int]] = defaultdict(list)
+        self.obj_vars: list[int] = []
+        self.obj_coeffs: list[int] = []
+        self.fair_value: int | None = None  # the fairness phase's optimum or best value, once run
+        self.later: list[tuple[str, list]] = []  # variables of the later phases, for the hints
         bonus = _keep_bonus(core)
+        keys, by_ps, by_p = self.keys, self.by_ps, self.by_p
+        groups: list[tuple[bool, range]] = []
         for i, p in enumerate(core.pairs):
             if not p.allowed:
                 continue
-            vs = []
+            first = len(keys)
+            keep = p.preferred[0] if p.preferred is not None else None
             for s in p.allowed:
-                v = model.new_bool_var(f"x{i}_{s}")
-                self.x[i, s] = v
-                vs.append(v)
-                self.by_ps[p.a, s].append(v)
-                self.by_ps[p.b, s].append(v)
-                self.by_p[p.a].append(v)
-                self.by_p[p.b].append(v)
-                by_s[s].append(v)
-                w = p.weight + (bonus if p.preferred is not None and p.preferred[0] == s else 0)
+                k = len(keys)
+                keys.append((i, s))
+                by_ps[p.a, s].append(k)
+                by_ps[p.b, s].append(k)
+                by_s[s].append(k)
+                w = p.weight + (bonus if keep == s else 0)
                 if w:
-                    terms.append((v, w))
-            if p.must:
-                model.add_exactly_one(vs)
-            elif len(vs) > 1:
-                model.add_at_most_one(vs)
-        for vs in self.by_ps.values():
+                    self.obj_vars.append(k)
+                    self.obj_coeffs.append(w)
+            own = range(first, len(keys))
+            by_p[p.a].extend(own)
+            by_p[p.b].extend(own)
+            groups.append((p.must, own))
+        self._new_vars(len(keys))
+        add = self.proto.constraints.add
+        for must, own in groups:
+            if must:
+                add().exactly_one.literals.extend(own)
+            elif len(own) > 1:
+                add().at_most_one.literals.extend(own)
+        for vs in by_ps.values():
             if len(vs) > 1:
-                model.add_at_most_one(vs)
+                add().at_most_one.literals.extend(vs)
         for s, vs in by_s.items():
             if len(vs) > core.tables[s]:
-                model.add(sum(vs) <= core.tables[s])
-        for q, vs in self.by_p.items():
+                self._linear(vs, [1] * len(vs), 0, core.tables[s])
+        for q, vs in by_p.items():
             if len(vs) > core.cap[q]:
-                model.add(sum(vs) <= core.cap[q])
-        self.primary_expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [w for _, w in terms])
+                self._linear(vs, [1] * len(vs), 0, core.cap[q])
+
+    def _new_vars(self, count: int) -> range:
+        """``count`` new booleans (parsed from text in one call: ~1 µs each instead of ~10)."""
+        first = self.n_vars
+        if count:
+            self.proto.merge_text_format("variables { domain: [0, 1] }\n" * count)
+        self.n_vars += count
+        return range(first, self.n_vars)
+
+    def _linear(self, vs, cs, lo: int, hi: int) -> None:
+        """``lo <= sum(c * x) <= hi``."""
+        lin = self.proto.constraints.add().linear
+        lin.vars.extend(vs)
+        lin.coeffs.extend(cs)
+        lin.domain.extend((lo, hi))
+
+    def _objective(self, vs: list[int], cs: list[int], maximize: bool) -> None:
+        self.proto.clear_objective()
+        obj = self.proto.objective
+        obj.vars.extend(vs)
+        obj.coeffs.extend([-c for c in cs] if maximize else cs)
+        obj.scaling_factor = -1.0 if maximize else 1.0
 
     def _solver(self, limit: float) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
@@ -196,91 +293,129 @@ class _Model:
         return solver
 
     def _hint(self, chosen: list[tuple[int, int]]) -> None:
-        self.model.clear_hints()
+        """Hint every variable: the x of ``chosen``, and the later phases' ones that follow.
+
+        A complete hint is a solution CP-SAT has at once; a partial one must be completed by
+        search, which can take a large model's whole time limit and give nothing.
+        """
+        self.proto.clear_solution_hint()
         on = set(chosen)
-        for key, v in self.x.items():
-            self.model.add_hint(v, key in on)
+        xs = [1 if key in on else 0 for key in self.keys]
+        values = xs + self._later_values(xs)
+        hint = self.proto.solution_hint
+        hint.vars.extend(range(len(values)))
+        hint.values.extend(values)
 
-    def _read(self, solver: cp_model.CpSolver) -> list[tuple[int, int]]:
-        return sorted(key for key, v in self.x.items() if solver.boolean_value(v))
+    def _later_values(self, xs: list[int]) -> list[int]:
+        """Values of the fairness / compactness variables (in creation order) implied by ``xs``."""
+        out: list[int] = []
+        for kind, data in self.later:
+            if kind == "fair":  # y_q,k = 1 for the participant's first meetings
+                for top, vs in data:
+                    c = sum(xs[v] for v in vs)
+                    out += [1] * min(c, top) + [0] * (top - min(c, top))
+            else:  # st = 1 where a busy stretch opens
+                for vs, cs, lo in data:
+                    out.append(1 if sum(xs[v] * c for v, c in zip(vs, cs)) < lo else 0)
+        return out
 
-    def primary(self, hint: list[tuple[int, int]], limit: float):
-        self.model.maximize(self.primary_expr)
-        self._hint(hint)
+    def _solve(self, limit: float):
         solver = self._solver(limit)
         res = solver.solve(self.model)
         if res in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return self._read(solver), math.floor(solver.best_objective_bound + 1e-6)
+            keys = self.keys
+            sol = list(solver.response_proto.solution)[: len(keys)]
+            return solver, res, sorted(keys[k] for k, v in enumerate(sol) if v)
+        return solver, res, None
+
+    def primary(self, hint: list[tuple[int, int]], limit: float):
+        self._objective(self.obj_vars, self.obj_coeffs, maximize=True)
+        self._hint(hint)
+        solver, res, chosen = self._solve(limit)
+        if chosen is not None:
+            return chosen, math.floor(solver.best_objective_bound + 1e-6)
         # UNKNOWN (nothing found in time): best_objective_bound means nothing (it reads 0), so
         # no bound; INFEASIBLE cannot happen (the hint is feasible): no bound either
         return None, None
 
-    def fairness(self, chosen, primary_value: int, limit: float):
-        core, model = self.core, self.model
-        model.add(self.primary_expr >= primary_value)
-        fixed_count = defaultdict(int)
+    def build_fairness(self, primary_value: int) -> bool:
+        """The fairness phase's variables and constraints; its objective is set by :meth:`fairness`."""
+        core = self.core
+        self._linear(self.obj_vars, self.obj_coeffs, primary_value, sum(self.obj_coeffs))
+        fixed_count: dict[int, int] = defaultdict(int)
         for f in core.fixed:
             fixed_count[f.a] += 1
             fixed_count[f.b] += 1
-        terms: list[tuple[cp_model.IntVar, int]] = []
+        tops = {q: min(core.cap[q], len(vs), core.n_slots) for q, vs in self.by_p.items()}
+        first = self._new_vars(sum(tops.values())).start
+        add = self.proto.constraints.add
+        fv: list[int] = []
+        fc: list[int] = []
+        self.later.append(("fair", [(tops[q], vs) for q, vs in self.by_p.items()]))
         for q, vs in self.by_p.items():
-            top = min(core.cap[q], len(vs), core.n_slots)
+            top = tops[q]
+            ys = range(first, first + top)
+            first += top
+            for a, b in zip(ys, ys[1:]):  # y_k+1 -> y_k
+                add().bool_or.literals.extend((-b - 1, a))
+            self._linear([*ys, *vs], [1] * top + [-1] * len(vs), -len(vs), 0)  # sum(ys) <= meetings
             base = fixed_count[q]
-            ys = [model.new_bool_var(f"y{q}_{k}") for k in range(top)]
-            for a, b in zip(ys, ys[1:]):
-                model.add_implication(b, a)
-            model.add(sum(ys) <= sum(vs))
             for k, y in enumerate(ys):
-                terms.append((y, max(1, _FAIR_TOP // (base + k + 1) ** 2)))
-        self.fair_expr = cp_model.LinearExpr.weighted_sum([y for y, _ in terms], [w for _, w in terms])
-        model.maximize(self.fair_expr)
-        self._hint(chosen)
-        solver = self._solver(limit)
-        res = solver.solve(self.model)
-        if res in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            out = self._read(solver)
-            self.fair_value = int(round(solver.objective_value))
-            return out
-        self.fair_value = None
-        return None
+                fv.append(y)
+                fc.append(max(1, _FAIR_TOP // (base + k + 1) ** 2))
+        self.fair_terms = (fv, fc)
+        return True
 
-    def compact(self, chosen, limit: float):
-        core, model = self.core, self.model
-        if getattr(self, "fair_value", None) is not None:
-            model.add(self.fair_expr >= self.fair_value)
-        model.add(self.primary_expr >= _objective(core, chosen))
-        starts: list[cp_model.IntVar] = []
+    def run_fairness(self, chosen, limit: float):
+        self._objective(*self.fair_terms, maximize=True)
+        self._hint(chosen)
+        solver, res, out = self._solve(limit)
+        self.fair_value = int(round(solver.objective_value)) if out is not None else None
+        return out
+
+    def build_compact(self, chosen) -> bool:
+        """The compactness phase's variables and constraints; False if there is nothing to compact."""
+        core = self.core
+        rows: list[tuple[list[int], list[int], int]] = []  # (vars with st last, coeffs, lower bound)
         for q in self.by_p:
-            prev = None  # previous busy expression along the participant's available slots
+            # openings of busy stretches along the participant's available slots: st >= cur - prev,
+            # each of cur / prev a constant (0 free, 1 fixed meeting) or a sum of x variables
+            prev: int | list[int] = 0
             for s in core.seq[q]:
-                if s in core.busy[q]:
-                    cur: object = 1
-                else:
-                    vs = self.by_ps.get((q, s))
-                    cur = sum(vs) if vs else 0
-                if isinstance(cur, int) and cur == 0:
-                    prev = 0
-                    continue
-                if prev is None or (isinstance(prev, int) and prev == 0):
-                    if isinstance(cur, int):  # a fixed meeting opening a stretch: constant
-                        prev = cur
-                        continue
-                    st = model.new_bool_var("")
-                    model.add(st >= cur)
-                elif isinstance(prev, int) and isinstance(cur, int):
+                cur: int | list[int] = 1 if s in core.busy[q] else (self.by_ps.get((q, s)) or 0)
+                if isinstance(cur, int) and (isinstance(prev, int) or cur == 0):
                     prev = cur
                     continue
+                vs: list[int] = []
+                cs: list[int] = []
+                const = 0  # st - cur + prev >= 0, constants moved to the bound
+                if isinstance(cur, int):
+                    const -= cur
                 else:
-                    st = model.new_bool_var("")
-                    model.add(st >= cur - prev)
-                starts.append(st)
+                    vs += cur
+                    cs += [-1] * len(cur)
+                if isinstance(prev, int):
+                    const += prev
+                else:
+                    vs += prev
+                    cs += [1] * len(prev)
+                rows.append((vs, cs, -const))
                 prev = cur
-        if not starts:
-            return None
-        model.minimize(sum(starts))
+        if not rows:
+            return False
+        if self.fair_value is not None:
+            fv, fc = self.fair_terms
+            self._linear(fv, fc, self.fair_value, sum(fc))
+        self._linear(self.obj_vars, self.obj_coeffs, _objective(core, chosen), sum(self.obj_coeffs))
+        first = self._new_vars(len(rows)).start
+        self.later.append(("compact", rows))
+        self.starts = list(range(first, first + len(rows)))
+        for st, (vs, cs, lo) in zip(self.starts, rows):
+            self._linear([st, *vs], [1, *cs], lo, len(vs) + 1)
+        return True
+
+    def run_compact(self, chosen, limit: float):
+        self._objective(self.starts, [1] * len(self.starts), maximize=False)
         self._hint(chosen)
-        solver = self._solver(limit)
-        res = solver.solve(self.model)
-        if res in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return self._read(solver)
-        return None
+        _, _, out = self._solve(limit)
+        return out
