@@ -153,12 +153,15 @@ class Database:
         from runtime.outbox import append_to_outbox  # the outbox module imports this one
 
         cid = correlation_id or log_context.correlation_id.get()
+        published = False
 
         async def callback(session: AsyncClientSession) -> T:
+            nonlocal published
             tx = Transaction(self.db, session, self.settings.source, correlation_id=cid, causation_id=causation_id)
             result = await work(tx)
             await tx.flush()
-            if tx.events:
+            published = bool(tx.events)  # of the attempt that commits (a retried one starts again)
+            if published:
                 await append_to_outbox(tx)
             return result
 
@@ -167,6 +170,6 @@ class Database:
             # offsets after it). The default read concern suffices: the versioned save and the
             # server's write-conflict detection reject concurrent changes ("snapshot" cost ~15 %).
             result = await session.with_transaction(callback, write_concern=WriteConcern("majority"))
-        if self._on_commit is not None:
-            self._on_commit()
+        if published and self._on_commit is not None:
+            self._on_commit()  # only commits that wrote to the outbox wake the relay
         return result
