@@ -177,7 +177,10 @@ async def raw_pipeline(settings: Settings, items: list[dict], concurrency: int) 
     async def consume() -> None:
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=100, max_records=500)
-            if consumer.assignment():
+            if consumer.assignment() and not assigned.is_set():
+                # as Consumer.wait_assigned: ready once the start offsets are resolved, else events
+                # published before the "latest" reset would be skipped and the count never reached
+                await asyncio.gather(*(consumer.position(tp) for tp in consumer.assignment()))
                 assigned.set()
             for tp, records in batches.items():
                 events = [(dict(r.headers)["ce_id"].decode(), json.loads(r.value)) for r in records]

@@ -77,6 +77,6 @@ def event_class(event_type: str) -> type[DomainEvent]:
 
 def registered_events() -> dict[str, type[DomainEvent]]:
     """Every event type known to the platform (import the service modules first)."""
-    import contracts.membership  # noqa: F401  (registers the membership events)
+    import contracts.membership  # noqa: F401  (importing registers the membership events)
 
     return dict(sorted(_REGISTRY.items()))

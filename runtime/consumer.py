@@ -115,12 +115,20 @@ class Consumer:
         self._stopping = True
 
     async def wait_assigned(self, timeout: float = 60.0) -> None:
-        """Wait until the group has given this consumer its partitions (the run loop must be running)."""
+        """Wait until the group has given this consumer its partitions and their start offsets are
+        known (the run loop must be running).
+
+        An assignment alone is not enough: with ``auto_offset_reset="latest"`` the position is
+        resolved afterwards, and events published in between would be skipped.
+        """
         deadline = asyncio.get_running_loop().time() + timeout
         while not (self._kafka and self._kafka.assignment()):
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"consumer {self.name}: no partition assigned after {timeout}s")
             await asyncio.sleep(0.05)
+        remaining = max(0.1, deadline - asyncio.get_running_loop().time())
+        await asyncio.wait_for(asyncio.gather(*(self._kafka.position(tp) for tp in self._kafka.assignment())),
+                               remaining)
 
     async def close(self) -> None:
         if self._kafka is not None:

@@ -216,7 +216,10 @@ def create_service_app(settings: Settings, *, title: str, description: str, vers
             relay.stop()
             for consumer in bound:
                 consumer.stop()
-            await asyncio.wait(platform.tasks, timeout=10)
+            _, pending = await asyncio.wait(platform.tasks, timeout=10)
+            for task in pending:  # stuck on a dead dependency: do not hang the shutdown
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             for consumer in bound:
                 await consumer.close()
             await producer.stop()

@@ -111,6 +111,7 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             published = 0
+            round_started = loop.time()
             try:
                 if await self._hold_lease():
                     published = await self.publish_pending()
@@ -127,8 +128,11 @@ class OutboxRelay:
                 except asyncio.TimeoutError:
                     pass
                 self._wake.clear()
-                # under load, let commits accumulate a little: fewer, larger rounds on the database
-                await asyncio.sleep(self.coalesce)
+                # Under load, let commits accumulate a little: fewer, larger rounds on the database.
+                # ``coalesce`` is the shortest period between the starts of two rounds, not a pause
+                # added after each: a round that already took that long (find, acks, mark sent)
+                # goes on at once, and the last commits of a burst wait at most one period.
+                await asyncio.sleep(max(0.0, self.coalesce - (loop.time() - round_started)))
 
     async def _hold_lease(self) -> bool:
         now = utcnow()

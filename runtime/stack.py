@@ -150,7 +150,9 @@ def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir:
     ]))
     java = ["java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-Djava.awt.headless=true", "-cp", classpath]
     if not (logs / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # "-…" would be read as an option (Kafka's own ids avoid it too)
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(java + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
                        check=True, capture_output=True)
     proc = spawn("kafka", java + ["kafka.Kafka", str(config)], log_dir)

@@ -59,7 +59,6 @@ def problems(draw, max_participants: int = 8, max_slots: int = 4) -> SchedulingP
         for a, b in chosen
     )
     tables = None if per_slot else draw(st.integers(1, 3))
-    problem = SchedulingProblem(slots, tuple(parts), requests, tables)
     # locked meetings that break no rule, built greedily from drawn candidates
     by_id = {p.id: p for p in parts}
     locked: list[LockedMeeting] = []
@@ -96,7 +95,6 @@ def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: b
                  absent: frozenset[str] = frozenset()) -> None:
     """Every rule of the issue, checked independently of the engine."""
     parts = {p.id: p for p in problem.participants}
-    slots = {s.id: s for s in problem.slots}
     tables = {s.id: s.tables if s.tables is not None else problem.tables for s in problem.slots}
     locked = {frozenset((m.a, m.b)): m for m in problem.locked}
     ok_pairs = {frozenset((r.from_, r.to)) for r in problem.requests if eligible(r, include_pending)}

@@ -3,7 +3,6 @@ tighter within the time limit than the one CP-SAT reaches on instances with ampl
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 from ortools.linear_solver import pywraplp
 
