@@ -25,18 +25,24 @@ def validate(problem: SchedulingProblem) -> None:
     _check_locked(problem)
 
 
+def _check_ids(items, field: str, noun: str) -> None:
+    """Every item has an id, and no id appears twice; the error names the item."""
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if not item.id:
+            raise SchedulingInputError(f"{field}.{i}.id", f"a {noun} needs an id")
+        if item.id in seen:
+            raise SchedulingInputError(f"{field}.{i}.id", f"{noun} {item.id!r} appears twice (also {field}.{seen[item.id]})")
+        seen[item.id] = i
+
+
 def _check_slots(problem: SchedulingProblem) -> None:
     if not problem.slots:
         raise SchedulingInputError("slots", "a convention needs at least one slot")
     if problem.tables is not None and problem.tables <= 0:
         raise SchedulingInputError("tables", f"tables per slot must be positive, got {problem.tables}")
-    seen: dict[str, int] = {}
+    _check_ids(problem.slots, "slots", "slot")
     for i, s in enumerate(problem.slots):
-        if not s.id:
-            raise SchedulingInputError(f"slots.{i}.id", "a slot needs an id")
-        if s.id in seen:
-            raise SchedulingInputError(f"slots.{i}.id", f"slot {s.id!r} appears twice (also slots.{seen[s.id]})")
-        seen[s.id] = i
         if s.duration.total_seconds() <= 0:
             raise SchedulingInputError(f"slots.{i}.duration", f"slot {s.id!r} has a non-positive duration")
         if s.tables is None and problem.tables is None:
@@ -51,13 +57,8 @@ def _check_slots(problem: SchedulingProblem) -> None:
 
 
 def _check_participants(problem: SchedulingProblem, slot_ids: set[str]) -> None:
-    seen: dict[str, int] = {}
+    _check_ids(problem.participants, "participants", "participant")
     for i, p in enumerate(problem.participants):
-        if not p.id:
-            raise SchedulingInputError(f"participants.{i}.id", "a participant needs an id")
-        if p.id in seen:
-            raise SchedulingInputError(f"participants.{i}.id", f"participant {p.id!r} appears twice (also participants.{seen[p.id]})")
-        seen[p.id] = i
         if not isinstance(p.role, Role):
             raise SchedulingInputError(f"participants.{i}.role", f"participant {p.id!r}: unknown role {p.role!r}")
         if p.max_meetings is not None and p.max_meetings < 0:
