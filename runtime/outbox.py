@@ -82,7 +82,7 @@ class OutboxRelay:
     """Publishes the outbox to Kafka. ``after_publish`` is a fault-injection hook for tests."""
 
     def __init__(self, db: Database, producer: AIOKafkaProducer, *, batch_size: int = 500,
-                 poll_interval: float = 0.2, lease_seconds: float = 10.0, coalesce: float = 0.01,
+                 poll_interval: float = 0.2, lease_seconds: float = 10.0, coalesce: float = 0.05,
                  after_publish: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None) -> None:
         self.db = db
         self.producer = producer

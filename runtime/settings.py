@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     outbox_poll_interval_seconds: float = Field(0.2, gt=0)
     outbox_batch_size: int = Field(500, ge=1)
     outbox_coalesce_seconds: float = Field(
-        0.05, ge=0, description="Pause after each relay round so that commits accumulate: fewer, larger "
-                                "rounds on the database, at the cost of this much publication latency.")
+        0.05, ge=0, description="Shortest period between the starts of two relay rounds, so that commits "
+                                "accumulate: fewer, larger rounds on the database, for at most this much "
+                                "extra publication latency.")
     consumer_max_attempts: int = Field(5, ge=1, description="Attempts before a message goes to the dead-letter topic.")
     consumer_retry_base_seconds: float = Field(0.2, ge=0)
     consumer_batch_size: int = Field(500, ge=1)
