@@ -1,0 +1,4 @@
+"""Events of business conventions (to be written)."""
+from __future__ import annotations
+
+__all__: list[str] = []
