@@ -43,12 +43,10 @@ from contracts.topics import Topic
 from runtime.auth import issue_token
 from runtime.consumer import Consumer, Subscription
 from runtime.kafka import ensure_topics, make_producer
-from runtime.mongo import Database
-from runtime.outbox import OutboxRelay, ensure_outbox_indexes
+from runtime.platform import running
+from runtime.service import service
 from runtime.settings import Settings
-from runtime.stack import ROOT, free_port, start_infrastructure, start_service, wait_ready
-from services.membership.adapters.repository import ensure_indexes
-from services.membership.domain import DEFAULT_DUES_TERMS, DEFAULT_FEE_SCALE
+from runtime.stack import free_port, start_infrastructure, start_service, wait_ready
 from services.membership.service_layer.handlers import MembershipService
 
 err = Console(stderr=True)
@@ -113,43 +111,34 @@ async def wait_count(coll, n: int, bar: Progress, label: str, timeout: float = 6
 
 # -- 1. platform ---------------------------------------------------------------------------------
 async def platform_pipeline(settings: Settings, items: list[dict], concurrency: int) -> float:
-    await ensure_topics(settings)
-    db = Database(settings)
-    await ensure_outbox_indexes(db)
-    await ensure_indexes(db)
-    producer = make_producer(settings)
-    await producer.start()
-    relay = OutboxRelay(db, producer, batch_size=settings.outbox_batch_size,
-                        poll_interval=settings.outbox_poll_interval_seconds, coalesce=settings.outbox_coalesce_seconds)
-    db.on_commit(relay.notify)
+    """The membership service as its bootstrap starts it (indexes, topics, producer, relay), its own
+    consumers off, plus one projection consumer of the shared runtime."""
 
     async def project(event: OrganisationRegistered, tx, envelope) -> None:
         tx.stage("directory", UpdateOne(
             {"_id": event.organisation_id},
             {"$set": {"departement": event.departement, "legal_form": event.legal_form.value}}, upsert=True))
 
-    consumer = Consumer("bench-directory", [Subscription(OrganisationRegistered, project)],
-                        from_beginning=False).bind(
-        db, producer, batch_size=settings.consumer_batch_size)
-    await consumer.start()
-    tasks = [asyncio.create_task(relay.run()), asyncio.create_task(consumer.run())]
-    await consumer.wait_assigned()
-    service = MembershipService(db, DEFAULT_FEE_SCALE, DEFAULT_DUES_TERMS)
-    today = date.today()
-    with progress() as bar:
-        started = time.perf_counter()
-        await run_pool(items, concurrency, lambda p: service.register_organisation(p, on=today), bar,
-                       "platform: commands")
-        commands_done = time.perf_counter() - started
-        await wait_count(db["directory"], len(items), bar, "platform: projection")
-        elapsed = time.perf_counter() - started
-    err.print(f"platform: commands {commands_done:.1f} s, projection complete at {elapsed:.1f} s")
-    relay.stop()
-    consumer.stop()
-    await asyncio.gather(*tasks)
-    await consumer.close()
-    await producer.stop()
-    await db.close()
+    async with running(service("membership"), settings, consumers=False, jobs=False) as platform:
+        consumer = Consumer("bench-directory", [Subscription(OrganisationRegistered, project)],
+                            from_beginning=False).bind(platform.db, platform.producer,
+                                                       batch_size=settings.consumer_batch_size)
+        await consumer.start()
+        task = asyncio.create_task(consumer.run())
+        await consumer.wait_assigned()
+        commands: MembershipService = platform.commands
+        today = date.today()
+        with progress() as bar:
+            started = time.perf_counter()
+            await run_pool(items, concurrency, lambda p: commands.register_organisation(p, on=today), bar,
+                           "platform: commands")
+            commands_done = time.perf_counter() - started
+            await wait_count(platform.db["directory"], len(items), bar, "platform: projection")
+            elapsed = time.perf_counter() - started
+        err.print(f"platform: commands {commands_done:.1f} s, projection complete at {elapsed:.1f} s")
+        consumer.stop()
+        await task
+        await consumer.close()
     return len(items) / elapsed
 
 
@@ -294,7 +283,7 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
     infra = start_infrastructure(data_dir, progress=lambda m: err.print(m))
     try:
         stamp = uuid.uuid4().hex[:6]
-        base = dict(service_name="membership", kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        base = dict(kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
                     kafka_idempotent_producer=infra.idempotent_producer, mongodb_uri=infra.mongodb_uri,
                     log_level="WARNING")
         print(f"broker: {infra.broker} ({infra.kafka_bootstrap_servers}); database: {infra.database}; "
@@ -309,7 +298,8 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
             for name in order:
                 pipeline = raw_pipeline if name == "raw" else platform_pipeline
                 db_name = f"bench_{name}_{stamp}_{r}"
-                rate = asyncio.run(pipeline(Settings(**base, mongodb_database=db_name), chunk, concurrency))
+                settings = service("membership").settings(**base, mongodb_database=db_name)
+                rate = asyncio.run(pipeline(settings, chunk, concurrency))
                 err.print(f"round {r + 1}/{rounds} {name}: {rate:.1f} commands/s")
                 totals[name][0] += len(chunk)
                 totals[name][1] += len(chunk) / rate
@@ -318,7 +308,7 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
         print(f"raw      (aiokafka + PyMongo, same durable writes): {raw:8.1f} commands/s end to end")
         print(f"platform (service layer → outbox → Kafka → idempotent consumer): {platform:8.1f} commands/s end to end")
 
-        settings = Settings(**base, mongodb_database=f"bench_http_{stamp}")
+        settings = service("membership").settings(**base, mongodb_database=f"bench_http_{stamp}")
         port = free_port()
         proc, port = start_service("membership", infra, data_dir / "logs", port=port,
                                    extra_env={"MONGODB_DATABASE": settings.mongodb_database, "LOG_LEVEL": "WARNING"})

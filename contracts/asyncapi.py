@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.base import registered_events
-from contracts.topics import all_topics
+from contracts.topics import all_topics, is_dead_letter
 
 CE_HEADERS = {
     "type": "object",
@@ -57,7 +57,7 @@ def asyncapi_document(settings: Any = None) -> dict[str, Any]:
     operations: dict[str, Any] = {}
     for topic in all_topics():
         cid = topic.name.replace(".", "_")
-        carried = topic.event_types if not topic.name.endswith(".dlq") else []
+        carried = [] if is_dead_letter(topic.name) else topic.event_types
         channels[cid] = {
             "address": topic.name,
             "description": topic.description,

@@ -1,15 +1,35 @@
-"""Base class of every domain event, and the registry of event types.
+"""Base class of every domain event, the registry of event types, and the service contracts.
 
 An event type is a versioned reverse-DNS name (``org.cress.membership.member-admitted.v1``).
 Each (type, version) has exactly one pydantic model. A model says which of its fields is the
 aggregate id (the Kafka key: ordering per aggregate).
+
+A service's contracts are one module (or package) of this package, found by
+:func:`service_contracts` without being named here: it declares ``SERVICE`` (the owning
+service's name), ``TOPICS`` (its topics, :class:`contracts.topics.Topic`) and its event models.
+Adding ``contracts/<service>.py`` is all it takes for its events to be registered, catalogued,
+given JSON Schemas and listed in the AsyncAPI document.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
+from datetime import date
+from functools import cache
+from types import ModuleType
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+#: The years the platform's contracts accept (dates and ``year`` fields): wide enough to migrate a
+#: member that joined in 1985, narrow enough that every date a client sends is one a consumer can
+#: read. The HTTP door refuses dates outside this range (422 naming the field).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+EARLIEST_DATE, LATEST_DATE = date(EARLIEST_YEAR, 1, 1), date(LATEST_YEAR, 12, 31)
+
+# Modules of this package that are infrastructure, not a service's contracts.
+_INFRASTRUCTURE = frozenset({"base", "envelope", "topics", "schemas", "asyncapi"})
 
 _TYPE_RE = re.compile(r"^org\.cress\.[a-z]+\.[a-z0-9]+(-[a-z0-9]+)*\.v[0-9]+$")
 _REGISTRY: dict[str, type[DomainEvent]] = {}
@@ -61,11 +81,6 @@ class DomainEvent(BaseModel):
     def aggregate_id(self) -> str:
         return str(getattr(self, self.aggregate_id_field))
 
-    @property
-    def service(self) -> str:
-        """The owning service, read from the type name (``org.cress.<service>.…``)."""
-        return self.event_type.split(".")[2]
-
 
 def event_class(event_type: str) -> type[DomainEvent]:
     """The model of an event type; ``KeyError`` names the unknown type."""
@@ -75,8 +90,26 @@ def event_class(event_type: str) -> type[DomainEvent]:
         raise KeyError(f"unknown event type {event_type!r}") from None
 
 
-def registered_events() -> dict[str, type[DomainEvent]]:
-    """Every event type known to the platform (import the service modules first)."""
-    import contracts.membership  # noqa: F401  (importing registers the membership events)
+@cache
+def service_contracts() -> dict[str, ModuleType]:
+    """The contracts module of every service, by service name (importing one registers its events)."""
+    import contracts
 
+    found: dict[str, ModuleType] = {}
+    for info in pkgutil.iter_modules(contracts.__path__):
+        if info.name in _INFRASTRUCTURE or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"contracts.{info.name}")
+        service = getattr(module, "SERVICE", None)
+        if service is None or not hasattr(module, "TOPICS"):
+            raise ImportError(f"contracts.{info.name} must declare SERVICE and TOPICS (a service's contracts)")
+        if service in found:
+            raise ImportError(f"two contracts modules declare the service {service!r}")
+        found[service] = module
+    return dict(sorted(found.items()))
+
+
+def registered_events() -> dict[str, type[DomainEvent]]:
+    """Every event type known to the platform (every service's contracts imported)."""
+    service_contracts()
     return dict(sorted(_REGISTRY.items()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -52,9 +52,6 @@ class CloudEvent:
             correlationid=correlation_id or event_id,
             causationid=causation_id,
         )
-
-    def with_extensions(self, **ext: str) -> CloudEvent:
-        return replace(self, extensions={**self.extensions, **ext})
 
     # -- Kafka binary mode -------------------------------------------------------------
     def kafka_headers(self) -> list[tuple[str, bytes]]:

@@ -23,9 +23,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from contracts.base import DomainEvent
+from contracts.base import EARLIEST_YEAR, LATEST_YEAR, DomainEvent
+from contracts.topics import Topic
 
 SERVICE = "membership"
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("membership.organisation", SERVICE, "organisation",
+          description="ESS organisations known to the chamber and their contacts (ids only: no personal data)."),
+    Topic("membership.application", SERVICE, "application",
+          description="Membership applications: submission, welcome meeting, statutes review, board decision."),
+    Topic("membership.member", SERVICE, "member",
+          description="Members' lifecycle and dues: activation, invoices, payments, reminders, grace, lapse, "
+                      "renewal, withdrawal. Key: the member's organisation id."),
+)
 
 
 # -- shared vocabulary -----------------------------------------------------------------------
@@ -304,7 +315,7 @@ class ApplicationRefused(DomainEvent, event_type="org.cress.membership.applicati
 # -- member ---------------------------------------------------------------------------------
 
 def _year() -> Any:
-    return Field(ge=2000, le=2200, description="The membership year (calendar year) the dues are for.",
+    return Field(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="The membership year (calendar year) the dues are for.",
                  examples=[2024])
 
 
@@ -429,7 +440,7 @@ class MembershipWithdrawn(DomainEvent, event_type="org.cress.membership.membersh
 
 
 __all__ = [
-    "SERVICE", "LegalForm", "LEGAL_FORM_LABELS", "ContactRole", "CONTACT_ROLE_LABELS",
+    "SERVICE", "TOPICS", "LegalForm", "LEGAL_FORM_LABELS", "ContactRole", "CONTACT_ROLE_LABELS",
     "StatutesReviewOutcome", "MemberStatus", "PaymentMethod", "WithdrawalReason",
     "WITHDRAWAL_REASON_LABELS", "StatutesFinding",
     "OrganisationRegistered", "OrganisationUpdated", "ContactAdded", "ContactRemoved",

@@ -5,8 +5,12 @@
 
 - a committed schema differs from what the models generate (regenerate and commit), or
 - a change within a version is not backward compatible: only *optional* fields may be
-  added; removing a field, making one required, or changing a field's schema needs a new
-  type version (``….v2``), published beside the old one during a migration;
+  added, and a bound may only be widened (a lower ``minimum`` or ``minLength``, a higher
+  ``maximum`` or ``maxLength``: a reader of the new schema still reads every old event);
+  removing a field, making one required, narrowing a bound or changing a field's schema
+  needs a new type version (``….v2``), published beside the old one during a migration.
+  (Consumers share the contracts package, so they read a widened range as soon as they
+  are deployed with it: deploy consumers first.)
 - a committed type has disappeared (its consumers would break).
 
 The compatibility rule compares the working tree's generated schemas with the committed
@@ -62,6 +66,23 @@ def _shape(schema: Any, root: dict[str, Any]) -> Any:
     return schema
 
 
+_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems")
+_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+
+
+def _widened(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether ``new`` differs from ``old`` only by bounds it widens (or drops)."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return False
+    for key in _LOWER_BOUNDS + _UPPER_BOUNDS:
+        if key in new and key not in old:
+            return False  # a new bound narrows
+        if key in old and key in new and (new[key] > old[key] if key in _LOWER_BOUNDS else new[key] < old[key]):
+            return False
+    strip = lambda s: {k: v for k, v in s.items() if k not in _LOWER_BOUNDS + _UPPER_BOUNDS}  # noqa: E731
+    return strip(old) == strip(new)
+
+
 def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "",
                       old_root: dict | None = None, new_root: dict | None = None) -> list[str]:
     """Why ``new`` cannot replace ``old`` within one version (empty when it can)."""
@@ -89,7 +110,8 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "",
         if _shape(rest_old, old_root) != _shape(rest_new, new_root):
             problems.append(f"the object {path or '<root>'!r} changed shape")
         return problems
-    if _shape(old, old_root) != _shape(new, new_root):
+    old_shape, new_shape = _shape(old, old_root), _shape(new, new_root)
+    if old_shape != new_shape and not _widened(old_shape, new_shape):
         problems.append(f"field {path or '<root>'!r} changed its schema")
     return problems
 

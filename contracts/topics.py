@@ -6,13 +6,16 @@ keep their order. The event types a topic carries are derived from the event reg
 Each topic has a dead-letter sibling (``<name>.dlq``) for the messages its consumers
 could not handle. Topics are created from this list at start-up, idempotently, before any
 consumer subscribes (:func:`runtime.kafka.ensure_topics`).
+
+Each service's contracts module declares its own topics (``TOPICS``); :func:`catalogue`
+gathers them from every service (:func:`contracts.base.service_contracts`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
 
-from contracts.base import registered_events
+from contracts.base import registered_events, service_contracts
 
 DAY_MS = 24 * 3600 * 1000
 FOREVER = -1
@@ -48,22 +51,31 @@ class Topic:
         return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
 
 
-CATALOGUE: tuple[Topic, ...] = (
-    Topic("membership.organisation", "membership", "organisation",
-          description="ESS organisations known to the chamber and their contacts (ids only: no personal data)."),
-    Topic("membership.application", "membership", "application",
-          description="Membership applications: submission, welcome meeting, statutes review, board decision."),
-    Topic("membership.member", "membership", "member",
-          description="Members' lifecycle and dues: activation, invoices, payments, reminders, grace, lapse, "
-                      "renewal, withdrawal. Key: the member's organisation id."),
-)
+@cache
+def catalogue() -> tuple[Topic, ...]:
+    """Every service's topics (dead letters aside), by service then as each service lists them."""
+    topics: list[Topic] = []
+    for service, module in service_contracts().items():
+        for topic in module.TOPICS:
+            if topic.service != service:
+                raise ValueError(f"topic {topic.name} of contracts.{service} is owned by {topic.service!r}")
+            topics.append(topic)
+    names = [t.name for t in topics]
+    if len(names) != len(set(names)):
+        raise ValueError(f"a topic is declared twice: {sorted(n for n in names if names.count(n) > 1)}")
+    return tuple(topics)
 
 
 def all_topics(*, with_dead_letters: bool = True) -> list[Topic]:
-    topics = list(CATALOGUE)
+    topics = list(catalogue())
     if with_dead_letters:
-        topics += [t.dead_letter for t in CATALOGUE]
+        topics += [t.dead_letter for t in catalogue()]
     return topics
+
+
+def topics_of(service: str) -> list[Topic]:
+    """The topics a service owns (it alone publishes to them)."""
+    return [t for t in catalogue() if t.service == service]
 
 
 def topic_by_name(name: str) -> Topic:
@@ -76,7 +88,7 @@ def topic_by_name(name: str) -> Topic:
 @cache
 def topic_for(event_type: str) -> Topic:
     """The topic that carries an event type; ``KeyError`` if no topic does."""
-    for topic in CATALOGUE:
+    for topic in catalogue():
         if event_type in topic.event_types:
             return topic
     raise KeyError(f"no topic carries {event_type!r}: add its aggregate to contracts/topics.py")

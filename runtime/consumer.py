@@ -1,12 +1,17 @@
 """Idempotent, at-least-once consumers with retries and a dead-letter topic.
 
 A :class:`Consumer` is one Kafka consumer group reading the topics its subscriptions need.
-Subscriptions are registered in one visible list per service (``bootstrap.py``)::
+Each service lists its consumers, one line per subscription, in ``services/<name>/bootstrap.py``
+(e.g. membership's yearly-statistics projection)::
 
-    Consumer("member-statistics", [
-        Subscription(MemberActivated, on_member_activated),
-        Subscription(DuesInvoiced, on_dues_invoiced),
+    Consumer("yearly-statistics", [
+        Subscription(MemberActivated, projections.on_member_activated),
+        Subscription(DuesInvoiced, projections.on_dues_invoiced),
     ])
+
+A handler is ``async def handler(event, tx, envelope)``: it writes through ``tx`` (and may call
+a command with ``within=tx``), so its writes, the events it records and the processed-event
+record commit together.
 
 For each batch of records of a partition:
 
@@ -262,6 +267,3 @@ class Consumer:
         log.error("consumer %s: %s[%d]@%d dead-lettered after %d attempt(s): %s", self.name, record.topic,
                   record.partition, record.offset, attempts, error)
 
-
-async def run_consumers(consumers: list[Consumer]) -> None:
-    await asyncio.gather(*(c.run() for c in consumers))

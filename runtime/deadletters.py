@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from contracts.topics import CATALOGUE
+from contracts.topics import catalogue
 from runtime.kafka import make_producer
 from runtime.settings import Settings
 
@@ -49,7 +49,7 @@ class DeadLetter:
 
 
 def dead_letter_topics(topic: str | None = None) -> list[str]:
-    names = [t.dead_letter.name for t in CATALOGUE]
+    names = [t.dead_letter.name for t in catalogue()]
     if topic is None:
         return names
     if topic not in names:

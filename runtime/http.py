@@ -1,66 +1,73 @@
-"""The FastAPI app of a service, built once here: lifecycle, health, metrics, docs, errors.
+"""The HTTP face of a service, built once here: lifecycle, health, metrics, docs, errors, the door.
 
-:func:`create_service_app` wires what every service has:
+:func:`create_app` serves a :class:`runtime.service.ServiceDefinition`:
 
-- start-up: the MongoDB client, the outbox and idempotency indexes, the topics of the
-  catalogue (before any consumer subscribes), the Kafka producer, the outbox relay and the
-  service's consumers; shutdown in reverse order;
-- ``/healthz`` (alive), ``/readyz`` (MongoDB and Kafka answer, else 503), ``/metrics``,
-  ``/asyncapi`` (AsyncAPI 3.0, JSON) beside FastAPI's ``/docs`` and ``/openapi.json``;
+- its lifecycle is :func:`runtime.platform.running` (database, producer, relay, consumers, jobs),
+  entered by the app's lifespan; ``app.state.platform`` is the running :class:`Platform`;
+- ``/healthz`` (alive), ``/readyz`` (MongoDB, Kafka and the workers, else 503), ``/metrics``,
+  ``/asyncapi`` (AsyncAPI 3.0) beside FastAPI's ``/docs`` and ``/openapi.json``;
 - RED metrics per route template, correlation ids (``X-Correlation-ID``) in logs and events;
-- errors as RFC 9457 problem details: 422 naming the field at fault, 401/403/404/409/412.
+- errors as RFC 9457 problem details (``application/problem+json``), documented as such in
+  OpenAPI: 400 for a body that is not JSON, 401/403/404/405 (with ``Allow``)/409/412, 413 for a
+  body over ``HTTP_MAX_BODY_BYTES``, 422 naming each field at fault;
+- the door (:class:`GuardedRoute`): whatever a service declares, an integer MongoDB cannot store
+  (beyond 64 bits), a date outside the years the event contracts accept
+  (:data:`contracts.base.EARLIEST_YEAR`–:data:`~contracts.base.LATEST_YEAR`), a number that is
+  not finite or a key MongoDB refuses is a 422 naming the field, before any command runs.
+
+``uvicorn --factory runtime.http:app_from_environment`` serves the service named by
+``SERVICE_NAME`` (what ``make run`` and the image do).
 """
 from __future__ import annotations
 
-import asyncio
+import functools
+import inspect
 import logging
+import math
+import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from contracts.asyncapi import asyncapi_document
+from contracts.base import EARLIEST_DATE, EARLIEST_YEAR, LATEST_DATE, LATEST_YEAR
 from runtime import logging as log_context
 from runtime import metrics
-from runtime.consumer import Consumer
-from runtime.errors import DomainError
-from runtime.kafka import ensure_topics, make_producer, ping
-from runtime.mongo import PROCESSED, Database
-from runtime.outbox import OutboxRelay, ensure_outbox_indexes
+from runtime.api import Problem
+from runtime.errors import DomainError, InvalidInput
+from runtime.platform import Platform, running
+from runtime.service import ServiceDefinition, service
 from runtime.settings import DEV_JWT_SECRET, Settings
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 UNMETERED = {"/metrics", "/healthz", "/readyz"}
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-@dataclass
-class Platform:
-    """The running parts of one service process (``app.state.platform``)."""
-
-    settings: Settings
-    db: Database
-    producer: Any
-    relay: OutboxRelay
-    consumers: list[Consumer]
-    tasks: list[asyncio.Task] = field(default_factory=list)
-
-
-def problem(status: int, title: str, detail: str, request: Request | None = None, **extra: Any) -> JSONResponse:
+def problem(status: int, title: str, detail: str, request: Request | None = None, *,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if request is not None:
         body["instance"] = request.url.path
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers or None)
 
 
 def _field_path(loc: Sequence[Any]) -> str:
@@ -74,6 +81,11 @@ def _field_path(loc: Sequence[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        malformed = [e for e in exc.errors() if e["type"] == "json_invalid"]
+        if malformed:
+            where = malformed[0].get("ctx", {}).get("error", "")
+            return problem(400, "Malformed request", f"the request body is not valid JSON: {where}".rstrip(": "),
+                           request)
         errors = [{"field": _field_path(e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Invalid input", detail, request, errors=errors)
@@ -87,13 +99,125 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthenticated", 403: "Forbidden"}
-        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request)
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthenticated", 403: "Forbidden",
+                  413: "Request body too large"}
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # Starlette names only the first route of the path; every one counts
+            allowed = sorted(_allowed_methods(request))
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+            return problem(405, titles[405], detail, request, headers=headers)
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), request,
+                       headers=headers or None)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request)
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """The methods some route of the app answers on this path."""
+    return {method for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+            if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                   for route in request.app.routes)}
+
+
+# -- the door ---------------------------------------------------------------------------------------
+def refuse_hostile(value: Any, where: str) -> None:
+    """Raise :class:`InvalidInput` naming the first value MongoDB or the event contracts cannot take:
+    an integer beyond 64 bits, a number that is not finite, a date outside the contracts' years,
+    a mapping key starting with ``$`` or holding a NUL."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidInput(where, f"{where}: {value} is beyond what can be stored "
+                                      f"(at most {INT64_MAX}, at least {INT64_MIN})")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(where, f"{where}: {value} is not a finite number")
+    elif isinstance(value, (date, datetime)):
+        day = value.date() if isinstance(value, datetime) else value
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise InvalidInput(where, f"{where}: {value.isoformat()} is outside the years "
+                                      f"{EARLIEST_YEAR}–{LATEST_YEAR} the platform accepts")
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            refuse_hostile(getattr(value, name), f"{where}.{name}" if where else name)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and (key.startswith("$") or "\x00" in key):
+                raise InvalidInput(f"{where}.{key}" if where else key,
+                                   f"{key!r}: a key may not start with '$' or contain NUL")
+            refuse_hostile(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for i, item in enumerate(value):
+            refuse_hostile(item, f"{where}.{i}" if where else str(i))
+
+
+def guarded(endpoint, path: str):
+    """``endpoint`` with its validated arguments checked by :func:`refuse_hostile` first."""
+    if getattr(endpoint, "__cress_guarded__", False):
+        return endpoint
+    in_path = set(re.findall(r"{(\w+)(?::\w+)?}", path))
+
+    def where(name: str, value: Any) -> str:
+        if isinstance(value, BaseModel):
+            return ""  # a body: its fields are named as pydantic's errors name them
+        return f"{'path' if name in in_path else 'query'}.{name}"  # headers are strings: never refused
+
+    @functools.wraps(endpoint)
+    async def check_then_call(*args: Any, **kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            refuse_hostile(value, where(name, value))
+        result = endpoint(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    check_then_call.__cress_guarded__ = True  # type: ignore[attr-defined]
+    return check_then_call
+
+
+class GuardedRoute(APIRoute):
+    """A route whose endpoint refuses hostile input (:func:`refuse_hostile`) before it runs."""
+
+    def __init__(self, path: str, endpoint, **kwargs: Any) -> None:
+        super().__init__(path, guarded(endpoint, path), **kwargs)
+
+
+class BodyLimitMiddleware:
+    """413 for a request body over ``limit`` bytes (announced by Content-Length, or streamed)."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise HTTPException(413, f"the request body is over {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _too_large(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        response = problem(413, "Request body too large",
+                           f"the request body is over {self.limit} bytes (HTTP_MAX_BODY_BYTES)", request)
+        await response(scope, receive, send)
 
 
 class ObservabilityMiddleware:
@@ -137,27 +261,17 @@ class ObservabilityMiddleware:
 
 
 def _operations_router() -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=["operations"], route_class=GuardedRoute)
 
     @router.get("/healthz", summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: MongoDB and Kafka answer (503 otherwise)",
-                responses={503: {"description": "A dependency is unreachable"}})
+    @router.get("/readyz", summary="Readiness: MongoDB, Kafka and the workers (503 otherwise)",
+                responses={503: {"description": "A dependency is unreachable or a worker stopped"}})
     async def readyz(request: Request) -> JSONResponse:
         platform: Platform = request.app.state.platform
-        service = platform.settings.service_name
-        checks: dict[str, str] = {}
-        for name, check in (("mongodb", platform.db.ping()), ("kafka", ping(platform.producer))):
-            try:
-                await check
-                checks[name] = "ok"
-            except Exception as exc:  # noqa: BLE001 — any failure means not ready
-                checks[name] = f"unreachable: {type(exc).__name__}"
-            metrics.DEPENDENCY_UP.labels(service, name).set(1 if checks[name] == "ok" else 0)
-        stopped = [t.get_name() for t in platform.tasks if t.done()]
-        checks["workers"] = "ok" if not stopped else f"stopped: {', '.join(stopped)}"
+        checks = await platform.readiness()
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
@@ -173,70 +287,69 @@ def _operations_router() -> APIRouter:
     return router
 
 
-def create_service_app(settings: Settings, *, title: str, description: str, version: str = "1.0.0",
-                       routers: Sequence[APIRouter] = (), consumers: Sequence[Consumer] = (),
-                       indexes: Callable[[Database], Awaitable[None]] | None = None,
-                       on_started: Callable[[FastAPI, Platform], None] | None = None,
-                       openapi_tags: list[dict[str, Any]] | None = None) -> FastAPI:
+def _problem_openapi(app: FastAPI):
+    """OpenAPI with every error response documented as ``application/problem+json`` (:class:`Problem`),
+    and the 400 / 413 every operation with a body may answer."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes, tags=app.openapi_tags)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update({name: s for name, s in Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}").pop("$defs", {}).items()})
+        components["Problem"] = {k: v for k, v in Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}").items() if k != "$defs"}
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    responses.setdefault("400", {"description": "Malformed request (the body is not valid JSON)"})
+                    responses.setdefault("413", {"description": "Request body too large"})
+                for code, response in responses.items():
+                    if code.isdigit() and int(code) >= 400 and int(code) != 503:
+                        response["content"] = {PROBLEM: {"schema": ref}}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
+def create_app(definition: ServiceDefinition, settings: Settings | None = None, *,
+               consumers: bool = True, jobs: bool = True) -> FastAPI:
+    """The FastAPI app of ``definition`` (its routers, behind the shared operations, errors and door)."""
+    settings = settings or definition.settings()
     log_context.configure(settings.service_name, settings.log_level, settings.log_format)
     if settings.jwt_secret == DEV_JWT_SECRET:
         log.warning("JWT_SECRET is the development default: anyone can mint tokens; set it outside a laptop")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        db = Database(settings)
-        await ensure_outbox_indexes(db)
-        await db[PROCESSED].create_index("consumer")
-        if indexes is not None:
-            await indexes(db)
-        await ensure_topics(settings)
-        producer = make_producer(settings)
-        await producer.start()
-        relay = OutboxRelay(db, producer, batch_size=settings.outbox_batch_size,
-                            poll_interval=settings.outbox_poll_interval_seconds,
-                            coalesce=settings.outbox_coalesce_seconds)
-        db.on_commit(relay.notify)
-        bound = [c.bind(db, producer, max_attempts=settings.consumer_max_attempts,
-                        retry_base=settings.consumer_retry_base_seconds, batch_size=settings.consumer_batch_size)
-                 for c in consumers]
-        for consumer in bound:
-            await consumer.start()
-        platform = Platform(settings, db, producer, relay, bound)
-        platform.tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
-        platform.tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.name}") for c in bound]
-        for task in platform.tasks:
-            task.add_done_callback(_report_crash)
-        app.state.platform = platform
-        if on_started is not None:
-            on_started(app, platform)  # the service binds its command handlers to the database
-        log.info("%s started", settings.service_name)
-        try:
+        async with running(definition, settings, consumers=consumers, jobs=jobs) as platform:
+            app.state.platform = platform
             yield
-        finally:
-            relay.stop()
-            for consumer in bound:
-                consumer.stop()
-            _, pending = await asyncio.wait(platform.tasks, timeout=10)
-            for task in pending:  # stuck on a dead dependency: do not hang the shutdown
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            for consumer in bound:
-                await consumer.close()
-            await producer.stop()
-            await db.close()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan,
-                  openapi_tags=(openapi_tags or []) + [{"name": "operations", "description": "Health, metrics, docs"}])
+    app = FastAPI(title=definition.title, description=definition.description, version=definition.version,
+                  lifespan=lifespan, openapi_tags=[*definition.openapi_tags,
+                                                   {"name": "operations", "description": "Health, metrics, docs"}])
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.http_max_body_bytes)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     app.include_router(_operations_router())
-    for router in routers:
+    for router in definition.routers():
         app.include_router(router)
+    plain = [r.path for r in app.routes if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
+    if plain:
+        raise TypeError(f"{definition.name}: routes not built with runtime.api.router(): {plain}")
+    app.openapi = _problem_openapi(app)
     return app
 
 
-def _report_crash(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background task %s stopped: %r", task.get_name(), task.exception(),
-                  exc_info=task.exception())
+def app_from_environment() -> FastAPI:
+    """The app of the service named by ``SERVICE_NAME`` (``uvicorn --factory``)."""
+    return create_app(service(Settings().service_name))

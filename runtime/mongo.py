@@ -123,13 +123,13 @@ def from_document(model: type[A], doc: dict[str, Any]) -> A:
 class Database:
     """The service's database: one client per process, one database per service."""
 
-    def __init__(self, settings: Settings, *, on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.client: AsyncMongoClient = AsyncMongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000,
             appname=f"cress-{settings.service_name}")
         self.db: AsyncDatabase = self.client[settings.mongodb_database]
-        self._on_commit = on_commit  # wakes the outbox relay up
+        self._on_commit: Callable[[], None] | None = None  # wakes the outbox relay up
 
     def __getitem__(self, name: str) -> AsyncCollection:
         return self.db[name]
@@ -144,13 +144,21 @@ class Database:
         self._on_commit = callback
 
     async def transaction(self, work: Callable[[Transaction], Awaitable[T]], *,
-                          correlation_id: str | None = None, causation_id: str | None = None) -> T:
+                          correlation_id: str | None = None, causation_id: str | None = None,
+                          within: Transaction | None = None) -> T:
         """Run ``work`` in one transaction with the outbox records of the events it recorded.
 
         The whole of ``work`` is retried on transient transaction errors (write conflicts),
         so it must only read and write through the transaction it is given.
+
+        ``within``: run ``work`` inside that transaction instead of a new one (a command called by
+        a consumer's handler, or by another command): its writes and events commit, or not, with
+        the rest of that transaction.
         """
         from runtime.outbox import append_to_outbox  # the outbox module imports this one
+
+        if within is not None:
+            return await work(within)
 
         cid = correlation_id or log_context.correlation_id.get()
         published = False

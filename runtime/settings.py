@@ -18,6 +18,7 @@ class Settings(BaseSettings):
 
     service_name: str = Field("membership", description="Which service this process runs.")
     http_port: int = Field(8001, ge=1, le=65535)
+    http_max_body_bytes: int = Field(1_048_576, ge=1024, description="Larger request bodies get 413.")
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092")
     kafka_idempotent_producer: bool = Field(

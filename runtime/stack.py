@@ -35,7 +35,6 @@ import typer
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
-SERVICE_PORTS = {"membership": 8001, "events": 8002, "observatory": 8003, "procurement": 8004}
 
 
 def cache_dir() -> Path:
@@ -264,17 +263,58 @@ def start_infrastructure(data_dir: Path, *, kafka_port: int | None = None, mongo
     return infra
 
 
-def existing_services() -> list[str]:
-    return [name for name in SERVICE_PORTS if (ROOT / "services" / name / "app.py").exists()]
-
-
 def start_service(name: str, infra: Infrastructure, log_dir: Path, port: int | None = None,
                   extra_env: dict[str, str] | None = None) -> tuple[Process, int]:
-    port = port or SERVICE_PORTS[name]
+    """Start one service (its bootstrap, :mod:`runtime.service`) behind uvicorn, as the image does."""
+    from runtime.service import service
+
+    port = port or service(name).port
     env = {**infra.env(), "SERVICE_NAME": name, "HTTP_PORT": str(port), **(extra_env or {})}
-    proc = spawn(name, [sys.executable, "-m", "uvicorn", f"services.{name}.app:app", "--host", "127.0.0.1",
-                        "--port", str(port), "--no-access-log", "--timeout-keep-alive", "30"], log_dir, env=env, cwd=ROOT)
+    proc = spawn(name, [sys.executable, "-m", "uvicorn", "--factory", "runtime.http:app_from_environment",
+                        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--timeout-keep-alive", "30"],
+                 log_dir, env=env, cwd=ROOT)
     return proc, port
+
+
+def prometheus_config(targets: dict[str, str], *, rule_files: list[str] | None = None) -> str:
+    """Prometheus' configuration scraping ``targets`` (service name → host:port), every 15 s."""
+    import yaml
+
+    config = {
+        "global": {"scrape_interval": "15s", "scrape_timeout": "10s", "evaluation_interval": "15s"},
+        "rule_files": rule_files or [],
+        "scrape_configs": [
+            {"job_name": "cress-services", "metrics_path": "/metrics", "scheme": "http",
+             "static_configs": [{"targets": list(targets.values())}]},
+            {"job_name": "prometheus", "static_configs": [{"targets": ["localhost:9090"]}]},
+        ],
+    }
+    header = ("# Prometheus for the CRESS platform, generated from the services' bootstraps by\n"
+              "# `python -m runtime.stack prometheus-config` (tests/contract/test_deploy.py checks it is current).\n"
+              "# The metrics carry their own `service` label: no target label named `service` here.\n")
+    return header + yaml.safe_dump(config, sort_keys=False)
+
+
+def compose_prometheus_config() -> str:
+    """deploy/prometheus/prometheus.yml: every service at ``<name>:<port>`` on the compose network."""
+    from runtime.service import discover
+
+    return prometheus_config({name: f"{name}:{d.port}" for name, d in discover().items()},
+                             rule_files=["/etc/prometheus/alerts.yml"])
+
+
+def start_prometheus(data_dir: Path, ports: dict[str, int], log_dir: Path, port: int) -> Process | None:
+    """A local Prometheus scraping the services and evaluating the alert rules, if one is installed."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        return None
+    config = data_dir / "prometheus.yml"
+    config.write_text(prometheus_config({n: f"127.0.0.1:{p}" for n, p in ports.items()},
+                                        rule_files=[str(ROOT / "deploy" / "prometheus" / "alerts.yml")]))
+    proc = spawn("prometheus", [binary, f"--config.file={config}", f"--storage.tsdb.path={data_dir / 'prometheus'}",
+                                f"--web.listen-address=127.0.0.1:{port}"], log_dir)
+    wait_for_port(port, 60, proc.popen, "Prometheus")
+    return proc
 
 
 def wait_ready(port: int, timeout: float, proc: Process) -> None:
@@ -298,11 +338,13 @@ cli = typer.Typer(help="The embedded local stack.", add_completion=False)
 
 @cli.command()
 def run(data: Path = typer.Option(ROOT / ".data", help="Data folder (kept between runs)."),
-        kafka_port: int = typer.Option(9092), mongo_port: int = typer.Option(27017)) -> None:
+        kafka_port: int = typer.Option(9092), mongo_port: int = typer.Option(27017),
+        prometheus_port: int = typer.Option(9090)) -> None:
     """Start the broker, the database and every service; Ctrl-C stops everything."""
     from rich.console import Console
 
     from runtime.auth import issue_token
+    from runtime.service import discover
     from runtime.settings import Settings
 
     console = Console()
@@ -316,22 +358,30 @@ def run(data: Path = typer.Option(ROOT / ".data", help="Data folder (kept betwee
         stop_requested = True
 
     signal.signal(signal.SIGTERM, request_stop)
+    services = discover()
     try:
-        for name in existing_services():
+        for name in services:
             proc, port = start_service(name, infra, data / "logs")
             procs.append(proc)
             say(f"starting {name} on port {port}…")
             wait_ready(port, 90, proc)
+        prometheus = start_prometheus(data, {n: d.port for n, d in services.items()}, data / "logs", prometheus_port)
+        if prometheus is not None:
+            procs.append(prometheus)
         token = issue_token(Settings(), "dev-admin", ["admin"])
         console.print("\n[bold green]CRESS platform running[/bold green]")
         console.print(infra.describe(), soft_wrap=True)
         if infra.broker == "tansu":
             console.print("[yellow]Tansu keeps its data in memory: events do not survive a restart.[/yellow]")
         console.print(f"data folder: {data}   logs: {data / 'logs'}")
-        for name in existing_services():
-            base = f"http://127.0.0.1:{SERVICE_PORTS[name]}"
+        for name, definition in services.items():
+            base = f"http://127.0.0.1:{definition.port}"
             console.print(f"  [bold]{name:<12}[/bold] API docs {base}/docs   AsyncAPI {base}/asyncapi   "
                           f"metrics {base}/metrics", soft_wrap=True)
+        if prometheus is not None:
+            console.print(f"  [bold]prometheus[/bold]   http://127.0.0.1:{prometheus_port} (alerts: /alerts)")
+        else:
+            console.print("  prometheus not installed (apt-get install prometheus): no local scraping")
         console.print("\ndevelopment token (admin, 12 h; `make token` prints another):")
         print(token, flush=True)
         console.print("Ctrl-C stops everything.")
@@ -363,6 +413,16 @@ def infra(data: Path = typer.Option(ROOT / ".data"), kafka_port: int = typer.Opt
         pass
     finally:
         infrastructure.stop()
+
+
+@cli.command("prometheus-config")
+def prometheus_config_cmd(write: bool = typer.Option(False, help="Write deploy/prometheus/prometheus.yml.")) -> None:
+    """Print (or write) the compose Prometheus configuration generated from the services' bootstraps."""
+    text = compose_prometheus_config()
+    if write:
+        (ROOT / "deploy" / "prometheus" / "prometheus.yml").write_text(text)
+    else:
+        print(text, end="")
 
 
 if __name__ == "__main__":

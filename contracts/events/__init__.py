@@ -24,8 +24,9 @@ from contracts.events.registrations import *  # noqa: F401,F403
 from contracts.topics import Topic
 
 SERVICE = "events"
+TOPICS: tuple[Topic, ...] = ()  # the events' contracts are being written: see below
 
-TOPICS: tuple[Topic, ...] = (
+_TOPICS_WHEN_THEIR_EVENTS_EXIST: tuple[Topic, ...] = (
     Topic("events.event", SERVICE, "event",
           description="The events catalogue: drafts, publication, closing, held, archived, cancelled."),
     Topic("events.registration", SERVICE, "registration",

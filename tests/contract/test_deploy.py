@@ -6,13 +6,15 @@ silently get wrong:
 
 - docker-compose.yml parses; every build context, Dockerfile, bind-mounted file or directory
   exists and every named volume is declared;
-- each app service (one with ``build``) is built from ``deploy/Dockerfile`` for an existing
-  ``services/<SERVICE>/app.py``, sets exactly variables that ``runtime.settings.Settings`` reads
+- every service of the repository (``services/<name>/bootstrap.py``) has its compose entry, on
+  its bootstrap's port; each app service (one with ``build``) is built from ``deploy/Dockerfile``
+  for an existing ``services/<SERVICE>/bootstrap.py``, sets exactly variables that ``runtime.settings.Settings`` reads
   (and all of its required ones), with values that Settings accepts, publishes its HTTP_PORT and
   waits for healthy kafka and mongo (which have health checks);
 - deploy/Dockerfile: python:3.11-slim, non-root, no extras installed, health check on /healthz,
   COPY sources present in the build context and not excluded by .dockerignore;
-- Prometheus scrapes every app service on its HTTP_PORT and loads the mounted alert rules;
+- Prometheus scrapes every app service on its HTTP_PORT and loads the mounted alert rules; its
+  configuration is the one generated from the bootstraps;
 - alert rules and the Grafana dashboard use only known metric names (``runtime.metrics``);
 - Grafana provisioning points at the mounted dashboards and at the datasource the panels use.
 """
@@ -259,7 +261,21 @@ def test_compose_build_contexts_and_dockerfiles_exist(app_services: dict[str, di
         assert dockerfile.resolve() == DOCKERFILE.resolve(), f"{name}: every service uses deploy/Dockerfile"
         package = (build.get("args") or {}).get("SERVICE")
         assert package == name, f"{name}: build arg SERVICE must name the service package"
-        assert (ROOT / "services" / package / "app.py").is_file(), f"services/{package}/app.py missing"
+        assert (ROOT / "services" / package / "bootstrap.py").is_file(), f"services/{package}/bootstrap.py missing"
+
+
+def test_every_service_has_its_compose_entry(app_services: dict[str, dict[str, Any]]) -> None:
+    from runtime.service import discover
+
+    services = discover()
+    assert set(app_services) == set(services), (
+        f"compose app services {sorted(app_services)} differ from the bootstraps {sorted(services)}: "
+        "copy an existing block for the new service")
+    for name, definition in services.items():
+        env = environment_of(app_services[name])
+        assert env["SERVICE_NAME"] == name and int(env["HTTP_PORT"]) == definition.port, name
+        assert env["MONGODB_DATABASE"] == name, f"{name}: one database per service"
+        assert int((app_services[name]["build"].get("args") or {})["HTTP_PORT"]) == definition.port, name
 
 
 def test_compose_mounts_exist_and_volumes_are_declared(compose: dict[str, Any]) -> None:
@@ -386,7 +402,7 @@ def test_dockerfile() -> None:
     assert "/healthz" in healthcheck and "python" in healthcheck and "curl" not in healthcheck
     (cmd,) = by_keyword["CMD"]
     assert not cmd.startswith("["), "CMD must be in shell form so that the variables expand"
-    assert "uvicorn" in cmd and "services.${SERVICE}.app:app" in cmd and "${HTTP_PORT}" in cmd
+    assert "uvicorn" in cmd and "--factory runtime.http:app_from_environment" in cmd and "${HTTP_PORT}" in cmd
     assert "0.0.0.0" in cmd
 
 
@@ -425,6 +441,13 @@ def test_prometheus_is_mounted_and_loads_the_alert_rules(compose: dict[str, Any]
     mounted = {host_path(prometheus, path) for path in rule_files}
     assert None not in mounted, f"rule files not mounted: {rule_files}"
     assert ALERTS_FILE.resolve() in mounted
+
+
+def test_prometheus_configuration_is_generated_from_the_bootstraps() -> None:
+    from runtime.stack import compose_prometheus_config
+
+    assert PROMETHEUS_FILE.read_text() == compose_prometheus_config(), (
+        "deploy/prometheus/prometheus.yml is stale: run `python -m runtime.stack prometheus-config --write`")
 
 
 def test_prometheus_scrapes_every_app_service(app_services: dict[str, dict[str, Any]],

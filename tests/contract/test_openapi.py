@@ -1,42 +1,69 @@
-"""The membership API's OpenAPI document: every endpoint documented, with examples and errors."""
+"""Every service's OpenAPI document: every endpoint documented, with examples and errors."""
 from __future__ import annotations
 
 import pytest
 
-from services.membership.app import create_app
+from runtime.http import create_app
+from runtime.service import discover
 
-SPEC = create_app().openapi()
-OPERATIONS = [(path, method, op) for path, item in SPEC["paths"].items() for method, op in item.items()]
-GUARDED = [(p, m, op) for p, m, op in OPERATIONS if p not in ("/healthz", "/readyz", "/metrics", "/asyncapi")]
+SPECS = {name: create_app(definition).openapi() for name, definition in discover().items()}
+OPERATIONS = [(name, path, method, op) for name, spec in SPECS.items() for path, item in spec["paths"].items()
+              for method, op in item.items()]
+GUARDED = [(s, p, m, op) for s, p, m, op in OPERATIONS if p not in ("/healthz", "/readyz", "/metrics", "/asyncapi")]
+IDS = [f"{s} {m.upper()} {p}" for s, p, m, _ in OPERATIONS]
+GUARDED_IDS = [f"{s} {m.upper()} {p}" for s, p, m, _ in GUARDED]
 
 
-def _resolve(schema: dict) -> dict:
+def _resolve(schema: dict, spec: dict) -> dict:
     while "$ref" in schema:
-        schema = SPEC["components"]["schemas"][schema["$ref"].split("/")[-1]]
+        schema = spec["components"]["schemas"][schema["$ref"].split("/")[-1]]
     return schema
 
 
-def _has_examples(schema: dict) -> bool:
-    schema = _resolve(schema)
+def _has_examples(schema: dict, spec: dict) -> bool:
+    schema = _resolve(schema, spec)
     if schema.get("examples") or schema.get("example"):
         return True
     props = schema.get("properties", {})
-    return bool(props) and any(_resolve(p).get("examples") or p.get("examples") for p in props.values())
+    return bool(props) and any(_resolve(p, spec).get("examples") or p.get("examples") for p in props.values())
 
 
-@pytest.mark.parametrize("path, method, op", OPERATIONS, ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS])
-def test_every_endpoint_has_a_summary(path, method, op):
+@pytest.mark.parametrize("service, path, method, op", OPERATIONS, ids=IDS)
+def test_every_endpoint_has_a_summary(service, path, method, op):
     assert op.get("summary"), f"{method.upper()} {path} has no summary"
 
 
-@pytest.mark.parametrize("path, method, op", GUARDED, ids=[f"{m.upper()} {p}" for p, m, _ in GUARDED])
-def test_guarded_endpoints_declare_bearer_auth_and_their_errors(path, method, op):
+@pytest.mark.parametrize("service, path, method, op", GUARDED, ids=GUARDED_IDS)
+def test_guarded_endpoints_declare_bearer_auth_and_their_errors(service, path, method, op):
     assert {"401", "403", "422"} <= set(op["responses"]), f"{method.upper()} {path}"
     assert any("HTTPBearer" in s for s in op.get("security", [])), f"{method.upper()} {path} has no bearer auth"
 
 
-@pytest.mark.parametrize("path, method, op", [o for o in GUARDED if "requestBody" in o[2]],
-                         ids=[f"{m.upper()} {p}" for p, m, op in GUARDED if "requestBody" in op])
-def test_request_bodies_carry_examples(path, method, op):
+@pytest.mark.parametrize("service, path, method, op", GUARDED, ids=GUARDED_IDS)
+def test_errors_are_documented_as_problem_details(service, path, method, op):
+    for code, response in op["responses"].items():
+        if int(code) >= 400:
+            content = response.get("content", {})
+            assert list(content) == ["application/problem+json"], f"{method.upper()} {path} {code}: {list(content)}"
+            assert content["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    if "requestBody" in op:
+        assert {"400", "413"} <= set(op["responses"]), f"{method.upper()} {path}: malformed / too large body"
+
+
+@pytest.mark.parametrize("service, path, method, op", [o for o in GUARDED if "requestBody" in o[3]],
+                         ids=[i for i, o in zip(GUARDED_IDS, GUARDED) if "requestBody" in o[3]])
+def test_request_bodies_carry_examples(service, path, method, op):
     schema = op["requestBody"]["content"]["application/json"]["schema"]
-    assert _has_examples(schema), f"{method.upper()} {path}: no example in its request body"
+    assert _has_examples(schema, SPECS[service]), f"{method.upper()} {path}: no example in its request body"
+
+
+@pytest.mark.parametrize("service", list(SPECS))
+def test_the_problem_schema_and_the_etag_form_are_documented(service):
+    spec = SPECS[service]
+    problem = spec["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail"} <= set(problem["properties"])
+    assert "HTTPValidationError" not in spec["components"]["schemas"], "422 is a Problem, not FastAPI's default"
+    if_match = [p for item in spec["paths"].values() for op in item.values() for p in op.get("parameters", [])
+                if p["name"].lower() == "if-match"]
+    for parameter in if_match:
+        assert 'e.g. `"3"`' in parameter["description"]

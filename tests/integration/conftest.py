@@ -6,13 +6,16 @@ Maven are present, Tansu otherwise (``CRESS_TEST_BROKER=tansu`` forces it), and 
 ``CRESS_TESTCONTAINERS=1`` runs the same tests on the official apache/kafka and mongo images
 through testcontainers, where a Docker engine exists (``pip install -e '.[docker]'``).
 Each test gets its own database (and so its own consumer groups and idempotency records).
+Services are started from their bootstraps (:mod:`runtime.service`), as ``make run`` does:
+:func:`serving` runs one in-process (lifespan included) for a test.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -20,6 +23,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
 
 from runtime.auth import issue_token
+from runtime.http import create_app
+from runtime.service import service
 from runtime.settings import Settings
 from runtime.stack import Infrastructure, start_infrastructure
 
@@ -53,13 +58,27 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory):
         container.stop()
 
 
+def service_settings(infrastructure: Infrastructure, name: str, **overrides) -> Settings:
+    """Settings of service ``name`` on the session's broker and database, in a database of its own."""
+    return service(name).settings(**{
+        "kafka_bootstrap_servers": infrastructure.kafka_bootstrap_servers,
+        "kafka_idempotent_producer": infrastructure.idempotent_producer,
+        "mongodb_uri": infrastructure.mongodb_uri, "mongodb_database": f"t_{name[:4]}_{uuid.uuid4().hex[:12]}",
+        "outbox_poll_interval_seconds": 0.05, "consumer_retry_base_seconds": 0.01, "consumer_max_attempts": 3,
+        "log_format": "console", **overrides})
+
+
+@asynccontextmanager
+async def serving(name: str, settings: Settings) -> AsyncIterator:
+    """Service ``name``'s app, its lifespan (database, relay, consumers, jobs) running."""
+    application = create_app(service(name), settings)
+    async with LifespanManager(application, startup_timeout=90, shutdown_timeout=30):
+        yield application
+
+
 @pytest.fixture
 def settings(infrastructure: Infrastructure) -> Settings:
-    return Settings(service_name="membership", kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
-                    kafka_idempotent_producer=infrastructure.idempotent_producer,
-                    mongodb_uri=infrastructure.mongodb_uri, mongodb_database=f"t_{uuid.uuid4().hex[:12]}",
-                    outbox_poll_interval_seconds=0.05, consumer_retry_base_seconds=0.01,
-                    consumer_max_attempts=3, log_format="console")
+    return service_settings(infrastructure, "membership")
 
 
 def bearer(settings: Settings, *roles: str) -> dict[str, str]:
@@ -68,10 +87,7 @@ def bearer(settings: Settings, *roles: str) -> dict[str, str]:
 
 @pytest.fixture
 async def app(settings: Settings):
-    from services.membership.app import create_app
-
-    application = create_app(settings)
-    async with LifespanManager(application, startup_timeout=90, shutdown_timeout=30):
+    async with serving("membership", settings) as application:
         yield application
 
 

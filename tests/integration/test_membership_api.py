@@ -180,7 +180,7 @@ async def test_bad_input_gets_422_naming_the_field_and_writes_nothing(client, ap
     r = await client.post("/organisations", json={**org_body(), "colour": "green"})
     assert r.status_code == 422 and problem_fields(r) == ["colour"]
     r = await client.post("/organisations", content=b"{not json", headers={"content-type": "application/json"})
-    assert r.status_code == 422
+    assert r.status_code == 400 and "not valid JSON" in r.json()["detail"]
     r = await client.get("/members/in-good-standing", params={"on": "31/12/2026"})
     assert r.status_code == 422 and problem_fields(r) == ["query.on"]
     assert await db[OUTBOX].count_documents({}) == before

@@ -6,100 +6,55 @@ or ``admin``; the good-standing endpoints also admit ``partner``. Single resourc
 """
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import Depends, Query, Response, status
 
-from runtime.aggregate import Aggregate
+from contracts.base import EARLIEST_YEAR, LATEST_YEAR
+from runtime.api import (ONE, READ, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, commands, errors, expected,
+                         on_or_today, router, tagged, today)
 from runtime.auth import PARTNER, READER, allow, staff
-from runtime.errors import InvalidInput
 from services.membership.adapters import queries
-from services.membership.domain import (FeeScale, Member, MembershipApplication, Organisation)
+from services.membership.domain import FeeScale, Member, MembershipApplication, Organisation
 from services.membership.domain.fee_scale import DuesTerms
 from services.membership.entrypoints.schemas import (ActivationIn, AdmissionIn, ApplicationIn, BatchResult,
                                                      ContactIn, Dated, InvoiceIn, OrganisationIn,
-                                                     OrganisationPatch, Page, PaymentIn, RefusalIn, Standing,
+                                                     OrganisationPatch, PaymentIn, RefusalIn, Standing,
                                                      StatutesReviewIn, WithdrawalIn, YearFigures)
 from services.membership.service_layer.handlers import MembershipService
 
 TEAM = "membership"
-PARIS = ZoneInfo("Europe/Paris")
 reads = Depends(allow(staff(TEAM), READER))
 writes = Depends(allow(staff(TEAM)))
 standing_reads = Depends(allow(staff(TEAM), READER, PARTNER))
 
-ERRORS = {401: {"description": "No or invalid bearer token"}, 403: {"description": "Role not allowed"},
-          422: {"description": "Invalid input (problem details name the field)"}}
-ONE = {**ERRORS, 404: {"description": "Unknown id"}}
-WRITE = {**ONE, 409: {"description": "Out-of-order step or conflicting state"},
-         412: {"description": "If-Match names a stale version"}}
+Service = commands(MembershipService)
 
-Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
-IfMatch = Annotated[str | None, Header(description='The ETag read before, e.g. "3": the write fails with 412 '
-                                                   'if the resource changed since.')]
-
-
-def today() -> date:
-    return datetime.now(PARIS).date()
-
-
-def on_or_today(body: Dated | Any) -> date:
-    return getattr(body, "on", None) or today()
-
-
-def expected(if_match: str | None) -> int | None:
-    if if_match is None or if_match.strip() == "*":
-        return None
-    m = re.fullmatch(r'\s*(?:W/)?"?(\d+)"?\s*', if_match)
-    if not m:
-        raise InvalidInput("header.If-Match", f'If-Match must be an ETag such as "3", not {if_match!r}')
-    return int(m.group(1))
-
-
-def tagged(response: Response, aggregate: Aggregate) -> Aggregate:
-    response.headers["ETag"] = f'"{aggregate.version}"'
-    return aggregate
-
-
-def service(request: Request) -> MembershipService:
-    return request.app.state.membership
-
-
-def db(request: Request):
-    return request.app.state.platform.db
-
-
-Service = Annotated[MembershipService, Depends(service)]
-
-organisations = APIRouter(prefix="/organisations", tags=["organisations"])
-applications = APIRouter(prefix="/applications", tags=["applications"])
-members = APIRouter(prefix="/members", tags=["members"])
-dues = APIRouter(prefix="/dues", tags=["dues"])
-statistics = APIRouter(prefix="/statistics", tags=["statistics"])
+organisations = router("/organisations", tags=["organisations"])
+applications = router("/applications", tags=["applications"])
+members = router("/members", tags=["members"])
+dues = router("/dues", tags=["dues"])
+statistics = router("/statistics", tags=["statistics"])
 
 
 # -- organisations ---------------------------------------------------------------------------
 @organisations.post("", status_code=status.HTTP_201_CREATED, response_model=Organisation, dependencies=[writes],
-                    responses={**WRITE, 409: {"description": "SIRET already registered"}},
+                    responses=errors(401, 403, 409, 422, c409="SIRET already registered"),
                     summary="Register an ESS organisation")
 async def register_organisation(body: OrganisationIn, response: Response, svc: Service) -> Organisation:
     profile = body.model_dump(exclude={"on"})
     org = await svc.register_organisation(profile, on=on_or_today(body))
-    response.headers["Location"] = f"/organisations/{org.id}"
-    return tagged(response, org)
+    return tagged(response, org, f"/organisations/{org.id}")
 
 
-@organisations.get("", response_model=Page[Organisation], dependencies=[reads], responses=ERRORS,
+@organisations.get("", response_model=Page[Organisation], dependencies=[reads], responses=READ,
                    summary="Search organisations")
-async def search_organisations(request: Request, limit: Limit = 50, offset: Offset = 0,
+async def search_organisations(platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                                q: Annotated[str | None, Query(description="Name contains, or SIRET starts with.")] = None,
                                legal_form: str | None = None, departement: str | None = None,
                                sector: str | None = None, esus_agreed: bool | None = None):
-    items, total = await queries.search_organisations(db(request), q=q, legal_form=legal_form,
+    items, total = await queries.search_organisations(platform.db, q=q, legal_form=legal_form,
                                                       departement=departement, sector=sector,
                                                       esus_agreed=esus_agreed, limit=limit, offset=offset)
     return Page(items=items, total=total, limit=limit, offset=offset)
@@ -107,8 +62,8 @@ async def search_organisations(request: Request, limit: Limit = 50, offset: Offs
 
 @organisations.get("/{organisation_id}", response_model=Organisation, dependencies=[reads], responses=ONE,
                    summary="One organisation, with its contacts")
-async def get_organisation(organisation_id: str, request: Request, response: Response) -> Organisation:
-    return tagged(response, await queries.get_organisation(db(request), organisation_id))
+async def get_organisation(organisation_id: str, platform: PlatformDep, response: Response) -> Organisation:
+    return tagged(response, await queries.get_organisation(platform.db, organisation_id))
 
 
 @organisations.patch("/{organisation_id}", response_model=Organisation, dependencies=[writes], responses=WRITE,
@@ -143,25 +98,24 @@ async def remove_contact(organisation_id: str, contact_id: str, response: Respon
                    responses=WRITE, summary="Submit a membership application")
 async def submit_application(body: ApplicationIn, response: Response, svc: Service) -> MembershipApplication:
     application = await svc.submit_application(body.organisation_id, on=on_or_today(body))
-    response.headers["Location"] = f"/applications/{application.id}"
-    return tagged(response, application)
+    return tagged(response, application, f"/applications/{application.id}")
 
 
-@applications.get("", response_model=Page[MembershipApplication], dependencies=[reads], responses=ERRORS,
+@applications.get("", response_model=Page[MembershipApplication], dependencies=[reads], responses=READ,
                   summary="List applications")
-async def list_applications(request: Request, limit: Limit = 50, offset: Offset = 0,
+async def list_applications(platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                             status: str | None = Query(None, description="submitted, welcome_meeting_held, "
                                                                           "statutes_reviewed, admitted, refused"),
                             organisation_id: str | None = None):
-    items, total = await queries.list_applications(db(request), status=status, organisation_id=organisation_id,
+    items, total = await queries.list_applications(platform.db, status=status, organisation_id=organisation_id,
                                                    limit=limit, offset=offset)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 @applications.get("/{application_id}", response_model=MembershipApplication, dependencies=[reads],
                   responses=ONE, summary="One application and where it stands")
-async def get_application(application_id: str, request: Request, response: Response) -> MembershipApplication:
-    return tagged(response, await queries.get_application(db(request), application_id))
+async def get_application(application_id: str, platform: PlatformDep, response: Response) -> MembershipApplication:
+    return tagged(response, await queries.get_application(platform.db, application_id))
 
 
 @applications.post("/{application_id}/welcome-meeting", response_model=MembershipApplication,
@@ -205,36 +159,35 @@ async def refuse(application_id: str, body: RefusalIn, response: Response, svc: 
               summary="Make an admitted applicant an active member (invoices its first dues)")
 async def activate_member(body: ActivationIn, response: Response, svc: Service) -> Member:
     member = await svc.activate_member(body.application_id, on=on_or_today(body))
-    response.headers["Location"] = f"/members/{member.id}"
-    return tagged(response, member)
+    return tagged(response, member, f"/members/{member.id}")
 
 
-@members.get("", response_model=Page[Member], dependencies=[reads], responses=ERRORS, summary="List members")
-async def list_members(request: Request, limit: Limit = 50, offset: Offset = 0,
+@members.get("", response_model=Page[Member], dependencies=[reads], responses=READ, summary="List members")
+async def list_members(platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                        status: str | None = Query(None, description="active, grace_period, lapsed, withdrawn")):
-    items, total = await queries.list_members(db(request), status=status, limit=limit, offset=offset)
+    items, total = await queries.list_members(platform.db, status=status, limit=limit, offset=offset)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-@members.get("/in-good-standing", response_model=Page[Member], dependencies=[standing_reads], responses=ERRORS,
+@members.get("/in-good-standing", response_model=Page[Member], dependencies=[standing_reads], responses=READ,
              summary="Members in good standing on a date (who gets the members' discount)")
-async def members_in_good_standing(request: Request, limit: Limit = 50, offset: Offset = 0,
+async def members_in_good_standing(platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                                    on: Annotated[date | None, Query(description="Defaults to today.")] = None):
-    items, total = await queries.members_in_good_standing(db(request), on or today(), limit=limit, offset=offset)
+    items, total = await queries.members_in_good_standing(platform.db, on or today(), limit=limit, offset=offset)
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 @members.get("/{member_id}", response_model=Member, dependencies=[reads], responses=ONE,
              summary="One member, with its dues invoices and payments")
-async def get_member(member_id: str, request: Request, response: Response) -> Member:
-    return tagged(response, await queries.get_member(db(request), member_id))
+async def get_member(member_id: str, platform: PlatformDep, response: Response) -> Member:
+    return tagged(response, await queries.get_member(platform.db, member_id))
 
 
 @members.get("/{member_id}/standing", response_model=Standing, dependencies=[standing_reads], responses=ONE,
              summary="Whether one organisation is a member in good standing on a date")
-async def member_standing(member_id: str, request: Request,
+async def member_standing(member_id: str, platform: PlatformDep,
                           on: Annotated[date | None, Query(description="Defaults to today.")] = None) -> Standing:
-    member = await queries.get_member(db(request), member_id)
+    member = await queries.get_member(platform.db, member_id)
     day = on or today()
     return Standing(member_id=member.id, on=day, in_good_standing=member.in_good_standing(day),
                     status=member.status.value)
@@ -274,38 +227,38 @@ async def withdraw(member_id: str, body: WithdrawalIn, response: Response, svc: 
 
 
 # -- dues (batches and configuration) ----------------------------------------------------------
-@dues.post("/invoicing", response_model=BatchResult, dependencies=[writes], responses=ERRORS,
+@dues.post("/invoicing", response_model=BatchResult, dependencies=[writes], responses=READ,
            summary="Yearly invoicing: invoice a year's dues to every active member not yet invoiced")
 async def invoice_year(body: InvoiceIn, svc: Service) -> BatchResult:
     day = on_or_today(body)
     return BatchResult(on=day, counts=await svc.invoice_year(body.year, on=day))
 
 
-@dues.post("/deadlines", response_model=BatchResult, dependencies=[writes], responses=ERRORS,
+@dues.post("/deadlines", response_model=BatchResult, dependencies=[writes], responses=READ,
            summary="Apply payment deadlines: overdue members enter their grace period, past-grace ones lapse")
 async def apply_deadlines(body: Dated, svc: Service) -> BatchResult:
     day = on_or_today(body)
     return BatchResult(on=day, counts=await svc.apply_deadlines(on=day))
 
 
-@dues.get("/fee-scale", response_model=FeeScale, dependencies=[reads], responses=ERRORS,
+@dues.get("/fee-scale", response_model=FeeScale, dependencies=[reads], responses=READ,
           summary="The fee scale (barème) in force")
 async def fee_scale(svc: Service) -> FeeScale:
     return svc.fee_scale
 
 
-@dues.get("/terms", response_model=DuesTerms, dependencies=[reads], responses=ERRORS,
+@dues.get("/terms", response_model=DuesTerms, dependencies=[reads], responses=READ,
           summary="Payment terms and grace period")
 async def dues_terms(svc: Service) -> DuesTerms:
     return svc.terms
 
 
 # -- statistics ------------------------------------------------------------------------------
-@statistics.get("/yearly", response_model=list[YearFigures], dependencies=[reads], responses=ERRORS,
+@statistics.get("/yearly", response_model=list[YearFigures], dependencies=[reads], responses=READ,
                 summary="Members and dues per year: counts, growth, invoiced, collected")
-async def yearly(request: Request, since: int | None = Query(None, ge=2000, le=2100),
-                 until: int | None = Query(None, ge=2000, le=2100)) -> list[dict]:
-    return await queries.yearly_statistics(db(request), since=since, until=until)
+async def yearly(platform: PlatformDep, since: int | None = Query(None, ge=2000, le=2100),
+                 until: int | None = Query(None, ge=EARLIEST_YEAR, le=LATEST_YEAR)) -> list[dict]:
+    return await queries.yearly_statistics(platform.db, since=since, until=until)
 
 
 ROUTERS = (organisations, applications, members, dues, statistics)

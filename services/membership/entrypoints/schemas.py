@@ -1,23 +1,18 @@
 """Request bodies of the membership API (what a client sends), with examples for the docs.
 
 Responses are the domain's own models (``Organisation``, ``MembershipApplication``,
-``Member``) and :class:`Page`. Business rules (SIRET checksum, ESUS date, workflow order)
+``Member``) in :class:`runtime.api.Page` for lists. Business rules (SIRET checksum, ESUS date, workflow order)
 are checked by the domain and come back as 422/409 problem details.
 """
 from __future__ import annotations
 
 from datetime import date
-from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from contracts.membership import ContactRole, LegalForm, PaymentMethod, StatutesFinding, WithdrawalReason
-
-T = TypeVar("T")
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from runtime.api import Body, partial
 
 
 class Dated(Body):
@@ -47,22 +42,7 @@ class OrganisationIn(Body):
         "sector": "économie circulaire", "headcount": 12, "annual_budget_cents": 45_000_000}]})
 
 
-class OrganisationPatch(Body):
-    """Only the fields given change (send ``If-Match`` with the ETag you read)."""
-
-    siret: str | None = None
-    name: str | None = Field(None, min_length=1, max_length=200)
-    legal_form: LegalForm | None = None
-    esus_agreed: bool | None = None
-    esus_agreed_on: date | None = None
-    departement: str | None = None
-    commune: str | None = Field(None, min_length=1, max_length=100)
-    sector: str | None = Field(None, min_length=1, max_length=100)
-    headcount: int | None = Field(None, ge=0)
-    annual_budget_cents: int | None = Field(None, ge=0)
-    on: date | None = None
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"headcount": 15}]})
+OrganisationPatch = partial(OrganisationIn, name="OrganisationPatch", examples=[{"headcount": 15}])
 
 
 class ContactIn(Body):
@@ -100,7 +80,7 @@ class ActivationIn(Dated):
 
 
 class InvoiceIn(Dated):
-    year: int = Field(ge=2000, le=2100, examples=[2026])
+    year: int = Field(ge=EARLIEST_YEAR, le=LATEST_YEAR, examples=[2026])
 
 
 class PaymentIn(InvoiceIn):
@@ -114,13 +94,6 @@ class PaymentIn(InvoiceIn):
 class WithdrawalIn(Dated):
     reason: WithdrawalReason = Field(examples=["resignation"])
     detail: str | None = Field(None, max_length=2000, description="No personal data.")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int = Field(description="How many match, over all pages.")
-    limit: int
-    offset: int
 
 
 class Standing(BaseModel):

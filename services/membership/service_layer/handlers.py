@@ -1,9 +1,11 @@
 """The membership service's commands: load the aggregates, call the domain, save in one transaction.
 
 Each command is one MongoDB transaction: the aggregates it changes and the events they
-recorded (the outbox) commit together. ``expected_version`` (from ``If-Match``) makes a
-stale write fail with 412; two concurrent writes never silently overwrite each other (the
-versioned save raises 409, or the transaction is retried on fresh state).
+recorded (the outbox) commit together. Every command takes ``within=``: a transaction to run
+in instead of its own (a consumer's handler calling a command commits both together).
+``expected_version`` (from ``If-Match``) makes a stale write fail with 412; two concurrent
+writes never silently overwrite each other (the versioned save raises 409, or the
+transaction is retried on fresh state).
 """
 from __future__ import annotations
 
@@ -43,15 +45,17 @@ class MembershipService:
         self.terms = terms
 
     # -- organisations -----------------------------------------------------------------
-    async def register_organisation(self, profile: dict[str, Any], *, on: date) -> Organisation:
+    async def register_organisation(self, profile: dict[str, Any], *, on: date,
+                                    within: Transaction | None = None) -> Organisation:
         async def work(tx: Transaction) -> Organisation:
             org = Organisation.register(new_id("org"), on=on, **profile)
             await tx.save(ORGANISATIONS, org, conflict=f"an organisation with SIRET {org.siret} is already registered")
             return org
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, within=within)
 
     async def _change(self, collection: str, model: type[A], aggregate_id: str, expected_version: int | None,
-                      step: Callable[[Transaction, A], Awaitable[Any]], conflict: str | None = None) -> A:
+                      step: Callable[[Transaction, A], Awaitable[Any]], conflict: str | None = None,
+                      within: Transaction | None = None) -> A:
         """Load one aggregate, check ``If-Match``, apply ``step``, save: one transaction."""
         async def work(tx: Transaction) -> A:
             aggregate = await tx.get(collection, model, aggregate_id)
@@ -60,29 +64,32 @@ class MembershipService:
             if aggregate.pending_events:
                 await tx.save(collection, aggregate, conflict=conflict)
             return aggregate
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, within=within)
 
     async def update_organisation(self, org_id: str, changes: dict[str, Any], *, on: date,
-                                  expected_version: int | None = None) -> Organisation:
+                                  expected_version: int | None = None,
+                                  within: Transaction | None = None) -> Organisation:
         async def step(tx: Transaction, org: Organisation) -> None:
             org.update(on=on, **changes)
         return await self._change(ORGANISATIONS, Organisation, org_id, expected_version, step,
-                                  conflict=f"an organisation with SIRET {changes.get('siret')} is already registered")
+                                  conflict=f"an organisation with SIRET {changes.get('siret')} is already registered",
+                                  within=within)
 
     async def add_contact(self, org_id: str, contact: dict[str, Any], *, on: date,
-                          expected_version: int | None = None) -> Organisation:
+                          expected_version: int | None = None, within: Transaction | None = None) -> Organisation:
         async def step(tx: Transaction, org: Organisation) -> None:
             org.add_contact(new_id("ct"), on=on, **contact)
-        return await self._change(ORGANISATIONS, Organisation, org_id, expected_version, step)
+        return await self._change(ORGANISATIONS, Organisation, org_id, expected_version, step, within=within)
 
     async def remove_contact(self, org_id: str, contact_id: str, *, on: date,
-                             expected_version: int | None = None) -> Organisation:
+                             expected_version: int | None = None, within: Transaction | None = None) -> Organisation:
         async def step(tx: Transaction, org: Organisation) -> None:
             org.remove_contact(contact_id, on=on)
-        return await self._change(ORGANISATIONS, Organisation, org_id, expected_version, step)
+        return await self._change(ORGANISATIONS, Organisation, org_id, expected_version, step, within=within)
 
     # -- applications ------------------------------------------------------------------
-    async def submit_application(self, org_id: str, *, on: date) -> MembershipApplication:
+    async def submit_application(self, org_id: str, *, on: date,
+                                 within: Transaction | None = None) -> MembershipApplication:
         async def work(tx: Transaction) -> MembershipApplication:
             org = await tx.get(ORGANISATIONS, Organisation, org_id)
             member = await tx.find(MEMBERS, Member, org_id)
@@ -98,33 +105,36 @@ class MembershipService:
             application = MembershipApplication.submit(new_id("app"), organisation=org, on=on)
             await tx.save(APPLICATIONS, application)
             return application
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, within=within)
 
-    async def _application_step(self, app_id: str, expected_version: int | None, step) -> MembershipApplication:
+    async def _application_step(self, app_id: str, expected_version: int | None, step,
+                                within: Transaction | None) -> MembershipApplication:
         async def apply(tx: Transaction, application: MembershipApplication) -> None:
             step(application)
-        return await self._change(APPLICATIONS, MembershipApplication, app_id, expected_version, apply)
+        return await self._change(APPLICATIONS, MembershipApplication, app_id, expected_version, apply,
+                                  within=within)
 
-    async def hold_welcome_meeting(self, app_id: str, *, on: date, expected_version: int | None = None):
-        return await self._application_step(app_id, expected_version, lambda a: a.hold_welcome_meeting(on=on))
+    async def hold_welcome_meeting(self, app_id: str, *, on: date, expected_version: int | None = None,
+                                   within: Transaction | None = None):
+        return await self._application_step(app_id, expected_version, lambda a: a.hold_welcome_meeting(on=on), within)
 
     async def review_statutes(self, app_id: str, findings: list[dict[str, Any]], *, on: date,
-                              expected_version: int | None = None):
+                              expected_version: int | None = None, within: Transaction | None = None):
         return await self._application_step(app_id, expected_version,
-                                            lambda a: a.review_statutes(findings, on=on))
+                                            lambda a: a.review_statutes(findings, on=on), within)
 
     async def admit(self, app_id: str, *, on: date, board_meeting_ref: str | None = None,
-                    expected_version: int | None = None):
+                    expected_version: int | None = None, within: Transaction | None = None):
         return await self._application_step(app_id, expected_version,
-                                            lambda a: a.admit(on=on, board_meeting_ref=board_meeting_ref))
+                                            lambda a: a.admit(on=on, board_meeting_ref=board_meeting_ref), within)
 
     async def refuse(self, app_id: str, reason: str, *, on: date, board_meeting_ref: str | None = None,
-                     expected_version: int | None = None):
+                     expected_version: int | None = None, within: Transaction | None = None):
         return await self._application_step(
-            app_id, expected_version, lambda a: a.refuse(reason, on=on, board_meeting_ref=board_meeting_ref))
+            app_id, expected_version, lambda a: a.refuse(reason, on=on, board_meeting_ref=board_meeting_ref), within)
 
     # -- members and dues --------------------------------------------------------------
-    async def activate_member(self, app_id: str, *, on: date) -> Member:
+    async def activate_member(self, app_id: str, *, on: date, within: Transaction | None = None) -> Member:
         async def work(tx: Transaction) -> Member:
             application = await tx.get(APPLICATIONS, MembershipApplication, app_id)
             org = await tx.get(ORGANISATIONS, Organisation, application.organisation_id)
@@ -136,34 +146,38 @@ class MembershipService:
                                      terms=self.terms, on=on)
             await tx.save(MEMBERS, member)
             return member
-        return await self.db.transaction(work)
+        return await self.db.transaction(work, within=within)
 
-    async def _member_step(self, member_id: str, expected_version: int | None, step) -> Member:
-        return await self._change(MEMBERS, Member, member_id, expected_version, step)
+    async def _member_step(self, member_id: str, expected_version: int | None, step,
+                           within: Transaction | None) -> Member:
+        return await self._change(MEMBERS, Member, member_id, expected_version, step, within=within)
 
-    async def invoice_dues(self, member_id: str, year: int, *, on: date, expected_version: int | None = None):
+    async def invoice_dues(self, member_id: str, year: int, *, on: date, expected_version: int | None = None,
+                           within: Transaction | None = None):
         async def step(tx: Transaction, member: Member) -> None:
             org = await tx.get(ORGANISATIONS, Organisation, member.id)
             member.invoice_dues(year, organisation=org, fee_scale=self.fee_scale, terms=self.terms, on=on)
-        return await self._member_step(member_id, expected_version, step)
+        return await self._member_step(member_id, expected_version, step, within)
 
     async def record_payment(self, member_id: str, year: int, *, amount_cents: int, payment_id: str | None,
-                             method: str, on: date, expected_version: int | None = None):
+                             method: str, on: date, expected_version: int | None = None,
+                             within: Transaction | None = None):
         async def step(tx: Transaction, member: Member) -> None:
             member.record_payment(year, amount_cents=amount_cents, payment_id=payment_id or new_id("pay"),
                                   method=method, on=on)
-        return await self._member_step(member_id, expected_version, step)
+        return await self._member_step(member_id, expected_version, step, within)
 
-    async def send_reminder(self, member_id: str, year: int, *, on: date, expected_version: int | None = None):
+    async def send_reminder(self, member_id: str, year: int, *, on: date, expected_version: int | None = None,
+                            within: Transaction | None = None):
         async def step(tx: Transaction, member: Member) -> None:
             member.send_dues_reminder(year, on=on)
-        return await self._member_step(member_id, expected_version, step)
+        return await self._member_step(member_id, expected_version, step, within)
 
     async def withdraw(self, member_id: str, reason: str, *, on: date, detail: str | None = None,
-                       expected_version: int | None = None):
+                       expected_version: int | None = None, within: Transaction | None = None):
         async def step(tx: Transaction, member: Member) -> None:
             member.withdraw(reason, on=on, detail=detail)
-        return await self._member_step(member_id, expected_version, step)
+        return await self._member_step(member_id, expected_version, step, within)
 
     # -- batches (each member in its own transaction) -----------------------------------
     async def _member_ids(self, statuses: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""The yearly-statistics read model, kept by a consumer of the service's own member events.
+"""The yearly-statistics read model, kept by a consumer of the service's own member events
+(subscribed in ``services/membership/bootstrap.py``).
 
 One document per year in ``yearly_statistics`` with counters; each handler increments them
 inside the consumer's transaction, with the processed-event record, so a redelivered event
@@ -11,7 +12,6 @@ from contracts.membership import (ApplicationAdmitted, ApplicationRefused, Appli
                                   MembershipWithdrawn, MemberStatus)
 from pymongo import UpdateOne
 
-from runtime.consumer import Consumer, Subscription
 from runtime.mongo import Transaction
 from services.membership.adapters.repository import STATISTICS
 
@@ -58,16 +58,3 @@ async def on_membership_withdrawn(event: MembershipWithdrawn, tx: Transaction, _
     if event.previous_status is not MemberStatus.LAPSED:  # a lapsed member had already left the count
         await _inc(tx, event.withdrawn_on.year, withdrawn=1)
 
-
-def yearly_statistics_consumer() -> Consumer:
-    return Consumer("yearly-statistics", [
-        Subscription(ApplicationSubmitted, on_application_submitted),
-        Subscription(ApplicationAdmitted, on_application_admitted),
-        Subscription(ApplicationRefused, on_application_refused),
-        Subscription(MemberActivated, on_member_activated),
-        Subscription(DuesInvoiced, on_dues_invoiced),
-        Subscription(DuesPaymentRecorded, on_dues_payment_recorded),
-        Subscription(MembershipLapsed, on_membership_lapsed),
-        Subscription(MembershipRenewed, on_membership_renewed),
-        Subscription(MembershipWithdrawn, on_membership_withdrawn),
-    ])

@@ -1,0 +1,100 @@
+"""What a service is, declared once in ``services/<name>/bootstrap.py``, and where to find them all.
+
+A service's bootstrap module defines ``SERVICE = ServiceDefinition(...)``: its name and port, its
+contracts module, its HTTP routers, its indexes, its consumers (one line per subscription),
+its periodic jobs and its command-service factory. Everything else reads it:
+
+- :func:`runtime.platform.running` starts its lifecycle (database, producer, relay, consumers,
+  jobs) without HTTP; :func:`runtime.http.create_app` serves it over HTTP;
+- :mod:`runtime.stack` (``make run``) starts every service :func:`discover` finds, and writes
+  Prometheus' scrape list from them; the benchmarks and the test fixtures start them the same way;
+- the AsyncAPI document lists their contracts' topics.
+
+A new service is a new folder with a ``bootstrap.py`` (and its compose entry, which the tests
+check).
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the definition itself stays importable without FastAPI, Kafka or MongoDB loaded
+    from fastapi import APIRouter
+
+    from runtime.consumer import Consumer
+    from runtime.mongo import Database
+    from runtime.platform import Platform
+    from runtime.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job of a service (a sweeper: expired offers, deadlines…): ``run(platform)`` every
+    ``every`` seconds, while the process runs. It must be idempotent: several instances of a
+    service may run it at the same time, and a run may be cut short by a crash."""
+
+    name: str
+    every: float
+    run: Callable[[Platform], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """One service of the platform, as its bootstrap declares it."""
+
+    name: str
+    port: int
+    title: str
+    description: str
+    contracts: str  # the module of its event contracts, e.g. "contracts.membership"
+    commands: Callable[[Platform], Any]  # builds the service's command handlers (``platform.commands``)
+    routers: Callable[[], Sequence[APIRouter]] = tuple  # its HTTP routers (imported lazily: no FastAPI for workers)
+    indexes: Callable[[Database], Awaitable[None]] | None = None
+    consumers: Callable[[], Sequence[Consumer]] = tuple  # one Consumer per group, one line per subscription
+    jobs: Sequence[Job] = ()
+    openapi_tags: Sequence[dict[str, Any]] = ()
+    version: str = "1.0.0"
+    settings_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. a default MONGODB_DATABASE
+
+    def contracts_module(self) -> ModuleType:
+        return importlib.import_module(self.contracts)
+
+    def settings(self, **overrides: Any) -> Settings:
+        """This service's settings: the environment, with ``service_name`` and ``http_port`` set."""
+        from runtime.settings import Settings
+
+        return Settings(**{"service_name": self.name, "http_port": self.port, **self.settings_overrides,
+                           **overrides})
+
+
+@cache
+def discover() -> dict[str, ServiceDefinition]:
+    """Every service of the repository (``services/<name>/bootstrap.py``), by port."""
+    found: dict[str, ServiceDefinition] = {}
+    for bootstrap in sorted((ROOT / "services").glob("*/bootstrap.py")):
+        module = importlib.import_module(f"services.{bootstrap.parent.name}.bootstrap")
+        definition = getattr(module, "SERVICE", None)
+        if not isinstance(definition, ServiceDefinition):
+            raise ImportError(f"{bootstrap} must define SERVICE = ServiceDefinition(...)")
+        if definition.name != bootstrap.parent.name:
+            raise ImportError(f"{bootstrap}: SERVICE.name is {definition.name!r}, not {bootstrap.parent.name!r}")
+        found[definition.name] = definition
+    ports = [d.port for d in found.values()]
+    if len(ports) != len(set(ports)):
+        raise ImportError(f"two services share a port: {sorted(ports)}")
+    return dict(sorted(found.items(), key=lambda item: item[1].port))
+
+
+def service(name: str) -> ServiceDefinition:
+    """One service's definition; ``KeyError`` names the known ones."""
+    services = discover()
+    if name not in services:
+        raise KeyError(f"unknown service {name!r}; known: {', '.join(services)}")
+    return services[name]

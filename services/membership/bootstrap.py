@@ -1,0 +1,76 @@
+"""The membership service ("Vie interne"), declared once: everything that starts it reads this.
+
+Organisations, applications (submission → welcome meeting → statutes review for commercial
+companies → board decision), members and their yearly dues, and the yearly figures. Its
+consumers are listed here, one line per subscription.
+"""
+from __future__ import annotations
+
+from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted, DuesInvoiced,
+                                  DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
+                                  MembershipWithdrawn)
+from runtime.consumer import Consumer, Subscription
+from runtime.service import ServiceDefinition
+from services.membership.adapters.repository import ensure_indexes
+from services.membership.service_layer import projections as p
+
+
+def _commands(platform):
+    from services.membership.service_layer.handlers import MembershipService
+    from services.membership.settings import DuesSettings
+
+    dues = DuesSettings()  # a bad barème file stops the start-up, named
+    return MembershipService(platform.db, dues.fee_scale(), dues.terms())
+
+
+def _routers():
+    from services.membership.entrypoints.api import ROUTERS
+
+    return ROUTERS
+
+
+def _consumers() -> list[Consumer]:
+    return [
+        Consumer("yearly-statistics", [
+            Subscription(ApplicationSubmitted, p.on_application_submitted),
+            Subscription(ApplicationAdmitted, p.on_application_admitted),
+            Subscription(ApplicationRefused, p.on_application_refused),
+            Subscription(MemberActivated, p.on_member_activated),
+            Subscription(DuesInvoiced, p.on_dues_invoiced),
+            Subscription(DuesPaymentRecorded, p.on_dues_payment_recorded),
+            Subscription(MembershipLapsed, p.on_membership_lapsed),
+            Subscription(MembershipRenewed, p.on_membership_renewed),
+            Subscription(MembershipWithdrawn, p.on_membership_withdrawn),
+        ]),
+    ]
+
+
+DESCRIPTION = """
+Membership ("Vie interne") of the CRESS: the ESS organisations the chamber knows, their
+applications (submission → welcome meeting → statutes review for commercial companies →
+board decision), the members and their yearly dues (fee scale, invoices, payments,
+reminders, grace period, lapse, renewal, withdrawal), and the figures of the activity report.
+
+Every state change publishes its event (CloudEvents over Kafka; see `/asyncapi`).
+Authenticate with `Authorization: Bearer <token>` (`make token` prints a development one).
+Errors are RFC 9457 problem details.
+"""
+
+SERVICE = ServiceDefinition(
+    name="membership",
+    port=8001,
+    title="CRESS — membership",
+    description=DESCRIPTION,
+    contracts="contracts.membership",
+    commands=_commands,
+    routers=_routers,
+    indexes=ensure_indexes,
+    consumers=_consumers,
+    openapi_tags=[
+        {"name": "organisations", "description": "ESS organisations and their contacts"},
+        {"name": "applications", "description": "The joining workflow"},
+        {"name": "members", "description": "Members, good standing, dues invoices and payments"},
+        {"name": "dues", "description": "Yearly invoicing, deadlines, fee scale"},
+        {"name": "statistics", "description": "Figures per year (from the yearly-statistics read model)"},
+    ],
+)

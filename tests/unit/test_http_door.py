@@ -1,0 +1,107 @@
+"""The runtime's door and API helpers, without a server: hostile values, PATCH bodies, ETags."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+from pydantic import BaseModel, Field, ValidationError
+
+from runtime.api import Body, expected, partial
+from runtime.errors import InvalidInput
+from runtime.http import INT64_MAX, INT64_MIN, guarded, refuse_hostile
+
+
+class Inner(BaseModel):
+    amount: int
+    when: date | None = None
+
+
+class Outer(BaseModel):
+    name: str
+    items: list[Inner] = []
+    extra: dict[str, int] = {}
+
+
+@pytest.mark.parametrize("value, field", [
+    (Outer(name="x", items=[Inner(amount=1), Inner(amount=10**30)]), "items.1.amount"),
+    (Outer(name="x", items=[Inner(amount=INT64_MAX + 1)]), "items.0.amount"),
+    (Outer(name="x", items=[Inner(amount=INT64_MIN - 1)]), "items.0.amount"),
+    (Outer(name="x", items=[Inner(amount=1, when=date(9999, 12, 31))]), "items.0.when"),
+    (Outer(name="x", items=[Inner(amount=1, when=date(1899, 12, 31))]), "items.0.when"),
+    (Outer(name="x", extra={"$where": 1}), "extra.$where"),
+    (Outer(name="x", extra={"ok": 2**64}), "extra.ok"),
+])
+def test_hostile_values_are_refused_naming_the_field(value, field):
+    with pytest.raises(InvalidInput) as caught:
+        refuse_hostile(value, "")
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("value", [
+    Outer(name="x", items=[Inner(amount=INT64_MAX), Inner(amount=INT64_MIN, when=date(1985, 3, 1))]),
+    Outer(name="x" * 10_000, items=[Inner(amount=0, when=date(2200, 12, 31))]),
+    datetime(1900, 1, 1, tzinfo=timezone.utc), True, None, "9" * 40, 1.5,
+])
+def test_values_the_platform_stores_pass(value):
+    refuse_hostile(value, "")
+
+
+def test_floats_must_be_finite():
+    with pytest.raises(InvalidInput) as caught:
+        refuse_hostile(float("inf"), "query.rate")
+    assert caught.value.field == "query.rate"
+    with pytest.raises(InvalidInput):
+        refuse_hostile(float("nan"), "rate")
+
+
+async def test_a_guarded_endpoint_names_query_and_path_parameters():
+    calls = []
+
+    async def endpoint(item_id: str, offset: int = 0, body: Outer | None = None):
+        calls.append((item_id, offset))
+        return "ran"
+
+    wrapped = guarded(endpoint, "/items/{item_id}")
+    assert await wrapped(item_id="a", offset=3) == "ran"
+    with pytest.raises(InvalidInput) as caught:
+        await wrapped(item_id="a", offset=10**20)
+    assert caught.value.field == "query.offset"
+    with pytest.raises(InvalidInput) as caught:
+        await wrapped(item_id="a", body=Outer(name="x", items=[Inner(amount=10**19)]))
+    assert caught.value.field == "items.0.amount"
+    assert calls == [("a", 3)], "the endpoint never ran on hostile input"
+    assert guarded(wrapped, "/items/{item_id}") is wrapped, "guarding twice changes nothing"
+
+
+class Thing(Body):
+    name: str = Field(min_length=1, examples=["x"])
+    size: int = Field(ge=0)
+    note: str | None = None
+    on: date | None = None
+
+
+ThingPatch = partial(Thing, examples=[{"size": 3}])
+
+
+def test_partial_keeps_constraints_makes_fields_optional_and_refuses_null_where_required():
+    assert ThingPatch.model_validate({}).model_dump(exclude_unset=True) == {}
+    assert ThingPatch.model_validate({"size": 4}).model_dump(exclude_unset=True) == {"size": 4}
+    assert ThingPatch.model_validate({"note": None}).model_dump(exclude_unset=True) == {"note": None}
+    for bad, field in (({"name": None}, "name"), ({"size": None}, "size"), ({"size": -1}, "size"),
+                       ({"name": ""}, "name"), ({"colour": "red"}, "colour")):
+        with pytest.raises(ValidationError) as caught:
+            ThingPatch.model_validate(bad)
+        assert [e["loc"] for e in caught.value.errors()] == [(field,)], bad
+    assert ThingPatch.model_json_schema()["examples"] == [{"size": 3}]
+
+
+@pytest.mark.parametrize("header, version", [('"3"', 3), ('W/"12"', 12), ("7", 7), ("*", None), (None, None)])
+def test_if_match_accepts_the_etag_forms(header, version):
+    assert expected(header) == version
+
+
+@pytest.mark.parametrize("header", ["yesterday", '"3', '"-1"', '"' + "9" * 30 + '"'])
+def test_if_match_refuses_anything_else(header):
+    with pytest.raises(InvalidInput) as caught:
+        expected(header)
+    assert caught.value.field == "header.If-Match"
