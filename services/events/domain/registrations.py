@@ -59,7 +59,7 @@ from .checkin import (MAX_SCANS, CheckinList, ListPresence, ScanOutcome, ScanRec
 __all__ = [
     "Registration", "Person", "Offer", "OfferOutcome", "StatusChange", "RegistrationStatus", "CancellationReason",
     "Admission", "Occupancy", "CategoryCount", "HELD_STATUSES",
-    "next_in_line", "waitlist_position", "places_to_offer",
+    "next_in_line", "waitlist_position", "places_to_offer", "waiting_list",
 ]
 
 MAX_OFFER_HOURS = 720
