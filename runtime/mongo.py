@@ -145,7 +145,7 @@ class Database:
 
     async def transaction(self, work: Callable[[Transaction], Awaitable[T]], *,
                           correlation_id: str | None = None, causation_id: str | None = None,
-                          within: Transaction | None = None) -> T:
+                          within: Transaction | None = None, conflict_retries: int = 0) -> T:
         """Run ``work`` in one transaction with the outbox records of the events it recorded.
 
         The whole of ``work`` is retried on transient transaction errors (write conflicts),
@@ -154,6 +154,11 @@ class Database:
         ``within``: run ``work`` inside that transaction instead of a new one (a command called by
         a consumer's handler, or by another command): its writes and events commit, or not, with
         the rest of that transaction.
+
+        ``conflict_retries``: run ``work`` again, on fresh state, when it ends in a
+        :class:`ConcurrencyConflict` (someone saved the same aggregate first) — for commands that
+        many clients send at once on one aggregate and whose outcome the new state decides (a
+        second scan of a badge answers "already checked in"). Without it the conflict is a 409.
         """
         from runtime.outbox import append_to_outbox  # the outbox module imports this one
 
@@ -173,11 +178,19 @@ class Database:
                 await append_to_outbox(tx)
             return result
 
-        async with self.client.start_session() as session:
-            # Majority write concern: a commit survives a primary failover (consumers commit their
-            # offsets after it). The default read concern suffices: the versioned save and the
-            # server's write-conflict detection reject concurrent changes ("snapshot" cost ~15 %).
-            result = await session.with_transaction(callback, write_concern=WriteConcern("majority"))
+        for attempt in range(conflict_retries + 1):
+            try:
+                async with self.client.start_session() as session:
+                    # Majority write concern: a commit survives a primary failover (consumers commit
+                    # their offsets after it). The default read concern suffices: the versioned save
+                    # and the server's write-conflict detection reject concurrent changes ("snapshot"
+                    # cost ~15 %).
+                    result = await session.with_transaction(callback, write_concern=WriteConcern("majority"))
+                break
+            except ConcurrencyConflict:
+                if attempt == conflict_retries:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
         if published and self._on_commit is not None:
             self._on_commit()  # only commits that wrote to the outbox wake the relay
         return result

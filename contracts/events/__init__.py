@@ -24,9 +24,8 @@ from contracts.events.registrations import *  # noqa: F401,F403
 from contracts.topics import Topic
 
 SERVICE = "events"
-TOPICS: tuple[Topic, ...] = ()  # the events' contracts are being written: see below
 
-_TOPICS_WHEN_THEIR_EVENTS_EXIST: tuple[Topic, ...] = (
+TOPICS: tuple[Topic, ...] = (
     Topic("events.event", SERVICE, "event",
           description="The events catalogue: drafts, publication, closing, held, archived, cancelled."),
     Topic("events.registration", SERVICE, "registration",
@@ -34,7 +33,7 @@ _TOPICS_WHEN_THEIR_EVENTS_EXIST: tuple[Topic, ...] = (
                       "(ids only: no personal data)."),
     Topic("events.survey", SERVICE, "survey",
           description="Satisfaction surveys: opened, answered, reminders, closed."),
-    Topic("events.convention", SERVICE, "convention",
-          description="Business conventions: participants, meeting requests, scheduling, agendas, meetings "
-                      "held and their outcomes."),
 )
+CONVENTION_TOPIC = Topic("events.convention", SERVICE, "convention",
+                         description="Business conventions: participants, meeting requests, scheduling, agendas, "
+                                     "meetings held and their outcomes.")

@@ -76,6 +76,15 @@ async def serving(name: str, settings: Settings) -> AsyncIterator:
         yield application
 
 
+@asynccontextmanager
+async def client_of(application, settings: Settings, *roles: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of an in-process app, with a bearer token of ``roles`` (admin by default)."""
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{settings.service_name}.test",
+                                 headers=bearer(settings, *(roles or ("admin",)))) as c:
+        yield c
+
+
 @pytest.fixture
 def settings(infrastructure: Infrastructure) -> Settings:
     return service_settings(infrastructure, "membership")
@@ -93,9 +102,7 @@ async def app(settings: Settings):
 
 @pytest.fixture
 async def client(app, settings: Settings):
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://membership.test",
-                                 headers=bearer(settings, "admin")) as c:
+    async with client_of(app, settings) as c:
         yield c
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-import httpx
 import pytest
 
 from runtime.mongo import OUTBOX, PROCESSED
 from runtime.platform import running
 from runtime.service import discover, service
-from tests.integration.conftest import eventually, read_topic, serving, service_settings
+from tests.integration.conftest import client_of, eventually, read_topic, serving, service_settings
 
 pytestmark = pytest.mark.integration
 
@@ -75,11 +74,7 @@ async def test_method_not_allowed_says_what_is_allowed(client):
 async def test_bodies_over_the_configured_size_get_413(infrastructure):
     settings = service_settings(infrastructure, "membership", http_max_body_bytes=2048)
     async with serving("membership", settings) as application:
-        from tests.integration.conftest import bearer
-
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://m.test",
-                                     headers=bearer(settings, "admin")) as c:
+        async with client_of(application, settings) as c:
             big = {**ORG, "name": "x" * 4000}
             r = await c.post("/organisations", json=big)
             assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")

@@ -1,6 +1,6 @@
 """Small input rules shared by the events aggregates; each raises :class:`InvalidInput` naming the field.
 
-Instants must be timezone-aware and within the years the platform accepts (1900–2199).
+Instants must be timezone-aware and within the years the platform accepts (contracts.base: 1900–2200).
 """
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
+from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from runtime.errors import Conflict, InvalidInput
 
 E = TypeVar("E", bound=StrEnum)
-
-EARLIEST_YEAR = 1900  # contracts.base will export these; literals until then
-LATEST_YEAR = 2199
 
 ID_MAX_LENGTH = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -85,7 +83,7 @@ def enum_value(enum: type[E], value: object, field: str) -> E:
 
 
 def instant(value: object, field: str) -> datetime:
-    """A timezone-aware datetime of the years 1900–2199."""
+    """A timezone-aware datetime of the years the platform accepts."""
     if not isinstance(value, datetime):
         raise InvalidInput(field, f"{field} must be a date and time (got {value!r})")
     if value.tzinfo is None or value.utcoffset() is None:

@@ -1,0 +1,56 @@
+"""Where the events service keeps its aggregates and read models in MongoDB, and their indexes.
+
+Writes go through :class:`runtime.mongo.Transaction` (versioned save + outbox); this module
+names the collections, declares their indexes and reads/writes the places counter.
+"""
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING
+
+from runtime.mongo import Database, Transaction
+from services.events.domain.catalogue import Occupancy
+
+EVENTS = "events"
+OCCUPANCY = "occupancy"  # one places counter per event (see services.events.domain.catalogue.Occupancy)
+REGISTRATIONS = "registrations"
+CHECKIN_LISTS = "checkin_lists"
+SURVEYS = "surveys"
+SURVEY_RESPONSES = "survey_responses"
+SURVEY_INVITATIONS = "survey_invitations"
+CONVENTIONS = "conventions"
+MEETING_REQUESTS = "meeting_requests"
+SCHEDULE_RUNS = "schedule_runs"
+
+
+async def ensure_indexes(db: Database) -> None:
+    await db[EVENTS].create_index([("starts_at", ASCENDING), ("_id", ASCENDING)])
+    await db[EVENTS].create_index([("kind", ASCENDING), ("starts_at", ASCENDING)])
+    await db[EVENTS].create_index([("team", ASCENDING), ("starts_at", ASCENDING)])
+    await db[EVENTS].create_index([("status", ASCENDING), ("starts_at", ASCENDING)])
+    await db[REGISTRATIONS].create_index([("event_id", ASCENDING), ("status", ASCENDING),
+                                          ("category", ASCENDING), ("waitlist_seq", ASCENDING)])
+    await db[REGISTRATIONS].create_index([("event_id", ASCENDING), ("person.email", ASCENDING)])
+    await db[REGISTRATIONS].create_index([("person.email", ASCENDING)])
+    await db[REGISTRATIONS].create_index([("status", ASCENDING)])
+    await db[CHECKIN_LISTS].create_index([("event_id", ASCENDING)])
+    await db[SURVEYS].create_index([("event_id", ASCENDING)])
+    await db[SURVEY_RESPONSES].create_index([("survey_id", ASCENDING)])
+    await db[SURVEY_INVITATIONS].create_index([("survey_id", ASCENDING), ("respondent_id", ASCENDING)], unique=True)
+    await db[MEETING_REQUESTS].create_index([("convention_id", ASCENDING), ("status", ASCENDING)])
+    await db[SCHEDULE_RUNS].create_index([("convention_id", ASCENDING), ("started_at", DESCENDING)])
+
+
+async def read_occupancy(tx: Transaction, event_id: str) -> Occupancy:
+    doc = await tx.db[OCCUPANCY].find_one({"_id": event_id}, session=tx.session)
+    if doc is None:
+        return Occupancy()
+    doc.pop("_id", None)
+    return Occupancy.model_validate(doc)
+
+
+async def write_occupancy(tx: Transaction, event_id: str, occupancy: Occupancy) -> None:
+    """Replace the counter. Every registration of the event writes this one document in its
+    transaction, so concurrent registrations conflict on it and the database retries all but one:
+    they are serialised, and no two read the same free place."""
+    await tx.db[OCCUPANCY].replace_one({"_id": event_id}, {"_id": event_id, **occupancy.model_dump(mode="json")},
+                                       upsert=True, session=tx.session)

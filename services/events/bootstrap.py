@@ -1,0 +1,79 @@
+"""The events service ("Temps forts"), declared once: everything that starts it reads this.
+
+The events catalogue, registrations with quotas and a waiting list, check-in, surveys and
+business conventions. Who may register for a member-only event is learnt from membership's
+events (a local projection), never from the membership API.
+"""
+from __future__ import annotations
+
+from contracts.membership import (MemberActivated, MembershipEnteredGracePeriod, MembershipLapsed,
+                                  MembershipRenewed, MembershipWithdrawn)
+from runtime.consumer import Consumer, Subscription
+from runtime.service import Job, ServiceDefinition
+from services.events.adapters.repository import ensure_indexes
+from services.events.service_layer import standing
+from services.events.settings import EventsSettings
+
+SETTINGS = EventsSettings()
+
+
+def _commands(platform):
+    from services.events.service_layer import EventsCommands
+    from services.events.service_layer.badges import BadgeSigner
+    from services.events.service_layer.handlers import EventsService
+
+    return EventsCommands(events=EventsService(platform.db, BadgeSigner(platform.settings.jwt_secret)))
+
+
+def _routers():
+    from services.events.entrypoints.api import ROUTERS
+
+    return ROUTERS
+
+
+def _consumers() -> list[Consumer]:
+    return [
+        Consumer("member-standing", [
+            Subscription(MemberActivated, standing.on_member_activated),
+            Subscription(MembershipEnteredGracePeriod, standing.on_grace_period),
+            Subscription(MembershipLapsed, standing.on_lapsed),
+            Subscription(MembershipRenewed, standing.on_renewed),
+            Subscription(MembershipWithdrawn, standing.on_withdrawn),
+        ]),
+    ]
+
+
+async def _expire_offers(platform) -> None:
+    await platform.commands.events.expire_offers()
+
+
+DESCRIPTION = """
+Events ("Temps forts") of the CRESS: the catalogue (Club des collectivités, seminars, webinars,
+general assembly, hackathons, trainings, youth and school events, EXPLORE courses, awards,
+business conventions…), registrations with per-category quotas and member-only access, a
+waiting list that offers freed places in turn for a limited time, signed badges and check-in
+at several gates (offline scans reconciled later), iCalendar exports, and yearly figures.
+
+Every state change publishes its event (CloudEvents over Kafka; see `/asyncapi`); personal
+data (names, e-mails, phones) stay here. Authenticate with `Authorization: Bearer <token>`.
+Errors are RFC 9457 problem details.
+"""
+
+SERVICE = ServiceDefinition(
+    name="events",
+    port=8002,
+    title="CRESS — events",
+    description=DESCRIPTION,
+    contracts="contracts.events",
+    commands=_commands,
+    routers=_routers,
+    indexes=ensure_indexes,
+    consumers=_consumers,
+    jobs=[Job("expire-offers", SETTINGS.offer_sweep_seconds, _expire_offers)],
+    openapi_tags=[
+        {"name": "events", "description": "The catalogue: create, publish, close, hold, archive, cancel; calendars"},
+        {"name": "registrations", "description": "Registrations, approval, cancellation, waiting-list offers, badges"},
+        {"name": "check-in", "description": "Check-in lists, badge scans (online and offline), attendance"},
+        {"name": "calendars and figures", "description": "A person's calendar, member standing, yearly figures"},
+    ],
+)

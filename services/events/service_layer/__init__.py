@@ -1,0 +1,13 @@
+"""The events service's commands, grouped as the bootstrap builds them (``platform.commands``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.events.service_layer.handlers import EventsService
+
+
+@dataclass(frozen=True)
+class EventsCommands:
+    """Every command handler of the events service."""
+
+    events: EventsService  # catalogue, registrations, waiting list, check-in
