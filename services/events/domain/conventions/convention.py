@@ -31,7 +31,7 @@ from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput, NotFound
 
 from . import _rules
-from .participant import ConventionParticipant
+from .participant import ConventionParticipant, check_pair
 from .settings import ConventionSettings, ConventionSlot
 from ..scheduling import Schedule
 
@@ -262,14 +262,7 @@ class Convention(Aggregate):
             table is already locked in that slot; the slot has no table left for locks.
         """
         at = _rules.instant(at, "at")
-        for field, p in (("a", a), ("b", b)):
-            if p.convention_id != self.id:
-                raise InvalidInput(field, f"participant {p.id!r} is not a participant of convention {self.id}")
-        if a.id == b.id:
-            raise InvalidInput("b", f"a meeting of participant {a.id!r} with itself")
-        for p in (a, b):
-            if not p.is_active:
-                raise Conflict(f"participant {p.id} left the convention", current_state="left", participant_id=p.id)
+        check_pair(self.id, a, b, fields=("a", "b"))
         slot = self.settings.slot(slot_id)
         if slot is None:
             raise InvalidInput("slot_id", f"unknown slot {slot_id!r}")
@@ -399,7 +392,6 @@ class Convention(Aggregate):
                                                weight=m.weight, locked=m.locked))
         plan = kept + fresh
         self._check_plan(plan, len(kept))
-        ids = {m.meeting_id for m in plan}
         reused = {m.meeting_id for m in fresh if current.get(m.meeting_id) is m}
         for m in self.meetings:
             if m.has_facts and m.slot_id not in closed and m.meeting_id not in reused:
@@ -407,7 +399,7 @@ class Convention(Aggregate):
                                "happened already (scanned, marked or with outcomes)", current_state="under way",
                                expected_step="re-plan from a later slot")
         before = {m.meeting_id: (m.slot_id, m.table) for m in self.meetings}
-        after = {m.meeting_id: (m.slot_id, m.table) for m in plan}
+        after = {m.meeting_id: (m.slot_id, m.table) for m in plan}  # ids are unique: _check_plan
         slot_order = {s.id: k for k, s in enumerate(self.settings.slots)}
         plan.sort(key=lambda m: (slot_order[m.slot_id], m.table))
         q = schedule.quality
@@ -425,7 +417,7 @@ class Convention(Aggregate):
             without_meeting=q.without_meeting, idle_gaps=q.idle_gaps, unscheduled=len(unscheduled),
             unscheduled_by_reason=dict(Counter(u.reason for u in unscheduled)),
             meetings_added=sum(1 for k in after if k not in before),
-            meetings_removed=sum(1 for k in before if k not in ids),
+            meetings_removed=sum(1 for k in before if k not in after),
             meetings_moved=sum(1 for k, place in after.items() if k in before and before[k] != place),
             computed_at=at))
         return run

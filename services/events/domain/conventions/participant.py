@@ -247,6 +247,25 @@ class ConventionParticipant(Aggregate):
                            current_state=self.status.value, expected_step="none: the participant left")
 
 
+def check_pair(convention_id: str, a: ConventionParticipant, b: ConventionParticipant, *,
+               fields: tuple[str, str]) -> None:
+    """Two different participants of the convention, both still in it (a meeting request, a
+    locked meeting). ``fields`` name them in errors.
+
+    :raises InvalidInput: a participant of another convention; the same participant twice.
+    :raises Conflict: a participant left.
+    """
+    for field, p in zip(fields, (a, b)):
+        if p.convention_id != convention_id:
+            raise InvalidInput(field, f"participant {p.id!r} is not a participant of convention {convention_id}")
+    if a.id == b.id:
+        raise InvalidInput(fields[1], f"a meeting of participant {a.id!r} with itself")
+    for p in (a, b):
+        if not p.is_active:
+            raise Conflict(f"participant {p.id} left the convention: no meeting with it", current_state="left",
+                           participant_id=p.id)
+
+
 def _availability(settings: ConventionSettings, slot_ids: Iterable[str] | None, arrives_at: datetime | None,
                   leaves_at: datetime | None, *, check_slots: bool = True) -> Availability:
     """Slot ids are checked against the current slots when given (kept ones that a later

@@ -32,6 +32,7 @@ from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput
 
 from . import _rules
+from .participant import check_pair
 
 if TYPE_CHECKING:
     from .convention import Convention
@@ -89,15 +90,7 @@ class MeetingRequest(Aggregate):
         """
         request_id = _rules.identifier(request_id, "request_id")
         at = _rules.instant(at, "at")
-        for field, p in (("from_participant_id", sender), ("to_participant_id", recipient)):
-            if p.convention_id != convention.id:
-                raise InvalidInput(field, f"participant {p.id!r} is not a participant of convention {convention.id}")
-        if sender.id == recipient.id:
-            raise InvalidInput("to_participant_id", f"participant {sender.id!r} cannot request a meeting with itself")
-        for p in (sender, recipient):
-            if not p.is_active:
-                raise Conflict(f"participant {p.id} left the convention: no meeting request with it",
-                               current_state="left", participant_id=p.id)
+        check_pair(convention.id, sender, recipient, fields=("from_participant_id", "to_participant_id"))
         settings = convention.settings
         if not settings.allow_same_role and sender.role.is_buyer == recipient.role.is_buyer:
             side = "buyers" if sender.role.is_buyer else "ESS suppliers"
