@@ -33,7 +33,7 @@ TOPICS: tuple[Topic, ...] = (
                       "(ids only: no personal data)."),
     Topic("events.survey", SERVICE, "survey",
           description="Satisfaction surveys: opened, answered, reminders, closed."),
+    Topic("events.convention", SERVICE, "convention",
+          description="Business conventions: participants, meeting requests, scheduling, agendas, meetings "
+                      "held and their outcomes."),
 )
-CONVENTION_TOPIC = Topic("events.convention", SERVICE, "convention",
-                         description="Business conventions: participants, meeting requests, scheduling, agendas, "
-                                     "meetings held and their outcomes.")

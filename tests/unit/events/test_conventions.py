@@ -102,7 +102,7 @@ def test_generated_slots_skip_breaks_and_keep_the_gap():
     (dict(slots=[{"id": "a", "start_at": T0, "duration_minutes": 20},
                  {"id": "a", "start_at": T0 + HOUR, "duration_minutes": 20}]), "slots.1.id"),
     (dict(slots=[{"id": "a", "start_at": T0.replace(tzinfo=None), "duration_minutes": 20}]), "slots.0.start_at"),
-    (dict(slots=[{"id": "a", "start_at": T0.replace(year=2200), "duration_minutes": 20}]), "slots.0.start_at"),
+    (dict(slots=[{"id": "a", "start_at": T0.replace(year=2201), "duration_minutes": 20}]), "slots.0.start_at"),
     (dict(slots=[{"id": "a", "start_at": T0.replace(year=1899), "duration_minutes": 20}]), "slots.0.start_at"),
     (dict(slots=[{"id": "a", "start_at": T0, "duration_minutes": 0}]), "slots.0.duration_minutes"),
     (dict(slots=[{"id": "a", "start_at": T0, "duration_minutes": 20, "tables": 0}]), "slots.0.tables"),
@@ -127,7 +127,7 @@ def test_bad_settings_name_the_field(kwargs, field):
 
 @pytest.mark.parametrize("kwargs, field", [
     (dict(start_at=T0.replace(tzinfo=None)), "start_at"),
-    (dict(start_at=datetime(2199, 12, 31, 23, 0, tzinfo=PARIS)), "count"),  # runs into 2200
+    (dict(start_at=datetime(2200, 12, 31, 23, 0, tzinfo=PARIS)), "count"),  # runs into 2201
     (dict(slot_minutes=0), "slot_minutes"),
     (dict(gap_minutes=-5), "gap_minutes"),
     (dict(count=0), "count"),

@@ -1,67 +1,31 @@
-"""Small input rules of the conventions domain; each raises :class:`InvalidInput` naming the field."""
+"""Small input rules of the conventions domain; each raises :class:`InvalidInput` naming the field.
+
+The rules the events domain shares (instants, ids, enums, flags) come from :mod:`services.events.domain._rules`.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from enum import StrEnum
-from typing import TypeVar
 
 from runtime.errors import InvalidInput
 
-E = TypeVar("E", bound=StrEnum)
+from .._rules import enum_value, flag, identifier, instant, not_before, optional_instant  # noqa: F401
+from .._rules import whole as _whole
 
-EARLIEST_YEAR = 1900  # contracts.base will export these; literals until then
-LATEST_YEAR = 2199
-MAX_ID = 100  # characters of an id given by the caller
 MAX_TAG = 80  # characters of a sector / offer / need tag
 MAX_TAGS = 30  # tags per list
 
 
-def instant(value: object, field: str) -> datetime:
-    """A timezone-aware datetime in the years the platform accepts."""
-    if not isinstance(value, datetime):
-        raise InvalidInput(field, f"{field} must be a date and time (got {value!r})")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(field, f"{field} must carry a time zone (got the naive {value.isoformat()})")
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise InvalidInput(field, f"{field}: year {value.year} is outside {EARLIEST_YEAR}–{LATEST_YEAR}")
-    return value
-
-
-def optional_instant(value: object, field: str) -> datetime | None:
-    return None if value is None else instant(value, field)
-
-
-def not_before(at: datetime, earliest: datetime, field: str, what: str) -> datetime:
-    if at < earliest:
-        raise InvalidInput(field, f"{field} {at.isoformat()} is before {what} ({earliest.isoformat()})")
-    return at
-
-
 def whole(value: object, field: str, *, low: int, high: int) -> int:
     """A whole number in ``low … high`` (booleans refused)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(field, f"{field} must be a whole number (got {value!r})")
-    if not low <= value <= high:
-        raise InvalidInput(field, f"{field} must be between {low} and {high} (got {value})")
-    return value
+    return _whole(value, field, minimum=low, maximum=high)
 
 
 def optional_whole(value: object, field: str, *, low: int, high: int) -> int | None:
     return None if value is None else whole(value, field, low=low, high=high)
 
 
-def identifier(value: object, field: str) -> str:
-    """A required id: non-blank text of at most :data:`MAX_ID` characters, no surrounding spaces kept."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(field, f"{field} is required")
-    value = value.strip()
-    if len(value) > MAX_ID:
-        raise InvalidInput(field, f"{field} is longer than {MAX_ID} characters")
-    return value
-
-
 def optional_identifier(value: object, field: str) -> str | None:
+    """An optional id: ``None`` or blank means none."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return identifier(value, field)
@@ -103,16 +67,3 @@ def tags(values: Iterable[str] | None, field: str) -> tuple[str, ...]:
         raise InvalidInput(field, f"{field}: at most {MAX_TAGS} tags (got {len(out)})")
     return tuple(out)
 
-
-def enum_value(enum: type[E], value: object, field: str) -> E:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise InvalidInput(field, f"unknown {field} {value!r}; expected one of: {allowed}") from None
-
-
-def flag(value: object, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidInput(field, f"{field} must be true or false (got {value!r})")
-    return value
