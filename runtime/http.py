@@ -157,7 +157,8 @@ def refuse_hostile(value: Any, where: str) -> None:
 
 
 def guarded(endpoint, path: str):
-    """``endpoint`` with its validated arguments checked by :func:`refuse_hostile` first."""
+    """``endpoint`` with its validated arguments checked by :func:`refuse_hostile` first. (The
+    wrapper is a coroutine: endpoints are ``async def``; a plain ``def`` one would run on the loop.)"""
     if getattr(endpoint, "__cress_guarded__", False):
         return endpoint
     in_path = set(re.findall(r"{(\w+)(?::\w+)?}", path))

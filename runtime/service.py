@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -61,7 +61,6 @@ class ServiceDefinition:
     jobs: Sequence[Job] = ()
     openapi_tags: Sequence[dict[str, Any]] = ()
     version: str = "1.0.0"
-    settings_overrides: dict[str, Any] = field(default_factory=dict)  # e.g. a default MONGODB_DATABASE
 
     def contracts_module(self) -> ModuleType:
         return importlib.import_module(self.contracts)
@@ -70,8 +69,7 @@ class ServiceDefinition:
         """This service's settings: the environment, with ``service_name`` and ``http_port`` set."""
         from runtime.settings import Settings
 
-        return Settings(**{"service_name": self.name, "http_port": self.port, **self.settings_overrides,
-                           **overrides})
+        return Settings(**{"service_name": self.name, "http_port": self.port, **overrides})
 
 
 @cache
