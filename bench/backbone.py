@@ -22,8 +22,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
-import sys
 import tempfile
 import time
 import uuid

@@ -7,9 +7,17 @@ transaction as the state.
 """
 from __future__ import annotations
 
+import uuid
+
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from contracts.base import DomainEvent
+from runtime.errors import PreconditionFailed
+
+
+def new_id(prefix: str) -> str:
+    """A new aggregate id, ``<prefix>-<12 hex digits>`` (e.g. ``org-5f1c2a9b3d7e``)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 class Aggregate(BaseModel):
@@ -30,3 +38,11 @@ class Aggregate(BaseModel):
     @property
     def pending_events(self) -> tuple[DomainEvent, ...]:
         return tuple(self._events)
+
+
+def check_version(aggregate: Aggregate, expected_version: int | None) -> None:
+    """Raise :class:`PreconditionFailed` (412) when ``If-Match`` named another version."""
+    if expected_version is not None and aggregate.version != expected_version:
+        raise PreconditionFailed(
+            f"{type(aggregate).__name__} {aggregate.id!r} is at version {aggregate.version}, "
+            f"not {expected_version} (If-Match); read it again", current_version=aggregate.version)

@@ -75,8 +75,8 @@ def partial(model: type[M], *, name: str | None = None, exclude: tuple[str, ...]
     base = type("PatchBody", (Body,), {"model_config": ConfigDict(
         extra="forbid", json_schema_extra={"examples": examples} if examples else None)})
     patch = create_model(name or f"{model.__name__}Patch", __base__=base, __validators__=validators,
-                         __doc__=f"Only the fields given change (send `If-Match` with the ETag you read); "
-                                 f"null is refused for a field that cannot be empty.",
+                         __doc__="Only the fields given change (send `If-Match` with the ETag you read); "
+                                 "null is refused for a field that cannot be empty.",
                          **fields)
     return patch  # type: ignore[return-value]
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import StrEnum
 from functools import cache
-from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from runtime.errors import Conflict, InvalidInput
+from runtime.rules import enum_value, not_before, optional_text, text  # noqa: F401  (shared rules)
 
-E = TypeVar("E", bound=StrEnum)
 
 ID_MAX_LENGTH = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -23,20 +21,8 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{5,24}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
-def text(value: object, field: str, *, max_length: int = 200) -> str:
-    """A required, stripped, non-blank text."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(field, f"{field} is required")
-    value = value.strip()
-    if len(value) > max_length:
-        raise InvalidInput(field, f"{field} is longer than {max_length} characters")
-    return value
 
 
-def optional_text(value: object, field: str, *, max_length: int = 4000) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return text(value, field, max_length=max_length)
 
 
 def identifier(value: object, field: str) -> str:
@@ -74,12 +60,6 @@ def flag(value: object, field: str) -> bool:
     return value
 
 
-def enum_value(enum: type[E], value: object, field: str) -> E:
-    try:
-        return enum(value)
-    except (ValueError, TypeError):
-        allowed = ", ".join(m.value for m in enum)
-        raise InvalidInput(field, f"unknown {field} {value!r}; expected one of: {allowed}") from None
 
 
 def instant(value: object, field: str) -> datetime:
@@ -98,11 +78,6 @@ def optional_instant(value: object, field: str) -> datetime | None:
     return None if value is None else instant(value, field)
 
 
-def not_before(value: datetime, earliest: datetime, field: str, what: str) -> datetime:
-    """``value`` must not be before ``earliest`` (a previous step)."""
-    if value < earliest:
-        raise InvalidInput(field, f"{field} {value.isoformat()} is before {what} ({earliest.isoformat()})")
-    return value
 
 
 @cache

@@ -15,13 +15,13 @@ which may not be in the future.
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contracts.events.registrations import AccessPolicy, CancellationReason, RegistrationStatus
-from runtime.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from runtime.aggregate import check_version, new_id  # noqa: F401  (new_id: the id of what a command creates)
+from runtime.errors import Conflict, InvalidInput, NotFound
 from runtime.mongo import Database, Transaction, from_document, utcnow
 from services.events.adapters.repository import (CHECKIN_LISTS, EVENTS, REGISTRATIONS, read_occupancy,
                                                  write_occupancy)
@@ -36,15 +36,6 @@ ACTIVE = [s.value for s in (RegistrationStatus.CONFIRMED, RegistrationStatus.PEN
                             RegistrationStatus.WAITLISTED, RegistrationStatus.OFFERED)]
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def check_version(aggregate: Any, expected_version: int | None) -> None:
-    if expected_version is not None and aggregate.version != expected_version:
-        raise PreconditionFailed(
-            f"{type(aggregate).__name__} {aggregate.id!r} is at version {aggregate.version}, "
-            f"not {expected_version} (If-Match); read it again", current_version=aggregate.version)
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -234,7 +225,6 @@ class EventsService:
     async def expire_offers(self) -> int:
         """Expire every offer that has run out, and pass each freed place on (the sweeper job).
         Each registration in its own transaction; returns how many offers expired."""
-        now = self.clock()
         expired = 0
         ids = [d["_id"] async for d in self.db[REGISTRATIONS].find(
             {"status": RegistrationStatus.OFFERED.value}, {"_id": 1})]

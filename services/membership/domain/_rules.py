@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
-from enum import StrEnum
-from typing import TypeVar
 
 from runtime.errors import InvalidInput
+from runtime.rules import enum_value, not_before, optional_text, text  # noqa: F401  (shared rules)
 
-E = TypeVar("E", bound=StrEnum)
 
 DEPARTEMENTS: frozenset[str] = frozenset(
     {f"{n:02d}" for n in range(1, 96) if n != 20} | {"2A", "2B"} | {"971", "972", "973", "974", "976"})
@@ -20,20 +17,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{5,24}$")
 
 
-def text(value: str, field: str, *, max_length: int = 200) -> str:
-    """A required, stripped, non-blank text."""
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(field, f"{field} is required")
-    value = value.strip()
-    if len(value) > max_length:
-        raise InvalidInput(field, f"{field} is longer than {max_length} characters")
-    return value
 
 
-def optional_text(value: str | None, field: str, *, max_length: int = 4000) -> str | None:
-    if value is None or not value.strip():
-        return None
-    return text(value, field, max_length=max_length)
 
 
 def non_negative(value: int, field: str) -> int:
@@ -48,12 +33,6 @@ def positive(value: int, field: str) -> int:
     return value
 
 
-def enum_value(enum: type[E], value: E | str, field: str) -> E:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise InvalidInput(field, f"unknown {field} {value!r}; expected one of: {allowed}") from None
 
 
 def departement(value: str, field: str = "departement") -> str:
@@ -83,9 +62,3 @@ def phone(value: str | None, field: str = "phone") -> str | None:
         raise InvalidInput(field, f"{value!r} is not a phone number")
     return value
 
-
-def not_before(day: date, earliest: date, field: str, what: str) -> date:
-    """``day`` must not be before ``earliest`` (the date of a previous step)."""
-    if day < earliest:
-        raise InvalidInput(field, f"{field} {day.isoformat()} is before {what} ({earliest.isoformat()})")
-    return day

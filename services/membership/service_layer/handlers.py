@@ -9,13 +9,12 @@ transaction is retried on fresh state).
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from runtime.aggregate import Aggregate
-from runtime.errors import Conflict, PreconditionFailed
+from runtime.aggregate import Aggregate, check_version, new_id
+from runtime.errors import Conflict
 from runtime.mongo import Database, Transaction
 from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS
 from services.membership.domain import (ApplicationStatus, DuesTerms, FeeScale, Member, MemberStatus,
@@ -25,15 +24,6 @@ from services.membership.domain import (ApplicationStatus, DuesTerms, FeeScale, 
 A = TypeVar("A", bound=Aggregate)
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def check_version(aggregate: Aggregate, expected_version: int | None) -> None:
-    if expected_version is not None and aggregate.version != expected_version:
-        raise PreconditionFailed(
-            f"{type(aggregate).__name__} {aggregate.id!r} is at version {aggregate.version}, "
-            f"not {expected_version} (If-Match); read it again", current_version=aggregate.version)
 
 
 class MembershipService:
