@@ -54,8 +54,12 @@ def problems(draw, max_participants: int = 8, max_slots: int = 4) -> SchedulingP
         ))
     pairs = [(a.id, b.id) for a, b in itertools.permutations(parts, 2)]
     chosen = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=3 * n))
+    # both directions of some pairs (mutual requests, a decline on one side only)
+    mirrored = [(b, a) for a, b in chosen if (b, a) not in chosen and draw(st.booleans())]
+    chosen += mirrored
     requests = tuple(
-        MeetingRequest(a, b, draw(st.integers(1, 5)), draw(st.sampled_from(list(RequestStatus))))
+        MeetingRequest(a, b, draw(st.integers(1, 5)), draw(st.sampled_from(list(RequestStatus))),
+                       draw(st.sampled_from([False, False, False, True])))
         for a, b in chosen
     )
     tables = None if per_slot else draw(st.integers(1, 3))
@@ -63,7 +67,7 @@ def problems(draw, max_participants: int = 8, max_slots: int = 4) -> SchedulingP
     by_id = {p.id: p for p in parts}
     locked: list[LockedMeeting] = []
     busy, met, per, count, used_tables = set(), set(), Counter(), Counter(), set()
-    declined = {frozenset((r.from_, r.to)) for r in requests if r.status is RequestStatus.DECLINED}
+    declined = blocked_pairs(requests)
     for a, b in draw(st.lists(st.sampled_from(pairs), max_size=3)):
         s = draw(st.sampled_from(slots))
         cap = s.tables if s.tables is not None else tables
@@ -88,7 +92,14 @@ def problems(draw, max_participants: int = 8, max_slots: int = 4) -> SchedulingP
 
 
 def eligible(r: MeetingRequest, include_pending: bool) -> bool:
-    return r.status is RequestStatus.ACCEPTED or (include_pending and r.status is RequestStatus.PENDING)
+    return r.forced or r.status is RequestStatus.ACCEPTED or (include_pending and r.status is RequestStatus.PENDING)
+
+
+def blocked_pairs(requests) -> set[frozenset[str]]:
+    """Pairs kept apart: a side declined and the organiser forced neither direction."""
+    declined = {frozenset((r.from_, r.to)) for r in requests if r.status is RequestStatus.DECLINED}
+    forced = {frozenset((r.from_, r.to)) for r in requests if r.forced}
+    return declined - forced
 
 
 def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: bool = False,
@@ -97,7 +108,8 @@ def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: b
     parts = {p.id: p for p in problem.participants}
     tables = {s.id: s.tables if s.tables is not None else problem.tables for s in problem.slots}
     locked = {frozenset((m.a, m.b)): m for m in problem.locked}
-    ok_pairs = {frozenset((r.from_, r.to)) for r in problem.requests if eligible(r, include_pending)}
+    blocked = blocked_pairs(problem.requests)
+    ok_pairs = {frozenset((r.from_, r.to)) for r in problem.requests if eligible(r, include_pending)} - blocked
     seen_ps, seen_pairs, seen_tables = set(), set(), set()
     per_slot, count = Counter(), Counter()
     for m in sched.meetings:
@@ -106,6 +118,7 @@ def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: b
         assert key not in seen_pairs, f"pair {key} meets twice"
         seen_pairs.add(key)
         assert key in ok_pairs or key in locked, f"{key} scheduled without an eligible request"
+        assert key not in blocked, f"{key} scheduled though a side declined"
         assert 1 <= m.table <= tables[m.slot] and (m.slot, m.table) not in seen_tables
         seen_tables.add((m.slot, m.table))
         per_slot[m.slot] += 1
@@ -139,8 +152,10 @@ def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: b
         assert (frozenset((r.from_, r.to)) in placed) != (i in unscheduled)
     for u in sched.unscheduled:
         r = problem.requests[u.request]
-        if r.status is RequestStatus.DECLINED and not (absent & {r.from_, r.to}):
-            assert u.reason is UnscheduledReason.DECLINED
+        if not (absent & {r.from_, r.to}):
+            # every request of a pair kept apart by a decline, and only those, says DECLINED
+            is_blocked = frozenset((r.from_, r.to)) in blocked
+            assert (u.reason is UnscheduledReason.DECLINED) == is_blocked, (u, is_blocked)
     q = sched.quality
     assert q.meetings == len(sched.meetings)
     assert q.weighted == sum(m.weight for m in sched.meetings) <= q.bound
@@ -284,6 +299,7 @@ BAD = {
     "requests.0.to#self": (with_(requests=(MeetingRequest("a", "a"),)), "'a'"),
     "requests.0.priority": (with_(requests=(MeetingRequest("a", "b", 0),)), "priority"),
     "requests.1": (with_(requests=(MeetingRequest("a", "b"), MeetingRequest("a", "b"))), "twice"),
+    "requests.0.forced": (with_(requests=(MeetingRequest("a", "b", forced="yes"),)), "forced"),
     "slots.1": (with_(slots=(slot(0), Slot("s9", T0 + timedelta(minutes=10), timedelta(minutes=15)))), "s9"),
     "slots.1.id": (with_(slots=(slot(0), slot(0))), "s0"),
     "slots.0.duration": (with_(slots=(Slot("s0", T0, timedelta(0)),)), "s0"),
@@ -380,24 +396,89 @@ def test_reasons_and_pending_option():
     parts = (
         Participant("s1", Role.SUPPLIER), Participant("s2", Role.SUPPLIER, available=frozenset({"s0"})),
         Participant("b1", Role.BUYER, max_meetings=1), Participant("b2", Role.BUYER, available=frozenset({"s1"})),
+        Participant("b3", Role.BUYER, available=frozenset({"s1"})),
     )
     reqs = (
         MeetingRequest("s1", "b1", 5),
         MeetingRequest("s2", "b1", 1),  # b1 full
-        MeetingRequest("s2", "b2", 3),  # no common slot
+        MeetingRequest("s2", "b2", 3),  # accepted by b2, but s2 declined b2's request
         MeetingRequest("s1", "b2", 2, RequestStatus.PENDING),
         MeetingRequest("b2", "s2", 2, RequestStatus.DECLINED),
+        MeetingRequest("s2", "b3", 3),  # no common slot
     )
     problem = SchedulingProblem((slot(0), slot(1)), parts, reqs, tables=3)
     sched = schedule(problem, FAST)
     reasons = {u.request: u.reason for u in sched.unscheduled}
     assert reasons == {
-        1: UnscheduledReason.MAX_MEETINGS_REACHED, 2: UnscheduledReason.NO_COMMON_SLOT,
+        1: UnscheduledReason.MAX_MEETINGS_REACHED, 2: UnscheduledReason.DECLINED,
         3: UnscheduledReason.PENDING_NOT_INCLUDED, 4: UnscheduledReason.DECLINED,
+        5: UnscheduledReason.NO_COMMON_SLOT,
     }
+    details = {u.request: u.detail for u in sched.unscheduled}
+    assert details[4] == "'s2' declined" and details[2] == "'s2' declined the request of 'b2'"
     with_pending = schedule(problem, SchedulingOptions(time_limit=0.3, include_pending=True))
     assert frozenset({"s1", "b2"}) in {frozenset((m.a, m.b)) for m in with_pending.meetings}
     assert_rules(problem, with_pending, include_pending=True)
+
+
+def pair_set(sched: Schedule) -> set[frozenset[str]]:
+    return {frozenset((m.a, m.b)) for m in sched.meetings}
+
+
+def test_a_decline_in_either_direction_keeps_the_pair_apart_unless_forced():
+    parts = (Participant("s", Role.SUPPLIER), Participant("b", Role.BUYER))
+    problem = SchedulingProblem((slot(0),), parts, (
+        MeetingRequest("s", "b", 5),  # accepted by b…
+        MeetingRequest("b", "s", 3, RequestStatus.DECLINED),  # …but s declined b's request
+    ), tables=1)
+    for options in (FAST, HEURISTIC, SchedulingOptions(time_limit=0.3, include_pending=True)):
+        sched = schedule(problem, options)
+        assert not sched.meetings
+        assert {u.request: u.reason for u in sched.unscheduled} == {0: UnscheduledReason.DECLINED, 1: UnscheduledReason.DECLINED}
+    # the organiser forces either direction: eligible as if accepted; a declined direction adds nothing
+    for reqs, weight in (
+        ((MeetingRequest("s", "b", 5), MeetingRequest("b", "s", 3, RequestStatus.DECLINED, forced=True)), 5 + 3 + 2),
+        ((MeetingRequest("s", "b", 5, forced=True), MeetingRequest("b", "s", 3, RequestStatus.DECLINED)), 5),
+        ((MeetingRequest("s", "b", 2, RequestStatus.PENDING, forced=True),), 2),  # pending, not included
+    ):
+        forced = SchedulingProblem(problem.slots, parts, reqs, tables=1)
+        for options in (FAST, HEURISTIC):
+            sched = schedule(forced, options)
+            assert pair_set(sched) == {frozenset({"s", "b"})} and sched.quality.weighted == weight
+            assert not sched.unscheduled
+    # unscheduled for lack of room, a forced pair gives the placement reason, not DECLINED
+    crowded = SchedulingProblem(problem.slots, (*parts, Participant("t", Role.SUPPLIER)), (
+        MeetingRequest("t", "b", 5), MeetingRequest("b", "s", 1, RequestStatus.DECLINED, forced=True),
+    ), tables=1)
+    sched = schedule(crowded, FAST)
+    assert pair_set(sched) == {frozenset({"t", "b"})}
+    assert [(u.request, u.reason) for u in sched.unscheduled] == [(1, UnscheduledReason.NO_PLACE_LEFT)]
+
+
+def test_a_locked_meeting_of_a_declined_pair_needs_forcing():
+    parts = (Participant("s", Role.SUPPLIER), Participant("b", Role.BUYER))
+    lock = (LockedMeeting("s", "b", "s0"),)
+    declined = (MeetingRequest("s", "b", 2), MeetingRequest("b", "s", 1, RequestStatus.DECLINED))
+    with pytest.raises(SchedulingInputError) as err:
+        validate(SchedulingProblem((slot(0),), parts, declined, 1, lock))
+    assert err.value.field == "locked.0" and "declined" in err.value.detail
+    forced = (MeetingRequest("s", "b", 2), MeetingRequest("b", "s", 1, RequestStatus.DECLINED, forced=True))
+    sched = schedule(SchedulingProblem((slot(0),), parts, forced, 1, lock), FAST)
+    assert [(m.slot, m.locked) for m in sched.meetings] == [("s0", True)]
+
+
+def test_replan_drops_a_meeting_declined_since():
+    parts = tuple(Participant(p, Role.BUYER if p.startswith("b") else Role.SUPPLIER) for p in ("s1", "s2", "b1"))
+    reqs = (MeetingRequest("s1", "b1", 5), MeetingRequest("s2", "b1", 1))
+    problem = SchedulingProblem((slot(0),), parts, reqs, tables=2)
+    first = schedule(problem, FAST)
+    assert pair_set(first) == {frozenset({"s1", "b1"})}
+    now = SchedulingProblem(problem.slots, parts, (*reqs, MeetingRequest("b1", "s1", 1, RequestStatus.DECLINED)), 2)
+    for move_penalty in (None, 3):
+        res = replan(now, first, options=SchedulingOptions(time_limit=0.3, move_penalty=move_penalty))
+        assert pair_set(res.schedule) == {frozenset({"s2", "b1"})}
+        f = res.figures
+        assert (f.declined, f.present_meetings, f.released, f.filled) == (1, 0, 0, 1)
 
 
 def test_agenda_grid_and_locked_table():

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .model import (
     AgendaEntry,
     Meeting,
+    MeetingRequest,
     Quality,
     RequestStatus,
     Schedule,
@@ -80,8 +81,14 @@ class Core:
 
 
 def pair_weight(problem: SchedulingProblem, options: SchedulingOptions, idx: list[int]) -> int:
-    """Priorities of the eligible directions, plus the mutual bonus when both are eligible."""
-    ok = [problem.requests[i] for i in idx if eligible_status(problem.requests[i].status, options)]
+    """Priorities of the eligible directions, plus the mutual bonus when both are eligible.
+
+    0 (not eligible) when a side declined and the organiser forced neither direction.
+    """
+    reqs = [problem.requests[i] for i in idx]
+    if declined_by(reqs) is not None:
+        return 0
+    ok = [r for r in reqs if r.forced or eligible_status(r.status, options)]
     if not ok:
         return 0
     return sum(r.priority for r in ok) + (options.mutual_bonus if len(ok) >= 2 else 0)
@@ -89,6 +96,16 @@ def pair_weight(problem: SchedulingProblem, options: SchedulingOptions, idx: lis
 
 def eligible_status(status: RequestStatus, options: SchedulingOptions) -> bool:
     return status is RequestStatus.ACCEPTED or (status is RequestStatus.PENDING and options.include_pending)
+
+
+def declined_by(reqs: list[MeetingRequest]) -> MeetingRequest | None:
+    """The declined request that keeps a pair apart (``reqs``: its requests), or None.
+
+    A decline in either direction keeps the pair apart unless the organiser forced a direction.
+    """
+    if any(r.forced for r in reqs):
+        return None
+    return next((r for r in reqs if r.status is RequestStatus.DECLINED), None)
 
 
 def build_core(
@@ -281,15 +298,19 @@ def _reasons(core: Core, met: set[frozenset[str]], count: dict[str, int], status
     slot_ids = set(core.slot_ids)
     closed = {core.slot_ids[k] for k in core.closed}
     out: list[Unscheduled] = []
+    groups = group_requests(problem)
     for i, r in enumerate(problem.requests):
-        if frozenset((r.from_, r.to)) in met:
+        key = frozenset((r.from_, r.to))
+        if key in met:
             continue
         gone = [p for p in (r.from_, r.to) if p in core.absent]
+        d = declined_by([problem.requests[j] for j in groups[key]])
         if gone:
             reason, detail = UnscheduledReason.PARTICIPANT_ABSENT, f"{gone[0]!r} is absent"
-        elif r.status is RequestStatus.DECLINED:
-            reason, detail = UnscheduledReason.DECLINED, f"{r.to!r} declined"
-        elif r.status is RequestStatus.PENDING and not options.include_pending:
+        elif d is not None:
+            reason = UnscheduledReason.DECLINED
+            detail = f"{d.to!r} declined" if d is r else f"{d.to!r} declined the request of {d.from_!r}"
+        elif r.status is RequestStatus.PENDING and not r.forced and not options.include_pending:
             reason, detail = UnscheduledReason.PENDING_NOT_INCLUDED, f"{r.to!r} has not answered"
         else:
             pa, pb = parts[r.from_], parts[r.to]

@@ -43,12 +43,19 @@ class Participant:
 
 @dataclass(frozen=True, slots=True)
 class MeetingRequest:
-    """``from_`` wants to meet ``to``; ``status`` is ``to``'s answer; higher priority = more wanted."""
+    """``from_`` wants to meet ``to``; ``status`` is ``to``'s answer; higher priority = more wanted.
+
+    A pair is eligible when one of its requests is accepted (or pending, with
+    ``SchedulingOptions.include_pending``) and neither side declined: a decline in either
+    direction keeps the pair apart. ``forced`` is the organiser's override: the request counts
+    as accepted whatever its status, and the pair is eligible even if a side declined.
+    """
 
     from_: str
     to: str
     priority: int = 1  # 1 … MAX_PRIORITY
     status: RequestStatus = RequestStatus.ACCEPTED
+    forced: bool = False  # organiser override of a decline or a pending answer
 
 
 MAX_PRIORITY = 10
@@ -168,6 +175,7 @@ class ReplanFigures:
     kept: int  # of those, unchanged (same slot and table)
     moved: int  # of those, moved to another slot or table
     filled: int  # new meetings placed in freed places
+    declined: int = 0  # previous meetings dropped because a side declined since (not forced)
 
     @property
     def kept_ratio(self) -> float:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from .core import Placement, build_core
+from .core import Placement, build_core, declined_by
 from .model import ReplanFigures, ReplanResult, Schedule, SchedulingOptions, SchedulingProblem
 from .solver import solve_core
-from .validation import SchedulingInputError, validate
+from .validation import SchedulingInputError, group_requests, validate
 
 
 def replan(
@@ -54,6 +54,8 @@ def replan(
     seen_at: set[tuple[str, str]] = set()
     present_open: list[tuple[frozenset[str], str, int]] = []
     released = 0
+    declined = 0
+    groups = group_requests(problem)
     for i, m in enumerate(previous.meetings):
         for side, pid in (("a", m.a), ("b", m.b)):
             if pid not in ids:
@@ -71,6 +73,9 @@ def replan(
         if m.slot in closed:
             fixed.append(place)
             continue
+        if declined_by([problem.requests[j] for j in groups.get(frozenset((m.a, m.b)), [])]) is not None:
+            declined += 1  # a side declined since (and the organiser did not force it)
+            continue
         present_open.append((frozenset((m.a, m.b)), m.slot, m.table))
         if options.move_penalty is None or m.locked:
             fixed.append(place)
@@ -86,6 +91,6 @@ def replan(
     filled = sum(1 for pair in now if pair not in before)
     figures = ReplanFigures(
         absent=len(absent), released=released, present_meetings=len(present_open),
-        kept=kept, moved=len(present_open) - kept, filled=filled,
+        kept=kept, moved=len(present_open) - kept, filled=filled, declined=declined,
     )
     return ReplanResult(new, figures, frozenset(absent))
