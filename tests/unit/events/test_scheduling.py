@@ -103,8 +103,11 @@ def blocked_pairs(requests) -> set[frozenset[str]]:
 
 
 def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: bool = False,
-                 absent: frozenset[str] = frozenset()) -> None:
-    """Every rule of the issue, checked independently of the engine."""
+                 absent: frozenset[str] = frozenset(), past: frozenset[str] = frozenset()) -> None:
+    """Every rule of the issue, checked independently of the engine.
+
+    ``past``: slots before a re-plan's ``from_slot``, whose meetings (absent sides' included) are history.
+    """
     parts = {p.id: p for p in problem.participants}
     tables = {s.id: s.tables if s.tables is not None else problem.tables for s in problem.slots}
     locked = {frozenset((m.a, m.b)): m for m in problem.locked}
@@ -124,7 +127,7 @@ def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: b
         per_slot[m.slot] += 1
         assert per_slot[m.slot] <= tables[m.slot]
         for p in (m.a, m.b):
-            assert p not in absent
+            assert p not in absent or m.slot in past
             assert (p, m.slot) not in seen_ps, f"{p} has two meetings in {m.slot}"
             seen_ps.add((p, m.slot))
             avail = parts[p].available
@@ -134,7 +137,7 @@ def assert_rules(problem: SchedulingProblem, sched: Schedule, include_pending: b
         assert parts[p].max_meetings is None or c <= parts[p].max_meetings
     placed = {frozenset((m.a, m.b)): m for m in sched.meetings}
     for key, lm in locked.items():
-        if absent & key:
+        if absent & key and lm.slot not in past:
             continue
         m = placed.get(key)
         assert m is not None and m.slot == lm.slot and m.locked, f"locked {key} lost"
@@ -253,25 +256,30 @@ def test_replan_keeps_its_invariants(problem, data, allow_moves):
     res = replan(problem, first, no_shows=no_shows, from_slot=from_slot, options=options)
     absent = frozenset(no_shows)
     assert res.absent == absent
-    assert_rules(problem, res.schedule, absent=absent)
     start = {s.id: s.start for s in problem.slots}
     cut = start[from_slot] if from_slot else None
+    past = frozenset(s for s, t in start.items() if cut and t < cut)
+    assert_rules(problem, res.schedule, absent=absent, past=past)
     now = {frozenset((m.a, m.b)): m for m in res.schedule.meetings}
     present = [m for m in first.meetings if not ({m.a, m.b} & absent)]
     for m in present:
         key = frozenset((m.a, m.b))
         assert key in now, "a present participants' meeting was dropped"
-        if not allow_moves or m.locked or (cut and start[m.slot] < cut):
+        if not allow_moves or m.locked:
             assert (now[key].slot, now[key].table) == (m.slot, m.table)
-    for m in res.schedule.meetings:  # nothing new in the past
-        if cut and start[m.slot] < cut:
-            assert any(frozenset((m.a, m.b)) == frozenset((o.a, o.b)) and o.slot == m.slot for o in first.meetings)
+    # the past exactly as it was, absent participants' meetings included; nothing new there
+    def history(s: Schedule) -> set[tuple]:
+        return {(m.slot, m.table, m.a, m.b, m.locked, m.weight) for m in s.meetings if m.slot in past}
+    assert history(res.schedule) == history(first)
     f = res.figures
-    assert f.released == len(first.meetings) - len(present)
+    assert f.history == len(history(first))
+    assert f.released == sum(1 for m in first.meetings if {m.a, m.b} & absent and m.slot not in past)
+    assert f.history + f.released + f.declined + f.present_meetings == len(first.meetings)
+    assert f.declined == 0  # the same problem: no pair declined since
     assert f.kept + f.moved == f.present_meetings
     if not allow_moves:
         assert f.moved == 0
-    assert res.schedule.quality.meetings == len(present) + f.filled
+    assert res.schedule.quality.meetings == f.history + f.present_meetings + f.filled
     for u in res.schedule.unscheduled:
         r = problem.requests[u.request]
         if {r.from_, r.to} & absent:
@@ -521,6 +529,27 @@ def test_replan_fills_freed_places():
     with pytest.raises(SchedulingInputError) as err:
         replan(problem, first, no_shows=["s1"], checked_in=["s1"])
     assert err.value.field == "checked_in.0"
+
+
+def test_replan_from_a_slot_leaves_the_past_as_it_was():
+    parts = tuple(Participant(p, Role.BUYER if p.startswith("b") else Role.SUPPLIER) for p in ("s1", "s2", "b1", "b2"))
+    reqs = (MeetingRequest("s1", "b1", 5), MeetingRequest("s1", "b2", 4), MeetingRequest("s2", "b1", 1))
+    problem = SchedulingProblem((slot(0), slot(1), slot(2)), parts, reqs, tables=1,
+                                locked=(LockedMeeting("s1", "b1", "s0"), LockedMeeting("s1", "b2", "s1")))
+    first = schedule(problem, FAST)
+    assert [(m.slot, {m.a, m.b}) for m in first.meetings] == [("s0", {"s1", "b1"}), ("s1", {"s1", "b2"}), ("s2", {"s2", "b1"})]
+    # b1 did not come: its meeting in s0 is history; from s1 on its meeting with s2 is released
+    for move_penalty in (None, 3):
+        options = SchedulingOptions(time_limit=0.3, move_penalty=move_penalty)
+        res = replan(problem, first, no_shows=["b1"], from_slot="s1", options=options)
+        assert res.schedule.meetings[:2] == first.meetings[:2]
+        assert len(res.schedule.meetings) == 2 and res.schedule.agendas["b1"][0].slot == "s0"
+        f = res.figures
+        assert (f.history, f.released, f.present_meetings, f.kept, f.filled) == (1, 1, 1, 1, 0)
+    # from the first slot on, nothing is history
+    res = replan(problem, first, no_shows=["b1"], from_slot="s0", options=FAST)
+    assert [(m.slot, {m.a, m.b}) for m in res.schedule.meetings] == [("s1", {"s1", "b2"})]
+    assert (res.figures.history, res.figures.released) == (0, 2)
 
 
 def test_domain_imports_no_infrastructure():

@@ -169,13 +169,22 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class ReplanFigures:
-    absent: int  # participants released
-    released: int  # meetings dropped because a participant is absent
-    present_meetings: int  # previous meetings between two present participants (re-plannable)
+    """What re-planning did with the previous meetings, and what it added.
+
+    Every previous meeting is counted once: ``history`` (before ``from_slot``: left as it was,
+    absent participants' included), or, from ``from_slot`` on, ``released`` (a side absent),
+    ``declined`` (a side declined since) or ``present_meetings`` (``kept`` + ``moved``). The new
+    schedule holds ``history + present_meetings + filled`` meetings.
+    """
+
+    absent: int  # participants absent (no-shows, not checked in)
+    released: int  # meetings from from_slot on dropped because a participant is absent
+    present_meetings: int  # meetings from from_slot on between two present participants (re-plannable)
     kept: int  # of those, unchanged (same slot and table)
     moved: int  # of those, moved to another slot or table
     filled: int  # new meetings placed in freed places
-    declined: int = 0  # previous meetings dropped because a side declined since (not forced)
+    declined: int = 0  # meetings from from_slot on dropped because a side declined since (not forced)
+    history: int = 0  # meetings before from_slot, left exactly as they were (absent sides included)
 
     @property
     def kept_ratio(self) -> float:

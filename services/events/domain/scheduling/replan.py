@@ -1,6 +1,7 @@
 """Re-planning on the day: release the absent participants' meetings, fill the freed places
 with pairs still waiting, and leave the present participants' meetings where they are (or, with
-``SchedulingOptions.move_penalty``, move one only when that gains more than the penalty)."""
+``SchedulingOptions.move_penalty``, move one only when that gains more than the penalty). Slots
+before ``from_slot`` are history: left exactly as they were, absent participants' meetings included."""
 from __future__ import annotations
 
 import time
@@ -24,7 +25,12 @@ def replan(
     """Re-plan ``previous`` (a schedule of ``problem``).
 
     Absent = ``no_shows``, plus everyone not in ``checked_in`` when it is given (pass it once
-    check-in has closed). Slots before ``from_slot`` are history: unchanged, nothing new goes there.
+    check-in has closed). Slots before ``from_slot`` are history: every meeting there stays
+    exactly as it was (slot, table, sides, locked), those of participants absent now included
+    (they took place, or were missed: either way they are the past), and nothing new goes there.
+    From ``from_slot`` on, absent participants' meetings are released and their places filled.
+    ``Meeting.weight`` is recomputed from the problem's current requests. See
+    :class:`ReplanFigures` for what is counted where.
     """
     options = options or SchedulingOptions()
     t0 = time.perf_counter()
@@ -55,6 +61,7 @@ def replan(
     present_open: list[tuple[frozenset[str], str, int]] = []
     released = 0
     declined = 0
+    history = 0
     groups = group_requests(problem)
     for i, m in enumerate(previous.meetings):
         for side, pid in (("a", m.a), ("b", m.b)):
@@ -66,12 +73,13 @@ def replan(
             if (pid, m.slot) in seen_at:
                 raise SchedulingInputError(f"previous.meetings.{i}", f"participant {pid!r} has two meetings in slot {m.slot!r}")
             seen_at.add((pid, m.slot))
+        place = Placement(m.a, m.b, m.slot, m.table, locked=m.locked)
+        if m.slot in closed:  # history, whoever is absent now
+            fixed.append(place)
+            history += 1
+            continue
         if m.a in absent or m.b in absent:
             released += 1
-            continue
-        place = Placement(m.a, m.b, m.slot, m.table, locked=m.locked)
-        if m.slot in closed:
-            fixed.append(place)
             continue
         if declined_by([problem.requests[j] for j in groups.get(frozenset((m.a, m.b)), [])]) is not None:
             declined += 1  # a side declined since (and the organiser did not force it)
@@ -91,6 +99,6 @@ def replan(
     filled = sum(1 for pair in now if pair not in before)
     figures = ReplanFigures(
         absent=len(absent), released=released, present_meetings=len(present_open),
-        kept=kept, moved=len(present_open) - kept, filled=filled, declined=declined,
+        kept=kept, moved=len(present_open) - kept, filled=filled, declined=declined, history=history,
     )
     return ReplanResult(new, figures, frozenset(absent))
