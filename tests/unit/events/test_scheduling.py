@@ -14,6 +14,7 @@ from services.events.domain.scheduling import (
     LockedMeeting,
     MeetingRequest,
     Participant,
+    Phase,
     RequestStatus,
     Role,
     Schedule,
@@ -284,6 +285,51 @@ def test_replan_keeps_its_invariants(problem, data, allow_moves):
         r = problem.requests[u.request]
         if {r.from_, r.to} & absent:
             assert u.reason is UnscheduledReason.PARTICIPANT_ABSENT
+
+
+def assert_progress(calls: list[tuple[str, float]]) -> None:
+    """Phases in their order, each once, fractions in [0, 1] never decreasing, ("done", 1.0) last."""
+    order = list(Phase)
+    assert calls[0][0] == Phase.VALIDATION and calls[-1] == (Phase.DONE, 1.0)
+    phases = [order.index(Phase(p)) for p, _ in calls]
+    assert phases == sorted(set(phases)), calls
+    fractions = [f for _, f in calls]
+    assert fractions == sorted(fractions) and 0.0 <= fractions[0] and all(f < 1.0 for f in fractions[:-1]), calls
+
+
+@settings(max_examples=15, deadline=None)
+@given(problems(), st.data())
+def test_progress_reports_every_phase_in_order(problem, data):
+    calls: list[tuple[str, float]] = []
+    sched = schedule(problem, FAST, progress=lambda p, f: calls.append((p, f)))
+    assert_progress(calls)
+    if any(m.weight for m in sched.meetings if not m.locked):  # pairs to place: relaxation, then slots
+        assert [Phase.RELAXATION, Phase.PLACEMENT] == [p for p, _ in calls[1:3]]
+    calls.clear()
+    schedule(problem, HEURISTIC, progress=lambda p, f: calls.append((p, f)))
+    assert [p for p, _ in calls] == [Phase.VALIDATION, Phase.PLACEMENT, Phase.DONE]
+    assert_progress(calls)
+    calls.clear()
+    no_shows = data.draw(st.lists(st.sampled_from([p.id for p in problem.participants]), unique=True))
+    replan(problem, sched, no_shows=no_shows, options=SchedulingOptions(time_limit=0.3, num_workers=1, move_penalty=2),
+           progress=lambda p, f: calls.append((p, f)))
+    assert_progress(calls)
+
+
+def test_an_exception_of_the_progress_callback_reaches_the_caller():
+    class Cancelled(Exception):
+        pass
+
+    def cancel_at_placement(phase: str, fraction: float) -> None:
+        if phase == "placement":
+            raise Cancelled
+
+    problem = base()
+    for options in (FAST, HEURISTIC):
+        with pytest.raises(Cancelled):
+            schedule(problem, options, progress=cancel_at_placement)
+    with pytest.raises(Cancelled):
+        replan(problem, schedule(problem, FAST), no_shows=["b"], options=FAST, progress=cancel_at_placement)
 
 
 # ------------------------------------------------------------------------ bad input

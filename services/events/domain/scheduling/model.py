@@ -5,6 +5,7 @@ service's API maps its payloads onto them. Identifiers are the caller's strings.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -94,6 +95,22 @@ class SchedulingOptions:
     # Re-planning: None keeps every present participants' meeting exactly where it is; an integer
     # lets the solver move one, at that cost in weight (a move pays only if it gains more).
     move_penalty: int | None = None
+
+
+class Phase(StrEnum):
+    """Phases of a call, in order, as reported to a progress callback (those that run)."""
+
+    VALIDATION = "validation"  # checking the input, indexing it
+    RELAXATION = "relaxation"  # which pairs meet, slots aside (LP / CP-SAT): a bound, often the optimum
+    PLACEMENT = "placement"  # slots for them (greedy, alternating chains, CP-SAT for the last few)
+    CP_SAT = "cp-sat"  # the full model, when the placement is not proven optimal
+    FAIRNESS = "fairness"  # nobody without a meeting, meetings spread (weight kept)
+    COMPACTNESS = "compactness"  # fewer idle gaps in each afternoon (weight and fairness kept)
+    DONE = "done"  # decoded: the result is ready (fraction 1.0)
+
+
+Progress = Callable[[str, float], None]
+"""``progress(phase, fraction)``: ``phase`` a :class:`Phase` (a ``str``), ``fraction`` in [0, 1]."""
 
 
 # ----------------------------------------------------------------------------- outputs

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
@@ -35,11 +36,12 @@ def pair_value(core: Core, i: int, keep_bonus: int) -> int:
     return p.weight + (keep_bonus if p.preferred is not None and p.preferred[0] in p.allowed else 0)
 
 
-def relaxation(core: Core, limit: float, hint: list[tuple[int, int]], keep_bonus: int, num_workers: int, seed: int):
+def relaxation(core: Core, limit: float, hint: Callable[[], list[tuple[int, int]]], keep_bonus: int, num_workers: int, seed: int):
     """(chosen pair indices or None, proven upper bound or None) of the slot-free relaxation.
 
     Its LP (GLOP) first: on these b-matchings it is usually integral, which solves the relaxation
-    in milliseconds; CP-SAT (which can stall at the root on large instances) only otherwise.
+    in milliseconds; CP-SAT (which can stall at the root on large instances) only otherwise,
+    hinted with ``hint()`` (a placement, made only if needed).
     """
     t0 = time.perf_counter()
     cand = [i for i, p in enumerate(core.pairs) if p.allowed]
@@ -61,7 +63,7 @@ def relaxation(core: Core, limit: float, hint: list[tuple[int, int]], keep_bonus
     for idx, room in rows:
         model.add(sum(e[i] for i in idx) <= room)
     model.maximize(cp_model.LinearExpr.weighted_sum([e[i] for i in cand], [value[i] for i in cand]))
-    on = {i for i, _ in hint}
+    on = {i for i, _ in hint()}
     for i, v in e.items():
         model.add_hint(v, i in on)
     solver = cp_model.CpSolver()

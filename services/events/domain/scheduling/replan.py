@@ -8,8 +8,8 @@ import time
 from collections.abc import Iterable
 
 from .core import Placement, build_core, declined_by
-from .model import ReplanFigures, ReplanResult, Schedule, SchedulingOptions, SchedulingProblem
-from .solver import solve_core
+from .model import Phase, Progress, ReplanFigures, ReplanResult, Schedule, SchedulingOptions, SchedulingProblem
+from .solver import Tracker, solve_core
 from .validation import SchedulingInputError, group_requests, validate
 
 
@@ -21,6 +21,7 @@ def replan(
     checked_in: Iterable[str] | None = None,
     from_slot: str | None = None,
     options: SchedulingOptions | None = None,
+    progress: Progress | None = None,
 ) -> ReplanResult:
     """Re-plan ``previous`` (a schedule of ``problem``).
 
@@ -30,10 +31,12 @@ def replan(
     (they took place, or were missed: either way they are the past), and nothing new goes there.
     From ``from_slot`` on, absent participants' meetings are released and their places filled.
     ``Meeting.weight`` is recomputed from the problem's current requests. See
-    :class:`ReplanFigures` for what is counted where.
+    :class:`ReplanFigures` for what is counted where. ``progress`` as for :func:`schedule`.
     """
     options = options or SchedulingOptions()
     t0 = time.perf_counter()
+    track = Tracker(progress, t0, options.time_limit)
+    track(Phase.VALIDATION)
     validate(problem)
     ids = {p.id for p in problem.participants}
     no_shows = list(no_shows)
@@ -92,7 +95,7 @@ def replan(
     core = build_core(
         problem, options, fixed=fixed, must=must, absent=frozenset(absent), closed=frozenset(closed)
     )
-    new = solve_core(core, t0)
+    new = solve_core(core, t0, track)
     now = {frozenset((m.a, m.b)): (m.slot, m.table) for m in new.meetings}
     before = {frozenset((m.a, m.b)) for m in previous.meetings}
     kept = sum(1 for pair, s, t in present_open if now.get(pair) == (s, t))

@@ -21,7 +21,7 @@ from .core import Core, Placement, build_core, decode, trivial_bound
 from .heuristic import greedy
 from .lpbound import lp_bound
 from .relax import assign, pair_value, place_pairs, relaxation
-from .model import Schedule, SchedulingOptions, SchedulingProblem, Status
+from .model import Phase, Progress, Schedule, SchedulingOptions, SchedulingProblem, Status
 from .validation import validate
 
 _RELAX_SHARE = 0.25  # of the time left, for the slot-free relaxation
@@ -53,17 +53,59 @@ class _Clock:
         return self.deadline - time.perf_counter()
 
 
-def schedule(problem: SchedulingProblem, options: SchedulingOptions | None = None) -> Schedule:
-    """Build every participant's agenda; raises ``SchedulingInputError`` naming a bad item."""
+class Tracker:
+    """Reports the phases of one call to a ``progress(phase, fraction)`` callback, if any.
+
+    The fraction is the share of ``time_limit`` elapsed when the phase starts (the call's
+    wall-clock budget, so a fair estimate of what is done), never decreasing, below 1 until
+    :attr:`Phase.DONE`, which reports exactly 1.0.
+    """
+
+    __slots__ = ("callback", "t0", "limit", "last")
+
+    def __init__(self, callback: Progress | None, t0: float, limit: float) -> None:
+        self.callback = callback
+        self.t0 = t0
+        self.limit = limit
+        self.last = 0.0
+
+    def __call__(self, phase: Phase) -> None:
+        if self.callback is None:
+            return
+        if phase is Phase.DONE:
+            fraction = 1.0
+        else:
+            elapsed = (time.perf_counter() - self.t0) / self.limit if self.limit > 0 else 0.0
+            fraction = min(0.99, max(self.last, elapsed))
+        self.last = fraction
+        self.callback(phase, fraction)  # the caller's: its exceptions are the caller's too
+
+
+def schedule(
+    problem: SchedulingProblem,
+    options: SchedulingOptions | None = None,
+    progress: Progress | None = None,
+) -> Schedule:
+    """Build every participant's agenda; raises ``SchedulingInputError`` naming a bad item.
+
+    ``progress(phase, fraction)``, if given, is called as each phase that runs starts (see
+    :class:`Phase`) with the fraction of the work done, in [0, 1] and never decreasing, and
+    last with ``("done", 1.0)``; phases with nothing to do (e.g. CP-SAT once the relaxation's
+    answer is proven optimal) are not reported. It is called from this thread, a handful of
+    times per call; an exception it raises is not caught: it ends the call and reaches the
+    caller (a way to cancel a background job).
+    """
     options = options or SchedulingOptions()
     t0 = time.perf_counter()
+    track = Tracker(progress, t0, options.time_limit)
+    track(Phase.VALIDATION)
     validate(problem)
     fixed = [Placement(m.a, m.b, m.slot, m.table, locked=True) for m in problem.locked]
     core = build_core(problem, options, fixed=fixed)
-    return solve_core(core, t0)
+    return solve_core(core, t0, track)
 
 
-def solve_core(core: Core, t0: float) -> Schedule:
+def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
     """Solve ``core``; ``Quality.bound`` is always a proven upper bound of the weight reported.
 
     Two bounds are tracked: ``obj_bound`` of what CP-SAT maximises (the weight, plus the keep
@@ -75,23 +117,32 @@ def solve_core(core: Core, t0: float) -> Schedule:
     the time left is skipped, and a phase stops as soon as CP-SAT proves it optimal.
     """
     options = core.options
-    hint = greedy(core)
+    track = track or Tracker(None, t0, options.time_limit)
     tb = trivial_bound(core)
     bonus = _keep_bonus(core)
     if not options.use_solver or not any(p.allowed for p in core.pairs):
+        track(Phase.PLACEMENT)
+        hint = greedy(core)
         exact = not any(p.allowed for p in core.pairs)
         status = Status.OPTIMAL if exact or _weight(core, hint) >= tb else Status.HEURISTIC
-        return decode(core, hint, status=status, bound=core.fixed_weight + tb, seconds=time.perf_counter() - t0)
+        return _done(track, decode(core, hint, status=status, bound=core.fixed_weight + tb, seconds=time.perf_counter() - t0))
     clock = _Clock(t0, core)
     n_vars = sum(len(p.allowed) for p in core.pairs)
     # valid upper bounds to start from: the weights alone, plus every possible keep bonus
     obj_bound = tb + bonus * sum(1 for p in core.pairs if p.preferred is not None and p.allowed)
-    best = hint
     proven = False
     lp_cost = 0.01 + _LP_SEC_PER_VAR * n_vars  # lp_bound's Python build, outside GLOP's limit
     # 1. slot-free relaxation (a b-matching): a tight bound and, once given slots, often the optimum
+    track(Phase.RELAXATION)
+    hints: list[list[tuple[int, int]]] = []  # the greedy placement, made once when first needed
+
+    def greedy_hint() -> list[tuple[int, int]]:
+        if not hints:
+            hints.append(greedy(core))
+        return hints[0]
+
     left = clock.left()
-    edges, rb = relaxation(core, max(0.01, left * _RELAX_SHARE), hint, bonus, options.num_workers, options.seed)
+    edges, rb = relaxation(core, max(0.01, left * _RELAX_SHARE), greedy_hint, bonus, options.num_workers, options.seed)
     if rb is not None:
         obj_bound = min(obj_bound, rb)
     else:  # not solved in time (large instances): the LP relaxation bound, before CP-SAT takes the time
@@ -99,6 +150,10 @@ def solve_core(core: Core, t0: float) -> Schedule:
         lb = lp_bound(core, left * 0.5, bonus) if left > 0.1 else None
         if lb is not None:
             obj_bound = min(obj_bound, lb)
+    # 2. slots: the greedy placement, and the relaxation's pairs placed (chains, then CP-SAT)
+    track(Phase.PLACEMENT)
+    hint = greedy_hint()
+    best = hint
     if edges is not None and sum(pair_value(core, i, bonus) for i in edges) > _objective(core, best):
         # slots for the chosen pairs: alternating-chain heuristic, then CP-SAT for the last few;
         # failing both, the chosen pairs that got a slot plus other pairs where room is left
@@ -117,8 +172,9 @@ def solve_core(core: Core, t0: float) -> Schedule:
     phases = [p for p, on in (("fair", options.fairness), ("compact", options.compact)) if on]
     m: _Model | None = None
     build = 0.005 + _SEC_PER_VAR * n_vars  # estimate until measured
-    # 2. the full model, unless the relaxation's answer is already proven optimal
+    # 3. the full model, unless the relaxation's answer is already proven optimal
     if not proven:
+        track(Phase.CP_SAT)
         # each later phase builds its part of the model, then CP-SAT loads the whole model again
         # within its time limit: keep room for that, not only for the searches
         reserve = len(phases) * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
@@ -152,20 +208,25 @@ def solve_core(core: Core, t0: float) -> Schedule:
         status = Status.HEURISTIC
     else:
         status = Status.FEASIBLE
-    # 3. fairness, then compactness, each with the previous objectives kept; a phase runs only if
+    # 4. fairness, then compactness, each with the previous objectives kept; a phase runs only if
     # its model part can be built, loaded and searched for _PHASE_MIN in an even share of the time
     for k, phase in enumerate(phases):
         todo = len(phases) - k
+        name, reported = (Phase.FAIRNESS if phase == "fair" else Phase.COMPACTNESS), False
         need = (1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN
         if m is None:
             if clock.left() < build + todo * need:
                 continue
+            track(name)  # building the model is this phase's work
+            reported = True
             m, build = _timed_model(core)
             need = (1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN
         left = clock.left()
         share = left / todo
         if share < need:
             continue  # a later (cheaper-looking) phase may still fit
+        if not reported:
+            track(name)
         ready = m.build_fairness(primary_value) if phase == "fair" else m.build_compact(chosen)
         # CP-SAT's limit covers its loading of the model, not its late answer
         limit = clock.left() / todo - _LATE_PER_BUILD * build
@@ -174,7 +235,12 @@ def solve_core(core: Core, t0: float) -> Schedule:
         better = m.run_fairness(chosen, limit) if phase == "fair" else m.run_compact(chosen, limit)
         if better is not None:
             chosen = better
-    return decode(core, chosen, status=status, bound=core.fixed_weight + weight_bound, seconds=time.perf_counter() - t0)
+    return _done(track, decode(core, chosen, status=status, bound=core.fixed_weight + weight_bound, seconds=time.perf_counter() - t0))
+
+
+def _done(track: Tracker, sched: Schedule) -> Schedule:
+    track(Phase.DONE)
+    return sched
 
 
 def _timed_model(core: Core) -> tuple["_Model", float]:
