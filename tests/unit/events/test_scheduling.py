@@ -211,6 +211,67 @@ def test_chain_placement_keeps_every_rule(problem, data):
     assert all(count[q] <= core.cap[q] for q in count)
 
 
+@PROPS
+@given(problems(max_participants=12, max_slots=6), st.data())
+def test_compaction_keeps_the_pairs_and_every_rule_and_never_adds_gaps(problem, data):
+    """The chain-swap compaction: same pairs, valid slots, no more idle gaps; kept places stay."""
+    from services.events.domain.scheduling.core import Placement, build_core, count_idle_gaps
+    from services.events.domain.scheduling.heuristic import compact
+    from services.events.domain.scheduling.relax import place_pairs
+
+    fixed = [Placement(m.a, m.b, m.slot, m.table, locked=True) for m in problem.locked]
+    core = build_core(problem, SchedulingOptions(), fixed=fixed)
+    cand = [i for i, p in enumerate(core.pairs) if p.allowed]
+    chosen = data.draw(st.lists(st.sampled_from(cand), unique=True) if cand else st.just([]))
+    placed, _ = place_pairs(core, chosen)
+    # some placed pairs play re-planned meetings kept in their previous slot: they must not move
+    for i, s in placed:
+        if data.draw(st.booleans()):
+            core.pairs[i].must, core.pairs[i].preferred = True, (s, None)
+
+    def gaps(sol):
+        busy = [set(b) for b in core.busy]
+        for i, s in sol:
+            busy[core.pairs[i].a].add(s)
+            busy[core.pairs[i].b].add(s)
+        return sum(count_idle_gaps(core.seq[q], busy[q]) for q in range(len(core.pids)))
+
+    out = compact(core, placed)
+    assert sorted(i for i, _ in out) == sorted(i for i, _ in placed)
+    assert gaps(out) <= gaps(placed)
+    per_slot, busy = Counter(), set()
+    for i, s in out:
+        p = core.pairs[i]
+        assert s in p.allowed
+        if p.must:
+            assert s == p.preferred[0]
+        per_slot[s] += 1
+        for q in (p.a, p.b):
+            assert (q, s) not in busy and s not in core.busy[q]
+            busy.add((q, s))
+    assert all(per_slot[s] <= core.tables[s] for s in per_slot)
+
+
+def test_compaction_closes_a_gap_through_a_chain():
+    """x meets b, then after an idle slot c, who meets y in that slot: only a chain closes the gap."""
+    from services.events.domain.scheduling.core import build_core
+    from services.events.domain.scheduling.heuristic import compact
+
+    parts = tuple(Participant(p, Role.SUPPLIER if p in "xy" else Role.BUYER,
+                              available=frozenset({"s0", "s2"}) if p == "b" else None) for p in ("x", "y", "b", "c"))
+    reqs = (MeetingRequest("x", "b"), MeetingRequest("x", "c"), MeetingRequest("y", "c"))
+    core = build_core(SchedulingProblem(tuple(slot(k) for k in range(3)), parts, reqs, tables=2),
+                      SchedulingOptions(), fixed=[])
+    pair = {frozenset((core.pids[p.a], core.pids[p.b])): i for i, p in enumerate(core.pairs)}
+    xb, xc, yc = pair[frozenset("xb")], pair[frozenset("xc")], pair[frozenset("yc")]
+    # x: s0 (b), s2 (c) with s1 idle; b is away in s1 and c meets y there: x–c and y–c swap
+    out = dict(compact(core, [(xb, 0), (xc, 2), (yc, 1)]))
+    assert out[xc] == 1 and out[yc] == 2 and out[xb] == 0
+    # y–c kept in its previous slot (re-planning with moves): the chain may not move it
+    core.pairs[yc].must, core.pairs[yc].preferred = True, (1, 1)
+    assert dict(compact(core, [(xb, 0), (xc, 2), (yc, 1)])) == {xb: 0, xc: 2, yc: 1}
+
+
 def brute_force(problem: SchedulingProblem) -> int:
     """Best weight by enumeration (tiny instances): each candidate pair gets a slot or none."""
     from services.events.domain.scheduling.core import Placement, build_core

@@ -74,6 +74,7 @@ class Core:
     closed: frozenset[int] = frozenset()  # slots nothing new may go in
     fixed_weight: int = 0
     eligible: set[int] = field(default_factory=set)  # participants with an eligible pair
+    groups: dict[frozenset[str], list[int]] = field(default_factory=dict)  # request indices per pair
 
     @property
     def n_slots(self) -> int:
@@ -149,6 +150,8 @@ def build_core(
             cap[p] -= 1
         taken.add(frozenset((f.a, f.b)))
     closed_idx = frozenset(sidx[s] for s in closed)
+    usable = {s for s in range(len(slots)) if tables[s] > 0 and s not in closed_idx}
+    free = [(avail[q] - busy[q]) & usable if cap[q] > 0 else set() for q in range(n)]
     must_by_pair = {frozenset((m.a, m.b)): m for m in must}
     pairs: list[Pair] = []
     eligible: set[int] = set()
@@ -165,12 +168,7 @@ def build_core(
             continue
         a, b = pidx[x], pidx[y]
         eligible.update((a, b))
-        allowed = [
-            s for s in sorted(avail[a] & avail[b])
-            if s not in busy[a] and s not in busy[b] and tables[s] > 0 and s not in closed_idx
-        ]
-        if cap[a] <= 0 or cap[b] <= 0:
-            allowed = []
+        allowed = sorted(free[a] & free[b])
         pair = Pair(a, b, w, allowed, idx)
         if m is not None:
             pair.must = True
@@ -186,7 +184,7 @@ def build_core(
             pairs.append(Pair(a, b, 0, [sidx[m.slot]], [], True, (sidx[m.slot], m.table)))
     return Core(
         problem, options, slot_ids, tables, pids, cap, seq, busy, fixed_out, pairs,
-        frozenset(absent), closed_idx, fixed_weight, eligible,
+        frozenset(absent), closed_idx, fixed_weight, eligible, groups,
     )
 
 
@@ -250,12 +248,18 @@ def decode(
             meetings.append((s, Meeting(core.slot_ids[s], table, core.pids[a], core.pids[b], w, locked)))
         else:
             pending.append((a, b, s, w, locked, pref))
+    # preferred tables first: afterwards the lowest free table of a slot only grows (a pointer)
+    lowest = [1] * len(core.slot_ids)
     for a, b, s, w, locked, pref in sorted(pending, key=lambda t: (t[5] is None, core.pids[t[0]], core.pids[t[1]])):
-        if pref is not None and pref not in used[s] and pref <= total_tables[s]:
+        taken = used[s]
+        if pref is not None and pref not in taken and pref <= total_tables[s]:
             table = pref
         else:
-            table = next(t for t in range(1, total_tables[s] + 1) if t not in used[s])
-        used[s].add(table)
+            table = lowest[s]
+            while table in taken:
+                table += 1
+            lowest[s] = table + 1
+        taken.add(table)
         x, y = sorted((core.pids[a], core.pids[b]))
         meetings.append((s, Meeting(core.slot_ids[s], table, x, y, w, locked)))
     meetings.sort(key=lambda t: (t[0], t[1].table))
@@ -298,7 +302,7 @@ def _reasons(core: Core, met: set[frozenset[str]], count: dict[str, int], status
     slot_ids = set(core.slot_ids)
     closed = {core.slot_ids[k] for k in core.closed}
     out: list[Unscheduled] = []
-    groups = group_requests(problem)
+    groups = core.groups or group_requests(problem)
     for i, r in enumerate(problem.requests):
         key = frozenset((r.from_, r.to))
         if key in met:

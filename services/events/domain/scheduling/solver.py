@@ -18,15 +18,20 @@ from collections import defaultdict
 from ortools.sat.python import cp_model
 
 from .core import Core, Placement, build_core, decode, trivial_bound
-from .heuristic import greedy
+from .heuristic import compact, greedy
 from .lpbound import lp_bound
-from .relax import assign, pair_value, place_pairs, relaxation
+from .relax import add_bool_vars, assign, pair_value, place_pairs, relaxation
 from .model import Phase, Progress, Schedule, SchedulingOptions, SchedulingProblem, Status
 from .validation import validate
 
 _RELAX_SHARE = 0.25  # of the time left, for the slot-free relaxation
 _ASSIGN_SHARE = 0.3  # of the time left then, for giving its pairs slots (if the heuristic missed some)
 _PHASE_MIN = 0.03  # seconds of search: a later phase with less is skipped
+_COMPACT_SHARE = 0.3  # of the time left, at most, for the compaction heuristic (it stops sooner)
+# CP-SAT's fairness / compactness phases only up to this many (pair, slot) variables: at 137k
+# (1,000 participants, 24 slots) loading the model alone took longer than its limit, answered
+# 1–2 s late, and found nothing better than its hint in 2.5 s; the heuristics do that work.
+_LATER_MAX_VARS = 40_000
 _FAIR_TOP = 10_000  # reward of a participant's k-th meeting: _FAIR_TOP // k**2, strictly decreasing
 # Wall-clock budget. ``time_limit`` counts from the call's start (validation, model building, LP,
 # heuristics, decoding included); the plan keeps this margin for what cannot be interrupted
@@ -120,13 +125,15 @@ def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
     track = track or Tracker(None, t0, options.time_limit)
     tb = trivial_bound(core)
     bonus = _keep_bonus(core)
+    clock = _Clock(t0, core)
     if not options.use_solver or not any(p.allowed for p in core.pairs):
         track(Phase.PLACEMENT)
         hint = greedy(core)
         exact = not any(p.allowed for p in core.pairs)
         status = Status.OPTIMAL if exact or _weight(core, hint) >= tb else Status.HEURISTIC
+        if not exact:
+            hint = compact(core, hint, deadline=clock.deadline)
         return _done(track, decode(core, hint, status=status, bound=core.fixed_weight + tb, seconds=time.perf_counter() - t0))
-    clock = _Clock(t0, core)
     n_vars = sum(len(p.allowed) for p in core.pairs)
     # valid upper bounds to start from: the weights alone, plus every possible keep bonus
     obj_bound = tb + bonus * sum(1 for p in core.pairs if p.preferred is not None and p.allowed)
@@ -152,9 +159,8 @@ def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
             obj_bound = min(obj_bound, lb)
     # 2. slots: the greedy placement, and the relaxation's pairs placed (chains, then CP-SAT)
     track(Phase.PLACEMENT)
-    hint = greedy_hint()
-    best = hint
-    if edges is not None and sum(pair_value(core, i, bonus) for i in edges) > _objective(core, best):
+    best: list[tuple[int, int]] | None = None
+    if edges is not None:
         # slots for the chosen pairs: alternating-chain heuristic, then CP-SAT for the last few;
         # failing both, the chosen pairs that got a slot plus other pairs where room is left
         on = set(edges)
@@ -166,8 +172,13 @@ def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
                 full = assign(core, edges, left * _ASSIGN_SHARE, placed, options.num_workers, options.seed)
                 if full is not None:
                     placed, missing = full, []
-        if not any(core.pairs[i].must for i in missing) and _objective(core, placed) > _objective(core, best):
+        if not any(core.pairs[i].must for i in missing):
             best = placed
+    if best is None or _objective(core, best) < obj_bound:  # not proven: the greedy may do better
+        hint = greedy_hint()
+        if best is None or _objective(core, hint) >= _objective(core, best):
+            best = hint
+    hint = hints[0] if hints else None
     proven = _objective(core, best) >= obj_bound
     phases = [p for p, on in (("fair", options.fairness), ("compact", options.compact)) if on]
     m: _Model | None = None
@@ -199,29 +210,37 @@ def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
             if lb is not None:
                 obj_bound = min(obj_bound, lb)
         proven = _objective(core, best) >= obj_bound
-    chosen = best
+    # compact afternoons by moving meetings along chains (same pairs, so the same objectives)
+    t_compact = time.perf_counter()
+    chosen = compact(core, best, deadline=t_compact + max(0.0, clock.left()) * _COMPACT_SHARE)
+    t_compact = time.perf_counter() - t_compact
+    compacted = chosen
     primary_value = _objective(core, chosen)
     weight_bound = max(_weight(core, chosen), min(tb, obj_bound))  # the bonus is never negative
     if proven and _weight(core, chosen) >= weight_bound:
         status = Status.OPTIMAL
-    elif chosen is hint:
+    elif best is hint:
         status = Status.HEURISTIC
     else:
         status = Status.FEASIBLE
     # 4. fairness, then compactness, each with the previous objectives kept; a phase runs only if
     # its model part can be built, loaded and searched for _PHASE_MIN in an even share of the time
+    # (a last compaction of their answer kept aside), and only on models CP-SAT can search in time
+    if n_vars > _LATER_MAX_VARS:
+        phases = []
+    final = 0.005 + 0.5 * t_compact  # the last compaction, of a mostly compact answer
     for k, phase in enumerate(phases):
         todo = len(phases) - k
         name, reported = (Phase.FAIRNESS if phase == "fair" else Phase.COMPACTNESS), False
         need = (1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN
         if m is None:
-            if clock.left() < build + todo * need:
+            if clock.left() - final < build + todo * need:
                 continue
             track(name)  # building the model is this phase's work
             reported = True
             m, build = _timed_model(core)
             need = (1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN
-        left = clock.left()
+        left = clock.left() - final
         share = left / todo
         if share < need:
             continue  # a later (cheaper-looking) phase may still fit
@@ -229,12 +248,14 @@ def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
             track(name)
         ready = m.build_fairness(primary_value) if phase == "fair" else m.build_compact(chosen)
         # CP-SAT's limit covers its loading of the model, not its late answer
-        limit = clock.left() / todo - _LATE_PER_BUILD * build
+        limit = (clock.left() - final) / todo - _LATE_PER_BUILD * build
         if ready is False or limit < _PHASE_MIN + _LOAD_PER_BUILD * build:
             continue
         better = m.run_fairness(chosen, limit) if phase == "fair" else m.run_compact(chosen, limit)
         if better is not None:
             chosen = better
+    if chosen is not compacted:
+        chosen = compact(core, chosen, deadline=clock.deadline)
     return _done(track, decode(core, chosen, status=status, bound=core.fixed_weight + weight_bound, seconds=time.perf_counter() - t0))
 
 
@@ -282,7 +303,8 @@ class _Model:
         self.proto = self.model.proto
         self.n_vars = 0
         self.keys: list[tuple[int, int]] = []
-        self.by_ps: dict[tuple[int, int], list[int]] = defaultdict(list)
+        self.by_ps: dict[tuple[int, int], list[int]] = {}
+        by_ps = self.by_ps
         self.by_p: dict[int, list[int]] = defaultdict(list)
         by_s: dict[int, list[int]] = defaultdict(list)
         self.obj_vars: list[int] = []
@@ -290,27 +312,40 @@ class _Model:
         self.fair_value: int | None = None  # the fairness phase's optimum or best value, once run
         self.later: list[tuple[str, list]] = []  # variables of the later phases, for the hints
         bonus = _keep_bonus(core)
-        keys, by_ps, by_p = self.keys, self.by_ps, self.by_p
+        keys, by_p = self.keys, self.by_p
+        ns = core.n_slots
+        cells: list[list[int]] = [[] for _ in range(len(core.pids) * ns)]  # by participant * ns + slot
         groups: list[tuple[bool, range]] = []
+        obj_vars, obj_coeffs = self.obj_vars, self.obj_coeffs
         for i, p in enumerate(core.pairs):
-            if not p.allowed:
+            allowed = p.allowed
+            if not allowed:
                 continue
             first = len(keys)
-            keep = p.preferred[0] if p.preferred is not None else None
-            for s in p.allowed:
-                k = len(keys)
-                keys.append((i, s))
-                by_ps[p.a, s].append(k)
-                by_ps[p.b, s].append(k)
+            own = range(first, first + len(allowed))
+            keys.extend([(i, s) for s in allowed])
+            base_a, base_b = p.a * ns, p.b * ns
+            for k, s in zip(own, allowed):
+                cells[base_a + s].append(k)
+                cells[base_b + s].append(k)
                 by_s[s].append(k)
-                w = p.weight + (bonus if keep == s else 0)
-                if w:
-                    self.obj_vars.append(k)
-                    self.obj_coeffs.append(w)
-            own = range(first, len(keys))
+            keep = p.preferred[0] if p.preferred is not None and bonus else None
+            if keep is None:
+                if p.weight:
+                    obj_vars.extend(own)
+                    obj_coeffs.extend([p.weight] * len(own))
+            else:
+                for k, s in zip(own, allowed):
+                    w = p.weight + (bonus if keep == s else 0)
+                    if w:
+                        obj_vars.append(k)
+                        obj_coeffs.append(w)
             by_p[p.a].extend(own)
             by_p[p.b].extend(own)
             groups.append((p.must, own))
+        for c, vs in enumerate(cells):
+            if vs:
+                by_ps[divmod(c, ns)] = vs
         self._new_vars(len(keys))
         add = self.proto.constraints.add
         for must, own in groups:
@@ -329,10 +364,10 @@ class _Model:
                 self._linear(vs, [1] * len(vs), 0, core.cap[q])
 
     def _new_vars(self, count: int) -> range:
-        """``count`` new booleans (parsed from text in one call: ~1 µs each instead of ~10)."""
+        """``count`` new booleans (copies of one proto in one call: ~0.4 µs each instead of ~10)."""
         first = self.n_vars
         if count:
-            self.proto.merge_text_format("variables { domain: [0, 1] }\n" * count)
+            add_bool_vars(self.proto, count)
         self.n_vars += count
         return range(first, self.n_vars)
 
@@ -385,8 +420,11 @@ class _Model:
                     out.append(1 if sum(xs[v] * c for v, c in zip(vs, cs)) < lo else 0)
         return out
 
-    def _solve(self, limit: float):
+    def _solve(self, limit: float, presolve: bool = True):
         solver = self._solver(limit)
+        # the later phases start from a complete hint: presolving their larger model costs more
+        # than their search (measured: with it, 0.8 s often returned nothing, not even the hint)
+        solver.parameters.cp_model_presolve = presolve
         res = solver.solve(self.model)
         if res in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             keys = self.keys
@@ -435,7 +473,7 @@ class _Model:
     def run_fairness(self, chosen, limit: float):
         self._objective(*self.fair_terms, maximize=True)
         self._hint(chosen)
-        solver, res, out = self._solve(limit)
+        solver, res, out = self._solve(limit, presolve=False)
         self.fair_value = int(round(solver.objective_value)) if out is not None else None
         return out
 
@@ -483,5 +521,5 @@ class _Model:
     def run_compact(self, chosen, limit: float):
         self._objective(self.starts, [1] * len(self.starts), maximize=False)
         self._hint(chosen)
-        _, _, out = self._solve(limit)
+        _, _, out = self._solve(limit, presolve=False)
         return out
