@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 replan_rows.append(
                     f"{label} {name:<25} no_shows={f.absent:<3} released={f.released:<4} "
                     f"present_meetings={f.present_meetings:<5} kept={f.kept:<5} ({100 * f.kept_ratio:5.1f} %) "
-                    f"moved={f.moved:<4} filled={f.filled:<4} meetings={rq.meetings:<5} "
+                    f"moved={f.moved:<4} filled={f.filled:<4} meetings={rq.meetings:<5} weighted={rq.weighted:<6} "
                     f"gap={100 * rq.gap:6.3f}% status={rq.status.value:<9} seconds={rwall:.2f}"
                 )
             progress.remove_task(phase)

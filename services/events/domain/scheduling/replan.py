@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
 from .core import Placement, build_core, declined_by
 from .model import Phase, Progress, ReplanFigures, ReplanResult, Schedule, SchedulingOptions, SchedulingProblem
-from .solver import Tracker, solve_core
+from .solver import Clock, Tracker, search, solve_core
 from .validation import SchedulingInputError, group_requests, validate
+
+_PINNED_SHARE = 0.5  # of the time limit, for the plan keeping every present meeting (moves allowed)
 
 
 def replan(
@@ -92,10 +95,29 @@ def replan(
             fixed.append(place)
         else:
             must.append(place)
+    start = None
+    if must and options.use_solver:
+        # with moves allowed, first the plan that keeps every present meeting (a share of the
+        # time): moves then only have to beat it, and the answer is never worse than keeping all
+        pinned = replace(options, time_limit=options.time_limit * _PINNED_SHARE, fairness=False, compact=False)
+        fixed_core = build_core(
+            problem, pinned, fixed=fixed + must, absent=frozenset(absent), closed=frozenset(closed)
+        )
+        found = search(fixed_core, Clock(t0, fixed_core), track)
+        sidx = {s: k for k, s in enumerate(fixed_core.slot_ids)}
+        pids = fixed_core.pids
+        plan = {frozenset((pids[fixed_core.pairs[i].a], pids[fixed_core.pairs[i].b])): s for i, s in found.best}
+        plan.update((frozenset((m.a, m.b)), sidx[m.slot]) for m in must)
     core = build_core(
         problem, options, fixed=fixed, must=must, absent=frozenset(absent), closed=frozenset(closed)
     )
-    new = solve_core(core, t0, track)
+    if must and options.use_solver:  # the same slots order: the same slot indices
+        start = []
+        for i, p in enumerate(core.pairs):
+            s = plan.get(frozenset((core.pids[p.a], core.pids[p.b])))
+            if s is not None:
+                start.append((i, s))
+    new = solve_core(core, t0, track, start=start)
     now = {frozenset((m.a, m.b)): (m.slot, m.table) for m in new.meetings}
     before = {frozenset((m.a, m.b)) for m in previous.meetings}
     kept = sum(1 for pair, s, t in present_open if now.get(pair) == (s, t))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
@@ -44,18 +45,22 @@ _LATE_PER_BUILD = 0.5  # CP-SAT answering after its limit (measured: up to ~0.4 
 _LP_SEC_PER_VAR = 3e-5  # building the GLOP model of lp_bound (15–30 µs a variable, outside its time limit)
 
 
-class _Clock:
+class Clock:
     """The call's deadline; ``left()`` is what the plan may still spend (the margin kept aside)."""
 
     def __init__(self, t0: float, core: Core) -> None:
         limit = core.options.time_limit
         n_out = len(core.problem.requests) + len(core.pids)
-        # decoding the answer: ~4 µs per request / participant, kept aside from the start
-        self.tail = _MARGIN + _MARGIN_SHARE * limit + 4e-6 * n_out
+        # decoding the answer (tables, agendas, grid, reasons): measured ~8 µs per request /
+        # participant on 1,000 participants, twice that kept aside for a busy machine
+        self.tail = _MARGIN + _MARGIN_SHARE * limit + 1.5e-5 * n_out
         self.deadline = t0 + limit - self.tail
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
+
+
+_PHASE_ORDER = {p: k for k, p in enumerate(Phase)}
 
 
 class Tracker:
@@ -66,17 +71,22 @@ class Tracker:
     :attr:`Phase.DONE`, which reports exactly 1.0.
     """
 
-    __slots__ = ("callback", "t0", "limit", "last")
+    __slots__ = ("callback", "t0", "limit", "last", "phase")
 
     def __init__(self, callback: Progress | None, t0: float, limit: float) -> None:
         self.callback = callback
         self.t0 = t0
         self.limit = limit
         self.last = 0.0
+        self.phase = -1  # index in Phase of the last phase reported
 
     def __call__(self, phase: Phase) -> None:
         if self.callback is None:
             return
+        k = _PHASE_ORDER[phase]
+        if k <= self.phase:  # each phase once, in order (re-planning with moves searches twice)
+            return
+        self.phase = k
         if phase is Phase.DONE:
             fraction = 1.0
         else:
@@ -110,12 +120,30 @@ def schedule(
     return solve_core(core, t0, track)
 
 
-def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
+@dataclass(slots=True)
+class Found:
+    """What the primary phases found: ``best`` and the proven bounds of its objective and weight."""
+
+    best: list[tuple[int, int]]
+    heuristic: bool  # best is the greedy placement
+    obj_bound: int  # of the weight plus keep bonuses (CP-SAT's objective)
+    weight_bound: int  # of the weight alone
+    proven: bool  # best reaches obj_bound
+    model: "_Model | None" = None
+    build: float = 0.0  # seconds to build the model (an estimate until it was built)
+    n_vars: int = 0
+
+
+def solve_core(
+    core: Core, t0: float, track: Tracker | None = None, start: list[tuple[int, int]] | None = None,
+) -> Schedule:
     """Solve ``core``; ``Quality.bound`` is always a proven upper bound of the weight reported.
 
     Two bounds are tracked: ``obj_bound`` of what CP-SAT maximises (the weight, plus the keep
     bonus when re-planning with moves) and ``weight_bound`` of the weight alone. The status is
     OPTIMAL only when both are reached, so an OPTIMAL schedule's weight equals its bound.
+    ``start``, if given, is a valid placement to improve on (re-planning with moves: the plan
+    with every present meeting kept).
 
     ``options.time_limit`` is a wall-clock budget from ``t0`` (the caller's start): every step is
     planned against that deadline, a later phase whose model would not be built and searched in
@@ -123,110 +151,38 @@ def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
     """
     options = core.options
     track = track or Tracker(None, t0, options.time_limit)
-    tb = trivial_bound(core)
-    bonus = _keep_bonus(core)
-    clock = _Clock(t0, core)
+    clock = Clock(t0, core)
     if not options.use_solver or not any(p.allowed for p in core.pairs):
+        tb = trivial_bound(core)
         track(Phase.PLACEMENT)
         hint = greedy(core)
+        if start is not None and _objective(core, start) > _objective(core, hint):
+            hint = start
         exact = not any(p.allowed for p in core.pairs)
         status = Status.OPTIMAL if exact or _weight(core, hint) >= tb else Status.HEURISTIC
         if not exact:
             hint = compact(core, hint, deadline=clock.deadline)
         return _done(track, decode(core, hint, status=status, bound=core.fixed_weight + tb, seconds=time.perf_counter() - t0))
-    n_vars = sum(len(p.allowed) for p in core.pairs)
-    # valid upper bounds to start from: the weights alone, plus every possible keep bonus
-    obj_bound = tb + bonus * sum(1 for p in core.pairs if p.preferred is not None and p.allowed)
-    proven = False
-    lp_cost = 0.01 + _LP_SEC_PER_VAR * n_vars  # lp_bound's Python build, outside GLOP's limit
-    # 1. slot-free relaxation (a b-matching): a tight bound and, once given slots, often the optimum
-    track(Phase.RELAXATION)
-    hints: list[list[tuple[int, int]]] = []  # the greedy placement, made once when first needed
-
-    def greedy_hint() -> list[tuple[int, int]]:
-        if not hints:
-            hints.append(greedy(core))
-        return hints[0]
-
-    left = clock.left()
-    edges, rb = relaxation(core, max(0.01, left * _RELAX_SHARE), greedy_hint, bonus, options.num_workers, options.seed)
-    if rb is not None:
-        obj_bound = min(obj_bound, rb)
-    else:  # not solved in time (large instances): the LP relaxation bound, before CP-SAT takes the time
-        left = clock.left() - lp_cost
-        lb = lp_bound(core, left * 0.5, bonus) if left > 0.1 else None
-        if lb is not None:
-            obj_bound = min(obj_bound, lb)
-    # 2. slots: the greedy placement, and the relaxation's pairs placed (chains, then CP-SAT)
-    track(Phase.PLACEMENT)
-    best: list[tuple[int, int]] | None = None
-    if edges is not None:
-        # slots for the chosen pairs: alternating-chain heuristic, then CP-SAT for the last few;
-        # failing both, the chosen pairs that got a slot plus other pairs where room is left
-        on = set(edges)
-        others = [i for i, p in enumerate(core.pairs) if p.allowed and i not in on]
-        placed, missing = place_pairs(core, edges, others)
-        if missing:
-            left = clock.left()
-            if left > 0.05:
-                full = assign(core, edges, left * _ASSIGN_SHARE, placed, options.num_workers, options.seed)
-                if full is not None:
-                    placed, missing = full, []
-        if not any(core.pairs[i].must for i in missing):
-            best = placed
-    if best is None or _objective(core, best) < obj_bound:  # not proven: the greedy may do better
-        hint = greedy_hint()
-        if best is None or _objective(core, hint) >= _objective(core, best):
-            best = hint
-    hint = hints[0] if hints else None
-    proven = _objective(core, best) >= obj_bound
     phases = [p for p, on in (("fair", options.fairness), ("compact", options.compact)) if on]
-    m: _Model | None = None
-    build = 0.005 + _SEC_PER_VAR * n_vars  # estimate until measured
-    # 3. the full model, unless the relaxation's answer is already proven optimal
-    if not proven:
-        track(Phase.CP_SAT)
-        # each later phase builds its part of the model, then CP-SAT loads the whole model again
-        # within its time limit: keep room for that, not only for the searches
-        reserve = len(phases) * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
-        if clock.left() - reserve > 2 * build + 0.02:
-            m, build = _timed_model(core)
-            reserve = len(phases) * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
-            left = clock.left() - reserve
-            if left > _LOAD_PER_BUILD * build + 0.02:
-                limit = left * options.primary_share - _LATE_PER_BUILD * build
-                chosen, bound = m.primary(best, max(0.02, limit))
-                if bound is not None:
-                    obj_bound = min(obj_bound, bound)
-                if chosen is not None and _objective(core, chosen) > _objective(core, best):
-                    best = chosen
-                proven = _objective(core, best) >= obj_bound
-    if not proven:
-        # CP-SAT's bound is often weak when tables are ample: the LP relaxation is a proven one
-        reserve = len(phases) * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
-        left = clock.left() - reserve - lp_cost
-        if left > 0.05:
-            lb = lp_bound(core, left * 0.85, bonus)
-            if lb is not None:
-                obj_bound = min(obj_bound, lb)
-        proven = _objective(core, best) >= obj_bound
+    found = search(core, clock, track, start, n_later=len(phases))
+    best, m, build = found.best, found.model, found.build
     # compact afternoons by moving meetings along chains (same pairs, so the same objectives)
     t_compact = time.perf_counter()
     chosen = compact(core, best, deadline=t_compact + max(0.0, clock.left()) * _COMPACT_SHARE)
     t_compact = time.perf_counter() - t_compact
     compacted = chosen
     primary_value = _objective(core, chosen)
-    weight_bound = max(_weight(core, chosen), min(tb, obj_bound))  # the bonus is never negative
-    if proven and _weight(core, chosen) >= weight_bound:
+    weight_bound = max(_weight(core, chosen), found.weight_bound)
+    if found.proven and _weight(core, chosen) >= weight_bound:
         status = Status.OPTIMAL
-    elif best is hint:
+    elif found.heuristic:
         status = Status.HEURISTIC
     else:
         status = Status.FEASIBLE
     # 4. fairness, then compactness, each with the previous objectives kept; a phase runs only if
     # its model part can be built, loaded and searched for _PHASE_MIN in an even share of the time
     # (a last compaction of their answer kept aside), and only on models CP-SAT can search in time
-    if n_vars > _LATER_MAX_VARS:
+    if found.n_vars > _LATER_MAX_VARS:
         phases = []
     final = 0.005 + 0.5 * t_compact  # the last compaction, of a mostly compact answer
     for k, phase in enumerate(phases):
@@ -257,6 +213,107 @@ def solve_core(core: Core, t0: float, track: Tracker | None = None) -> Schedule:
     if chosen is not compacted:
         chosen = compact(core, chosen, deadline=clock.deadline)
     return _done(track, decode(core, chosen, status=status, bound=core.fixed_weight + weight_bound, seconds=time.perf_counter() - t0))
+
+
+def search(
+    core: Core, clock: "Clock", track: Tracker, start: list[tuple[int, int]] | None = None, n_later: int = 0,
+) -> Found:
+    """The primary phases: relaxation, placement, CP-SAT; ``n_later`` later phases kept room for."""
+    options = core.options
+    tb = trivial_bound(core)
+    bonus = _keep_bonus(core)
+    n_vars = sum(len(p.allowed) for p in core.pairs)
+    # valid upper bounds to start from: the weights alone, plus every possible keep bonus
+    obj_bound = tb + bonus * sum(1 for p in core.pairs if p.preferred is not None and p.allowed)
+    weight_bound = tb
+    # every must pair is chosen in the relaxation with its keep bonus: its bound less those
+    # bonuses bounds the weight (not so for the full LP's or CP-SAT's bound, where a pair may
+    # leave its place and lose its bonus)
+    kept_bonus = bonus * sum(1 for p in core.pairs if p.preferred is not None and p.preferred[0] in p.allowed)
+    exact_bonus = all(p.must for p in core.pairs if p.preferred is not None)
+    proven = False
+    lp_cost = 0.01 + _LP_SEC_PER_VAR * n_vars  # lp_bound's Python build, outside GLOP's limit
+    # 1. slot-free relaxation (a b-matching): a tight bound and, once given slots, often the optimum
+    track(Phase.RELAXATION)
+    hints: list[list[tuple[int, int]]] = []  # the greedy placement, made once when first needed
+
+    def greedy_hint() -> list[tuple[int, int]]:
+        if not hints:
+            hints.append(start if start is not None else greedy(core))
+        return hints[0]
+
+    left = clock.left()
+    edges, rb = relaxation(core, max(0.01, left * _RELAX_SHARE), greedy_hint, bonus, options.num_workers, options.seed)
+    if rb is not None:
+        obj_bound = min(obj_bound, rb)
+        if exact_bonus:
+            weight_bound = min(weight_bound, rb - kept_bonus)
+    else:  # not solved in time (large instances): the LP relaxation bound, before CP-SAT takes the time
+        left = clock.left() - lp_cost
+        lb = lp_bound(core, left * 0.5, bonus) if left > 0.1 else None
+        if lb is not None:
+            obj_bound = min(obj_bound, lb)
+    if bonus == 0:
+        weight_bound = min(weight_bound, obj_bound)
+    # 2. slots: the relaxation's pairs placed (chains, then CP-SAT), else the greedy placement;
+    # with a start (re-planning with moves: every present meeting kept) that start
+    track(Phase.PLACEMENT)
+    best: list[tuple[int, int]] | None = start
+    if edges is not None and start is None:
+        # slots for the chosen pairs: alternating-chain heuristic, then CP-SAT for the last few;
+        # failing both, the chosen pairs that got a slot plus other pairs where room is left
+        on = set(edges)
+        others = [i for i, p in enumerate(core.pairs) if p.allowed and i not in on]
+        placed, missing = place_pairs(core, edges, others)
+        if missing:
+            left = clock.left()
+            if left > 0.05:
+                full = assign(core, edges, left * _ASSIGN_SHARE, placed, options.num_workers, options.seed)
+                if full is not None:
+                    placed, missing = full, []
+        if not any(core.pairs[i].must for i in missing):
+            best = placed
+    heuristic = False
+    if best is None or (start is None and _objective(core, best) < obj_bound):  # not proven: the greedy may do better
+        hint = greedy_hint()
+        if best is None or _objective(core, hint) >= _objective(core, best):
+            best, heuristic = hint, True
+    proven = _objective(core, best) >= obj_bound
+    m: _Model | None = None
+    build = 0.005 + _SEC_PER_VAR * n_vars  # estimate until measured
+    # 3. the full model, unless the relaxation's answer is already proven optimal
+    if not proven:
+        track(Phase.CP_SAT)
+        # each later phase builds its part of the model, then CP-SAT loads the whole model again
+        # within its time limit: keep room for that, not only for the searches
+        reserve = n_later * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
+        if clock.left() - reserve > 2 * build + 0.02:
+            m, build = _timed_model(core)
+            reserve = n_later * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
+            left = clock.left() - reserve
+            if left > _LOAD_PER_BUILD * build + 0.02:
+                limit = left * options.primary_share - _LATE_PER_BUILD * build
+                chosen, bound = m.primary(best, max(0.02, limit))
+                if bound is not None:
+                    obj_bound = min(obj_bound, bound)
+                    if bonus == 0:
+                        weight_bound = min(weight_bound, obj_bound)
+                if chosen is not None and _objective(core, chosen) > _objective(core, best):
+                    best, heuristic = chosen, False
+                proven = _objective(core, best) >= obj_bound
+    if not proven:
+        # CP-SAT's bound is often weak when tables are ample: the LP relaxation is a proven one
+        reserve = n_later * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
+        left = clock.left() - reserve - lp_cost
+        if left > 0.05:
+            lb = lp_bound(core, left * 0.85, bonus)
+            if lb is not None:
+                obj_bound = min(obj_bound, lb)
+                if bonus == 0:
+                    weight_bound = min(weight_bound, obj_bound)
+        proven = _objective(core, best) >= obj_bound
+    weight_bound = min(weight_bound, obj_bound)  # the keep bonus is never negative
+    return Found(best, heuristic, obj_bound, weight_bound, proven, m, build, n_vars)
 
 
 def _done(track: Tracker, sched: Schedule) -> Schedule:
