@@ -1,5 +1,7 @@
 """Greedy fallback: pairs by weight, each in the slot that keeps afternoons compact, then one
-round of single moves that frees a slot for a waiting pair. Also the CP-SAT hint."""
+round of single moves that frees a slot for a waiting pair. Also the CP-SAT hint.
+
+:func:`compact`: fewer idle gaps for the same pairs, by alternating-chain swaps (any answer)."""
 from __future__ import annotations
 
 from .core import Core

@@ -84,16 +84,20 @@ class SchedulingProblem:
 @dataclass(frozen=True, slots=True)
 class SchedulingOptions:
     include_pending: bool = False  # organiser option: schedule pending requests too
-    time_limit: float = 2.0  # wall-clock seconds of the whole call (validation, models, phases, decoding)
+    # wall-clock seconds of the whole call (validation, models, phases, decoding): an upper
+    # bound (on a machine not starved of CPU), not a target: a call proven optimal early ends early
+    time_limit: float = 2.0
     num_workers: int = 2
     seed: int = 0
     mutual_bonus: int = 2  # added to a pair's weight when both sides asked
     use_solver: bool = True  # False: the greedy heuristic only
     fairness: bool = True  # second phase: nobody without a meeting, meetings spread
-    compact: bool = True  # third phase: fewer idle gaps in each afternoon
+    compact: bool = True  # third phase (CP-SAT): fewer idle gaps; the chain-swap compaction always runs
     primary_share: float = 0.5  # share of time_limit for the first phase (more if proven early)
     # Re-planning: None keeps every present participants' meeting exactly where it is; an integer
-    # lets the solver move one, at that cost in weight (a move pays only if it gains more).
+    # lets the solver move one, at that cost in weight (a move pays only if it gains more). With
+    # moves, half the time goes first to the plan keeping every meeting: never worse than None.
+    # Slots before ``from_slot`` never change either way.
     move_penalty: int | None = None
 
 

@@ -239,14 +239,26 @@ def neighbours(core: Core) -> list[list[tuple[int, ...]]]:
     return out
 
 
-def place_pairs(core: Core, chosen: list[int], extra: list[int] = (), max_chain: int = 400):  # type: ignore[assignment]
+def place_pairs(
+    core: Core,
+    chosen: list[int],
+    extra: list[int] = (),  # type: ignore[assignment]
+    max_chain: int = 400,
+    *,
+    extra_if_missing: bool = False,
+    deadline: float | None = None,
+):
     """Slots for the ``chosen`` pairs without a solver, then for ``extra`` pairs where room is left.
 
     Chosen pairs go most constrained first: into a slot free for both sides, else into one whose
     tables are full after moving one of its meetings elsewhere, else along an alternating chain
     (Kempe chain): with slot α free for one side and β for the other, the α/β meetings met from
     the second side swap slots, which frees α for the pair. Every move keeps the placed pairs
-    placed and valid. ``extra`` pairs (by weight) are only added where caps and room allow.
+    placed and valid. ``extra`` pairs (by weight) are only added where caps and room allow;
+    with ``extra_if_missing``, only if a chosen pair found no slot (when the chosen pairs are an
+    optimal answer of the relaxation, placing them all leaves no extra pair any room: trying
+    each costs more than the rest). Past ``deadline`` (``time.perf_counter()``), chains are no
+    longer tried and extra pairs no longer added.
 
     Returns ``(placed [(pair, slot)], unplaced chosen pairs)``; deterministic.
     """
@@ -366,15 +378,22 @@ def place_pairs(core: Core, chosen: list[int], extra: list[int] = (), max_chain:
 
     order = sorted(chosen, key=lambda i: (not core.pairs[i].must, len(core.pairs[i].allowed), -core.pairs[i].weight, i))
     unplaced: list[int] = []
-    for i in order:
+    late = False
+    for k, i in enumerate(order):
+        if deadline is not None and not late and k % 16 == 0:
+            late = time.perf_counter() > deadline
         p = core.pairs[i]
-        if p.allowed and left[p.a] > 0 and left[p.b] > 0 and try_place(i, True):
+        if p.allowed and left[p.a] > 0 and left[p.b] > 0 and try_place(i, not late):
             left[p.a] -= 1
             left[p.b] -= 1
         else:
             unplaced.append(i)
+    if extra_if_missing and not unplaced:
+        extra = ()
     done = set(slot_of)
-    for i in sorted(extra, key=lambda i: (-core.pairs[i].weight, len(core.pairs[i].allowed), i)):
+    for k, i in enumerate(sorted(extra, key=lambda i: (-core.pairs[i].weight, len(core.pairs[i].allowed), i))):
+        if deadline is not None and k % 16 == 0 and time.perf_counter() > deadline:
+            break
         p = core.pairs[i]
         if i in done or not p.allowed or left[p.a] <= 0 or left[p.b] <= 0:
             continue

@@ -6,8 +6,15 @@
 3. with both kept, compactness: fewer busy stretches (hence idle gaps) in each afternoon.
 
 Tables are interchangeable within a slot, so the model only counts meetings per slot; table
-numbers are assigned afterwards (:func:`core.decode`). The greedy heuristic is the hint, and the
-answer when CP-SAT finds nothing in time or is switched off.
+numbers are assigned afterwards (:func:`core.decode`). The primary phase usually ends before
+CP-SAT: the slot-free relaxation (LP) bounds it and its pairs, once placed, reach that bound.
+The greedy heuristic is the fallback, and the answer when CP-SAT finds nothing in time or is
+switched off. Every answer is then compacted by chain swaps (:func:`heuristic.compact`, same
+pairs), before and after CP-SAT's later phases, which run only on models it can search in time
+(``_LATER_MAX_VARS``).
+
+Progress: an optional ``progress(phase, fraction)`` callback is told each :class:`Phase` that
+runs (see :class:`Tracker`).
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ from .validation import validate
 _RELAX_SHARE = 0.25  # of the time left, for the slot-free relaxation
 _ASSIGN_SHARE = 0.3  # of the time left then, for giving its pairs slots (if the heuristic missed some)
 _PHASE_MIN = 0.03  # seconds of search: a later phase with less is skipped
+_PLACE_SHARE = 0.3  # of the time left, for the chain placement (then CP-SAT or the greedy takes over)
 _COMPACT_SHARE = 0.3  # of the time left, at most, for the compaction heuristic (it stops sooner)
 # CP-SAT's fairness / compactness phases only up to this many (pair, slot) variables: at 137k
 # (1,000 participants, 24 slots) loading the model alone took longer than its limit, answered
@@ -264,7 +272,10 @@ def search(
         # failing both, the chosen pairs that got a slot plus other pairs where room is left
         on = set(edges)
         others = [i for i, p in enumerate(core.pairs) if p.allowed and i not in on]
-        placed, missing = place_pairs(core, edges, others)
+        exact = rb is not None and sum(pair_value(core, i, bonus) for i in edges) >= rb
+        placed, missing = place_pairs(
+            core, edges, others, extra_if_missing=exact, deadline=time.perf_counter() + max(0.0, clock.left()) * _PLACE_SHARE,
+        )
         if missing:
             left = clock.left()
             if left > 0.05:
