@@ -31,8 +31,11 @@ def replan(
     Absent = ``no_shows``, plus everyone not in ``checked_in`` when it is given (pass it once
     check-in has closed). Slots before ``from_slot`` are history: every meeting there stays
     exactly as it was (slot, table, sides, locked), those of participants absent now included
-    (they took place, or were missed: either way they are the past), and nothing new goes there.
-    From ``from_slot`` on, absent participants' meetings are released and their places filled.
+    (they took place, or were missed: either way they are the past), and so are those of a pair
+    declined since; nothing new goes there. From ``from_slot`` on, absent participants' meetings
+    are released, meetings of a pair declined since (and not forced) are dropped, and the freed
+    places filled. With ``options.move_penalty``, the plan keeping every present meeting is
+    searched first (half the time), then moves that gain more than the penalty.
     ``Meeting.weight`` is recomputed from the problem's current requests. See
     :class:`ReplanFigures` for what is counted where. ``progress`` as for :func:`schedule`.
     """
