@@ -93,7 +93,7 @@ class SchedulingOptions:
     use_solver: bool = True  # False: the greedy heuristic only
     fairness: bool = True  # second phase: nobody without a meeting, meetings spread
     compact: bool = True  # third phase (CP-SAT): fewer idle gaps; the chain-swap compaction always runs
-    primary_share: float = 0.5  # share of time_limit for the first phase (more if proven early)
+    primary_share: float = 0.5  # share of the time left for CP-SAT's first phase, when the relaxation did not prove it
     # Re-planning: None keeps every present participants' meeting exactly where it is; an integer
     # lets the solver move one, at that cost in weight (a move pays only if it gains more). With
     # moves, half the time goes first to the plan keeping every meeting: never worse than None.

@@ -297,15 +297,13 @@ def search(
     if not proven:
         track(Phase.CP_SAT)
         # each later phase builds its part of the model, then CP-SAT loads the whole model again
-        # within its time limit: keep room for that, not only for the searches
-        reserve = n_later * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
-        if clock.left() - reserve > 2 * build + 0.02:
+        # within its time limit; but the primary objective comes first: it takes its share
+        # (primary_share) of all that is left, the later phases run in the rest, or not at all
+        if clock.left() * options.primary_share > (1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + 0.04:
             m, build = _timed_model(core)
-            reserve = n_later * ((1 + _LOAD_PER_BUILD + _LATE_PER_BUILD) * build + _PHASE_MIN)
-            left = clock.left() - reserve
-            if left > _LOAD_PER_BUILD * build + 0.02:
-                limit = left * options.primary_share - _LATE_PER_BUILD * build
-                chosen, bound = m.primary(best, max(0.02, limit))
+            limit = clock.left() * options.primary_share - _LATE_PER_BUILD * build
+            if limit > _LOAD_PER_BUILD * build + 0.02:
+                chosen, bound = m.primary(best, limit)
                 if bound is not None:
                     obj_bound = min(obj_bound, bound)
                     if bonus == 0:
