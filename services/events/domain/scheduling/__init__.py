@@ -2,8 +2,8 @@
 
 Pure domain code: CP-SAT (OR-Tools) with a greedy fallback; no Kafka, MongoDB or FastAPI.
 
-    schedule(problem, options) -> Schedule
-    replan(problem, previous, no_shows=..., checked_in=..., from_slot=..., options=...) -> ReplanResult
+    schedule(problem, options, progress=None) -> Schedule
+    replan(problem, previous, no_shows=..., checked_in=..., from_slot=..., options=..., progress=None) -> ReplanResult
     validate(problem) -> None (raises SchedulingInputError naming the bad item)
 """
 from .model import (
@@ -13,6 +13,8 @@ from .model import (
     Meeting,
     MeetingRequest,
     Participant,
+    Phase,
+    Progress,
     Quality,
     ReplanFigures,
     ReplanResult,
@@ -32,7 +34,7 @@ from .validation import SchedulingInputError, validate
 
 __all__ = [
     "MAX_PRIORITY", "AgendaEntry", "LockedMeeting", "Meeting", "MeetingRequest", "Participant",
-    "Quality", "ReplanFigures", "ReplanResult", "RequestStatus", "Role", "Schedule",
+    "Phase", "Progress", "Quality", "ReplanFigures", "ReplanResult", "RequestStatus", "Role", "Schedule",
     "SchedulingInputError", "SchedulingOptions", "SchedulingProblem", "Slot", "Status",
     "Unscheduled", "UnscheduledReason", "replan", "schedule", "validate",
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .model import (
     AgendaEntry,
     Meeting,
+    MeetingRequest,
     Quality,
     RequestStatus,
     Schedule,
@@ -73,6 +74,7 @@ class Core:
     closed: frozenset[int] = frozenset()  # slots nothing new may go in
     fixed_weight: int = 0
     eligible: set[int] = field(default_factory=set)  # participants with an eligible pair
+    groups: dict[frozenset[str], list[int]] = field(default_factory=dict)  # request indices per pair
 
     @property
     def n_slots(self) -> int:
@@ -80,8 +82,14 @@ class Core:
 
 
 def pair_weight(problem: SchedulingProblem, options: SchedulingOptions, idx: list[int]) -> int:
-    """Priorities of the eligible directions, plus the mutual bonus when both are eligible."""
-    ok = [problem.requests[i] for i in idx if eligible_status(problem.requests[i].status, options)]
+    """Priorities of the eligible directions, plus the mutual bonus when both are eligible.
+
+    0 (not eligible) when a side declined and the organiser forced neither direction.
+    """
+    reqs = [problem.requests[i] for i in idx]
+    if declined_by(reqs) is not None:
+        return 0
+    ok = [r for r in reqs if r.forced or eligible_status(r.status, options)]
     if not ok:
         return 0
     return sum(r.priority for r in ok) + (options.mutual_bonus if len(ok) >= 2 else 0)
@@ -89,6 +97,16 @@ def pair_weight(problem: SchedulingProblem, options: SchedulingOptions, idx: lis
 
 def eligible_status(status: RequestStatus, options: SchedulingOptions) -> bool:
     return status is RequestStatus.ACCEPTED or (status is RequestStatus.PENDING and options.include_pending)
+
+
+def declined_by(reqs: list[MeetingRequest]) -> MeetingRequest | None:
+    """The declined request that keeps a pair apart (``reqs``: its requests), or None.
+
+    A decline in either direction keeps the pair apart unless the organiser forced a direction.
+    """
+    if any(r.forced for r in reqs):
+        return None
+    return next((r for r in reqs if r.status is RequestStatus.DECLINED), None)
 
 
 def build_core(
@@ -132,6 +150,8 @@ def build_core(
             cap[p] -= 1
         taken.add(frozenset((f.a, f.b)))
     closed_idx = frozenset(sidx[s] for s in closed)
+    usable = {s for s in range(len(slots)) if tables[s] > 0 and s not in closed_idx}
+    free = [(avail[q] - busy[q]) & usable if cap[q] > 0 else set() for q in range(n)]
     must_by_pair = {frozenset((m.a, m.b)): m for m in must}
     pairs: list[Pair] = []
     eligible: set[int] = set()
@@ -148,12 +168,7 @@ def build_core(
             continue
         a, b = pidx[x], pidx[y]
         eligible.update((a, b))
-        allowed = [
-            s for s in sorted(avail[a] & avail[b])
-            if s not in busy[a] and s not in busy[b] and tables[s] > 0 and s not in closed_idx
-        ]
-        if cap[a] <= 0 or cap[b] <= 0:
-            allowed = []
+        allowed = sorted(free[a] & free[b])
         pair = Pair(a, b, w, allowed, idx)
         if m is not None:
             pair.must = True
@@ -169,7 +184,7 @@ def build_core(
             pairs.append(Pair(a, b, 0, [sidx[m.slot]], [], True, (sidx[m.slot], m.table)))
     return Core(
         problem, options, slot_ids, tables, pids, cap, seq, busy, fixed_out, pairs,
-        frozenset(absent), closed_idx, fixed_weight, eligible,
+        frozenset(absent), closed_idx, fixed_weight, eligible, groups,
     )
 
 
@@ -233,12 +248,18 @@ def decode(
             meetings.append((s, Meeting(core.slot_ids[s], table, core.pids[a], core.pids[b], w, locked)))
         else:
             pending.append((a, b, s, w, locked, pref))
+    # preferred tables first: afterwards the lowest free table of a slot only grows (a pointer)
+    lowest = [1] * len(core.slot_ids)
     for a, b, s, w, locked, pref in sorted(pending, key=lambda t: (t[5] is None, core.pids[t[0]], core.pids[t[1]])):
-        if pref is not None and pref not in used[s] and pref <= total_tables[s]:
+        taken = used[s]
+        if pref is not None and pref not in taken and pref <= total_tables[s]:
             table = pref
         else:
-            table = next(t for t in range(1, total_tables[s] + 1) if t not in used[s])
-        used[s].add(table)
+            table = lowest[s]
+            while table in taken:
+                table += 1
+            lowest[s] = table + 1
+        taken.add(table)
         x, y = sorted((core.pids[a], core.pids[b]))
         meetings.append((s, Meeting(core.slot_ids[s], table, x, y, w, locked)))
     meetings.sort(key=lambda t: (t[0], t[1].table))
@@ -281,15 +302,19 @@ def _reasons(core: Core, met: set[frozenset[str]], count: dict[str, int], status
     slot_ids = set(core.slot_ids)
     closed = {core.slot_ids[k] for k in core.closed}
     out: list[Unscheduled] = []
+    groups = core.groups or group_requests(problem)
     for i, r in enumerate(problem.requests):
-        if frozenset((r.from_, r.to)) in met:
+        key = frozenset((r.from_, r.to))
+        if key in met:
             continue
         gone = [p for p in (r.from_, r.to) if p in core.absent]
+        d = declined_by([problem.requests[j] for j in groups[key]])
         if gone:
             reason, detail = UnscheduledReason.PARTICIPANT_ABSENT, f"{gone[0]!r} is absent"
-        elif r.status is RequestStatus.DECLINED:
-            reason, detail = UnscheduledReason.DECLINED, f"{r.to!r} declined"
-        elif r.status is RequestStatus.PENDING and not options.include_pending:
+        elif d is not None:
+            reason = UnscheduledReason.DECLINED
+            detail = f"{d.to!r} declined" if d is r else f"{d.to!r} declined the request of {d.from_!r}"
+        elif r.status is RequestStatus.PENDING and not r.forced and not options.include_pending:
             reason, detail = UnscheduledReason.PENDING_NOT_INCLUDED, f"{r.to!r} has not answered"
         else:
             pa, pb = parts[r.from_], parts[r.to]

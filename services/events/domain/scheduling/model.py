@@ -5,6 +5,7 @@ service's API maps its payloads onto them. Identifiers are the caller's strings.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -43,12 +44,19 @@ class Participant:
 
 @dataclass(frozen=True, slots=True)
 class MeetingRequest:
-    """``from_`` wants to meet ``to``; ``status`` is ``to``'s answer; higher priority = more wanted."""
+    """``from_`` wants to meet ``to``; ``status`` is ``to``'s answer; higher priority = more wanted.
+
+    A pair is eligible when one of its requests is accepted (or pending, with
+    ``SchedulingOptions.include_pending``) and neither side declined: a decline in either
+    direction keeps the pair apart. ``forced`` is the organiser's override: the request counts
+    as accepted whatever its status, and the pair is eligible even if a side declined.
+    """
 
     from_: str
     to: str
     priority: int = 1  # 1 … MAX_PRIORITY
     status: RequestStatus = RequestStatus.ACCEPTED
+    forced: bool = False  # organiser override of a decline or a pending answer
 
 
 MAX_PRIORITY = 10
@@ -76,17 +84,37 @@ class SchedulingProblem:
 @dataclass(frozen=True, slots=True)
 class SchedulingOptions:
     include_pending: bool = False  # organiser option: schedule pending requests too
-    time_limit: float = 2.0  # wall-clock seconds of the whole call (validation, models, phases, decoding)
+    # wall-clock seconds of the whole call (validation, models, phases, decoding): an upper
+    # bound (on a machine not starved of CPU), not a target: a call proven optimal early ends early
+    time_limit: float = 2.0
     num_workers: int = 2
     seed: int = 0
     mutual_bonus: int = 2  # added to a pair's weight when both sides asked
     use_solver: bool = True  # False: the greedy heuristic only
     fairness: bool = True  # second phase: nobody without a meeting, meetings spread
-    compact: bool = True  # third phase: fewer idle gaps in each afternoon
-    primary_share: float = 0.5  # share of time_limit for the first phase (more if proven early)
+    compact: bool = True  # third phase (CP-SAT): fewer idle gaps; the chain-swap compaction always runs
+    primary_share: float = 0.5  # share of the time left for CP-SAT's first phase, when the relaxation did not prove it
     # Re-planning: None keeps every present participants' meeting exactly where it is; an integer
-    # lets the solver move one, at that cost in weight (a move pays only if it gains more).
+    # lets the solver move one, at that cost in weight (a move pays only if it gains more). With
+    # moves, half the time goes first to the plan keeping every meeting: never worse than None.
+    # Slots before ``from_slot`` never change either way.
     move_penalty: int | None = None
+
+
+class Phase(StrEnum):
+    """Phases of a call, in order, as reported to a progress callback (those that run)."""
+
+    VALIDATION = "validation"  # checking the input, indexing it
+    RELAXATION = "relaxation"  # which pairs meet, slots aside (LP / CP-SAT): a bound, often the optimum
+    PLACEMENT = "placement"  # slots for them (greedy, alternating chains, CP-SAT for the last few)
+    CP_SAT = "cp-sat"  # the full model, when the placement is not proven optimal
+    FAIRNESS = "fairness"  # nobody without a meeting, meetings spread (weight kept)
+    COMPACTNESS = "compactness"  # fewer idle gaps in each afternoon (weight and fairness kept)
+    DONE = "done"  # decoded: the result is ready (fraction 1.0)
+
+
+Progress = Callable[[str, float], None]
+"""``progress(phase, fraction)``: ``phase`` a :class:`Phase` (a ``str``), ``fraction`` in [0, 1]."""
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -162,12 +190,22 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class ReplanFigures:
-    absent: int  # participants released
-    released: int  # meetings dropped because a participant is absent
-    present_meetings: int  # previous meetings between two present participants (re-plannable)
+    """What re-planning did with the previous meetings, and what it added.
+
+    Every previous meeting is counted once: ``history`` (before ``from_slot``: left as it was,
+    absent participants' included), or, from ``from_slot`` on, ``released`` (a side absent),
+    ``declined`` (a side declined since) or ``present_meetings`` (``kept`` + ``moved``). The new
+    schedule holds ``history + present_meetings + filled`` meetings.
+    """
+
+    absent: int  # participants absent (no-shows, not checked in)
+    released: int  # meetings from from_slot on dropped because a participant is absent
+    present_meetings: int  # meetings from from_slot on between two present participants (re-plannable)
     kept: int  # of those, unchanged (same slot and table)
     moved: int  # of those, moved to another slot or table
     filled: int  # new meetings placed in freed places
+    declined: int = 0  # meetings from from_slot on dropped because a side declined since (not forced)
+    history: int = 0  # meetings before from_slot, left exactly as they were (absent sides included)
 
     @property
     def kept_ratio(self) -> float:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
@@ -29,17 +30,31 @@ from .core import Core
 _ASSIGN_ATTEMPT = 0.35  # seconds per attempt of the slot assignment
 
 
+_BOOL: list[cp_model.CpModel] = []
+
+
+def add_bool_vars(proto, count: int) -> None:
+    """Append ``count`` booleans to a CpModelProto: copies of one variable proto in one call
+    (~0.4 µs each; a Python ``IntVar`` costs ~10 µs, text parsing ~1.5 µs)."""
+    if not _BOOL:
+        model = cp_model.CpModel()
+        model.proto.variables.add().domain.extend((0, 1))
+        _BOOL.append(model)  # keeps the template alive
+    proto.variables.extend([_BOOL[0].proto.variables[0]] * count)
+
+
 def pair_value(core: Core, i: int, keep_bonus: int) -> int:
     """Best objective contribution of pair ``i`` (its weight, plus the bonus if it has a place to keep)."""
     p = core.pairs[i]
     return p.weight + (keep_bonus if p.preferred is not None and p.preferred[0] in p.allowed else 0)
 
 
-def relaxation(core: Core, limit: float, hint: list[tuple[int, int]], keep_bonus: int, num_workers: int, seed: int):
+def relaxation(core: Core, limit: float, hint: Callable[[], list[tuple[int, int]]], keep_bonus: int, num_workers: int, seed: int):
     """(chosen pair indices or None, proven upper bound or None) of the slot-free relaxation.
 
     Its LP (GLOP) first: on these b-matchings it is usually integral, which solves the relaxation
-    in milliseconds; CP-SAT (which can stall at the root on large instances) only otherwise.
+    in milliseconds; CP-SAT (which can stall at the root on large instances) only otherwise,
+    hinted with ``hint()`` (a placement, made only if needed).
     """
     t0 = time.perf_counter()
     cand = [i for i, p in enumerate(core.pairs) if p.allowed]
@@ -61,7 +76,7 @@ def relaxation(core: Core, limit: float, hint: list[tuple[int, int]], keep_bonus
     for idx, room in rows:
         model.add(sum(e[i] for i in idx) <= room)
     model.maximize(cp_model.LinearExpr.weighted_sum([e[i] for i in cand], [value[i] for i in cand]))
-    on = {i for i, _ in hint}
+    on = {i for i, _ in hint()}
     for i, v in e.items():
         model.add_hint(v, i in on)
     solver = cp_model.CpSolver()
@@ -107,12 +122,17 @@ def _rows(core: Core, cand: list[int]) -> list[tuple[list[int], int]]:
                 if len(inside) > room and room < cap:
                     rows.append((inside, room))
     n_slots = core.n_slots
+    by_span: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, sp in span.items():
+        by_span[sp].append(i)
+    spans = sorted(by_span)
     for lo in range(n_slots):
+        room = 0
         for hi in range(lo, n_slots):
-            inside = [i for i, (a, b) in span.items() if a >= lo and b <= hi]
-            room = sum(core.tables[s] for s in range(lo, hi + 1) if s not in core.closed)
-            if len(inside) > room:
-                rows.append((inside, room))
+            room += core.tables[hi] if hi not in core.closed else 0
+            inner = [sp for sp in spans if sp[0] >= lo and sp[1] <= hi]
+            if sum(len(by_span[sp]) for sp in inner) > room:  # counted first: rarely over
+                rows.append(([i for sp in inner for i in by_span[sp]], room))
     return rows
 
 
@@ -162,7 +182,7 @@ def assign(core: Core, chosen: list[int], limit: float, hint: list[tuple[int, in
             by_s[s].append(k)
         groups.append(range(first, len(keys)))
     if keys:
-        proto.merge_text_format("variables { domain: [0, 1] }\n" * len(keys))
+        add_bool_vars(proto, len(keys))
     for own in groups:
         add().exactly_one.literals.extend(own)
     for vs in by_ps.values():
@@ -207,14 +227,38 @@ def assign(core: Core, chosen: list[int], limit: float, hint: list[tuple[int, in
         attempt += 1
 
 
-def place_pairs(core: Core, chosen: list[int], extra: list[int] = (), max_chain: int = 400):  # type: ignore[assignment]
+def neighbours(core: Core) -> list[list[tuple[int, ...]]]:
+    """``nb[q][s]``: the slots next to ``s`` along participant ``q``'s available slots."""
+    out: list[list[tuple[int, ...]]] = []
+    for q in range(len(core.pids)):
+        seq = core.seq[q]
+        row: list[tuple[int, ...]] = [()] * core.n_slots
+        for k, s in enumerate(seq):
+            row[s] = tuple(seq[j] for j in (k - 1, k + 1) if 0 <= j < len(seq))
+        out.append(row)
+    return out
+
+
+def place_pairs(
+    core: Core,
+    chosen: list[int],
+    extra: list[int] = (),  # type: ignore[assignment]
+    max_chain: int = 400,
+    *,
+    extra_if_missing: bool = False,
+    deadline: float | None = None,
+):
     """Slots for the ``chosen`` pairs without a solver, then for ``extra`` pairs where room is left.
 
     Chosen pairs go most constrained first: into a slot free for both sides, else into one whose
     tables are full after moving one of its meetings elsewhere, else along an alternating chain
     (Kempe chain): with slot α free for one side and β for the other, the α/β meetings met from
     the second side swap slots, which frees α for the pair. Every move keeps the placed pairs
-    placed and valid. ``extra`` pairs (by weight) are only added where caps and room allow.
+    placed and valid. ``extra`` pairs (by weight) are only added where caps and room allow;
+    with ``extra_if_missing``, only if a chosen pair found no slot (when the chosen pairs are an
+    optimal answer of the relaxation, placing them all leaves no extra pair any room: trying
+    each costs more than the rest). Past ``deadline`` (``time.perf_counter()``), chains are no
+    longer tried and extra pairs no longer added.
 
     Returns ``(placed [(pair, slot)], unplaced chosen pairs)``; deterministic.
     """
@@ -245,6 +289,8 @@ def place_pairs(core: Core, chosen: list[int], extra: list[int] = (), max_chain:
         in_slot[s].discard(i)
         return s
 
+    nb = neighbours(core)
+
     def chain(v: int, alpha: int, beta: int, avoid: int) -> list[int] | None:
         path: list[int] = []
         x, c = v, alpha
@@ -272,10 +318,26 @@ def place_pairs(core: Core, chosen: list[int], extra: list[int] = (), max_chain:
         if p.preferred is not None and p.preferred[0] in free:
             free.remove(p.preferred[0])
             free.insert(0, p.preferred[0])
+        if p.preferred is not None and free and free[0] == p.preferred[0] and count[free[0]] < tables[free[0]]:
+            put(i, free[0])
+            return True
+        # the free slot with most busy neighbours for both sides (compact afternoons), earliest on ties
+        best, best_adj = -1, -1
+        nb_a, nb_b, at_a, at_b = nb[p.a], nb[p.b], at[p.a], at[p.b]
         for s in free:
             if count[s] < tables[s]:
-                put(i, s)
-                return True
+                adj = 0
+                for t in nb_a[s]:
+                    if at_a[t] != -1:
+                        adj += 1
+                for t in nb_b[s]:
+                    if at_b[t] != -1:
+                        adj += 1
+                if adj > best_adj:
+                    best, best_adj = s, adj
+        if best >= 0:
+            put(i, best)
+            return True
         if not chains:
             return False
         for s in free:  # free for both sides but no table left: move one of its meetings away
@@ -316,15 +378,22 @@ def place_pairs(core: Core, chosen: list[int], extra: list[int] = (), max_chain:
 
     order = sorted(chosen, key=lambda i: (not core.pairs[i].must, len(core.pairs[i].allowed), -core.pairs[i].weight, i))
     unplaced: list[int] = []
-    for i in order:
+    late = False
+    for k, i in enumerate(order):
+        if deadline is not None and not late and k % 16 == 0:
+            late = time.perf_counter() > deadline
         p = core.pairs[i]
-        if p.allowed and left[p.a] > 0 and left[p.b] > 0 and try_place(i, True):
+        if p.allowed and left[p.a] > 0 and left[p.b] > 0 and try_place(i, not late):
             left[p.a] -= 1
             left[p.b] -= 1
         else:
             unplaced.append(i)
+    if extra_if_missing and not unplaced:
+        extra = ()
     done = set(slot_of)
-    for i in sorted(extra, key=lambda i: (-core.pairs[i].weight, len(core.pairs[i].allowed), i)):
+    for k, i in enumerate(sorted(extra, key=lambda i: (-core.pairs[i].weight, len(core.pairs[i].allowed), i))):
+        if deadline is not None and k % 16 == 0 and time.perf_counter() > deadline:
+            break
         p = core.pairs[i]
         if i in done or not p.allowed or left[p.a] <= 0 or left[p.b] <= 0:
             continue

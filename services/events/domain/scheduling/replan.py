@@ -1,15 +1,19 @@
 """Re-planning on the day: release the absent participants' meetings, fill the freed places
 with pairs still waiting, and leave the present participants' meetings where they are (or, with
-``SchedulingOptions.move_penalty``, move one only when that gains more than the penalty)."""
+``SchedulingOptions.move_penalty``, move one only when that gains more than the penalty). Slots
+before ``from_slot`` are history: left exactly as they were, absent participants' meetings included."""
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 
-from .core import Placement, build_core
-from .model import ReplanFigures, ReplanResult, Schedule, SchedulingOptions, SchedulingProblem
-from .solver import solve_core
-from .validation import SchedulingInputError, validate
+from .core import Placement, build_core, declined_by
+from .model import Phase, Progress, ReplanFigures, ReplanResult, Schedule, SchedulingOptions, SchedulingProblem
+from .solver import Clock, Tracker, search, solve_core
+from .validation import SchedulingInputError, group_requests, validate
+
+_PINNED_SHARE = 0.5  # of the time limit, for the plan keeping every present meeting (moves allowed)
 
 
 def replan(
@@ -20,14 +24,25 @@ def replan(
     checked_in: Iterable[str] | None = None,
     from_slot: str | None = None,
     options: SchedulingOptions | None = None,
+    progress: Progress | None = None,
 ) -> ReplanResult:
     """Re-plan ``previous`` (a schedule of ``problem``).
 
     Absent = ``no_shows``, plus everyone not in ``checked_in`` when it is given (pass it once
-    check-in has closed). Slots before ``from_slot`` are history: unchanged, nothing new goes there.
+    check-in has closed). Slots before ``from_slot`` are history: every meeting there stays
+    exactly as it was (slot, table, sides, locked), those of participants absent now included
+    (they took place, or were missed: either way they are the past), and so are those of a pair
+    declined since; nothing new goes there. From ``from_slot`` on, absent participants' meetings
+    are released, meetings of a pair declined since (and not forced) are dropped, and the freed
+    places filled. With ``options.move_penalty``, the plan keeping every present meeting is
+    searched first (half the time), then moves that gain more than the penalty.
+    ``Meeting.weight`` is recomputed from the problem's current requests. See
+    :class:`ReplanFigures` for what is counted where. ``progress`` as for :func:`schedule`.
     """
     options = options or SchedulingOptions()
     t0 = time.perf_counter()
+    track = Tracker(progress, t0, options.time_limit)
+    track(Phase.VALIDATION)
     validate(problem)
     ids = {p.id for p in problem.participants}
     no_shows = list(no_shows)
@@ -54,6 +69,9 @@ def replan(
     seen_at: set[tuple[str, str]] = set()
     present_open: list[tuple[frozenset[str], str, int]] = []
     released = 0
+    declined = 0
+    history = 0
+    groups = group_requests(problem)
     for i, m in enumerate(previous.meetings):
         for side, pid in (("a", m.a), ("b", m.b)):
             if pid not in ids:
@@ -64,28 +82,51 @@ def replan(
             if (pid, m.slot) in seen_at:
                 raise SchedulingInputError(f"previous.meetings.{i}", f"participant {pid!r} has two meetings in slot {m.slot!r}")
             seen_at.add((pid, m.slot))
+        place = Placement(m.a, m.b, m.slot, m.table, locked=m.locked)
+        if m.slot in closed:  # history, whoever is absent now
+            fixed.append(place)
+            history += 1
+            continue
         if m.a in absent or m.b in absent:
             released += 1
             continue
-        place = Placement(m.a, m.b, m.slot, m.table, locked=m.locked)
-        if m.slot in closed:
-            fixed.append(place)
+        if declined_by([problem.requests[j] for j in groups.get(frozenset((m.a, m.b)), [])]) is not None:
+            declined += 1  # a side declined since (and the organiser did not force it)
             continue
         present_open.append((frozenset((m.a, m.b)), m.slot, m.table))
         if options.move_penalty is None or m.locked:
             fixed.append(place)
         else:
             must.append(place)
+    start = None
+    if must and options.use_solver:
+        # with moves allowed, first the plan that keeps every present meeting (a share of the
+        # time): moves then only have to beat it, and the answer is never worse than keeping all
+        pinned = replace(options, time_limit=options.time_limit * _PINNED_SHARE, fairness=False, compact=False)
+        fixed_core = build_core(
+            problem, pinned, fixed=fixed + must, absent=frozenset(absent), closed=frozenset(closed)
+        )
+        found = search(fixed_core, Clock(t0, fixed_core), track)
+        sidx = {s: k for k, s in enumerate(fixed_core.slot_ids)}
+        pids = fixed_core.pids
+        plan = {frozenset((pids[fixed_core.pairs[i].a], pids[fixed_core.pairs[i].b])): s for i, s in found.best}
+        plan.update((frozenset((m.a, m.b)), sidx[m.slot]) for m in must)
     core = build_core(
         problem, options, fixed=fixed, must=must, absent=frozenset(absent), closed=frozenset(closed)
     )
-    new = solve_core(core, t0)
+    if must and options.use_solver:  # the same slots order: the same slot indices
+        start = []
+        for i, p in enumerate(core.pairs):
+            s = plan.get(frozenset((core.pids[p.a], core.pids[p.b])))
+            if s is not None:
+                start.append((i, s))
+    new = solve_core(core, t0, track, start=start)
     now = {frozenset((m.a, m.b)): (m.slot, m.table) for m in new.meetings}
     before = {frozenset((m.a, m.b)) for m in previous.meetings}
     kept = sum(1 for pair, s, t in present_open if now.get(pair) == (s, t))
     filled = sum(1 for pair in now if pair not in before)
     figures = ReplanFigures(
         absent=len(absent), released=released, present_meetings=len(present_open),
-        kept=kept, moved=len(present_open) - kept, filled=filled,
+        kept=kept, moved=len(present_open) - kept, filled=filled, declined=declined, history=history,
     )
     return ReplanResult(new, figures, frozenset(absent))

@@ -83,6 +83,8 @@ def _check_requests(problem: SchedulingProblem) -> None:
             raise SchedulingInputError(f"requests.{i}.status", f"unknown status {r.status!r}")
         if isinstance(r.priority, bool) or not isinstance(r.priority, int) or not 1 <= r.priority <= MAX_PRIORITY:
             raise SchedulingInputError(f"requests.{i}.priority", f"priority {r.priority!r} of {r.from_!r}→{r.to!r} not in 1…{MAX_PRIORITY}")
+        if not isinstance(r.forced, bool):
+            raise SchedulingInputError(f"requests.{i}.forced", f"forced must be true or false, not {r.forced!r}")
         key = (r.from_, r.to)
         if key in seen:
             raise SchedulingInputError(f"requests.{i}", f"request {r.from_!r}→{r.to!r} appears twice (also requests.{seen[key]})")
@@ -92,8 +94,9 @@ def _check_requests(problem: SchedulingProblem) -> None:
 def _check_locked(problem: SchedulingProblem) -> None:
     ids = {p.id: p for p in problem.participants}
     slots = {s.id: s for s in problem.slots}
+    # a decline in either direction keeps a pair apart unless the organiser forced a direction
     declined = {frozenset((r.from_, r.to)) for r in problem.requests if r.status is RequestStatus.DECLINED}
-    wanted = {frozenset((r.from_, r.to)) for r in problem.requests if r.status is not RequestStatus.DECLINED}
+    forced = {frozenset((r.from_, r.to)) for r in problem.requests if r.forced}
     busy: dict[tuple[str, str], int] = {}
     pairs: dict[frozenset[str], int] = {}
     per_slot: Counter[str] = Counter()
@@ -109,8 +112,8 @@ def _check_locked(problem: SchedulingProblem) -> None:
         if m.a == m.b:
             raise SchedulingInputError(f"{where}.b", f"locked meeting of {m.a!r} with itself")
         pair = frozenset((m.a, m.b))
-        if pair in declined and pair not in wanted:
-            raise SchedulingInputError(where, f"locked meeting {m.a!r}–{m.b!r}: the request was declined")
+        if pair in declined and pair not in forced:
+            raise SchedulingInputError(where, f"locked meeting {m.a!r}–{m.b!r}: the request was declined (not forced)")
         if pair in pairs:
             raise SchedulingInputError(where, f"pair {m.a!r}–{m.b!r} is locked twice (also locked.{pairs[pair]}): a pair meets at most once")
         pairs[pair] = i
