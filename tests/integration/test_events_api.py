@@ -302,3 +302,35 @@ async def test_yearly_figures_count_events_held_per_kind(events, events_app):
     figures = (await events.get("/statistics/yearly", params={"year": SOON.year})).json()
     assert figures["by_kind"]["club_des_collectivites"] == {"events": 1, "participants": 1, "checked_in": 0}
     assert (await events.get("/statistics/yearly", params={"year": 99999})).status_code == 422
+
+
+async def test_approval_rejection_and_exit_scans(events):
+    event = await published(events, capacity=2, requires_approval=True)
+    eid = event["id"]
+    a, b, c = [(await events.post(f"/events/{eid}/registrations", json=person(i))).json()["registration"]
+               for i in (1, 2, 3)]
+    assert [r["status"] for r in (a, b, c)] == ["pending_approval", "pending_approval", "waitlisted"]
+    r = await events.post(f"/registrations/{a['id']}/approval")
+    assert r.status_code == 200 and r.json()["status"] == "confirmed"
+    r = await events.post(f"/registrations/{a['id']}/approval")
+    assert r.status_code == 409 and "confirmed" in r.json()["detail"]
+    r = await events.post(f"/registrations/{b['id']}/rejection", json={})
+    assert r.status_code == 422 and fields(r) == ["reason"]
+    r = await events.post(f"/registrations/{b['id']}/rejection", json={"reason": "Hors public visé"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    offered = (await events.get(f"/registrations/{c['id']}")).json()["registration"]
+    assert offered["status"] == "offered", "the rejected one's place goes to the next in line"
+    r = await events.post(f"/registrations/{c['id']}/offer/acceptance")
+    assert r.json()["status"] == "pending_approval", "an accepted offer still waits for approval"
+
+    lst = (await events.post(f"/events/{eid}/checkin-lists", json={"name": "Salle"})).json()
+    token = (await events.get(f"/registrations/{a['id']}/badge")).json()["token"]
+    scan = {"list_id": lst["list_id"], "token": token, "gate": "Salle"}
+    assert (await events.post(f"/events/{eid}/scans", json={**scan, "nonce": "x1", "type": "exit"})).json()[
+        "result"]["outcome"] == "not_checked_in"
+    assert (await events.post(f"/events/{eid}/scans", json={**scan, "nonce": "x2"})).json()["ok"]
+    assert (await events.post(f"/events/{eid}/scans", json={**scan, "nonce": "x3", "type": "exit"})).json()[
+        "result"]["outcome"] == "checked_out"
+    pending = (await events.get(f"/registrations/{c['id']}/badge")).json()["token"]
+    r = (await events.post(f"/events/{eid}/scans", json={**scan, "token": pending, "nonce": "x4"})).json()
+    assert r["ok"] is False and r["result"]["reason"] == "not_approved" and r["message"] == "invalid: not_approved"
