@@ -21,14 +21,17 @@ def _commands(platform):
     from services.events.service_layer import EventsCommands
     from services.events.service_layer.badges import BadgeSigner
     from services.events.service_layer.handlers import EventsService
+    from services.events.service_layer.surveys import SurveysService, SurveyTokens
 
-    return EventsCommands(events=EventsService(platform.db, BadgeSigner(platform.settings.jwt_secret)))
+    return EventsCommands(events=EventsService(platform.db, BadgeSigner(platform.settings.jwt_secret)),
+                          surveys=SurveysService(platform.db, SurveyTokens(platform.settings.jwt_secret)))
 
 
 def _routers():
     from services.events.entrypoints.api import ROUTERS
+    from services.events.entrypoints.surveys import ROUTERS as SURVEY_ROUTERS
 
-    return ROUTERS
+    return [*ROUTERS, *SURVEY_ROUTERS]
 
 
 def _consumers() -> list[Consumer]:
@@ -47,15 +50,21 @@ async def _expire_offers(platform) -> None:
     await platform.commands.events.expire_offers()
 
 
+async def _close_surveys(platform) -> int:
+    return await platform.commands.surveys.close_due_surveys()
+
+
 DESCRIPTION = """
 Events ("Temps forts") of the CRESS: the catalogue (Club des collectivités, seminars, webinars,
 general assembly, hackathons, trainings, youth and school events, EXPLORE courses, awards,
 business conventions…), registrations with per-category quotas and member-only access, a
 waiting list that offers freed places in turn for a limited time, signed badges and check-in
-at several gates (offline scans reconciled later), iCalendar exports, and yearly figures.
+at several gates (offline scans reconciled later), iCalendar exports, yearly figures, and
+satisfaction surveys (participants and partners answer with a signed token, no login).
 
 Every state change publishes its event (CloudEvents over Kafka; see `/asyncapi`); personal
-data (names, e-mails, phones) stay here. Authenticate with `Authorization: Bearer <token>`.
+data (names, e-mails, phones) stay here. Authenticate with `Authorization: Bearer <token>`
+(except `/survey-answers/{token}`, where the signed token in the path is the credential).
 Errors are RFC 9457 problem details.
 """
 
@@ -69,11 +78,16 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
-    jobs=[Job("expire-offers", SETTINGS.offer_sweep_seconds, _expire_offers)],
+    jobs=[Job("expire-offers", SETTINGS.offer_sweep_seconds, _expire_offers),
+          Job("close-surveys", SETTINGS.survey_sweep_seconds, _close_surveys)],
     openapi_tags=[
         {"name": "events", "description": "The catalogue: create, publish, close, hold, archive, cancel; calendars"},
         {"name": "registrations", "description": "Registrations, approval, cancellation, waiting-list offers, badges"},
         {"name": "check-in", "description": "Check-in lists, badge scans (online and offline), attendance"},
         {"name": "calendars and figures", "description": "A person's calendar, member standing, yearly figures"},
+        {"name": "surveys", "description": "Satisfaction surveys per event and audience: questions, invitations, "
+                                           "reminders to non-respondents, results"},
+        {"name": "survey answers (no login)", "description": "Respondents answer with the signed token of their "
+                                                             "invitation: no bearer token"},
     ],
 )

@@ -33,10 +33,25 @@ def test_every_endpoint_has_a_summary(service, path, method, op):
     assert op.get("summary"), f"{method.upper()} {path} has no summary"
 
 
+def _public(op: dict) -> bool:
+    """An operation that declares it takes no bearer token (OpenAPI ``security: []``), e.g. a
+    respondent's survey answers, where a signed token in the path is the credential."""
+    return op.get("security") == []
+
+
 @pytest.mark.parametrize("service, path, method, op", GUARDED, ids=GUARDED_IDS)
 def test_guarded_endpoints_declare_bearer_auth_and_their_errors(service, path, method, op):
+    if _public(op):
+        assert "no bearer token" in op["summary"].lower(), f"{method.upper()} {path}: say it in the summary"
+        assert "422" in op["responses"] and not {"401", "403"} & set(op["responses"]), f"{method.upper()} {path}"
+        return
     assert {"401", "403", "422"} <= set(op["responses"]), f"{method.upper()} {path}"
     assert any("HTTPBearer" in s for s in op.get("security", [])), f"{method.upper()} {path} has no bearer auth"
+
+
+def test_only_the_survey_answers_take_no_bearer_token():
+    public = sorted(f"{s} {m.upper()} {p}" for s, p, m, op in GUARDED if _public(op))
+    assert public == ["events GET /survey-answers/{token}", "events PUT /survey-answers/{token}"]
 
 
 @pytest.mark.parametrize("service, path, method, op", GUARDED, ids=GUARDED_IDS)

@@ -34,8 +34,13 @@ async def ensure_indexes(db: Database) -> None:
     await db[REGISTRATIONS].create_index([("status", ASCENDING)])
     await db[CHECKIN_LISTS].create_index([("event_id", ASCENDING)])
     await db[SURVEYS].create_index([("event_id", ASCENDING)])
+    await db[SURVEYS].create_index([("event_id", ASCENDING), ("audience", ASCENDING)], unique=True)  # one per audience
+    await db[SURVEYS].create_index([("status", ASCENDING), ("closes_at", ASCENDING)])  # the closing sweeper
     await db[SURVEY_RESPONSES].create_index([("survey_id", ASCENDING)])
     await db[SURVEY_INVITATIONS].create_index([("survey_id", ASCENDING), ("respondent_id", ASCENDING)], unique=True)
+    await db[SURVEY_INVITATIONS].create_index([("survey_id", ASCENDING), ("answered_at", ASCENDING),
+                                               ("position", ASCENDING)])  # who has not answered
+    await db[SURVEY_INVITATIONS].create_index([("survey_id", ASCENDING), ("email_key", ASCENDING)])  # partners
     await db[MEETING_REQUESTS].create_index([("convention_id", ASCENDING), ("status", ASCENDING)])
     await db[SCHEDULE_RUNS].create_index([("convention_id", ASCENDING), ("started_at", DESCENDING)])
 

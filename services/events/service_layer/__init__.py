@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.events.service_layer.handlers import EventsService
+from services.events.service_layer.surveys import SurveysService
 
 
 @dataclass(frozen=True)
@@ -11,3 +12,4 @@ class EventsCommands:
     """Every command handler of the events service."""
 
     events: EventsService  # catalogue, registrations, waiting list, check-in
+    surveys: SurveysService  # surveys: invitations, tokens, answers, reminders, closing
