@@ -47,7 +47,8 @@ from services.events.adapters.repository import (EVENTS, REGISTRATIONS, SURVEY_I
 from services.events.domain import _rules
 from services.events.domain.catalogue import Event
 from services.events.domain.surveys import Survey, SurveyResponse, SurveyStatus, response_id
-from services.events.service_layer.handlers import check_version, new_id, utc
+from runtime.aggregate import check_version, new_id
+from services.events.service_layer.handlers import utc
 
 _LABEL = b"cress-survey-v1"
 MAX_TOKEN_LENGTH = 400
