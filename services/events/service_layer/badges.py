@@ -33,7 +33,8 @@ class BadgeSigner:
     def registration_of(self, event_id: str, token: str, field: str = "token") -> str:
         """The registration id a badge token names, once its signature checks out for ``event_id``."""
         registration_id, _, mac = (token or "").strip().rpartition(".")
-        if not registration_id or not mac or not hmac.compare_digest(mac, self._mac(event_id, registration_id)):
+        expected = self._mac(event_id, registration_id).encode()
+        if not registration_id or not mac or not hmac.compare_digest(mac.encode(), expected):  # bytes: any text
             raise InvalidInput(field, "this badge was not issued for this event (invalid signature)")
         return registration_id
 

@@ -17,7 +17,8 @@ def test_a_badge_names_its_registration_for_its_event_only():
     assert caught.value.field == "token"
 
 
-@pytest.mark.parametrize("forged", ["reg-43." + "A" * 22, "reg-42", "", ".", "reg-42.", "x" * 5000])
+@pytest.mark.parametrize("forged", ["reg-43." + "A" * 22, "reg-42", "", ".", "reg-42.", "x" * 5000,
+                                    "reg-42.\U00010fbbõ", "réf-42.é"])
 def test_forged_or_truncated_badges_are_refused(forged):
     with pytest.raises(InvalidInput):
         SIGNER.registration_of("evt-1", forged)
