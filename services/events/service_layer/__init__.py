@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.events.service_layer.conventions import ConventionsService
 from services.events.service_layer.handlers import EventsService
 
 
@@ -11,3 +12,4 @@ class EventsCommands:
     """Every command handler of the events service."""
 
     events: EventsService  # catalogue, registrations, waiting list, check-in
+    conventions: ConventionsService  # business conventions: participants, requests, scheduling, agendas, meetings
