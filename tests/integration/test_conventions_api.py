@@ -286,7 +286,7 @@ async def test_a_convention_from_settings_to_outcomes_through_the_api_alone(api,
     assert frozenset((suppliers[2], buyers[2])) not in pairs, "an expired request is not scheduled"
     assert frozenset((suppliers[3], buyers[5])) not in pairs, "a withdrawn request is not scheduled"
 
-    # -- agendas: published, then JSON, iCalendar, printable pages ------------------------------------------------------
+    # -- agendas: published, then JSON, iCalendar, printable pages -----------------------------------------------------
     assert (await api.get(f"/conventions/{cid}/participants/{suppliers[0]}/agenda")).status_code == 409
     r = await api.post(f"/conventions/{cid}/agendas/publication")
     assert r.status_code == 200 and r.json()["version"] == 1 and r.json()["new"] is True
@@ -324,7 +324,7 @@ async def test_a_convention_from_settings_to_outcomes_through_the_api_alone(api,
         r = await reader.post(f"/conventions/{cid}/requests/{mutual['id']}/decline")
         assert r.status_code == 403, "participants' own actions need staff:events (or an app acting for them)"
 
-    # -- on the day: arrivals (a badge at the door counts), a no-show, a re-plan, version 2 ------------------------------
+    # -- on the day: arrivals (a badge at the door counts), a no-show, a re-plan, version 2 ----------------------------
     starts = {x["id"]: datetime.fromisoformat(x["start_at"]) for x in view["settings"]["slots"]}
     order = sorted(starts, key=starts.get)
     first_slot = min({slot_of(m) for m in plan}, key=starts.get)  # the first slot with meetings
@@ -401,7 +401,7 @@ async def test_a_convention_from_settings_to_outcomes_through_the_api_alone(api,
     assert {str(v["UID"]) for v in cancelled} == {f"{m}@cress" for m in gone} and gone
     assert all(int(v["SEQUENCE"]) == 2 for v in ics.walk("VEVENT"))
 
-    # -- after the day: the organiser marks, settles, records outcomes; figures ------------------------------------------
+    # -- after the day: the organiser marks, settles, records outcomes; figures ----------------------------------------
     events_service.clock = conventions.clock = lambda: AT(16, 30)
     try:
         plan = await all_meetings(api, cid)
@@ -454,7 +454,7 @@ async def test_a_convention_from_settings_to_outcomes_through_the_api_alone(api,
     assert {"convention_id": cid, "title": "OpenMap ESS — Melun", "meetings_scheduled": n,
             "meetings_held": 2} in yearly["conventions"]
 
-    # -- the convention's events: ids only, no names, e-mails, organisation names or messages ----------------------------
+    # -- the convention's events: ids only, no names, e-mails, organisation names or messages --------------------------
     records = await read_topic(settings, "events.convention", lambda rec: rec.key == cid.encode(), count=60)
     types = {header(rec, "ce_type").split(".")[3] for rec in records}
     assert {"convention-configured", "convention-participant-joined", "meeting-requested", "meeting-request-forced",
@@ -538,3 +538,64 @@ async def test_concurrent_requests_of_one_pair_make_one_request(api):
         "from_participant_id": a, "to_participant_id": b}) for _ in range(6)))
     assert sorted(r.status_code for r in results) == [201] + [409] * 5
     assert (await api.get(f"/conventions/{cid}/requests")).json()["total"] == 1
+
+
+async def test_locked_meetings_stay_put_and_table_scans_upload_together(api, events_app):
+    application, _ = events_app
+    conventions = application.state.platform.commands.conventions
+    cid = await new_event(api)
+    a, b, c, d = [(await register(api, cid, i))["id"] for i in range(4)]
+    assert (await api.put(f"/conventions/{cid}/settings", json=SETTINGS)).status_code == 201
+    for pid, role in ((a, "ess_supplier"), (b, "public_buyer"), (c, "ess_supplier"), (d, "private_buyer")):
+        assert (await api.post(f"/conventions/{cid}/participants", json={"registration_id": pid,
+                                                                          "role": role})).status_code == 201
+    for x, y in ((a, b), (c, d)):
+        req = (await api.post(f"/conventions/{cid}/requests", json={"from_participant_id": x,
+                                                                     "to_participant_id": y})).json()
+        assert (await api.post(f"/conventions/{cid}/requests/{req['id']}/acceptance")).status_code == 200
+
+    lock = {"a": a, "b": d, "slot_id": "s3", "table": 2}
+    r = await api.post(f"/conventions/{cid}/locked-meetings", json=lock)
+    assert r.status_code == 201 and r.json()["locked"][0]["slot_id"] == "s3"
+    assert (await api.post(f"/conventions/{cid}/locked-meetings", json=lock)).status_code == 409
+    r = await api.post(f"/conventions/{cid}/locked-meetings", json={**lock, "b": b, "table": 9})
+    assert r.status_code == 422 and fields(r) == ["table"]
+    r = await api.post(f"/conventions/{cid}/locked-meetings", json={**lock, "b": b, "slot_id": "s99"})
+    assert r.status_code == 422 and fields(r) == ["slot_id"]
+
+    r = await api.post(f"/conventions/{cid}/schedule-runs", json={"time_limit_seconds": 2})
+    assert (await poll(api, cid, r.json()["run_id"]))["status"] == "done"
+    plan = await all_meetings(api, cid)
+    locked = next(m for m in plan if pair(m) == frozenset((a, d)))
+    assert (locked["slot_id"], locked["table"], locked["locked"]) == ("s3", 2, True), "the lock is kept"
+    assert {pair(m) for m in plan} == {frozenset((a, b)), frozenset((c, d)), frozenset((a, d))}
+    assert (await api.delete(f"/conventions/{cid}/locked-meetings/{a}/{d}")).status_code == 200
+    assert (await api.delete(f"/conventions/{cid}/locked-meetings/{a}/{d}")).status_code == 404
+
+    # the table's device uploads its scans together, once the slot has started
+    other = next(m for m in plan if pair(m) == frozenset((a, b)))
+    token = (await api.get(f"/registrations/{d}/badge")).json()["token"]
+    slot_start = datetime.fromisoformat(locked["start_at"])
+    real_clock = conventions.clock
+    conventions.clock = lambda: slot_start + timedelta(minutes=1)
+    try:
+        r = await api.post(f"/conventions/{cid}/meeting-scans", json={"scans": [
+            {"meeting_id": locked["meeting_id"], "participant_id": a},
+            {"meeting_id": locked["meeting_id"], "token": token},
+            {"meeting_id": "m-0000000000000000", "participant_id": a},
+            {"meeting_id": other["meeting_id"], "participant_id": c},
+            {"meeting_id": locked["meeting_id"], "participant_id": a},
+            {"meeting_id": locked["meeting_id"], "participant_id": a,
+             "scanned_at": (slot_start + timedelta(hours=2)).isoformat()},
+        ]})
+    finally:
+        conventions.clock = real_clock
+    assert r.status_code == 200, r.text
+    batch = r.json()
+    assert [(x["status"], x["held_now"]) for x in batch["results"]] == [
+        (200, False), (200, True), (404, None), (422, None), (200, False), (422, None)]
+    assert batch["results"][3]["field"] == "participant_id" and batch["results"][5]["field"] == "scans.5.scanned_at"
+    assert (batch["recorded"], batch["held_now"], batch["refused"]) == (3, 1, 3)
+    meeting = (await api.get(f"/conventions/{cid}/meetings/{locked['meeting_id']}")).json()
+    assert meeting["held"] is True and set(meeting["scans"]) == {a, d}
+    assert (await api.get(f"/conventions/{cid}/meetings/{other['meeting_id']}")).json()["scans"] == {}

@@ -133,7 +133,8 @@ class ParticipantIn(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_PARTICIPANT_EXAMPLE]})
 
 
-ParticipantPatch = partial(ParticipantIn, name="ParticipantPatch", exclude=("registration_id", "role"),
+ParticipantPatch = partial(ParticipantIn, name="ParticipantPatch",
+                           exclude=("registration_id", "role", "organisation_id"),
                            examples=[{"needs": ["traiteur", "nettoyage"], "max_meetings": 4}])
 
 
@@ -283,6 +284,37 @@ class MeetingScanIn(Body):
 class MeetingScanView(BaseModel):
     meeting: MeetingView
     held_now: bool = Field(description="True when this scan made the meeting held (both badges scanned).")
+
+
+class TableScanIn(MeetingScanIn):
+    meeting_id: str = Field(min_length=1, max_length=100, examples=["m-3f2a1b0c9d8e7f6a"])
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"meeting_id": "m-3f2a1b0c9d8e7f6a", "participant_id": "reg-0a1b2c3d4e5f",
+         "scanned_at": "2027-03-16T14:02:00+01:00"}]})
+
+
+class TableScansIn(Body):
+    scans: list[TableScanIn] = Field(min_length=1, max_length=2000, examples=[[
+        {"meeting_id": "m-3f2a1b0c9d8e7f6a", "token": "reg-0a1b2c3d4e5f.Vx3m1Ya2QdQ7cGfJm2bK8A",
+         "scanned_at": "2027-03-16T14:02:00+01:00"},
+        {"meeting_id": "m-3f2a1b0c9d8e7f6a", "participant_id": "reg-9f8e7d6c5b4a"}]])
+
+
+class TableScanResult(BaseModel):
+    index: int
+    meeting_id: str | None
+    held_now: bool | None = Field(description="True when this scan made the meeting held (null: refused).")
+    status: int = Field(description="200, or the problem's status (404 unknown meeting, 422 bad input…).")
+    detail: str | None = None
+    field: str | None = None
+
+
+class TableScansView(BaseModel):
+    results: list[TableScanResult]
+    recorded: int = Field(description="Scans accepted (a badge scanned again is accepted and changes nothing).")
+    held_now: int = Field(description="Meetings these scans made held.")
+    refused: int
 
 
 class MarkIn(Body):

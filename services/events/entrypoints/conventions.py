@@ -26,7 +26,9 @@ from icalendar import Event as VEvent
 from contracts.events.conventions import MeetingRequestStatus, ParticipantRole
 from runtime.api import ONE, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, errors, expected, router
 from runtime.auth import READER, allow, staff
+from runtime.errors import DomainError
 from services.events.adapters import convention_queries as q
+from services.events.adapters.repository import MEETING_REQUESTS
 from services.events.domain.catalogue import Event
 from services.events.domain.conventions import (Convention, ConventionMeeting, ConventionParticipant,
                                                 MeetingRequest, PublishedAgendas, agenda_of, agendas)
@@ -37,8 +39,8 @@ from services.events.entrypoints.convention_schemas import (AgendaItemView, Agen
                                                             MeetingScanView, MeetingView, OutcomeIn, OutcomeView,
                                                             ParticipantIn, ParticipantPatch, ParticipantView,
                                                             PublicationView, RequestIn, RunIn, RunView,
-                                                            SettingsIn, SettlementView, UnscheduledView,
-                                                            convention_view)
+                                                            SettingsIn, SettlementView, TableScansIn,
+                                                            TableScansView, UnscheduledView, convention_view)
 from services.events.service_layer.conventions import ConventionsService
 
 TEAM = "events"
@@ -104,8 +106,9 @@ async def get_convention(convention_id: str, platform: PlatformDep, response: Re
            summary="Figures: meetings scheduled, held, held rate, outcomes per kind, signed contracts' total")
 async def figures(convention_id: str, platform: PlatformDep) -> dict:
     convention = await q.get_convention(platform.db, convention_id)
-    return {**convention.figures().model_dump(), "participants": await q.participant_figures(platform.db, convention_id),
-            "requests": await q.counts(platform.db, "meeting_requests", convention_id, "status"),
+    return {**convention.figures().model_dump(),
+            "participants": await q.participant_figures(platform.db, convention_id),
+            "requests": await q.counts(platform.db, MEETING_REQUESTS, convention_id, "status"),
             "unscheduled": len(convention.unscheduled)}
 
 
@@ -500,17 +503,34 @@ async def unscheduled(convention_id: str, platform: PlatformDep, limit: Limit = 
                       "changes nothing; a scan more than 15 minutes before the slot is refused.")
 async def scan_meeting(convention_id: str, meeting_id: str, body: MeetingScanIn, svc: Service,
                        platform: PlatformDep) -> dict:
-    meeting, held_now = await svc.scan_meeting(convention_id, meeting_id, **body.model_dump())
-    convention = await q.get_convention(platform.db, convention_id)
+    convention, meeting, held_now = await svc.scan_meeting(convention_id, meeting_id, **body.model_dump())
     return {"meeting": _meeting_view(convention, meeting, await _zone(platform, convention_id)), "held_now": held_now}
+
+
+@day.post("/{convention_id}/meeting-scans", response_model=TableScansView, dependencies=[writes],
+          responses=WRITE, summary="Upload table scans together (a table's device, or one that was offline)",
+          description="One write of the convention for the whole batch (scans at a hundred tables at the start "
+                      "of a slot do not each rewrite it). Each scan is applied on its own, in the order given; a "
+                      "refused one (unknown meeting, badge of someone else, too early) is reported by its index "
+                      "and changes nothing; a badge scanned again changes nothing.")
+async def scan_meetings(convention_id: str, body: TableScansIn, svc: Service) -> dict:
+    _, results = await svc.scan_meetings(convention_id, [s.model_dump() for s in body.scans])
+    rows = []
+    for i, outcome in results:
+        if isinstance(outcome, DomainError):
+            rows.append({"index": i, "meeting_id": body.scans[i].meeting_id, "held_now": None,
+                         "status": outcome.status, "detail": outcome.detail, "field": outcome.extra.get("field")})
+        else:
+            rows.append({"index": i, "meeting_id": outcome[0], "held_now": outcome[1], "status": 200})
+    return {"results": rows, "recorded": sum(r["status"] == 200 for r in rows),
+            "held_now": sum(bool(r["held_now"]) for r in rows), "refused": sum(r["status"] != 200 for r in rows)}
 
 
 @day.post("/{convention_id}/meetings/{meeting_id}/mark", response_model=MeetingView, dependencies=[writes],
           responses=WRITE, summary="The organiser marks a meeting held or not held (overrides the badges)")
 async def mark_meeting(convention_id: str, meeting_id: str, body: MarkIn, svc: Service,
                        platform: PlatformDep) -> MeetingView:
-    meeting = await svc.mark_meeting(convention_id, meeting_id, body.held)
-    convention = await q.get_convention(platform.db, convention_id)
+    convention, meeting = await svc.mark_meeting(convention_id, meeting_id, body.held)
     return _meeting_view(convention, meeting, await _zone(platform, convention_id))
 
 
@@ -527,8 +547,7 @@ async def settle(convention_id: str, svc: Service) -> dict:
                       "`amount_cents`; `need_id` links the buyer's need, `contract_id` the contract. " + ON_BEHALF)
 async def record_outcome(convention_id: str, meeting_id: str, body: OutcomeIn, svc: Service,
                          platform: PlatformDep) -> dict:
-    meeting, outcome = await svc.record_outcome(convention_id, meeting_id, **body.model_dump())
-    convention = await q.get_convention(platform.db, convention_id)
+    convention, meeting, outcome = await svc.record_outcome(convention_id, meeting_id, **body.model_dump())
     return {"meeting": _meeting_view(convention, meeting, await _zone(platform, convention_id)), "outcome": outcome}
 
 

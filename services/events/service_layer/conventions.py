@@ -637,35 +637,71 @@ class ConventionsService:
         return convention.published, new
 
     # -- meetings: held or not, outcomes --------------------------------------------------------------
+    # Each returns the convention as saved too, so that the caller need not read it again (a
+    # convention of 1,000 participants is a document of ~1.5 MB).
+    def _scan_of(self, convention_id: str, now: datetime, participant_id: str | None, token: str | None,
+                 scanned_at: datetime | None, prefix: str = "") -> tuple[str, datetime]:
+        if (participant_id is None) == (token is None):
+            raise InvalidInput(f"{prefix}participant_id", "give the participant_id or the badge's token (one of them)")
+        if token is not None:
+            participant_id = self.badges.registration_of(convention_id, token, field=f"{prefix}token")
+        at = utc(scanned_at) or now
+        if at > now + SCAN_CLOCK_SKEW:
+            raise InvalidInput(f"{prefix}scanned_at", f"{at.isoformat()} is in the future (the device's clock?)")
+        return participant_id, at
+
     async def scan_meeting(self, convention_id: str, meeting_id: str, *, participant_id: str | None = None,
                            token: str | None = None,
-                           scanned_at: datetime | None = None) -> tuple[ConventionMeeting, bool]:
+                           scanned_at: datetime | None = None) -> tuple[Convention, ConventionMeeting, bool]:
         """A badge scanned at a meeting's table, by participant id or by the badge's token (the QR
         code of the event's badge); at the second side's scan the meeting is held. Returns the
         meeting and whether this scan made it held. ``scanned_at`` (an offline device) may not be
         in the future."""
-        if (participant_id is None) == (token is None):
-            raise InvalidInput("participant_id", "give the participant_id or the badge's token (one of them)")
-        if token is not None:
-            participant_id = self.badges.registration_of(convention_id, token, field="token")
-        now = self.clock()
-        at = utc(scanned_at) or now
-        if at > now + SCAN_CLOCK_SKEW:
-            raise InvalidInput("scanned_at", f"{at.isoformat()} is in the future (the device's clock?)")
+        pid, at = self._scan_of(convention_id, self.clock(), participant_id, token, scanned_at)
 
         async def step(tx: Transaction, convention: Convention, _: datetime):
-            held_now = convention.record_meeting_scan(meeting_id, participant_id, at=at)
+            held_now = convention.record_meeting_scan(meeting_id, pid, at=at)
             return convention.meeting(meeting_id), held_now
-        _, (meeting, held_now) = await self._convention_step(convention_id, step, conflict_retries=20)
-        return meeting, held_now
+        convention, (meeting, held_now) = await self._convention_step(convention_id, step, conflict_retries=20)
+        return convention, meeting, held_now
 
-    async def mark_meeting(self, convention_id: str, meeting_id: str, held: bool) -> ConventionMeeting:
+    async def scan_meetings(self, convention_id: str, scans: list[dict[str, Any]]) -> tuple[Convention, list]:
+        """Table scans uploaded together (a table's device, or a scanner that was offline): one
+        transaction, one write of the convention, each scan applied on its own in the order given.
+        Returns, for each, ``(meeting_id, held_now)`` or the problem that refused it (its index
+        names it); a refused scan changes nothing."""
+        now = self.clock()
+        parsed: list[tuple[str, str, datetime] | DomainError] = []
+        for i, scan in enumerate(scans):
+            try:
+                pid, at = self._scan_of(convention_id, now, scan.get("participant_id"), scan.get("token"),
+                                        scan.get("scanned_at"), prefix=f"scans.{i}.")
+                parsed.append((scan["meeting_id"], pid, at))
+            except DomainError as exc:
+                parsed.append(exc)
+
+        async def step(tx: Transaction, convention: Convention, _: datetime):
+            results: list = []
+            for i, item in enumerate(parsed):
+                if isinstance(item, DomainError):
+                    results.append((i, item))
+                    continue
+                meeting_id, pid, at = item
+                try:
+                    results.append((i, (meeting_id, convention.record_meeting_scan(meeting_id, pid, at=at))))
+                except DomainError as exc:  # checked before any change: nothing half-done
+                    results.append((i, exc))
+            return results
+        convention, results = await self._convention_step(convention_id, step, conflict_retries=20)
+        return convention, results
+
+    async def mark_meeting(self, convention_id: str, meeting_id: str,
+                           held: bool) -> tuple[Convention, ConventionMeeting]:
         """The organiser says whether the meeting took place (overrides the badges)."""
         async def step(tx: Transaction, convention: Convention, now: datetime):
             convention.mark_meeting(meeting_id, held, at=now)
             return convention.meeting(meeting_id)
-        _, meeting = await self._convention_step(convention_id, step, conflict_retries=20)
-        return meeting
+        return await self._convention_step(convention_id, step, conflict_retries=20)
 
     async def settle_meetings(self, convention_id: str) -> int:
         """Every unmarked meeting whose slot has ended is found not held; returns how many."""
@@ -677,13 +713,14 @@ class ConventionsService:
     async def record_outcome(self, convention_id: str, meeting_id: str, *, outcome: str,
                              amount_cents: int | None = None, need_id: str | None = None,
                              contract_id: str | None = None,
-                             reported_by: str | None = None) -> tuple[ConventionMeeting, Outcome]:
+                             reported_by: str | None = None) -> tuple[Convention, ConventionMeeting, Outcome]:
+        """What came of a meeting, as known now (recorded again as things progress)."""
         async def step(tx: Transaction, convention: Convention, now: datetime):
             recorded = convention.record_outcome(meeting_id, outcome, at=now, amount_cents=amount_cents,
                                                  need_id=need_id, contract_id=contract_id, reported_by=reported_by)
             return convention.meeting(meeting_id), recorded
-        _, result = await self._convention_step(convention_id, step, conflict_retries=20)
-        return result
+        convention, (meeting, recorded) = await self._convention_step(convention_id, step, conflict_retries=20)
+        return convention, meeting, recorded
 
 
 def _error_text(exc: BaseException) -> str:
