@@ -538,6 +538,12 @@ async def test_concurrent_requests_of_one_pair_make_one_request(api):
         "from_participant_id": a, "to_participant_id": b}) for _ in range(6)))
     assert sorted(r.status_code for r in results) == [201] + [409] * 5
     assert (await api.get(f"/conventions/{cid}/requests")).json()["total"] == 1
+    r = await api.post(f"/conventions/{cid}/participants/{b}/withdrawal")
+    assert r.status_code == 200 and r.json()["status"] == "left"
+    assert (await api.post(f"/conventions/{cid}/participants/{b}/withdrawal")).status_code == 409
+    r = await api.post(f"/conventions/{cid}/requests", json={"from_participant_id": b, "to_participant_id": a})
+    assert r.status_code == 409 and r.json()["current_state"] == "left"
+    assert (await api.get(f"/conventions/{cid}/participants", params={"status": "left"})).json()["total"] == 1
 
 
 async def test_locked_meetings_stay_put_and_table_scans_upload_together(api, events_app):
