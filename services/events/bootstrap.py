@@ -20,18 +20,24 @@ SETTINGS = EventsSettings()
 def _commands(platform):
     from services.events.service_layer import EventsCommands
     from services.events.service_layer.badges import BadgeSigner
+    from services.events.service_layer.conventions import ConventionsService
     from services.events.service_layer.handlers import EventsService
     from services.events.service_layer.surveys import SurveysService, SurveyTokens
 
-    return EventsCommands(events=EventsService(platform.db, BadgeSigner(platform.settings.jwt_secret)),
-                          surveys=SurveysService(platform.db, SurveyTokens(platform.settings.jwt_secret)))
+    badges = BadgeSigner(platform.settings.jwt_secret)
+    conventions = ConventionsService(platform.db, badges)
+    # a check-in at the event's door is a convention participant's arrival (same transaction)
+    events = EventsService(platform.db, badges, on_check_in=conventions.arrival_from_check_in)
+    surveys = SurveysService(platform.db, SurveyTokens(platform.settings.jwt_secret))
+    return EventsCommands(events=events, surveys=surveys, conventions=conventions)
 
 
 def _routers():
     from services.events.entrypoints.api import ROUTERS
+    from services.events.entrypoints.conventions import ROUTERS as CONVENTION_ROUTERS
     from services.events.entrypoints.surveys import ROUTERS as SURVEY_ROUTERS
 
-    return [*ROUTERS, *SURVEY_ROUTERS]
+    return (*ROUTERS, *SURVEY_ROUTERS, *CONVENTION_ROUTERS)
 
 
 def _consumers() -> list[Consumer]:
@@ -52,6 +58,14 @@ async def _expire_offers(platform) -> None:
 
 async def _close_surveys(platform) -> int:
     return await platform.commands.surveys.close_due_surveys()
+
+
+async def _expire_meeting_requests(platform) -> None:
+    await platform.commands.conventions.expire_requests()
+
+
+async def _reap_schedule_runs(platform) -> None:
+    await platform.commands.conventions.reap_stale_runs()
 
 
 DESCRIPTION = """
@@ -79,7 +93,9 @@ SERVICE = ServiceDefinition(
     indexes=ensure_indexes,
     consumers=_consumers,
     jobs=[Job("expire-offers", SETTINGS.offer_sweep_seconds, _expire_offers),
-          Job("close-surveys", SETTINGS.survey_sweep_seconds, _close_surveys)],
+          Job("close-surveys", SETTINGS.survey_sweep_seconds, _close_surveys),
+          Job("expire-meeting-requests", SETTINGS.offer_sweep_seconds, _expire_meeting_requests),
+          Job("schedule-runs-reaper", 30.0, _reap_schedule_runs)],
     openapi_tags=[
         {"name": "events", "description": "The catalogue: create, publish, close, hold, archive, cancel; calendars"},
         {"name": "registrations", "description": "Registrations, approval, cancellation, waiting-list offers, badges"},
@@ -89,5 +105,16 @@ SERVICE = ServiceDefinition(
                                            "reminders to non-respondents, results"},
         {"name": "survey answers (no login)", "description": "Respondents answer with the signed token of their "
                                                              "invitation: no bearer token"},
+        {"name": "conventions", "description": "Business conventions (OpenMap ESS, rencontres d'affaires): settings, "
+                                               "participants with their role and profile, figures. Participants have "
+                                               "no login: staff, or an app on their behalf with staff:events, act "
+                                               "for them"},
+        {"name": "convention requests", "description": "Meeting requests: send, accept, decline, withdraw, force; "
+                                                       "unanswered ones expire"},
+        {"name": "convention scheduling and agendas", "description": "Locked meetings, scheduling runs in the "
+                                                                     "background, published agendas (JSON, "
+                                                                     "iCalendar, printable pages)"},
+        {"name": "convention day and follow-up", "description": "Arrivals and no-shows, meetings held (badges at "
+                                                                "the tables, or the organiser), outcomes"},
     ],
 )

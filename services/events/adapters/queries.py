@@ -11,7 +11,7 @@ from typing import Any
 from contracts.events.registrations import EventStatus, RegistrationStatus
 from runtime.errors import NotFound
 from runtime.mongo import Database, from_document
-from services.events.adapters.repository import CHECKIN_LISTS, EVENTS, OCCUPANCY, REGISTRATIONS
+from services.events.adapters.repository import CHECKIN_LISTS, CONVENTIONS, EVENTS, OCCUPANCY, REGISTRATIONS
 from services.events.domain.catalogue import Event, Occupancy
 from services.events.domain.checkin import CheckinList, attendance
 from services.events.domain.registrations import Registration
@@ -153,7 +153,8 @@ async def organisation_standing(db: Database, organisation_id: str) -> dict[str,
 
 async def yearly_figures(db: Database, year: int) -> dict[str, Any]:
     """Per kind of event held in ``year`` (by start): events, registered (confirmed) participants,
-    participants checked in; the same per team."""
+    participants checked in; the same per team; and each business convention's meetings
+    scheduled and held (the activity report's "meetings held")."""
     held = [EventStatus.HELD.value, EventStatus.ARCHIVED.value]
     events = [from_document(Event, d) async for d in db[EVENTS].find(
         {"status": {"$in": held}, "starts_at": {"$gte": _instant(date(year, 1, 1)),
@@ -174,5 +175,12 @@ async def yearly_figures(db: Database, year: int) -> dict[str, Any]:
             row["events"] += 1
             row["participants"] += registered
             row["checked_in"] += came
+    titles = {e.id: e.title for e in events if e.kind.value == "business_convention"}
+    conventions = []
+    async for doc in db[CONVENTIONS].find({"_id": {"$in": sorted(titles)}}, {"meetings.held": 1}).sort("_id", 1):
+        meetings = doc.get("meetings") or []
+        conventions.append({"convention_id": doc["_id"], "title": titles[doc["_id"]],
+                            "meetings_scheduled": len(meetings),
+                            "meetings_held": sum(1 for m in meetings if m.get("held") is True)})
     return {"year": year, "events_held": len(events), "by_kind": dict(sorted(counts.items())),
-            "by_team": dict(sorted(by_team.items()))}
+            "by_team": dict(sorted(by_team.items())), "conventions": conventions}

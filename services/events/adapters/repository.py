@@ -20,6 +20,10 @@ SURVEY_INVITATIONS = "survey_invitations"
 CONVENTIONS = "conventions"
 MEETING_REQUESTS = "meeting_requests"
 SCHEDULE_RUNS = "schedule_runs"
+CONVENTION_PARTICIPANTS = "convention_participants"  # one ConventionParticipant each (id = registration id)
+CONVENTION_DIRECTORY = "convention_directory"  # display data of agendas (organisation names): never in events
+REQUEST_PAIRS = "meeting_request_pairs"  # one counter per pair: concurrent requests of a pair are serialised
+AGENDA_VERSIONS = "agenda_versions"  # every published agenda version, frozen (calendars cancel what vanished)
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -42,7 +46,15 @@ async def ensure_indexes(db: Database) -> None:
                                                ("position", ASCENDING)])  # who has not answered
     await db[SURVEY_INVITATIONS].create_index([("survey_id", ASCENDING), ("email_key", ASCENDING)])  # partners
     await db[MEETING_REQUESTS].create_index([("convention_id", ASCENDING), ("status", ASCENDING)])
-    await db[SCHEDULE_RUNS].create_index([("convention_id", ASCENDING), ("started_at", DESCENDING)])
+    await db[MEETING_REQUESTS].create_index([("convention_id", ASCENDING), ("from_participant_id", ASCENDING),
+                                             ("to_participant_id", ASCENDING)])
+    await db[MEETING_REQUESTS].create_index([("convention_id", ASCENDING), ("to_participant_id", ASCENDING)])
+    await db[MEETING_REQUESTS].create_index([("status", ASCENDING), ("forced", ASCENDING), ("expires_at", ASCENDING)])
+    await db[SCHEDULE_RUNS].create_index([("convention_id", ASCENDING), ("requested_at", DESCENDING)])
+    await db[SCHEDULE_RUNS].create_index([("status", ASCENDING), ("heartbeat_at", ASCENDING)])
+    await db[CONVENTION_PARTICIPANTS].create_index([("convention_id", ASCENDING), ("role", ASCENDING)])
+    await db[CONVENTION_PARTICIPANTS].create_index([("convention_id", ASCENDING), ("status", ASCENDING)])
+    await db[AGENDA_VERSIONS].create_index([("convention_id", ASCENDING), ("version", ASCENDING)], unique=True)
 
 
 async def read_occupancy(tx: Transaction, event_id: str) -> Occupancy:

@@ -206,11 +206,20 @@ class KindFigures(BaseModel):
     checked_in: int
 
 
+class ConventionYearFigures(BaseModel):
+    convention_id: str
+    title: str
+    meetings_scheduled: int = Field(description="Meetings of the convention's (last) plan.")
+    meetings_held: int = Field(description="Of those, held (badges at the table, or the organiser).")
+
+
 class YearFigures(BaseModel):
     year: int
     events_held: int
     by_kind: dict[str, KindFigures]
     by_team: dict[str, KindFigures]
+    conventions: list[ConventionYearFigures] = Field(default_factory=list,
+                                                     description="Business conventions held: meetings held.")
 
 
 def waiting_entry(registration: Registration, position: int | None) -> dict[str, Any]:

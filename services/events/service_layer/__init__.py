@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.events.service_layer.conventions import ConventionsService
 from services.events.service_layer.handlers import EventsService
 from services.events.service_layer.surveys import SurveysService
 
@@ -13,3 +14,4 @@ class EventsCommands:
 
     events: EventsService  # catalogue, registrations, waiting list, check-in
     surveys: SurveysService  # surveys: invitations, tokens, answers, reminders, closing
+    conventions: ConventionsService  # business conventions: participants, requests, scheduling, agendas, meetings

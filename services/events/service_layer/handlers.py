@@ -15,7 +15,7 @@ which may not be in the future.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -26,7 +26,7 @@ from runtime.mongo import Database, Transaction, from_document, utcnow
 from services.events.adapters.repository import (CHECKIN_LISTS, EVENTS, REGISTRATIONS, read_occupancy,
                                                  write_occupancy)
 from services.events.domain.catalogue import Event, Occupancy
-from services.events.domain.checkin import CheckinList, ScanResult, ScanType
+from services.events.domain.checkin import CheckinList, ScanOutcome, ScanResult, ScanType
 from services.events.domain.registrations import Registration, places_to_offer
 from services.events.service_layer import standing
 from services.events.service_layer.badges import BadgeSigner
@@ -48,10 +48,12 @@ def utc(moment: datetime | None) -> datetime | None:
 class EventsService:
     """Catalogue, registrations, waiting list and check-in, bound to the database."""
 
-    def __init__(self, db: Database, badges: BadgeSigner, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, db: Database, badges: BadgeSigner, clock: Callable[[], datetime] = utcnow, *,
+                 on_check_in: Callable[[Transaction, str, datetime], Awaitable[None]] | None = None) -> None:
         self.db = db
         self.badges = badges
         self.clock = clock
+        self.on_check_in = on_check_in  # (tx, registration id, at): in the check-in's transaction
 
     # -- the catalogue ------------------------------------------------------------------------------
     async def schedule_event(self, fields: dict[str, Any], *, within: Transaction | None = None) -> Event:
@@ -289,6 +291,8 @@ class EventsService:
             result = scan(checkin_list, event=event, gate=gate, at=at, nonce=nonce, offline=offline)
             if len(registration.scans) != scans or registration.pending_events:
                 await tx.save(REGISTRATIONS, registration)
+            if result.outcome is ScanOutcome.CHECKED_IN and self.on_check_in is not None:
+                await self.on_check_in(tx, registration.id, result.scanned_at)  # e.g. a convention arrival
             return result
         return await self.db.transaction(work, conflict_retries=20)
 
