@@ -140,6 +140,11 @@ async def read_topic(settings: Settings, topic: str, match: Callable[[object], b
         await consumer.stop()
 
 
+def fields(response) -> list[str]:
+    """The fields a 422 problem names, in order."""
+    return [e["field"] for e in response.json().get("errors", [])]
+
+
 def header(record, name: str) -> str | None:
     for k, v in record.headers:
         if k == name:

@@ -15,7 +15,7 @@ import services.events.domain.scheduling as scheduling_package
 from services.events.adapters.repository import CONVENTIONS, SCHEDULE_RUNS
 from services.events.domain.conventions import Convention
 from services.events.service_layer.conventions import iso
-from tests.integration.conftest import client_of, eventually, header, read_topic, serving, service_settings
+from tests.integration.conftest import client_of, eventually, fields, header, read_topic, service_settings, serving
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,6 @@ SUPPLIERS = [f"Coop Solidaire {i}" for i in range(6)]
 BUYERS = ["Ville de Melun", "Département 77", "Hôpital Nord", "Groupe Alpha", "Banque Beta", "Logistique Gamma"]
 SECRET_MESSAGE = "Appelez-moi au 06 12 34 56 78"
 
-
-def fields(response) -> list[str]:
-    return [e["field"] for e in response.json().get("errors", [])]
 
 
 @pytest.fixture

@@ -9,13 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from icalendar import Calendar
 
-from runtime.mongo import OUTBOX
+from runtime.mongo import OUTBOX, from_document
 from services.events.adapters.repository import OCCUPANCY, REGISTRATIONS
 from services.events.domain.catalogue import Occupancy
 from services.events.domain.registrations import Registration
-from runtime.mongo import from_document
-from tests.integration.conftest import (bearer, client_of, eventually, header, read_topic, serving,
-                                        service_settings)
+from tests.integration.conftest import (client_of, eventually, fields, header, read_topic, service_settings,
+                                        serving)
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +32,6 @@ def event_body(**over) -> dict:
 def person(i: int, **over) -> dict:
     return {"name": f"Personne {i}", "email": f"p{i}@example.org", **over}
 
-
-def fields(response) -> list[str]:
-    return [e["field"] for e in response.json().get("errors", [])]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from runtime.mongo import OUTBOX, PROCESSED
 from runtime.platform import running
 from runtime.service import discover, service
-from tests.integration.conftest import client_of, eventually, read_topic, serving, service_settings
+from tests.integration.conftest import client_of, eventually, fields, read_topic, service_settings, serving
 
 pytestmark = pytest.mark.integration
 
@@ -18,9 +18,6 @@ ORG = {"siret": "73282932000074", "name": "Les Ateliers Solidaires", "legal_form
        "departement": "93", "commune": "Montreuil", "sector": "économie circulaire", "headcount": 12,
        "annual_budget_cents": 45_000_000, "on": "2026-01-05"}
 
-
-def fields(response) -> list[str]:
-    return [e["field"] for e in response.json().get("errors", [])]
 
 
 async def test_hostile_input_gets_a_4xx_naming_the_field_and_writes_nothing(client, app):

@@ -16,7 +16,7 @@ from asgi_lifespan import LifespanManager
 from runtime.http import create_app
 from runtime.service import service
 from services.events.adapters.repository import SURVEY_INVITATIONS, SURVEY_RESPONSES
-from tests.integration.conftest import client_of, header, read_topic, service_settings
+from tests.integration.conftest import client_of, fields, header, read_topic, service_settings
 
 pytestmark = pytest.mark.integration
 
@@ -41,9 +41,6 @@ PARTNERS = [{"name": "Dominique Petit", "email": "d.petit@region.example.org", "
             {"name": "Alix Moreau", "email": "a.moreau@ville.example.org"},
             {"name": "Dominique PETIT", "email": "D.Petit@Region.example.org"}]  # the same e-mail: once
 
-
-def fields(response) -> list[str]:
-    return [e["field"] for e in response.json().get("errors", [])]
 
 
 @pytest.fixture

@@ -692,3 +692,34 @@ def test_domain_imports_no_infrastructure():
         text = path.read_text()
         for bad in ("fastapi", "aiokafka", "faststream", "pymongo", "motor"):
             assert f"import {bad}" not in text and f"from {bad}" not in text, (path, bad)
+
+
+def test_replan_places_a_meeting_locked_since_and_displaces_what_is_in_its_way():
+    parts = tuple(Participant(p, Role.BUYER if p.startswith("b") else Role.SUPPLIER) for p in ("s1", "s2", "b1", "b2"))
+    reqs = (MeetingRequest("s1", "b1", 5), MeetingRequest("s2", "b2", 5), MeetingRequest("s1", "b2", 1))
+    problem = SchedulingProblem((slot(0), slot(1)), parts, reqs, tables=1)
+    first = schedule(problem, FAST)
+    at = {frozenset((m.a, m.b)): m.slot for m in first.meetings}
+    assert set(at) == {frozenset({"s1", "b1"}), frozenset({"s2", "b2"})}, "one table a slot: the two heavy pairs"
+    # the organiser locks s1–b2 in the slot where s1 meets b1: b1's meeting is in its way
+    busy = at[frozenset({"s1", "b1"})]
+    now = replace_locked(problem, (LockedMeeting("s1", "b2", busy),))
+    for move_penalty in (None, 2):
+        res = replan(now, first, options=SchedulingOptions(time_limit=0.5, move_penalty=move_penalty))
+        placed = {frozenset((m.a, m.b)): (m.slot, m.locked) for m in res.schedule.meetings}
+        assert placed[frozenset({"s1", "b2"})] == (busy, True)
+        assert res.figures.displaced >= 1
+        per_slot = Counter((p, m.slot) for m in res.schedule.meetings for p in (m.a, m.b))
+        assert max(per_slot.values()) == 1, "nobody is in two meetings at once"
+        tables = Counter(m.slot for m in res.schedule.meetings)
+        assert max(tables.values()) <= 1, "one table per slot"
+    # a lock in a past slot is history: nothing changes
+    in_the_past = replace_locked(problem, (LockedMeeting("s1", "b2", "s0"),))
+    past = replan(in_the_past, first, from_slot="s1", options=FAST)
+    assert {(m.a, m.b, m.slot, m.table) for m in past.schedule.meetings} == {
+        (m.a, m.b, m.slot, m.table) for m in first.meetings}
+    assert past.figures.displaced == 0
+
+
+def replace_locked(problem: SchedulingProblem, locked: tuple) -> SchedulingProblem:
+    return SchedulingProblem(problem.slots, problem.participants, problem.requests, problem.tables, locked)

@@ -194,8 +194,9 @@ class ReplanFigures:
 
     Every previous meeting is counted once: ``history`` (before ``from_slot``: left as it was,
     absent participants' included), or, from ``from_slot`` on, ``released`` (a side absent),
-    ``declined`` (a side declined since) or ``present_meetings`` (``kept`` + ``moved``). The new
-    schedule holds ``history + present_meetings + filled`` meetings.
+    ``declined`` (a side declined since), ``displaced`` (in the way of a meeting the organiser
+    locked since) or ``present_meetings`` (``kept`` + ``moved``). The new schedule holds
+    ``history + present_meetings + filled`` meetings (a lock added since counts as filled).
     """
 
     absent: int  # participants absent (no-shows, not checked in)
@@ -206,6 +207,7 @@ class ReplanFigures:
     filled: int  # new meetings placed in freed places
     declined: int = 0  # meetings from from_slot on dropped because a side declined since (not forced)
     history: int = 0  # meetings before from_slot, left exactly as they were (absent sides included)
+    displaced: int = 0  # meetings from from_slot on dropped for a meeting locked since (its pair, slot or table)
 
     @property
     def kept_ratio(self) -> float:

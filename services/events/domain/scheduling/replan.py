@@ -35,7 +35,10 @@ def replan(
     declined since; nothing new goes there. From ``from_slot`` on, absent participants' meetings
     are released, meetings of a pair declined since (and not forced) are dropped, and the freed
     places filled. With ``options.move_penalty``, the plan keeping every present meeting is
-    searched first (half the time), then moves that gain more than the penalty.
+    searched first (half the time), then moves that gain more than the penalty. A meeting the
+    organiser locked since the previous plan (``problem.locked``) takes its slot (and table) from
+    ``from_slot`` on: the previous meetings in its way (its pair elsewhere, either side in that
+    slot, that table) are displaced; a lock in a past slot is history and changes nothing.
     ``Meeting.weight`` is recomputed from the problem's current requests. See
     :class:`ReplanFigures` for what is counted where. ``progress`` as for :func:`schedule`.
     """
@@ -98,6 +101,7 @@ def replan(
             fixed.append(place)
         else:
             must.append(place)
+    displaced = _apply_new_locks(problem, fixed, must, present_open, absent, closed)
     start = None
     if must and options.use_solver:
         # with moves allowed, first the plan that keeps every present meeting (a share of the
@@ -128,5 +132,41 @@ def replan(
     figures = ReplanFigures(
         absent=len(absent), released=released, present_meetings=len(present_open),
         kept=kept, moved=len(present_open) - kept, filled=filled, declined=declined, history=history,
+        displaced=displaced,
     )
     return ReplanResult(new, figures, frozenset(absent))
+
+
+def _apply_new_locks(problem: SchedulingProblem, fixed: list[Placement], must: list[Placement],
+                     present_open: list[tuple[frozenset[str], str, int]], absent: set[str],
+                     closed: set[str]) -> int:
+    """Place the meetings locked since the previous plan (in open slots, both sides present) as
+    fixed, removing the open placements in their way; return how many were displaced."""
+    displaced = 0
+    for lock in problem.locked:
+        pair = frozenset((lock.a, lock.b))
+        if lock.slot in closed or lock.a in absent or lock.b in absent:
+            continue
+        if any(frozenset((p.a, p.b)) == pair and p.slot == lock.slot and (lock.table is None or p.table == lock.table)
+               for p in fixed + must):
+            continue  # already where the lock wants it
+
+        def in_the_way(p: Placement) -> bool:
+            if p.slot in closed:
+                return False  # history stays
+            same_pair = frozenset((p.a, p.b)) == pair
+            same_people = p.slot == lock.slot and bool({p.a, p.b} & pair)
+            same_table = p.slot == lock.slot and lock.table is not None and p.table == lock.table
+            return same_pair or same_people or same_table
+
+        for placements in (fixed, must):
+            gone = [p for p in placements if in_the_way(p)]
+            if any(p.locked for p in gone):
+                raise SchedulingInputError("locked", f"locked meeting {lock.a}–{lock.b} in slot {lock.slot!r} "
+                                                     f"collides with another locked meeting")
+            displaced += len(gone)
+            placements[:] = [p for p in placements if p not in gone]
+            present_open[:] = [o for o in present_open
+                               if not any(o == (frozenset((p.a, p.b)), p.slot, p.table) for p in gone)]
+        fixed.append(Placement(lock.a, lock.b, lock.slot, lock.table, locked=True))
+    return displaced
