@@ -39,6 +39,7 @@ import bisect
 import json
 import os
 import random
+import shutil
 import tempfile
 import time
 import uuid
@@ -683,6 +684,9 @@ def main(attempts: int = typer.Option(2000, help="Registration attempts in the b
                 return burst, rush
 
         burst, rush = asyncio.run(run())
+    except BaseException:
+        err.print(f"logs kept in {data_dir / 'logs'}")
+        raise
     finally:
         if proc is not None:
             proc.stop()
@@ -694,6 +698,10 @@ def main(attempts: int = typer.Option(2000, help="Registration attempts in the b
     print(f"oversold={burst.oversold} lost={burst.lost} double_checkins={rush.double_checkins} "
           f"p99_ms={percentile(burst.latencies, 99) * 1000:.0f} regs_per_s={burst.rate:.1f}", flush=True)
     broken = burst.oversold or burst.lost or rush.double_checkins or burst.order_violations or rush.missing
+    if broken:
+        err.print(f"the service's log is kept in {data_dir / 'logs'}")
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
     raise typer.Exit(1 if broken else 0)
 
 
