@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler \
+.PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
         schemas deadletters compose-check clean
 
 $(STAMP): pyproject.toml
@@ -42,6 +42,9 @@ bench: install
 
 bench-scheduler: install
 	$(PY) -m bench.scheduler
+
+bench-events: install
+	$(PY) -m bench.events
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -139,7 +139,7 @@ async def event_attendance(db: Database, event: Event, list_id: str | None = Non
 async def registrations_of_person(db: Database, email: str) -> list[tuple[Registration, Event]]:
     """A person's active registrations (by e-mail) with their events, by start time."""
     regs = [from_document(Registration, d) async for d in db[REGISTRATIONS].find(
-        {"person.email": email.strip(), "status": {"$in": [RegistrationStatus.CONFIRMED.value,
+        {"person.email": email.strip().lower(), "status": {"$in": [RegistrationStatus.CONFIRMED.value,
                                                            RegistrationStatus.PENDING_APPROVAL.value,
                                                            RegistrationStatus.OFFERED.value]}})]
     events = {e.id: e for e in [from_document(Event, d) async for d in db[EVENTS].find(

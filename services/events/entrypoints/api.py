@@ -130,12 +130,10 @@ async def occupancy(event_id: str, platform: PlatformDep) -> dict:
              responses=errors(401, 403, 404, 409, 422, c409="Registrations not open, members only, or already "
                                                              "registered (the detail says which)"),
              summary="Register a person: confirmed, awaiting approval or on the waiting list")
-async def register(event_id: str, body: RegistrationIn, response: Response, svc: Service,
-                   platform: PlatformDep) -> RegistrationView:
-    registration = await svc.register(event_id, **body.model_dump())
-    tagged(response, registration, f"/registrations/{registration.id}")
-    return RegistrationView(registration=registration,
-                            waitlist_position=await queries.waitlist_position(platform.db, registration))
+async def register(event_id: str, body: RegistrationIn, response: Response, svc: Service) -> RegistrationView:
+    made = await svc.register(event_id, **body.model_dump())
+    tagged(response, made.registration, f"/registrations/{made.registration.id}")
+    return RegistrationView(registration=made.registration, waitlist_position=made.waitlist_position)
 
 
 @events.get("/{event_id}/registrations", response_model=Page[Registration], dependencies=[reads], responses=ONE,
