@@ -193,12 +193,17 @@ class RunQuality(BaseModel):
 
 
 class ReplanFiguresView(BaseModel):
-    absent: int
-    released: int
-    present_meetings: int
-    kept: int
+    """What a re-plan did with the previous meetings (each counted once) and what it added."""
+
+    absent: int = Field(description="Participants absent (no-shows, not checked in).")
+    released: int = Field(description="Meetings from the re-planned slot on dropped: a side absent.")
+    present_meetings: int = Field(description="Meetings from that slot on between present participants.")
+    kept: int = Field(description="Of those, unchanged (same slot and table).")
     moved: int
-    filled: int
+    filled: int = Field(description="New meetings placed in freed places (a meeting locked since included).")
+    declined: int = Field(0, description="Meetings dropped because a side declined since.")
+    history: int = Field(0, description="Meetings before the re-planned slot, left as they were.")
+    displaced: int = Field(0, description="Meetings dropped for a meeting the organiser locked since.")
 
 
 class RunView(BaseModel):

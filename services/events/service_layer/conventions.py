@@ -574,7 +574,8 @@ class ConventionsService:
             await tx.save(CONVENTIONS, convention)
             replanned = None if figures is None else {
                 "absent": figures.absent, "released": figures.released, "present_meetings": figures.present_meetings,
-                "kept": figures.kept, "moved": figures.moved, "filled": figures.filled}
+                "kept": figures.kept, "moved": figures.moved, "filled": figures.filled, "declined": figures.declined,
+                "history": figures.history, "displaced": figures.displaced}
             await tx.db[SCHEDULE_RUNS].update_one({"_id": run_id}, {"$set": {
                 "status": RunState.DONE.value, "phase": "done", "fraction": 1.0, "finished_at": iso(at),
                 "heartbeat_at": iso(now), "quality": run.quality.model_dump(mode="json"),
