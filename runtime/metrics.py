@@ -27,6 +27,8 @@ OUTBOX_OLDEST_AGE = Gauge("cress_outbox_oldest_pending_age_seconds",
                           "Age of the oldest outbox record not yet published (0 when none).", ["service"])
 DEAD_LETTERS = Counter("cress_dead_letters_total", "Messages sent to a dead-letter topic.",
                        ["service", "consumer", "topic"])
+JOB_RUNS = Counter("cress_job_runs_total", "Runs of a service's periodic jobs (sweepers), by outcome.",
+                   ["service", "job", "outcome"])
 DEPENDENCY_UP = Gauge("cress_dependency_up", "Whether a dependency answered the last readiness check.",
                       ["service", "dependency"])
 
@@ -34,5 +36,5 @@ METRIC_NAMES: tuple[str, ...] = (
     "cress_http_requests_total", "cress_http_request_duration_seconds", "cress_messages_published_total",
     "cress_messages_consumed_total", "cress_messages_failed_total", "cress_message_handler_duration_seconds",
     "cress_outbox_backlog_records", "cress_outbox_oldest_pending_age_seconds", "cress_dead_letters_total",
-    "cress_dependency_up",
+    "cress_dependency_up", "cress_job_runs_total",
 )

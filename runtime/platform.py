@@ -65,7 +65,9 @@ class Platform:
 
 
 async def _every(job: Job, platform: Platform) -> None:
-    """Run ``job`` every ``job.every`` seconds; a failed run is logged and retried at the next tick."""
+    """Run ``job`` every ``job.every`` seconds; a failed run is logged, counted
+    (``cress_job_runs_total{outcome="failed"}``, alerted on) and tried again at the next tick."""
+    service = platform.settings.service_name
     while True:
         await asyncio.sleep(job.every)
         try:
@@ -73,7 +75,10 @@ async def _every(job: Job, platform: Platform) -> None:
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 — a sweeper must outlive one bad run
+            metrics.JOB_RUNS.labels(service, job.name, "failed").inc()
             log.exception("job %s failed; next run in %.0f s", job.name, job.every)
+        else:
+            metrics.JOB_RUNS.labels(service, job.name, "ok").inc()
 
 
 @asynccontextmanager

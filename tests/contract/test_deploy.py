@@ -49,6 +49,7 @@ DOCUMENTED_METRIC_NAMES = (
     "cress_outbox_oldest_pending_age_seconds",
     "cress_dead_letters_total",
     "cress_dependency_up",
+    "cress_job_runs_total",
 )
 # The variables every service is documented to take (runtime/settings.py may read more).
 DOCUMENTED_SERVICE_ENV = {
@@ -477,7 +478,8 @@ def test_alert_rules_use_known_metrics(alert_rules: list[dict[str, Any]]) -> Non
         assert not unknown, f"{rule['alert']}: unknown metrics {sorted(unknown)}"
         used |= names
     expected = {"up", "cress_dependency_up", "cress_outbox_oldest_pending_age_seconds",
-                "cress_dead_letters_total", "cress_http_requests_total", "cress_messages_failed_total"}
+                "cress_dead_letters_total", "cress_http_requests_total", "cress_messages_failed_total",
+                "cress_job_runs_total"}
     assert expected <= used, f"no alert on {sorted(expected - used)}"
 
 
@@ -553,5 +555,5 @@ def test_dashboard_uses_known_metrics_and_all_of_them(dashboard: dict[str, Any])
     assert not missing, f"no panel shows {sorted(missing)}"
     titles = " ".join(p["title"].lower() for p in all_panels(dashboard))
     for word in ("request rate", "5xx", "p99", "published", "consumed", "handler duration", "failed",
-                 "backlog", "oldest", "dead letters", "dependencies"):
+                 "backlog", "oldest", "dead letters", "dependencies", "job runs"):
         assert word in titles, f"no panel about {word}"

@@ -67,3 +67,31 @@ def test_json_logs_carry_the_correlation_and_event_ids():
         log_context.event_id.reset(e)
     assert entry["message"] == "member org-1 activated" and entry["service"] == "membership"
     assert entry["correlation_id"] == "corr-7" and entry["event_id"] == "evt-9" and entry["level"] == "info"
+
+
+async def test_periodic_jobs_outlive_a_failed_run_and_count_their_outcomes():
+    import asyncio
+    from types import SimpleNamespace
+
+    from runtime import metrics
+    from runtime.platform import _every
+    from runtime.service import Job
+
+    runs = []
+
+    async def sweep(platform) -> None:
+        runs.append(platform)
+        if len(runs) == 2:
+            raise RuntimeError("the database blinked")
+
+    platform = SimpleNamespace(settings=SimpleNamespace(service_name="unit-jobs"))
+    ok = metrics.JOB_RUNS.labels("unit-jobs", "sweep", "ok")
+    failed = metrics.JOB_RUNS.labels("unit-jobs", "sweep", "failed")
+    before_ok, before_failed = ok._value.get(), failed._value.get()
+    task = asyncio.create_task(_every(Job("sweep", 0.01, sweep), platform))
+    while len(runs) < 4:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert failed._value.get() - before_failed == 1
+    assert ok._value.get() - before_ok >= 3, "the job ran on after its failure"
