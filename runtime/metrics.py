@@ -27,8 +27,9 @@ OUTBOX_OLDEST_AGE = Gauge("cress_outbox_oldest_pending_age_seconds",
                           "Age of the oldest outbox record not yet published (0 when none).", ["service"])
 DEAD_LETTERS = Counter("cress_dead_letters_total", "Messages sent to a dead-letter topic.",
                        ["service", "consumer", "topic"])
+# The job's name is the `task` label: `job` (and `instance`) are Prometheus' own target labels.
 JOB_RUNS = Counter("cress_job_runs_total", "Runs of a service's periodic jobs (sweepers), by outcome.",
-                   ["service", "job", "outcome"])
+                   ["service", "task", "outcome"])
 DEPENDENCY_UP = Gauge("cress_dependency_up", "Whether a dependency answered the last readiness check.",
                       ["service", "dependency"])
 

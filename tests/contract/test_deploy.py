@@ -467,6 +467,16 @@ def test_prometheus_scrapes_every_app_service(app_services: dict[str, dict[str, 
         assert f"{name}:{port}" in targets, f"Prometheus does not scrape {name}:{port}"
 
 
+def test_no_metric_carries_a_label_prometheus_sets_itself() -> None:
+    from runtime import metrics
+
+    collectors = [v for v in vars(metrics).values() if hasattr(v, "_labelnames")]
+    assert collectors
+    for collector in collectors:
+        assert not {"job", "instance"} & set(collector._labelnames), (
+            f"{collector._name}: `job`/`instance` would be renamed exported_* by the scrape")
+
+
 def test_alert_rules_use_known_metrics(alert_rules: list[dict[str, Any]]) -> None:
     used: set[str] = set()
     for rule in alert_rules:
