@@ -193,10 +193,12 @@ async def test_badges_scans_offline_uploads_and_attendance(events, events_app):
     future = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
     r = await events.post(f"/events/{eid}/scans", json={**scan, "nonce": "a-3", "scanned_at": future})
     assert r.status_code == 422 and fields(r) == ["scanned_at"]
+    r = await events.post(f"/events/{eid}/scans", json={**scan, "nonce": "a-4", "scanned_at": "1950-06-01T10:00:00Z"})
+    assert r.status_code == 422 and fields(r) == ["scanned_at"] and "before the registration" in r.json()["detail"]
 
     # gate B was offline: its scans arrive in a batch, one of them twice, one of them forged
     b_token = (await events.get(f"/registrations/{b['id']}/badge")).json()["token"]
-    earlier = (datetime.now(timezone.utc) - timedelta(minutes=20)).isoformat()
+    earlier = (datetime.fromisoformat(b["registered_at"]) + timedelta(seconds=1)).isoformat()  # offline, before now
     batch = {"scans": [
         {"list_id": gate["list_id"], "token": b_token, "gate": "Porte B", "nonce": "b-1", "offline": True,
          "scanned_at": earlier},

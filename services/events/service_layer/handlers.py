@@ -345,6 +345,9 @@ class EventsService:
 
         async def work(tx: Transaction) -> ScanResult:
             registration = await tx.get(REGISTRATIONS, Registration, registration_id)
+            if at < registration.registered_at:  # a badge exists only once registered: a back-dated scan
+                raise InvalidInput(f"{prefix}scanned_at", f"{at.isoformat()} is before the registration "
+                                                          f"({registration.registered_at.isoformat()})")
             event = await tx.get(EVENTS, Event, event_id)
             doc = await tx.db[CHECKIN_LISTS].find_one({"_id": list_id, "event_id": event_id}, session=tx.session)
             if doc is None:
