@@ -24,6 +24,13 @@ def test_forged_or_truncated_badges_are_refused(forged):
         SIGNER.registration_of("evt-1", forged)
 
 
+def test_one_badge_one_spelling():
+    token = SIGNER.token("evt-1", "reg-42")
+    for variant in (token + "!", token + "=", token + "==", token[:-1] + ("B" if token[-1] == "A" else "A")):
+        with pytest.raises(InvalidInput):
+            SIGNER.registration_of("evt-1", variant)
+
+
 def test_another_secret_signs_differently():
     other = BadgeSigner("another-secret-another-secret-0123456789")
     with pytest.raises(InvalidInput):
