@@ -467,3 +467,22 @@ async def test_roles(staff, anonymous, events_app):
         assert (await other_team.post(f"/surveys/{sid}/closing")).status_code == 403
     r = await staff.post(f"/surveys/{sid}/closing", headers={"If-Match": '"1"'})
     assert r.status_code == 412, "a stale ETag"
+
+
+async def test_a_participant_who_cancels_after_the_invitation_neither_answers_nor_is_reminded(
+        staff, anonymous, events_app):
+    application, _ = events_app
+    eid = await an_event(staff)
+    regs = await register(staff, eid, 3)
+    survey = await a_survey(staff, eid, "participants", PARTICIPANT_QUESTIONS)
+    r = await staff.post(f"/surveys/{survey['id']}/invitations", json={"registrations": "confirmed"})
+    assert r.status_code == 200 and r.json()["invited_count"] == 3
+    paths = {i["respondent_id"]: i["answer_path"] for i in r.json()["invited"]}
+    assert (await staff.post(f"/surveys/{survey['id']}/opening")).status_code == 200
+    r = await staff.post(f"/registrations/{regs[2]}/cancellation", json={"reason": "participant_request"})
+    assert r.status_code == 200
+    r = await anonymous.put(paths[regs[2]], json={"answers": {"overall": 3, "come_again": False}})
+    assert r.status_code == 409 and r.json()["current_state"] == "registration_cancelled"
+    r = await staff.post(f"/surveys/{survey['id']}/reminders")
+    assert r.status_code == 200, r.text
+    assert sorted(x["respondent_id"] for x in r.json()["reminded"]) == sorted(regs[:2]), "not the cancelled one"

@@ -198,9 +198,12 @@ class Survey(Aggregate):
         self.record(SurveyClosed(survey_id=self.id, event_id=self.event_id, audience=self.audience,
                                  invited_count=len(self.invited), closed_at=at))
 
-    def remind(self, *, at: datetime, answered_ids: Iterable[str], min_hours_between: int = 24) -> list[str]:
+    def remind(self, *, at: datetime, answered_ids: Iterable[str], min_hours_between: int = 24,
+               skipped_ids: Iterable[str] = ()) -> list[str]:
         """Remind the invited respondents who have not answered → ``SurveyReminderSent`` with
         their ids; returns them (empty, and nothing recorded, when everyone answered).
+        ``skipped_ids``: invited respondents not to remind all the same (a participant whose
+        registration was cancelled since).
 
         :raises Conflict: the survey does not take answers at ``at``; the last reminder was
             less than ``min_hours_between`` hours ago.
@@ -216,7 +219,9 @@ class Survey(Aggregate):
                            expected_step=f"remind from {(last + timedelta(hours=min_hours_between)).isoformat()}")
         if isinstance(answered_ids, str):
             raise InvalidInput("answered_ids", "answered_ids must be a list of ids")
-        answered = set(answered_ids)
+        if isinstance(skipped_ids, str):
+            raise InvalidInput("skipped_ids", "skipped_ids must be a list of ids")
+        answered = set(answered_ids) | set(skipped_ids)
         due = [rid for rid in self.invited if rid not in answered]
         if not due:
             return []

@@ -299,7 +299,9 @@ class SurveysService:
             check_version(survey, expected_version)
             answered = [d["respondent_id"] async for d in tx.db[SURVEY_RESPONSES].find(
                 {"survey_id": survey.id}, {"respondent_id": 1}, session=tx.session)]
-            due = survey.remind(at=now, answered_ids=answered, min_hours_between=MIN_HOURS_BETWEEN_REMINDERS)
+            gone = await _cancelled_participants(tx, survey, survey.invited)
+            due = survey.remind(at=now, answered_ids=answered, skipped_ids=gone,
+                                min_hours_between=MIN_HOURS_BETWEEN_REMINDERS)
             if due:
                 await tx.save(SURVEYS, survey)
                 await tx.db[SURVEY_INVITATIONS].update_many(
@@ -331,6 +333,10 @@ class SurveysService:
             if invitation is None:
                 raise NotFound("no survey invitation for this token", resource="SurveyInvitation")
             survey = await tx.get(SURVEYS, Survey, survey_id)
+            if await _cancelled_participants(tx, survey, [respondent_id]):
+                raise Conflict(f"registration {respondent_id} is no longer confirmed: its answers to survey "
+                               f"{survey_id} are not taken", current_state="registration_cancelled",
+                               expected_step="none: only confirmed participants answer")
             response = await tx.find(SURVEY_RESPONSES, SurveyResponse, rid)
             created = response is None
             if response is None:
@@ -354,6 +360,17 @@ class SurveysService:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+async def _cancelled_participants(tx: Transaction, survey: Survey, respondent_ids: list[str]) -> list[str]:
+    """Of ``respondent_ids``, the participants (registrations) no longer confirmed: they neither
+    answer nor get reminders (a partners survey has none)."""
+    if survey.audience is not SurveyAudience.PARTICIPANTS or not respondent_ids:
+        return []
+    confirmed = {d["_id"] async for d in tx.db[REGISTRATIONS].find(
+        {"_id": {"$in": list(respondent_ids)}, "status": RegistrationStatus.CONFIRMED.value}, {"_id": 1},
+        session=tx.session)}
+    return [rid for rid in respondent_ids if rid not in confirmed]
+
+
 def _stored(moment: datetime) -> str:
     """An instant as the aggregates store it (UTC, ISO 8601, ``Z``)."""
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
