@@ -19,7 +19,7 @@ from runtime.api import (ONE, READ, WRITE, IfMatch, Limit, Offset, Page, Platfor
 from runtime.auth import PARTNER, READER, Principal, allow, staff
 from services.events.adapters import queries
 from services.events.domain.catalogue import Event
-from services.events.domain.checkin import CheckinList, ScanOutcome, ScanResult
+from services.events.domain.checkin import CheckinList, ScanOutcome
 from services.events.domain.registrations import Registration
 from services.events.entrypoints.calendars import calendar, vevent
 from services.events.entrypoints.schemas import (AttendanceView, Badge, CancellationIn, CheckinListIn, EventIn,
@@ -27,7 +27,7 @@ from services.events.entrypoints.schemas import (AttendanceView, Badge, Cancella
                                                  ScanBatchIn, ScanBatchView, ScanIn, ScanView, StandingView,
                                                  WaitingEntry, YearFigures, waiting_entry)
 from services.events.service_layer.badges import qr_svg
-from services.events.service_layer.handlers import EventsService, utc
+from services.events.service_layer.handlers import EventsService, Scanned, utc
 
 TEAM = "events"
 reads = Depends(allow(staff(TEAM), READER))
@@ -230,25 +230,22 @@ async def list_checkin_lists(event_id: str, platform: PlatformDep) -> list[Check
     return await queries.checkin_lists(platform.db, event_id)
 
 
-def _scan_view(result: ScanResult, time_zone: str) -> ScanView:
-    return ScanView(result=result, ok=result.ok, message=result.message(time_zone))
+def _scan_view(scanned: Scanned) -> ScanView:
+    return ScanView(result=scanned.result, ok=scanned.result.ok, message=scanned.result.message(scanned.time_zone))
 
 
 @checkin.post("/{event_id}/scans", response_model=ScanView, dependencies=[writes], responses=WRITE,
               summary="Scan a badge at a gate (entry or exit); the same nonce again changes nothing")
-async def scan(event_id: str, body: ScanIn, svc: Service, platform: PlatformDep) -> ScanView:
-    event = await queries.get_event(platform.db, event_id)
-    result = await svc.scan(event_id, **{**body.model_dump(), "scanned_at": utc(body.scanned_at)})
-    return _scan_view(result, event.time_zone)
+async def scan(event_id: str, body: ScanIn, svc: Service) -> ScanView:
+    return _scan_view(await svc.scan(event_id, **{**body.model_dump(), "scanned_at": utc(body.scanned_at)}))
 
 
 @checkin.post("/{event_id}/scans/batch", response_model=ScanBatchView, dependencies=[writes], responses=WRITE,
               summary="Upload the scans of a gate that was offline: each reconciled on its own, idempotently")
 async def scan_batch(event_id: str, body: ScanBatchIn, svc: Service, platform: PlatformDep) -> ScanBatchView:
-    event = await queries.get_event(platform.db, event_id)
+    await queries.get_event(platform.db, event_id)  # an unknown event refuses the whole batch (404)
     scans = [{**s.model_dump(), "scanned_at": utc(s.scanned_at)} for s in body.scans]
-    results = [r if isinstance(r, dict) else _scan_view(r, event.time_zone)
-               for r in await svc.scan_batch(event_id, scans)]
+    results = [r if isinstance(r, dict) else _scan_view(r) for r in await svc.scan_batch(event_id, scans)]
     outcomes = [r.result.outcome for r in results if isinstance(r, ScanView)]
     return ScanBatchView(results=results, checked_in=outcomes.count(ScanOutcome.CHECKED_IN),
                          already=outcomes.count(ScanOutcome.ALREADY_CHECKED_IN),

@@ -32,7 +32,7 @@ from typing import Any
 
 from contracts.events.registrations import AccessPolicy, CancellationReason, RegistrationStatus
 from runtime.aggregate import check_version, new_id  # noqa: F401  (new_id: the id of what a command creates)
-from runtime.errors import Conflict, InvalidInput, NotFound
+from runtime.errors import Conflict, DomainError, InvalidInput, NotFound
 from runtime.mongo import Database, Transaction, from_document, utcnow
 from services.events.adapters.repository import (CHECKIN_LISTS, EVENTS, REGISTRATIONS, read_occupancy,
                                                  write_occupancy)
@@ -54,6 +54,14 @@ def utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return moment
     return moment.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A scan's result, with the event's time zone (the gate shows local times)."""
+
+    result: ScanResult
+    time_zone: str
 
 
 @dataclass(frozen=True)
@@ -332,23 +340,24 @@ class EventsService:
 
     async def scan(self, event_id: str, *, list_id: str, token: str, gate: str, nonce: str,
                    type: ScanType = ScanType.ENTRY, scanned_at: datetime | None = None,
-                   offline: bool = False, field: str = "") -> ScanResult:
+                   offline: bool = False, field: str = "") -> Scanned:
         """One badge scan at a gate. The same nonce again returns the first answer and changes
         nothing; a second entry answers "already checked in at HH:MM at gate X". Concurrent scans
-        of one badge at several gates are serialised (the loser re-reads and answers "already")."""
+        of one badge at several gates are serialised (the loser re-reads and answers "already").
+        Returns the result with the event's time zone (for the message at the gate)."""
         prefix = f"{field}." if field else ""
-        registration_id = self.badges.registration_of(event_id, token, field=f"{prefix}token")
         now = self.clock()
         at = utc(scanned_at) or now
-        if at.tzinfo is not None and at > now + SCAN_CLOCK_SKEW:
-            raise InvalidInput(f"{prefix}scanned_at", f"{at.isoformat()} is in the future (the device's clock?)")
 
-        async def work(tx: Transaction) -> ScanResult:
+        async def work(tx: Transaction) -> Scanned:
+            event = await tx.get(EVENTS, Event, event_id)  # first: an unknown event is a 404
+            registration_id = self.badges.registration_of(event_id, token, field=f"{prefix}token")
+            if at.tzinfo is not None and at > now + SCAN_CLOCK_SKEW:
+                raise InvalidInput(f"{prefix}scanned_at", f"{at.isoformat()} is in the future (the device's clock?)")
             registration = await tx.get(REGISTRATIONS, Registration, registration_id)
             if at < registration.registered_at:  # a badge exists only once registered: a back-dated scan
                 raise InvalidInput(f"{prefix}scanned_at", f"{at.isoformat()} is before the registration "
                                                           f"({registration.registered_at.isoformat()})")
-            event = await tx.get(EVENTS, Event, event_id)
             doc = await tx.db[CHECKIN_LISTS].find_one({"_id": list_id, "event_id": event_id}, session=tx.session)
             if doc is None:
                 raise NotFound(f"event {event_id} has no check-in list {list_id!r}", list_id=list_id)
@@ -361,15 +370,13 @@ class EventsService:
                 await tx.save(REGISTRATIONS, registration)
             if result.outcome is ScanOutcome.CHECKED_IN and self.on_check_in is not None:
                 await self.on_check_in(tx, registration.id, result.scanned_at)  # e.g. a convention arrival
-            return result
+            return Scanned(result, event.time_zone)
         return await self.db.transaction(work, conflict_retries=20)
 
-    async def scan_batch(self, event_id: str, scans: list[dict[str, Any]]) -> list[ScanResult | dict[str, Any]]:
+    async def scan_batch(self, event_id: str, scans: list[dict[str, Any]]) -> list[Scanned | dict[str, Any]]:
         """Scans uploaded together (a gate that was offline), each on its own, in the order given:
         the result of each, or the problem that refused it (its index names it)."""
-        from runtime.errors import DomainError
-
-        results: list[ScanResult | dict[str, Any]] = []
+        results: list[Scanned | dict[str, Any]] = []
         for i, scan in enumerate(scans):
             try:
                 results.append(await self.scan(event_id, **scan, field=f"scans.{i}"))
