@@ -36,6 +36,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def stored_instant(moment: datetime) -> str:
+    """An instant as aggregates store it (UTC, ISO 8601 with ``Z``, what ``model_dump(mode="json")``
+    writes): such strings compare as the instants do, so queries and direct writes use this form."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 @dataclass
 class Transaction:
     """What a command or a message handler sees: the database and the open session.
@@ -139,6 +145,20 @@ class Database:
 
     async def close(self) -> None:
         await self.client.close()
+
+    async def get(self, collection: str, model: type[A], aggregate_id: str) -> A:
+        """One aggregate by id, outside a transaction (a query); :class:`NotFound` names it."""
+        doc = await self.db[collection].find_one({"_id": aggregate_id})
+        if doc is None:
+            raise NotFound(f"{model.__name__} {aggregate_id!r} not found", resource=model.__name__, id=aggregate_id)
+        return from_document(model, doc)
+
+    async def page(self, collection: str, query: dict[str, Any], *, sort: list, limit: int, offset: int,
+                   model: type[A] | None = None) -> tuple[list, int]:
+        """One page of ``query`` (as aggregates of ``model``, or the documents) and how many match in all."""
+        total = await self.db[collection].count_documents(query)
+        docs = await self.db[collection].find(query).sort(sort).skip(offset).limit(limit).to_list()
+        return ([from_document(model, d) for d in docs] if model is not None else docs), total
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         self._on_commit = callback

@@ -12,9 +12,9 @@ import pytest
 from icalendar import Calendar
 
 import services.events.domain.scheduling as scheduling_package
+from runtime.mongo import stored_instant
 from services.events.adapters.repository import CONVENTIONS, SCHEDULE_RUNS
 from services.events.domain.conventions import Convention
-from services.events.service_layer.conventions import iso
 from tests.integration.conftest import client_of, eventually, fields, header, read_topic, service_settings, serving
 
 pytestmark = pytest.mark.integration
@@ -485,7 +485,7 @@ async def test_a_run_left_by_a_dead_process_is_failed_on_the_next_request(api, e
         convention = await tx.get(CONVENTIONS, Convention, cid)
         convention.start_schedule_run("run-crashed", mode="initial", at=conventions.clock())
         await tx.save(CONVENTIONS, convention)
-        old = iso(conventions.clock() - timedelta(minutes=5))
+        old = stored_instant(conventions.clock() - timedelta(minutes=5))
         await tx.db[SCHEDULE_RUNS].insert_one({
             "_id": "run-crashed", "convention_id": cid, "mode": "initial", "status": "running", "phase": "cp-sat",
             "fraction": 0.4, "time_limit_seconds": 10.0, "check_in_closed": False, "from_slot_id": None,

@@ -12,8 +12,7 @@ from typing import Any
 from runtime.errors import NotFound
 from runtime.mongo import Database, from_document
 from services.events.adapters.repository import (AGENDA_VERSIONS, CONVENTION_DIRECTORY, CONVENTION_PARTICIPANTS,
-                                                 CONVENTIONS, EVENTS, MEETING_REQUESTS, REGISTRATIONS, SCHEDULE_RUNS)
-from services.events.domain.catalogue import Event
+                                                 CONVENTIONS, MEETING_REQUESTS, REGISTRATIONS, SCHEDULE_RUNS)
 from services.events.domain.conventions import (Convention, ConventionParticipant, MeetingRequest,
                                                 PublishedAgendas)
 
@@ -28,13 +27,6 @@ async def get_convention(db: Database, convention_id: str) -> Convention:
     return from_document(Convention, doc)
 
 
-async def get_event(db: Database, convention_id: str) -> Event:
-    doc = await db[EVENTS].find_one({"_id": convention_id})
-    if doc is None:
-        raise NotFound(f"no event {convention_id!r}", resource="Event", id=convention_id)
-    return from_document(Event, doc)
-
-
 async def participants(db: Database, convention_id: str, *, role: str | None = None, status: str | None = None,
                        arrived: bool | None = None, no_show: bool | None = None, limit: int = 50,
                        offset: int = 0) -> tuple[list[ConventionParticipant], int]:
@@ -47,9 +39,8 @@ async def participants(db: Database, convention_id: str, *, role: str | None = N
         query["arrived_at"] = {"$ne": None} if arrived else None
     if no_show is not None:
         query["no_show_at"] = {"$ne": None} if no_show else None
-    total = await db[CONVENTION_PARTICIPANTS].count_documents(query)
-    docs = await db[CONVENTION_PARTICIPANTS].find(query).sort(ID_SORT).skip(offset).limit(limit).to_list()
-    return [from_document(ConventionParticipant, d) for d in docs], total
+    return await db.page(CONVENTION_PARTICIPANTS, query, model=ConventionParticipant, sort=ID_SORT, limit=limit,
+                         offset=offset)
 
 
 async def all_participants(db: Database, convention_id: str) -> dict[str, ConventionParticipant]:
@@ -94,10 +85,8 @@ async def requests(db: Database, convention_id: str, *, participant_id: str | No
         query["status"] = status
     if forced is not None:
         query["forced"] = forced
-    total = await db[MEETING_REQUESTS].count_documents(query)
-    docs = await db[MEETING_REQUESTS].find(query).sort([("requested_at", 1), ("_id", 1)]).skip(offset) \
-        .limit(limit).to_list()
-    return [from_document(MeetingRequest, d) for d in docs], total
+    return await db.page(MEETING_REQUESTS, query, model=MeetingRequest, sort=[("requested_at", 1), ("_id", 1)],
+                         limit=limit, offset=offset)
 
 
 async def get_request(db: Database, convention_id: str, request_id: str) -> MeetingRequest:
@@ -135,10 +124,8 @@ def run_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def runs(db: Database, convention_id: str, *, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
-    query = {"convention_id": convention_id}
-    total = await db[SCHEDULE_RUNS].count_documents(query)
-    docs = await db[SCHEDULE_RUNS].find(query).sort([("requested_at", -1), ("_id", 1)]).skip(offset) \
-        .limit(limit).to_list()
+    docs, total = await db.page(SCHEDULE_RUNS, {"convention_id": convention_id},
+                                sort=[("requested_at", -1), ("_id", 1)], limit=limit, offset=offset)
     return [run_view(d) for d in docs], total
 
 

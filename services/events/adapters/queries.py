@@ -10,7 +10,7 @@ from typing import Any
 
 from contracts.events.registrations import EventStatus, RegistrationStatus
 from runtime.errors import NotFound
-from runtime.mongo import Database, from_document
+from runtime.mongo import Database, from_document, stored_instant
 from services.events.adapters.repository import CHECKIN_LISTS, CONVENTIONS, EVENTS, OCCUPANCY, REGISTRATIONS
 from services.events.domain.catalogue import Event, Occupancy
 from services.events.domain.checkin import CheckinList, attendance
@@ -22,26 +22,12 @@ PUBLIC_STATUSES = [s.value for s in (EventStatus.PUBLISHED, EventStatus.CLOSED, 
 
 
 def _instant(day: date, end: bool = False) -> str:
-    moment = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=timezone.utc)
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-async def _page(db: Database, collection: str, model, query: dict[str, Any], *, sort: list, limit: int,
-                offset: int) -> tuple[list, int]:
-    total = await db[collection].count_documents(query)
-    docs = await db[collection].find(query).sort(sort).skip(offset).limit(limit).to_list()
-    return [from_document(model, d) for d in docs], total
-
-
-async def get_one(db: Database, collection: str, model, aggregate_id: str):
-    doc = await db[collection].find_one({"_id": aggregate_id})
-    if doc is None:
-        raise NotFound(f"{model.__name__} {aggregate_id!r} not found", resource=model.__name__, id=aggregate_id)
-    return from_document(model, doc)
+    """The start of ``day`` (of the next day with ``end``), UTC, as instants are stored."""
+    return stored_instant(datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=timezone.utc))
 
 
 async def get_event(db: Database, event_id: str, *, public_only: bool = False) -> Event:
-    event = await get_one(db, EVENTS, Event, event_id)
+    event = await db.get(EVENTS, Event, event_id)
     if public_only and event.status.value not in PUBLIC_STATUSES:
         raise NotFound(f"Event {event_id!r} not found", resource="Event", id=event_id)
     return event
@@ -72,7 +58,7 @@ async def search_events(db: Database, *, kind: str | None = None, team: str | No
         query["starts_at"] = window
     if q:
         query["title"] = {"$regex": re.escape(q), "$options": "i"}
-    return await _page(db, EVENTS, Event, query, sort=[("starts_at", 1), ("_id", 1)], limit=limit, offset=offset)
+    return await db.page(EVENTS, query, model=Event, sort=[("starts_at", 1), ("_id", 1)], limit=limit, offset=offset)
 
 
 async def occupancy(db: Database, event: Event) -> dict[str, Any]:
@@ -93,12 +79,12 @@ async def registrations(db: Database, event_id: str, *, status: str | None = Non
         query["status"] = status
     if category:
         query["category"] = category
-    return await _page(db, REGISTRATIONS, Registration, query, sort=[("registered_at", 1), ("_id", 1)],
+    return await db.page(REGISTRATIONS, query, model=Registration, sort=[("registered_at", 1), ("_id", 1)],
                        limit=limit, offset=offset)
 
 
 async def get_registration(db: Database, registration_id: str) -> Registration:
-    return await get_one(db, REGISTRATIONS, Registration, registration_id)
+    return await db.get(REGISTRATIONS, Registration, registration_id)
 
 
 async def waitlist_position(db: Database, registration: Registration) -> int | None:

@@ -86,10 +86,7 @@ async def invitations(db: Database, survey_id: str, *, unanswered: bool = False,
         query["answered_at"] = None
     if respondent_ids is not None:
         query["respondent_id"] = {"$in": respondent_ids}
-    total = await db[SURVEY_INVITATIONS].count_documents(query)
-    docs = await db[SURVEY_INVITATIONS].find(query).sort([("position", 1)]).skip(offset).limit(
-        limit).to_list()
-    return docs, total
+    return await db.page(SURVEY_INVITATIONS, query, sort=[("position", 1)], limit=limit, offset=offset)
 
 
 async def free_text(db: Database, survey: Survey, *, limit: int = 50,
@@ -99,12 +96,10 @@ async def free_text(db: Database, survey: Survey, *, limit: int = 50,
     if not questions:
         return [], 0
     query = {"survey_id": survey.id, "$or": [{f"answers.{q}": {"$exists": True}} for q in questions]}
-    total = await db[SURVEY_RESPONSES].count_documents(query)
-    docs = await db[SURVEY_RESPONSES].find(query).sort([("submitted_at", 1), ("_id", 1)]).skip(offset).limit(
-        limit).to_list()
+    responses, total = await db.page(SURVEY_RESPONSES, query, model=SurveyResponse,
+                                     sort=[("submitted_at", 1), ("_id", 1)], limit=limit, offset=offset)
     items = []
-    for doc in docs:
-        response = from_document(SurveyResponse, doc)
+    for response in responses:
         items.append({"respondent_id": response.respondent_id,
                       "answers": {q: response.answers[q] for q in questions if q in response.answers},
                       "submitted_at": response.submitted_at, "updated_at": response.updated_at})

@@ -28,6 +28,7 @@ from runtime.api import ONE, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, e
 from runtime.auth import READER, allow, staff
 from runtime.errors import DomainError
 from services.events.adapters import convention_queries as q
+from services.events.adapters import queries
 from services.events.adapters.repository import MEETING_REQUESTS
 from services.events.domain.catalogue import Event
 from services.events.domain.conventions import (Convention, ConventionMeeting, ConventionParticipant,
@@ -67,7 +68,7 @@ def _etag(response: Response, version: int) -> None:
 
 
 async def _view(platform, convention: Convention, response: Response | None = None) -> dict:
-    event = await q.get_event(platform.db, convention.id)
+    event = await queries.get_event(platform.db, convention.id)
     if response is not None:
         _etag(response, convention.version)
     return convention_view(convention, event)
@@ -319,7 +320,7 @@ Preview = Annotated[bool, Query(description="The current plan, not yet published
 async def _agenda_source(platform, convention_id: str, version: int | None,
                          preview: bool) -> tuple[Event, Convention, PublishedAgendas | None]:
     """The event, and the convention with the agenda version asked for as its ``published``."""
-    event = await q.get_event(platform.db, convention_id)
+    event = await queries.get_event(platform.db, convention_id)
     convention = await q.get_convention(platform.db, convention_id)
     if preview:
         return event, convention, None
@@ -458,7 +459,7 @@ def _meeting_view(convention: Convention, meeting: ConventionMeeting, zone: Zone
 
 
 async def _zone(platform, convention_id: str) -> ZoneInfo:
-    return ZoneInfo((await q.get_event(platform.db, convention_id)).time_zone)
+    return ZoneInfo((await queries.get_event(platform.db, convention_id)).time_zone)
 
 
 @day.get("/{convention_id}/meetings", response_model=Page[MeetingView], dependencies=[reads], responses=ONE,

@@ -30,14 +30,14 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from contracts.events.conventions import ScheduleMode
 from contracts.events.registrations import EventKind, EventStatus, RegistrationStatus
 from runtime.errors import Conflict, DomainError, InvalidInput, NotFound
-from runtime.mongo import Database, Transaction, from_document, utcnow
+from runtime.mongo import Database, Transaction, from_document, stored_instant, utcnow
 from services.events.adapters.repository import (AGENDA_VERSIONS, CONVENTION_DIRECTORY, CONVENTION_PARTICIPANTS,
                                                  CONVENTIONS, EVENTS, MEETING_REQUESTS, REGISTRATIONS, REQUEST_PAIRS,
                                                  SCHEDULE_RUNS)
@@ -69,11 +69,6 @@ class RunState(StrEnum):
 
 
 LIVE = [RunState.QUEUED.value, RunState.RUNNING.value]
-
-
-def iso(moment: datetime) -> str:
-    """An instant as stored (UTC, ISO 8601 with ``Z``): such strings compare as the instants do."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 # -- settings from the API's body ---------------------------------------------------------------------
@@ -402,7 +397,7 @@ class ConventionsService:
         returns how many expired."""
         now = self.clock()
         ids = [d["_id"] async for d in self.db[MEETING_REQUESTS].find(
-            {"status": "pending", "forced": False, "expires_at": {"$ne": None, "$lte": iso(now)}}, {"_id": 1})]
+            {"status": "pending", "forced": False, "expires_at": {"$ne": None, "$lte": stored_instant(now)}}, {"_id": 1})]
         expired = 0
         for request_id in ids:
             async def work(tx: Transaction, request_id: str = request_id) -> bool:
@@ -496,7 +491,7 @@ class ConventionsService:
                    "check_in_closed": check_in_closed, "from_slot_id": job.from_slot,
                    "settings_revision": convention.settings_revision, "participants": len(problem.participants),
                    "requests": len(problem.requests), "absent": list(job.no_shows),
-                   "requested_at": iso(now), "started_at": None, "finished_at": None, "heartbeat_at": iso(now),
+                   "requested_at": stored_instant(now), "started_at": None, "finished_at": None, "heartbeat_at": stored_instant(now),
                    "process_id": self.process_id, "quality": None, "unscheduled": None, "replan": None,
                    "error": None}
             await tx.db[SCHEDULE_RUNS].insert_one(doc, session=tx.session)
@@ -523,7 +518,7 @@ class ConventionsService:
         runs = self.db[SCHEDULE_RUNS]
         loop = asyncio.get_running_loop()
         try:
-            now = iso(self.clock())
+            now = stored_instant(self.clock())
             await runs.update_one({"_id": run_id, "status": RunState.QUEUED.value}, {"$set": {
                 "status": RunState.RUNNING.value, "phase": "starting", "started_at": now, "heartbeat_at": now}})
             writes: set[asyncio.Task] = set()
@@ -555,13 +550,13 @@ class ConventionsService:
         fraction = min(1.0, max(0.0, fraction))
         await self.db[SCHEDULE_RUNS].update_one(
             {"_id": run_id, "status": RunState.RUNNING.value, "fraction": {"$lte": fraction}},
-            {"$set": {"phase": phase, "fraction": fraction, "heartbeat_at": iso(self.clock())}})
+            {"$set": {"phase": phase, "fraction": fraction, "heartbeat_at": stored_instant(self.clock())}})
 
     async def _heartbeat(self, run_id: str) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             await self.db[SCHEDULE_RUNS].update_one({"_id": run_id, "status": {"$in": LIVE}},
-                                                    {"$set": {"heartbeat_at": iso(self.clock())}})
+                                                    {"$set": {"heartbeat_at": stored_instant(self.clock())}})
 
     async def _record(self, run_id: str, convention_id: str, schedule: scheduling.Schedule,
                       figures: scheduling.ReplanFigures | None) -> None:
@@ -577,8 +572,8 @@ class ConventionsService:
                 "kept": figures.kept, "moved": figures.moved, "filled": figures.filled, "declined": figures.declined,
                 "history": figures.history, "displaced": figures.displaced}
             await tx.db[SCHEDULE_RUNS].update_one({"_id": run_id}, {"$set": {
-                "status": RunState.DONE.value, "phase": "done", "fraction": 1.0, "finished_at": iso(at),
-                "heartbeat_at": iso(now), "quality": run.quality.model_dump(mode="json"),
+                "status": RunState.DONE.value, "phase": "done", "fraction": 1.0, "finished_at": stored_instant(at),
+                "heartbeat_at": stored_instant(now), "quality": run.quality.model_dump(mode="json"),
                 "unscheduled": run.unscheduled, "replan": replanned}}, session=tx.session)
         try:
             await self.db.transaction(work, conflict_retries=10)
@@ -596,14 +591,14 @@ class ConventionsService:
                 convention.fail_schedule_run(run_id, error, at=max(now, run.started_at))
                 await tx.save(CONVENTIONS, convention)
             await tx.db[SCHEDULE_RUNS].update_one({"_id": run_id, "status": {"$in": LIVE}}, {"$set": {
-                "status": RunState.FAILED.value, "finished_at": iso(now), "error": error[:500]}},
+                "status": RunState.FAILED.value, "finished_at": stored_instant(now), "error": error[:500]}},
                 session=tx.session)
         await self.db.transaction(work, conflict_retries=10)
 
     async def reap_stale_runs(self, convention_id: str | None = None) -> int:
         """Fail the runs whose process stopped (no heartbeat for :data:`STALE_HEARTBEAT`), except
         this process's own; returns how many. Idempotent (the job and each run request call it)."""
-        threshold = iso(self.clock() - STALE_HEARTBEAT)
+        threshold = stored_instant(self.clock() - STALE_HEARTBEAT)
         query: dict[str, Any] = {"status": {"$in": LIVE}, "heartbeat_at": {"$lt": threshold}}
         if convention_id is not None:
             query["convention_id"] = convention_id

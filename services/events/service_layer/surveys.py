@@ -31,13 +31,13 @@ domain on every answer and reminder (exact to the second, whatever the sweeper's
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from contracts.events.registrations import EventStatus, RegistrationStatus, SurveyAudience
 from runtime.errors import ConcurrencyConflict, Conflict, InvalidInput, NotFound
-from runtime.mongo import Database, Transaction, utcnow
+from runtime.mongo import Database, Transaction, stored_instant, utcnow
 from services.events.adapters.repository import (EVENTS, REGISTRATIONS, SURVEY_INVITATIONS, SURVEY_RESPONSES,
                                                  SURVEYS)
 from services.events.domain import _rules
@@ -161,7 +161,7 @@ class SurveysService:
         each in its own transaction, dated ``closes_at`` (answers were refused from then on).
         Idempotent: a survey closed meanwhile is skipped. Returns how many it closed."""
         now = self.clock()
-        horizon = _stored(now + timedelta(seconds=1))  # stored instants compare as text: check exactly below
+        horizon = stored_instant(now + timedelta(seconds=1))  # stored instants compare as text: check exactly below
         due = [d["_id"] async for d in self.db[SURVEYS].find(
             {"status": SurveyStatus.OPEN.value, "closes_at": {"$lte": horizon}}, {"_id": 1})]
         closed = 0
@@ -306,7 +306,7 @@ class SurveysService:
                 await tx.save(SURVEYS, survey)
                 await tx.db[SURVEY_INVITATIONS].update_many(
                     {"survey_id": survey.id, "respondent_id": {"$in": due}},
-                    {"$inc": {"reminders": 1}, "$set": {"last_reminded_at": _stored(now)}}, session=tx.session)
+                    {"$inc": {"reminders": 1}, "$set": {"last_reminded_at": stored_instant(now)}}, session=tx.session)
             return survey, due
         return await self.db.transaction(work, within=within)
 
@@ -347,8 +347,8 @@ class SurveysService:
             # invitation, or on the response's fixed id) and runs the loser again, which then
             # finds the response and updates it; a duplicate key is retried the same way.
             await tx.db[SURVEY_INVITATIONS].update_one(
-                {"_id": rid}, {"$set": {"answered_at": _stored(response.submitted_at),
-                                        "last_answered_at": _stored(now)}}, session=tx.session)
+                {"_id": rid}, {"$set": {"answered_at": stored_instant(response.submitted_at),
+                                        "last_answered_at": stored_instant(now)}}, session=tx.session)
             try:
                 await tx.save(SURVEY_RESPONSES, response)
             except ConcurrencyConflict:
@@ -369,11 +369,6 @@ async def _cancelled_participants(tx: Transaction, survey: Survey, respondent_id
         {"_id": {"$in": list(respondent_ids)}, "status": RegistrationStatus.CONFIRMED.value}, {"_id": 1},
         session=tx.session)}
     return [rid for rid in respondent_ids if rid not in confirmed]
-
-
-def _stored(moment: datetime) -> str:
-    """An instant as the aggregates store it (UTC, ISO 8601, ``Z``)."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _within_horizon(closes_at: datetime | None, now: datetime) -> None:
@@ -402,6 +397,6 @@ def _invitation(survey: Survey, respondent_id: str, position: int, at: datetime,
     ``invited`` list (the invitation order; unique, as invitations of a survey are serialised)."""
     return {"_id": response_id(survey.id, respondent_id), "survey_id": survey.id, "event_id": survey.event_id,
             "audience": survey.audience.value, "respondent_id": respondent_id,
-            "position": position, "invited_at": _stored(at),
+            "position": position, "invited_at": stored_instant(at),
             "answered_at": None, "last_answered_at": None, "reminders": 0, "last_reminded_at": None, **personal}
 

@@ -10,17 +10,9 @@ import re
 from datetime import date
 from typing import Any
 
-from runtime.errors import NotFound
 from runtime.mongo import Database, from_document
 from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS, STATISTICS
 from services.membership.domain import Member, MembershipApplication, Organisation
-
-
-async def _page(db: Database, collection: str, model, query: dict[str, Any], *, sort: list, limit: int,
-                offset: int) -> tuple[list, int]:
-    total = await db[collection].count_documents(query)
-    docs = await db[collection].find(query).sort(sort).skip(offset).limit(limit).to_list()
-    return [from_document(model, d) for d in docs], total
 
 
 async def search_organisations(db: Database, *, q: str | None = None, legal_form: str | None = None,
@@ -42,7 +34,7 @@ async def search_organisations(db: Database, *, q: str | None = None, legal_form
         query["sector"] = {"$regex": f"^{re.escape(sector)}$", "$options": "i"}
     if esus_agreed is not None:
         query["esus_agreed"] = esus_agreed
-    return await _page(db, ORGANISATIONS, Organisation, query, sort=[("name", 1), ("_id", 1)],
+    return await db.page(ORGANISATIONS, query, model=Organisation, sort=[("name", 1), ("_id", 1)],
                        limit=limit, offset=offset)
 
 
@@ -53,14 +45,14 @@ async def list_applications(db: Database, *, status: str | None = None, organisa
         query["status"] = status
     if organisation_id:
         query["organisation_id"] = organisation_id
-    return await _page(db, APPLICATIONS, MembershipApplication, query,
+    return await db.page(APPLICATIONS, query, model=MembershipApplication,
                        sort=[("submitted_on", -1), ("_id", 1)], limit=limit, offset=offset)
 
 
 async def list_members(db: Database, *, status: str | None = None, limit: int = 50,
                        offset: int = 0) -> tuple[list[Member], int]:
     query: dict[str, Any] = {"status": status} if status else {}
-    return await _page(db, MEMBERS, Member, query, sort=[("since", 1), ("_id", 1)], limit=limit, offset=offset)
+    return await db.page(MEMBERS, query, model=Member, sort=[("since", 1), ("_id", 1)], limit=limit, offset=offset)
 
 
 async def members_in_good_standing(db: Database, on: date, *, limit: int = 50,
@@ -107,21 +99,13 @@ async def yearly_statistics(db: Database, *, since: int | None = None, until: in
     return out
 
 
-async def get_one(db: Database, collection: str, model, aggregate_id: str):
-    """One aggregate by id; :class:`NotFound` names it when absent."""
-    doc = await db[collection].find_one({"_id": aggregate_id})
-    if doc is None:
-        raise NotFound(f"{model.__name__} {aggregate_id!r} not found", resource=model.__name__, id=aggregate_id)
-    return from_document(model, doc)
-
-
 async def get_organisation(db: Database, organisation_id: str) -> Organisation:
-    return await get_one(db, ORGANISATIONS, Organisation, organisation_id)
+    return await db.get(ORGANISATIONS, Organisation, organisation_id)
 
 
 async def get_application(db: Database, application_id: str) -> MembershipApplication:
-    return await get_one(db, APPLICATIONS, MembershipApplication, application_id)
+    return await db.get(APPLICATIONS, MembershipApplication, application_id)
 
 
 async def get_member(db: Database, member_id: str) -> Member:
-    return await get_one(db, MEMBERS, Member, member_id)
+    return await db.get(MEMBERS, Member, member_id)

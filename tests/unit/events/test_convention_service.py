@@ -8,10 +8,11 @@ import pytest
 
 from contracts.events.conventions import ParticipantRole, ScheduleMode
 from runtime.errors import InvalidInput
+from runtime.mongo import stored_instant
 from services.events.domain import scheduling
 from services.events.domain.catalogue import Event
 from services.events.entrypoints.agenda_pages import Header, Person, Row, render
-from services.events.service_layer.conventions import RunWork, build_settings, iso
+from services.events.service_layer.conventions import RunWork, build_settings
 
 PARIS = timezone(timedelta(hours=1))
 DAY = datetime(2027, 3, 16, tzinfo=PARIS)
@@ -60,8 +61,8 @@ def test_a_slot_before_the_event_names_the_generators_start():
 
 
 def test_instants_are_stored_as_comparable_utc_text():
-    assert iso(DAY.replace(hour=14)) == "2027-03-16T13:00:00Z"
-    assert iso(DAY.replace(hour=9)) < iso(DAY.replace(hour=10, tzinfo=timezone.utc))
+    assert stored_instant(DAY.replace(hour=14)) == "2027-03-16T13:00:00Z"
+    assert stored_instant(DAY.replace(hour=9)) < stored_instant(DAY.replace(hour=10, tzinfo=timezone.utc))
 
 
 def test_printable_agendas_escape_names_keep_one_page_each_and_fetch_nothing():
