@@ -4,7 +4,6 @@ the wrong steps and hostile values on the way."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
 from datetime import datetime, timedelta, timezone
 
@@ -246,9 +245,7 @@ async def test_a_convention_from_settings_to_outcomes_through_the_api_alone(api,
     def held_schedule(problem, options=None, progress=None):
         progress("validation", 0.25)
         gate.wait(60)
-        if "progress" in inspect.signature(real_schedule).parameters:
-            return real_schedule(problem, options, progress=progress)
-        return real_schedule(problem, options)
+        return real_schedule(problem, options, progress=progress)
 
     monkeypatch.setattr(scheduling_package, "schedule", held_schedule)
     try:

@@ -26,7 +26,6 @@ abandoned) stays the last resort.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from typing import Any
 
 from contracts.events.conventions import ScheduleMode
 from contracts.events.registrations import EventKind, EventStatus, RegistrationStatus
+from runtime.aggregate import check_version, new_id
 from runtime.errors import Conflict, DomainError, InvalidInput, NotFound
 from runtime.mongo import Database, Transaction, from_document, stored_instant, utcnow
 from services.events.adapters.repository import (AGENDA_VERSIONS, CONVENTION_DIRECTORY, CONVENTION_PARTICIPANTS,
@@ -49,7 +49,7 @@ from services.events.domain.conventions import (Convention, ConventionMeeting, C
 from services.events.domain.conventions.settings import parse_breaks
 from services.events.domain.registrations import Registration
 from services.events.service_layer.badges import BadgeSigner
-from services.events.service_layer.handlers import SCAN_CLOCK_SKEW, check_version, new_id, utc
+from services.events.service_layer.handlers import SCAN_CLOCK_SKEW, utc
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +126,6 @@ class _prefixed:
 
 # -- the work of a run, done in a worker thread ----------------------------------------------------------
 
-def _accepts_progress(function: Callable) -> bool:
-    try:
-        return "progress" in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 @dataclass(frozen=True)
 class RunWork:
     """What one scheduling run computes: built from the state read when it started."""
@@ -148,11 +141,9 @@ class RunWork:
     def solve(self, progress: Callable[[str, float], None]) -> tuple[scheduling.Schedule,
                                                                      scheduling.ReplanFigures | None]:
         if self.mode is ScheduleMode.INITIAL:
-            extra = {"progress": progress} if _accepts_progress(scheduling.schedule) else {}
-            return scheduling.schedule(self.problem, self.options, **extra), None
-        extra = {"progress": progress} if _accepts_progress(scheduling.replan) else {}
+            return scheduling.schedule(self.problem, self.options, progress=progress), None
         result = scheduling.replan(self.problem, self.previous, no_shows=self.no_shows, checked_in=self.checked_in,
-                                   from_slot=self.from_slot, options=self.options, **extra)
+                                   from_slot=self.from_slot, options=self.options, progress=progress)
         return result.schedule, result.figures
 
 

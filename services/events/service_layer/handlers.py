@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contracts.events.registrations import AccessPolicy, CancellationReason, RegistrationStatus
-from runtime.aggregate import check_version, new_id  # noqa: F401  (new_id: the id of what a command creates)
+from runtime.aggregate import check_version, new_id
 from runtime.errors import Conflict, DomainError, InvalidInput, NotFound
 from runtime.mongo import Database, Transaction, from_document, utcnow
 from services.events.adapters.repository import (CHECKIN_LISTS, EVENTS, REGISTRATIONS, read_occupancy,
