@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.errors import NotFound
 from runtime.mongo import Database, from_document
 from services.events.adapters.repository import REGISTRATIONS, SURVEY_INVITATIONS, SURVEY_RESPONSES, SURVEYS
 from services.events.domain.surveys import (QuestionType, Survey, SurveyAudience, SurveyResponse, SurveyResults,
@@ -18,10 +17,7 @@ _PERSONAL = ("name", "email", "organisation")
 
 
 async def get_survey(db: Database, survey_id: str) -> Survey:
-    doc = await db[SURVEYS].find_one({"_id": survey_id})
-    if doc is None:
-        raise NotFound(f"Survey {survey_id!r} not found", resource="Survey", id=survey_id)
-    return from_document(Survey, doc)
+    return await db.get(SURVEYS, Survey, survey_id)
 
 
 async def surveys_of_event(db: Database, event_id: str) -> list[Survey]:
