@@ -734,9 +734,9 @@ def test_the_organiser_marks_and_the_day_is_settled():
     with pytest.raises(InvalidInput) as e:
         c.mark_meeting(ae, False, at=T0 + HOUR, by="participant")
     assert field_of(e) == "by"
-    with pytest.raises(InvalidInput) as e:
-        c.mark_meeting(bd, True, at=T0)  # before its slot
-    assert field_of(e) == "at"
+    with pytest.raises(Conflict) as e:
+        c.mark_meeting(bd, True, at=T0)  # before its slot: out of order
+    assert e.value.extra["current_state"] == "not started"
     assert c.settle_meetings(at=T0 + 47 * MIN) == 2  # s1 and s2 have ended: a–b and d–e unmarked
     events = c.pull_events()
     assert {(e.meeting_id, e.scans, e.how) for e in events} == {
@@ -756,7 +756,6 @@ def test_the_organiser_marks_and_the_day_is_settled():
     (dict(outcome="quote_requested", need_id="  "), None),  # blank: no need
     (dict(outcome="quote_requested", need_id="n" * 101), "need_id"),
     (dict(outcome="quote_requested", reported_by="d"), "reported_by"),
-    (dict(outcome="quote_requested", at=T0 - MIN), "at"),
     (dict(outcome="quote_requested", at=(T0 + HOUR).replace(tzinfo=None)), "at"),
 ])
 def test_bad_outcomes_name_the_field(kwargs, field):
@@ -769,6 +768,13 @@ def test_bad_outcomes_name_the_field(kwargs, field):
     with pytest.raises(InvalidInput) as e:
         c.record_outcome(ids[frozenset("ab")], **args)
     assert field_of(e) == field
+
+
+def test_an_outcome_before_the_meeting_is_out_of_order():
+    c, ids = _day()
+    with pytest.raises(Conflict) as e:
+        c.record_outcome(ids[frozenset("ab")], "quote_requested", at=T0 - MIN)
+    assert e.value.extra["current_state"] == "not started"
 
 
 def test_outcomes_progress_and_figures():

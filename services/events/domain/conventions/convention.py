@@ -497,14 +497,13 @@ class Convention(Aggregate):
         nothing, when the organiser had said the same already.
 
         :raises NotFound: unknown meeting.
-        :raises InvalidInput: ``held`` not a boolean; ``by`` other than ``organiser``; ``at``
-            before the slot starts.
+        :raises InvalidInput: ``held`` not a boolean; ``by`` other than ``organiser``.
+        :raises Conflict: ``at`` before the slot starts (the meeting cannot have taken place yet).
         """
         m = self.meeting(meeting_id)
         held = _rules.flag(held, "held")
         _rules.enum_value(_Marker, by, "by")
-        slot = self._slot_of(m)
-        at = _rules.not_before(_rules.instant(at, "at"), slot.start_at, "at", f"the start of slot {slot.id!r}")
+        at = self._after_start(m, at, "mark the meeting")
         if m.held is held and m.held_how is MeetingHeldHow.ORGANISER:
             return False
         self._set_held(m, held, MeetingHeldHow.ORGANISER, at)
@@ -531,10 +530,11 @@ class Convention(Aggregate):
         ``need_id`` links a buyer's need in the procurement service, ``contract_id`` the contract.
 
         :raises NotFound: unknown meeting.
-        :raises Conflict: the meeting was not held.
+        :raises Conflict: the meeting was not held; ``at`` before the slot starts (nothing can
+            have come of it yet).
         :raises InvalidInput: unknown ``outcome``; ``amount_cents`` missing for a signed contract,
             negative, 10^13 or more, not whole; blank or over-long ids; ``reported_by`` not in the
-            meeting; ``at`` before the slot starts.
+            meeting.
         """
         m = self.meeting(meeting_id)
         outcome = _rules.enum_value(MeetingOutcome, outcome, "outcome")
@@ -546,8 +546,7 @@ class Convention(Aggregate):
         reported_by = _rules.optional_identifier(reported_by, "reported_by")
         if reported_by is not None and reported_by not in m.participants:
             raise InvalidInput("reported_by", f"participant {reported_by!r} is not in meeting {m.meeting_id}")
-        slot = self._slot_of(m)
-        at = _rules.not_before(_rules.instant(at, "at"), slot.start_at, "at", f"the start of slot {slot.id!r}")
+        at = self._after_start(m, at, "record an outcome")
         if m.held is False:
             raise Conflict(f"meeting {m.meeting_id} was not held: no outcome", current_state="not held",
                            expected_step="mark it held first")
@@ -668,6 +667,16 @@ class Convention(Aggregate):
                 busy.add((p, m.slot_id))
             pairs.add(m.meeting_id)
             tables.add((m.slot_id, m.table))
+
+    def _after_start(self, m: ConventionMeeting, at: datetime, action: str) -> datetime:
+        """``at`` (an instant), once the meeting's slot has started: before it, saying the meeting
+        took place or what came of it is a step out of order (``Conflict``)."""
+        at = _rules.instant(at, "at")
+        slot = self._slot_of(m)
+        if at < slot.start_at:
+            raise Conflict(f"cannot {action} {m.meeting_id}: its slot {slot.id} starts at {slot.start_at.isoformat()}",
+                           current_state="not started", expected_step=f"from {slot.start_at.isoformat()}")
+        return at
 
     def _slot_of(self, m: ConventionMeeting) -> ConventionSlot:
         slot = self.settings.slot(m.slot_id)
