@@ -44,6 +44,7 @@ from runtime.kafka import ensure_topics, make_producer
 from runtime.platform import running
 from runtime.service import service
 from runtime.settings import Settings
+from runtime.siret import with_check_digit
 from runtime.stack import free_port, start_infrastructure, start_service, wait_ready
 from services.membership.service_layer.handlers import MembershipService
 
@@ -53,13 +54,7 @@ RAW_TOPIC = Topic("bench.raw-organisation", "bench", "organisation", description
 
 
 def luhn_siret(rng: random.Random) -> str:
-    body = [rng.randrange(10) for _ in range(13)]
-    for check in range(10):
-        digits = body + [check]
-        total = sum((d * 2 - 9 if d * 2 > 9 else d * 2) if i % 2 else d for i, d in enumerate(reversed(digits)))
-        if total % 10 == 0:
-            return "".join(map(str, digits))
-    raise AssertionError
+    return with_check_digit("".join(str(rng.randrange(10)) for _ in range(13)))
 
 
 def profiles(n: int, seed: int) -> list[dict]:

@@ -6,12 +6,10 @@ events (a local projection), never from the membership API.
 """
 from __future__ import annotations
 
-from contracts.membership import (MemberActivated, MembershipEnteredGracePeriod, MembershipLapsed,
-                                  MembershipRenewed, MembershipWithdrawn)
-from runtime.consumer import Consumer, Subscription
+from runtime.consumer import Consumer
+from runtime.members import membership_view
 from runtime.service import Job, ServiceDefinition
 from services.events.adapters.repository import ensure_indexes
-from services.events.service_layer import standing
 from services.events.settings import EventsSettings
 
 SETTINGS = EventsSettings()
@@ -42,13 +40,7 @@ def _routers():
 
 def _consumers() -> list[Consumer]:
     return [
-        Consumer("member-standing", [
-            Subscription(MemberActivated, standing.on_member_activated),
-            Subscription(MembershipEnteredGracePeriod, standing.on_grace_period),
-            Subscription(MembershipLapsed, standing.on_lapsed),
-            Subscription(MembershipRenewed, standing.on_renewed),
-            Subscription(MembershipWithdrawn, standing.on_withdrawn),
-        ]),
+        membership_view("member-standing", organisations=False),  # who is a member in good standing
     ]
 
 

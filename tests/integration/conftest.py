@@ -12,10 +12,12 @@ Services are started from their bootstraps (:mod:`runtime.service`), as ``make r
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -26,6 +28,7 @@ from runtime.auth import issue_token
 from runtime.http import create_app
 from runtime.service import service
 from runtime.settings import Settings
+from runtime.siret import with_check_digit
 from runtime.stack import Infrastructure, start_infrastructure
 
 
@@ -164,3 +167,30 @@ async def eventually(check: Callable[[], object], timeout: float = 20.0, interva
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+_SIRETS = itertools.count(1)
+
+
+def unique_siret() -> str:
+    """A valid SIRET no other test of the session uses (membership refuses a SIRET twice)."""
+    return with_check_digit(f"9{os.getpid() % 10_000:04d}{next(_SIRETS):08d}")
+
+
+async def active_member(membership: httpx.AsyncClient, *, on: str, **profile) -> str:
+    """Register an ESS organisation in the membership service (through its API) and make it an
+    active member on the date ``on`` (ISO); return its organisation id. ``profile`` overrides the
+    organisation's fields (name, legal_form, departement, commune, sector…)."""
+    day = date.fromisoformat(on)
+    body = {"siret": unique_siret(), "name": "Structure ESS", "legal_form": "association", "departement": "93",
+            "commune": "Montreuil", "sector": "économie circulaire", "headcount": 5,
+            "annual_budget_cents": 20_000_000, **profile, "on": on}
+    r = await membership.post("/organisations", json=body)
+    assert r.status_code == 201, r.text
+    org = r.json()["id"]
+    app_id = (await membership.post("/applications", json={"organisation_id": org, "on": on})).json()["id"]
+    await membership.post(f"/applications/{app_id}/welcome-meeting", json={"on": on})
+    await membership.post(f"/applications/{app_id}/admission", json={"on": on})
+    r = await membership.post("/members", json={"application_id": app_id, "on": (day + timedelta(days=1)).isoformat()})
+    assert r.status_code == 201, r.text
+    return org

@@ -15,7 +15,7 @@ from services.events.adapters.repository import CHECKIN_LISTS, CONVENTIONS, EVEN
 from services.events.domain.catalogue import Event, Occupancy
 from services.events.domain.checkin import CheckinList, attendance
 from services.events.domain.registrations import Registration
-from services.events.service_layer.standing import STANDING, standing_view
+from runtime.members import STANDING, standing_view
 
 PUBLIC_STATUSES = [s.value for s in (EventStatus.PUBLISHED, EventStatus.CLOSED, EventStatus.HELD,
                                      EventStatus.ARCHIVED, EventStatus.CANCELLED)]

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contracts.events.registrations import AccessPolicy, CancellationReason, RegistrationStatus
+from runtime import members
 from runtime.aggregate import check_version, new_id
 from runtime.errors import Conflict, DomainError, InvalidInput, NotFound
 from runtime.mongo import Database, Transaction, from_document, utcnow
@@ -39,7 +40,6 @@ from services.events.adapters.repository import (CHECKIN_LISTS, EVENTS, REGISTRA
 from services.events.domain.catalogue import Event, Occupancy
 from services.events.domain.checkin import CheckinList, ScanOutcome, ScanResult, ScanType
 from services.events.domain.registrations import Registration, places_to_offer
-from services.events.service_layer import standing
 from services.events.service_layer.badges import BadgeSigner
 
 SCAN_CLOCK_SKEW = timedelta(minutes=5)  # a device's clock may run this much ahead of ours
@@ -217,7 +217,7 @@ class EventsService:
                                    registration_id=existing["_id"], current_state=existing["status"])
             member = None
             if event.access is not AccessPolicy.OPEN:
-                member = await standing.in_good_standing(tx, organisation_id)
+                member = await members.in_good_standing(tx, organisation_id)
             admission = event.admission(category, occupancy, in_good_standing=member, at=now)
             seq = occupancy.next_waitlist_seq if admission.value == RegistrationStatus.WAITLISTED.value else None
             registration = Registration.register(

@@ -48,7 +48,7 @@ from .application import ApplicationStatus, MembershipApplication, StatutesRevie
 from .fee_scale import DEFAULT_DUES_TERMS, DEFAULT_FEE_SCALE, DuesTerms, FeeBracket, FeeScale
 from .member import DuesInvoice, DuesPayment, Member, StatusChange
 from .organisation import Contact, Organisation
-from .siret import is_valid_siret, normalize_siret, siren_of, validate_siret
+from runtime.siret import is_valid_siret, normalize_siret, siren_of, validate_siret
 from ._rules import DEPARTEMENTS
 
 __all__ = [

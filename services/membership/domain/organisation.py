@@ -17,7 +17,7 @@ from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput, NotFound
 
 from . import _rules
-from .siret import validate_siret
+from runtime.siret import validate_siret
 
 _UNSET: Any = object()
 

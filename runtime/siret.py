@@ -1,4 +1,5 @@
-"""SIRET numbers: 14 digits, the first 9 being the SIREN of the legal entity.
+"""SIRET numbers (every service validates them here): 14 digits, the first 9 being the SIREN of
+the legal entity.
 
 A SIRET is valid when its 14 digits pass the Luhn checksum. Exception: the establishments of
 La Poste (SIREN 356 000 000) are too many for the Luhn key space; INSEE numbers them so that
@@ -54,3 +55,14 @@ def validate_siret(value: str, field: str = "siret") -> str:
 def siren_of(siret: str) -> str:
     """The SIREN (legal entity) of a SIRET (establishment): its first 9 digits."""
     return normalize_siret(siret)[:9]
+
+
+def with_check_digit(first_13: str) -> str:
+    """The valid SIRET that starts with these 13 digits (the Luhn check digit appended): for test
+    data, benchmarks and examples."""
+    if len(first_13) != 13 or not first_13.isdigit():
+        raise ValueError(f"13 digits expected, got {first_13!r}")
+    for check in "0123456789":
+        if luhn_ok(first_13 + check):
+            return first_13 + check
+    raise AssertionError("unreachable: one Luhn check digit always exists")

@@ -1,8 +1,8 @@
 import pytest
 
 from runtime.errors import InvalidInput
+from runtime.siret import LA_POSTE_SIREN, luhn_ok
 from services.membership.domain import is_valid_siret, normalize_siret, siren_of, validate_siret
-from services.membership.domain.siret import LA_POSTE_SIREN, luhn_ok
 
 
 def test_real_siret_is_valid():
@@ -44,3 +44,14 @@ def test_digit_sum_rule_is_only_for_la_poste():
     siret = "73282932000004"  # digit sum 40, Luhn fails
     assert sum(map(int, siret)) % 5 == 0 and not luhn_ok(siret)
     assert not is_valid_siret(siret)
+
+
+def test_with_check_digit_makes_valid_sirets_and_refuses_wrong_lengths():
+    import pytest as _pytest
+
+    from runtime.siret import is_valid_siret, with_check_digit
+    for body in ("7328293200007", "0000000000000", "9999999999999", "1234567890123"):
+        siret = with_check_digit(body)
+        assert siret.startswith(body) and is_valid_siret(siret)
+    with _pytest.raises(ValueError):
+        with_check_digit("123")

@@ -1,0 +1,13 @@
+"""Where the procurement service keeps its aggregates and read models in MongoDB, and their indexes.
+
+Each area declares its collections and indexes in its own adapter module; this one gathers them.
+The copy of membership (organisations, member standing with history) is :mod:`runtime.members`.
+"""
+from __future__ import annotations
+
+from runtime import members
+from runtime.mongo import Database
+
+
+async def ensure_indexes(db: Database) -> None:
+    await members.ensure_indexes(db)

@@ -1,0 +1,9 @@
+"""The procurement service's commands, grouped as the bootstrap builds them (``platform.commands``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProcurementCommands:
+    """Every command handler of the procurement service."""
