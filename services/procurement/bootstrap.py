@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from runtime.consumer import Consumer
 from runtime.members import membership_view
-from runtime.service import ServiceDefinition
+from runtime.service import Job, ServiceDefinition
 from services.procurement.adapters.repository import ensure_indexes
 from services.procurement.settings import ProcurementSettings
 
@@ -20,20 +20,30 @@ SETTINGS = ProcurementSettings()
 
 def _commands(platform):
     from services.procurement.service_layer import ProcurementCommands
+    from services.procurement.service_layer.groupings import GroupingsService
+    from services.procurement.service_layer.suppliers import SuppliersService
 
-    return ProcurementCommands()
+    return ProcurementCommands(suppliers=SuppliersService(platform.db), groupings=GroupingsService(platform.db))
 
 
 def _routers():
     from services.procurement.entrypoints.organisations import ROUTERS as ORGANISATION_ROUTERS
+    from services.procurement.entrypoints.suppliers import ROUTERS as SUPPLIER_ROUTERS
 
-    return (*ORGANISATION_ROUTERS,)
+    return (*ORGANISATION_ROUTERS, *SUPPLIER_ROUTERS)
 
 
 def _consumers() -> list[Consumer]:
+    from services.procurement.service_layer.suppliers import consumers as supplier_consumers
+
     return [
         membership_view("membership-view"),  # ESS organisations' profiles, member standing with its history
+        *supplier_consumers(),  # supplier-identity, supplier-standing: identity copies, the search's standing
     ]
+
+
+async def _supplier_search(platform) -> None:
+    await platform.commands.suppliers.search_index.fresh()
 
 
 DESCRIPTION = """
@@ -59,9 +69,13 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
-    jobs=[],
+    jobs=[Job("supplier-search", 2.0, _supplier_search)],  # loads the search index, keeps it warm
     openapi_tags=[
         {"name": "ESS organisations", "description": "ESS organisations and their member standing (on any date), "
                                                      "as membership's events gave them"},
+        {"name": "suppliers", "description": "Supplier profiles of ESS organisations (identity from membership's "
+                                             "events) and the sourcing search with facets and relevance"},
+        {"name": "groupings", "description": "Suppliers forming a group (a lead and members) to answer one need "
+                                             "together"},
     ],
 )
