@@ -5,10 +5,10 @@ Why in memory. On SecantusDB (the embedded database) with 20,000 suppliers, coun
 suppliers of one sector took 150 ms, fetching them (projected) 300 ms, sector + département
 1.1 s, and one ``$facet`` aggregation 180 ms, each alone on the machine: a search with five
 facets could not answer in 150 ms under 16 clients. So the service keeps the search fields of
-every active supplier in a :class:`SupplierIndex` (numpy arrays: one row per supplier, one
-boolean column per sector, kind, label and département), brought up to date before each search
-(see ``services.procurement.adapters.supplier_search``); a search is a handful of vector
-operations over 20,000 rows (a few milliseconds).
+every active supplier in a :class:`SupplierIndex` (a bitset of the suppliers per sector, kind,
+label and département, and their coordinates as vectors), brought up to date before each search
+(see ``services.procurement.adapters.supplier_search``); a search over 20,000 suppliers is a few
+dozen bitset operations and one vectorised distance (about a millisecond).
 
 **Filters.** Within one facet the values asked are alternatives (``sector=food&sector=logistics``:
 either); facets combine with AND. Only active profiles are found.
@@ -45,6 +45,7 @@ plain Python (the reference the index is tested against).
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,19 +261,31 @@ def matches(row: SupplierRow, query: SearchQuery, *, member: bool) -> bool:
 
 # -- the index ------------------------------------------------------------------------------------------
 
-def _haversine(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
-    """Distances in km from (lat0, lon0) to each point: :func:`reference.geo.distance_km`, vectorised."""
-    p1, p2 = np.radians(lat), math.radians(lat0)
-    dp, dl = p2 - p1, np.radians(lon0 - lon)
-    h = np.sin(dp / 2) ** 2 + np.cos(p1) * math.cos(p2) * np.sin(dl / 2) ** 2
+def _haversine(lat_r: np.ndarray, lon_r: np.ndarray, cos_lat: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
+    """Distances in km from (lat0, lon0) to points given in radians (with their latitudes' cosines):
+    :func:`reference.geo.distance_km`, vectorised."""
+    p2 = math.radians(lat0)
+    h = np.sin((p2 - lat_r) / 2) ** 2 + cos_lat * math.cos(p2) * np.sin((math.radians(lon0) - lon_r) / 2) ** 2
     return 2 * geo.EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
 
 
+_DISTANCES_KEPT = 256  # distance vectors kept, per commune searched (20,000 suppliers: 160 kB each)
+
+
 class SupplierIndex:
-    """The search fields of the active suppliers, one row each, and who is a member in good standing.
+    """The search fields of the active suppliers, one row (a slot) each, and who is a member in good
+    standing.
+
+    Sets of slots are bitsets (numpy ``packbits`` order: slot 0 is the high bit of byte 0): one per
+    sector, kind, label, département declared (base or declared) and département served, plus the
+    active and member sets. Filters are ANDs of bitsets; a facet's counts are one AND and one
+    popcount per code (``np.bitwise_count``) — no BLAS, no copy of the rows. Distances to a commune
+    are one vectorised haversine (the last communes' vectors kept until a row changes).
 
     Not thread-safe; an asyncio service changes and searches it between two awaits.
     """
+
+    _SETS = {"sector": SECTORS, "kind": KINDS, "label": LABELS, "declared": DEPARTEMENTS, "serving": DEPARTEMENTS}
 
     def __init__(self, capacity: int = 1024) -> None:
         self._rows: list[SupplierRow | None] = []
@@ -282,32 +295,43 @@ class SupplierIndex:
         self._good: set[str] = set()
         self._communes: dict[str, set[int]] = {}  # commune code → rows naming it (declared or base)
         self._ranked = False
-        self._allocate(max(16, capacity))
+        self._distances: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._capacity = 0
+        self._allocate(max(64, capacity))
 
     # -- storage ------------------------------------------------------------------------------------
     def _allocate(self, capacity: int) -> None:
-        old = getattr(self, "_capacity", 0)
+        capacity = (capacity + 7) // 8 * 8
+        old = self._capacity
 
-        def grown(array: np.ndarray | None, shape: tuple, dtype, fill=0) -> np.ndarray:
+        def grown(name: str, shape: tuple, dtype, fill=0) -> None:
             new = np.full(shape, fill, dtype=dtype)
-            if array is not None and old:
-                new[:old] = array[:old]
-            return new
+            if old:
+                previous = getattr(self, name)
+                new[..., :previous.shape[-1]] = previous
+            setattr(self, name, new)
 
-        g = lambda name: getattr(self, name, None)  # noqa: E731
-        self.active = grown(g("active"), (capacity,), bool)
-        self.member = grown(g("member"), (capacity,), bool)
-        self.sector = grown(g("sector"), (capacity, len(SECTORS)), bool)
-        self.kind = grown(g("kind"), (capacity, len(KINDS)), bool)
-        self.label = grown(g("label"), (capacity, len(LABELS)), bool)
-        self.declared = grown(g("declared"), (capacity, len(DEPARTEMENTS)), bool)  # base or declared département
-        self.serving = grown(g("serving"), (capacity, len(DEPARTEMENTS)), bool)  # serves (part of) the département
-        self.lat = grown(g("lat"), (capacity,), np.float64)
-        self.lon = grown(g("lon"), (capacity,), np.float64)
-        self.radius = grown(g("radius"), (capacity,), np.float64, -1.0)  # -1: no radius
-        self.static = grown(g("static"), (capacity,), np.float64)
-        self.id_rank = grown(g("id_rank"), (capacity,), np.int64)
+        width = capacity // 8
+        grown("active", (width,), np.uint8)
+        grown("member", (width,), np.uint8)
+        for name, codes in self._SETS.items():
+            grown(name, (len(codes), width), np.uint8)
+        for name in ("lat_r", "lon_r", "cos_lat", "static"):
+            grown(name, (capacity,), np.float64)
+        grown("radius", (capacity,), np.float64, -1.0)  # -1: no radius
+        grown("id_rank", (capacity,), np.int64)
         self._capacity = capacity
+
+    @staticmethod
+    def _set(bits: np.ndarray, slot: int, on: bool = True) -> None:
+        if on:
+            bits[..., slot >> 3] |= np.uint8(0x80 >> (slot & 7))
+        else:
+            bits[..., slot >> 3] &= np.uint8(~(0x80 >> (slot & 7)) & 0xFF)
+
+    @staticmethod
+    def _has(bits: np.ndarray, slot: int) -> bool:
+        return bool(bits[slot >> 3] & (0x80 >> (slot & 7)))
 
     def __len__(self) -> int:
         return len(self._slot)
@@ -338,32 +362,36 @@ class SupplierIndex:
             self._ranked = False
         else:
             self._clear(slot)
+        self._distances.clear()
         self._rows[slot] = row
-        self.active[slot] = True
-        for values, column, matrix in ((row.sectors, _SECTOR, self.sector), (row.kinds, _KIND, self.kind),
-                                       (row.labels, _LABEL, self.label)):
+        self._set(self.active, slot)
+        for values, column, bits in ((row.sectors, _SECTOR, self.sector), (row.kinds, _KIND, self.kind),
+                                     (row.labels, _LABEL, self.label)):
             for value in values:
                 if value in column:
-                    matrix[slot, column[value]] = True
+                    self._set(bits[column[value]], slot)
+        served: set[str] = set()
         for code in (row.base_departement, *row.serves_departements):
             if code in _DEPARTEMENT:
-                self.declared[slot, _DEPARTEMENT[code]] = True
-        self.serving[slot] = self.declared[slot]
+                self._set(self.declared[_DEPARTEMENT[code]], slot)
+                served.add(code)
         for code in row.serves_communes:
             commune = geo.commune(code)
-            if commune is not None and commune.departement in _DEPARTEMENT:
-                self.serving[slot, _DEPARTEMENT[commune.departement]] = True
+            if commune is not None:
+                served.add(commune.departement)
         if row.radius_km is not None:
-            for code in geo.departements_within(row.lat, row.lon, float(row.radius_km)):
-                if code in _DEPARTEMENT:
-                    self.serving[slot, _DEPARTEMENT[code]] = True
+            served |= geo.departements_within(row.lat, row.lon, float(row.radius_km))
+        for code in served:
+            if code in _DEPARTEMENT:
+                self._set(self.serving[_DEPARTEMENT[code]], slot)
         for code in {row.base_commune, *row.serves_communes}:
             self._communes.setdefault(code, set()).add(slot)
-        self.lat[slot], self.lon[slot] = row.lat, row.lon
+        self.lat_r[slot], self.lon_r[slot] = math.radians(row.lat), math.radians(row.lon)
+        self.cos_lat[slot] = math.cos(self.lat_r[slot])
         self.radius[slot] = -1.0 if row.radius_km is None else float(row.radius_km)
         self.static[slot] = sum(static_points(row))
         self._by_organisation[row.organisation_id] = slot
-        self.member[slot] = row.organisation_id in self._good
+        self._set(self.member, slot, row.organisation_id in self._good)
 
     def remove(self, supplier_id: str) -> None:
         """Forget a supplier (archived, or gone)."""
@@ -386,8 +414,8 @@ class SupplierIndex:
                         del self._communes[code]
             if self._by_organisation.get(row.organisation_id) == slot:
                 del self._by_organisation[row.organisation_id]
-        for array in (self.active, self.member, self.sector, self.kind, self.label, self.declared, self.serving):
-            array[slot] = False
+        for bits in (self.active, self.member, *(getattr(self, name) for name in self._SETS)):
+            self._set(bits, slot, False)
         self.radius[slot] = -1.0
         self.static[slot] = 0.0
 
@@ -399,7 +427,7 @@ class SupplierIndex:
             self._good.discard(organisation_id)
         slot = self._by_organisation.get(organisation_id)
         if slot is not None:
-            self.member[slot] = in_good_standing
+            self._set(self.member, slot, in_good_standing)
 
     def is_member(self, organisation_id: str) -> bool:
         return organisation_id in self._good
@@ -413,6 +441,18 @@ class SupplierIndex:
         self.id_rank[np.asarray(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
         self._ranked = True
 
+    def _distance_to(self, commune: geo.Commune, n: int) -> np.ndarray:
+        """Every row's distance (km) to a commune; the last communes' vectors are kept until a row changes."""
+        found = self._distances.get(commune.code)
+        if found is not None and found.size == n:
+            self._distances.move_to_end(commune.code)
+            return found
+        found = _haversine(self.lat_r[:n], self.lon_r[:n], self.cos_lat[:n], commune.lat, commune.lon)
+        self._distances[commune.code] = found
+        if len(self._distances) > _DISTANCES_KEPT:
+            self._distances.popitem(last=False)
+        return found
+
     # -- search ---------------------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
         """Every match of ``query`` (its page, ordered), their total and the facet counts.
@@ -421,43 +461,45 @@ class SupplierIndex:
         """
         place = query.place()
         n = self._n
-        active = self.active[:n]
+        width = (n + 7) // 8
         filters: dict[str, np.ndarray] = {}
 
-        def any_of(matrix: np.ndarray, column: dict[str, int], values: Iterable) -> np.ndarray:
-            columns = sorted({column[v.value if hasattr(v, "value") else str(v)] for v in values})
-            return matrix[:n, columns].any(axis=1)
+        def columns(column: dict[str, int], values: Iterable) -> list[int]:
+            return sorted({column[v.value if hasattr(v, "value") else str(v)] for v in values})
 
-        if query.sectors:
-            filters["sectors"] = any_of(self.sector, _SECTOR, query.sectors)
+        def any_of(bits: np.ndarray, cols: list[int]) -> np.ndarray:
+            return bits[cols[0], :width] if len(cols) == 1 else np.bitwise_or.reduce(bits[cols, :width], axis=0)
+
+        sector_columns = columns(_SECTOR, query.sectors)
+        if sector_columns:
+            filters["sectors"] = any_of(self.sector, sector_columns)
         if query.kinds:
-            filters["kinds"] = any_of(self.kind, _KIND, query.kinds)
+            filters["kinds"] = any_of(self.kind, columns(_KIND, query.kinds))
         if query.labels:
-            filters["labels"] = any_of(self.label, _LABEL, query.labels)
+            filters["labels"] = any_of(self.label, columns(_LABEL, query.labels))
         if query.member_only:
-            filters["member"] = self.member[:n]
-        distance = reach_points = None
+            filters["member"] = self.member[:width]
+        distance = named = by_radius = None
         if place is not None:
             d = _DEPARTEMENT[place.departement]
-            declared = self.declared[:n, d]
             if place.commune is not None:
-                distance = _haversine(self.lat[:n], self.lon[:n], place.commune.lat, place.commune.lon)
+                distance = self._distance_to(place.commune, n)
                 named = np.zeros(n, dtype=bool)
                 named[list(self._communes.get(place.commune.code, ()))] = True
                 radius = self.radius[:n]
                 by_radius = (radius >= 0) & (distance <= radius)
-                serves = named | declared | by_radius
-                found = serves | (distance <= query.radius_km) if query.radius_km is not None else serves
-                reach_points = np.where(named, REACH_POINTS[Reach.COMMUNE],
-                                        np.where(declared, REACH_POINTS[Reach.DEPARTEMENT],
-                                                 np.where(by_radius, REACH_POINTS[Reach.RADIUS], 0)))
+                reached = named | by_radius
+                if query.radius_km is not None:
+                    reached |= distance <= query.radius_km
+                filters["departements"] = np.packbits(reached) | self.declared[d, :width]
             else:
-                found = self.serving[:n, d]
-                reach_points = np.where(declared, REACH_POINTS[Reach.DEPARTEMENT],
-                                        np.where(found, REACH_POINTS[Reach.PART], 0))
-            filters["departements"] = found
+                filters["departements"] = self.serving[d, :width]
+
+        active = self.active[:width]
 
         def without(name: str | None) -> np.ndarray:
+            if name is not None and name not in filters:
+                return matched
             mask = active.copy()
             for key, value in filters.items():
                 if key != name:
@@ -465,36 +507,47 @@ class SupplierIndex:
             return mask
 
         matched = without(None)
-        facets = {
-            "sectors": self._counts(self.sector, without("sectors") if "sectors" in filters else matched, SECTORS),
-            "kinds": self._counts(self.kind, without("kinds") if "kinds" in filters else matched, KINDS),
-            "labels": self._counts(self.label, without("labels") if "labels" in filters else matched, LABELS),
-            "departements": {code: count for code, count in self._counts(
-                self.serving, without("departements") if "departements" in filters else matched,
-                DEPARTEMENTS).items() if count},
-        }
-        base = without("member") if "member" in filters else matched
-        members = int(np.count_nonzero(base & self.member[:n]))
-        facets["member"] = {"in_good_standing": members, "not_in_good_standing": int(np.count_nonzero(base)) - members}
+        facets = {"sectors": self._counts(self.sector, without("sectors"), SECTORS),
+                  "kinds": self._counts(self.kind, without("kinds"), KINDS),
+                  "labels": self._counts(self.label, without("labels"), LABELS),
+                  "departements": {code: count for code, count in self._counts(
+                      self.serving, without("departements"), DEPARTEMENTS).items() if count}}
+        base = without("member")
+        members = int(np.bitwise_count(base & self.member[:width]).sum())
+        facets["member"] = {"in_good_standing": members,
+                            "not_in_good_standing": int(np.bitwise_count(base).sum()) - members}
 
-        candidates = np.flatnonzero(matched)
+        candidates = np.flatnonzero(np.unpackbits(matched, count=n))
         total = int(candidates.size)
         wanted = query.offset + query.limit
         if total == 0 or query.offset >= total:
             return SearchResult([], total, facets)
 
-        sector_points = np.zeros(total)
-        if query.sectors:
-            columns = sorted({_SECTOR[s.value if hasattr(s, "value") else str(s)] for s in query.sectors})
-            sector_points = SECTOR_POINTS * self.sector[candidates][:, columns].sum(axis=1) / len(columns)
-        distance_points = np.zeros(total)
-        territory_points = np.zeros(total)
+        def at(bits: np.ndarray) -> np.ndarray:  # a bitset's values at the candidates
+            return np.unpackbits(bits[:width], count=n)[candidates].astype(bool)
+
+        member = at(self.member)
+        scores = self.static[candidates] + np.where(member, float(MEMBER_POINTS), 0.0)
+        sector_points = None
+        if sector_columns:
+            sector_points = SECTOR_POINTS * sum(at(self.sector[c]).astype(np.float64) for c in sector_columns) \
+                / len(sector_columns)
+            scores += sector_points
+        territory_points = distance_points = None
         if place is not None:
-            territory_points = reach_points[candidates].astype(np.float64)
-            if distance is not None:
+            declared = at(self.declared[_DEPARTEMENT[place.departement]])
+            if place.commune is not None:
+                territory_points = np.where(named[candidates], float(REACH_POINTS[Reach.COMMUNE]),
+                                            np.where(declared, float(REACH_POINTS[Reach.DEPARTEMENT]),
+                                                     np.where(by_radius[candidates], float(REACH_POINTS[Reach.RADIUS]),
+                                                              0.0)))
                 distance_points = DISTANCE_POINTS * np.clip(1.0 - distance[candidates] / DISTANCE_HORIZON_KM, 0.0, None)
-        member_points = np.where(self.member[candidates], float(MEMBER_POINTS), 0.0)
-        scores = np.round(sector_points + distance_points + territory_points + self.static[candidates] + member_points, 6)
+                scores += distance_points
+            else:
+                territory_points = np.where(declared, float(REACH_POINTS[Reach.DEPARTEMENT]),
+                                            float(REACH_POINTS[Reach.PART]))
+            scores += territory_points
+        scores = np.round(scores, 6)
 
         self._rank()
         ranks = self.id_rank[candidates]
@@ -506,29 +559,30 @@ class SupplierIndex:
         order = keep[np.lexsort((ranks[keep], -scores[keep]))][query.offset:wanted]
 
         hits = []
-        for i in order:
+        for i in order.tolist():
             slot = int(candidates[i])
             row = self._rows[slot]
             assert row is not None
+            territory_i = 0.0 if territory_points is None else float(territory_points[i])
             reach = None
             if place is not None:
-                reach = _reach(place, row, bool(self.declared[slot, _DEPARTEMENT[place.departement]]),
-                               float(territory_points[i]), query.radius_km)
+                reach = _reach(place, row, bool(declared[i]), territory_i)
             labels, track = static_points(row)
-            details = {"sector": round(float(sector_points[i]), 2), "distance": round(float(distance_points[i]), 2),
-                       "territory": float(territory_points[i]), "labels": labels,
-                       "member": float(member_points[i]), "track_record": track}
-            hits.append(Hit(row=row, score=round(float(scores[i]), 2), details=details, member=bool(self.member[slot]),
+            details = {"sector": 0.0 if sector_points is None else round(float(sector_points[i]), 2),
+                       "distance": 0.0 if distance_points is None else round(float(distance_points[i]), 2),
+                       "territory": territory_i, "labels": labels,
+                       "member": float(MEMBER_POINTS if member[i] else 0), "track_record": track}
+            hits.append(Hit(row=row, score=round(float(scores[i]), 2), details=details, member=bool(member[i]),
                             distance_km=None if distance is None else round(float(distance[slot]), 1), reach=reach))
         return SearchResult(hits, total, facets)
 
     @staticmethod
-    def _counts(matrix: np.ndarray, mask: np.ndarray, codes: tuple[str, ...]) -> dict[str, int]:
-        counts = np.count_nonzero(matrix[: mask.size][mask], axis=0)
-        return {code: int(count) for code, count in zip(codes, counts)}
+    def _counts(bits: np.ndarray, mask: np.ndarray, codes: tuple[str, ...]) -> dict[str, int]:
+        counts = np.bitwise_count(bits[:, :mask.size] & mask).sum(axis=1)
+        return dict(zip(codes, counts.tolist()))
 
 
-def _reach(place: Place, row: SupplierRow, declared: bool, points: float, search_radius: int | None) -> Reach:
+def _reach(place: Place, row: SupplierRow, declared: bool, points: float) -> Reach:
     """How a hit reaches the place, from its territory points (the index's vector computation)."""
     if points == REACH_POINTS[Reach.COMMUNE] and place.commune is not None:
         return Reach.COMMUNE

@@ -1,0 +1,203 @@
+"""The sourcing index: filters, facets (disjunctive), relevance, pages — against a plain-Python
+reference and against hand counts."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.procurement.vocabulary import Sector, SupplierKind, SupplierLabel
+from reference import geo
+from runtime.errors import InvalidInput
+from services.procurement.domain import sourcing
+from services.procurement.domain.sourcing import SearchQuery, SupplierIndex, SupplierRow
+from services.procurement.domain.territory import Reach
+
+MONTREUIL, CRETEIL, PARIS_11, LAGNY, MELUN = "93048", "94028", "75111", "77243", "77288"
+
+
+def row(sid: str, base: str = MONTREUIL, *, org: str | None = None, sectors=("food",), kinds=(), labels=(),
+        departements=(), communes=(), radius=None, references=0, past_contracts=0) -> SupplierRow:
+    c = geo.commune(base)
+    return SupplierRow(id=sid, organisation_id=org or f"org-{sid}", name=f"Structure {sid}", legal_form="association",
+                       sectors=tuple(sectors), kinds=tuple(kinds), labels=tuple(labels), services=(),
+                       base_commune=c.code, base_commune_name=c.name, base_departement=c.departement, lat=c.lat,
+                       lon=c.lon, approximate=c.approximate, serves_departements=tuple(departements),
+                       serves_communes=tuple(communes), radius_km=radius, references=references,
+                       past_contracts=past_contracts)
+
+
+def index_of(*rows: SupplierRow, members=()) -> SupplierIndex:
+    index = SupplierIndex(capacity=4)  # small: the arrays grow
+    for r in rows:
+        index.put(r)
+    for org in members:
+        index.set_standing(org, True)
+    return index
+
+
+def ids(result) -> list[str]:
+    return [h.row.id for h in result.hits]
+
+
+# -- hand counts ------------------------------------------------------------------------------------
+
+ROWS = [
+    row("s1", MONTREUIL, sectors=("food", "logistics"), kinds=("ei",), labels=("esus",)),
+    row("s2", CRETEIL, sectors=("food",), kinds=("esat",), departements=("93",)),
+    row("s3", PARIS_11, sectors=("logistics",), kinds=("ei",), labels=("esus", "rge")),
+    row("s4", LAGNY, sectors=("food",), kinds=("aci",)),  # 20 km from Montreuil, serves 77 only
+    row("s5", MELUN, sectors=("cleaning",), radius=50),  # its radius reaches 93
+    row("s6", PARIS_11, sectors=("food",), communes=(MONTREUIL,), labels=("lucie",)),
+]
+MEMBERS = ("org-s1", "org-s4", "org-s6")
+
+
+def test_facets_count_every_filter_but_their_own():
+    index = index_of(*ROWS, members=MEMBERS)
+    result = index.search(SearchQuery(sectors=(Sector.FOOD,), departement="93", member_only=True))
+    # food ∩ serves 93 ∩ member: s1 (base 93), s6 (names Montreuil: part of 93) — s4 serves 77 only, s2 not a member
+    assert sorted(ids(result)) == ["s1", "s6"] and result.total == 2
+    facets = result.facets
+    # sectors: serves 93 ∩ member = s1 (food, logistics), s6 (food) — s5 (cleaning) is no member
+    assert facets["sectors"]["food"] == 2 and facets["sectors"]["logistics"] == 1 and facets["sectors"]["cleaning"] == 0
+    # département facet: food ∩ member, whoever they serve = s1 (93), s4 (77), s6 (75, and Montreuil: 93)
+    assert facets["departements"] == {"93": 2, "77": 1, "75": 1}
+    # member facet: food ∩ serves 93 = s1, s2 (declares 93), s6
+    assert facets["member"] == {"in_good_standing": 2, "not_in_good_standing": 1}
+    # kinds and labels: the full filtered set (no kind / label filter)
+    assert facets["kinds"]["ei"] == 1 and facets["kinds"]["esat"] == 0
+    assert facets["labels"] == {**{lb.value: 0 for lb in SupplierLabel}, "esus": 1, "lucie": 1}
+
+
+def test_values_within_a_facet_are_alternatives():
+    index = index_of(*ROWS)
+    assert sorted(ids(index.search(SearchQuery(kinds=(SupplierKind.EI, SupplierKind.ESAT))))) == ["s1", "s2", "s3"]
+    assert sorted(ids(index.search(SearchQuery(labels=(SupplierLabel.RGE, SupplierLabel.LUCIE))))) == ["s3", "s6"]
+
+
+def test_radius_around_a_commune_finds_a_supplier_20_km_away_with_25_not_15():
+    index = index_of(*ROWS)
+    food_near = lambda km: ids(index.search(SearchQuery(sectors=(Sector.FOOD,), commune=MONTREUIL, radius_km=km)))
+    assert "s4" in food_near(25) and "s4" not in food_near(15)
+    hit = next(h for h in index.search(SearchQuery(commune=MONTREUIL, radius_km=25)).hits if h.row.id == "s4")
+    assert hit.reach is Reach.NEARBY and 19.5 < hit.distance_km < 20.5
+    # the supplier's own radius (Melun, 50 km) covers Montreuil
+    assert "s5" in ids(index.search(SearchQuery(commune=MONTREUIL)))
+
+
+def test_relevance_is_documented_and_ties_go_by_id():
+    index = index_of(*ROWS, members=MEMBERS)
+    result = index.search(SearchQuery(sectors=(Sector.FOOD,), commune=MONTREUIL, limit=10))
+    by_id = {h.row.id: h for h in result.hits}
+    s1 = by_id["s1"]  # its base commune: 20 + distance 25 + sector 30 + esus 3 + member 10
+    assert s1.details == {"sector": 30.0, "distance": 25.0, "territory": 20.0, "labels": 3.0, "member": 10.0,
+                          "track_record": 0.0}
+    assert s1.score == 88.0 and ids(result)[0] == "s1"
+    assert by_id["s2"].details["territory"] == 15.0 and by_id["s2"].reach is Reach.DEPARTEMENT
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    twins = index_of(row("b"), row("a"), row("c"))
+    assert ids(twins.search(SearchQuery())) == ["a", "b", "c"]
+
+
+def test_pages_and_total():
+    index = index_of(*(row(f"s{i:02d}", sectors=("food",), references=i % 6) for i in range(30)))
+    everything = ids(index.search(SearchQuery(limit=100)))
+    pages = [ids(index.search(SearchQuery(limit=7, offset=o))) for o in range(0, 30, 7)]
+    assert sum(pages, []) == everything and len(everything) == 30
+    assert index.search(SearchQuery(limit=7, offset=28)).total == 30
+    assert ids(index.search(SearchQuery(offset=40))) == []
+
+
+def test_changes_standing_and_removal_show_at_once():
+    index = index_of(*ROWS)
+    assert index.search(SearchQuery(member_only=True)).total == 0
+    index.set_standing("org-s3", True)
+    assert ids(index.search(SearchQuery(member_only=True))) == ["s3"]
+    index.put(dataclasses.replace(ROWS[2], sectors=("food",)))
+    assert "s3" in ids(index.search(SearchQuery(sectors=(Sector.FOOD,), limit=50)))
+    index.remove("s3")
+    assert "s3" not in ids(index.search(SearchQuery(limit=50))) and len(index) == 5
+    index.put(row("s7", org="org-s3"))  # a slot reused; the organisation's standing kept
+    assert ids(index.search(SearchQuery(member_only=True))) == ["s7"]
+
+
+@pytest.mark.parametrize("query, field", [
+    (SearchQuery(commune="99999"), "commune"),
+    (SearchQuery(departement="20"), "departement"),
+    (SearchQuery(commune=MONTREUIL, departement="94"), "departement"),
+    (SearchQuery(departement="93", radius_km=10), "radius_km"),
+    (SearchQuery(commune=MONTREUIL, radius_km=301), "radius_km"),
+])
+def test_a_bad_place_names_its_field(query, field):
+    with pytest.raises(InvalidInput) as err:
+        index_of(*ROWS).search(query)
+    assert err.value.field == field
+
+
+# -- the index agrees with the plain-Python reference ----------------------------------------------------
+
+IDF = sorted(c.code for c in geo.communes() if c.region == "11" and c.departement in ("75", "77", "93", "94"))[::7]
+codes = lambda enum: st.lists(st.sampled_from([e.value for e in enum]), max_size=3, unique=True)  # noqa: E731
+few = lambda enum: st.one_of(st.just([]), st.just([]), codes(enum))  # noqa: E731  (filters: often none)
+SECTORS = [Sector.FOOD.value, Sector.LOGISTICS.value, Sector.CLEANING.value]  # a few: filters that find some
+
+rows = st.builds(
+    lambda i, base, sectors, kinds, labels, deps, communes, radius, refs, past: row(
+        f"s{i:03d}", base, org=f"org-{i % 7}-{i}", sectors=sectors or ("food",), kinds=kinds, labels=labels,
+        departements=deps, communes=communes, radius=radius, references=refs, past_contracts=past),
+    st.integers(0, 999), st.sampled_from(IDF), st.lists(st.sampled_from(SECTORS), max_size=2, unique=True),
+    codes(SupplierKind), codes(SupplierLabel),
+    st.lists(st.sampled_from(["75", "77", "91", "93", "94", "95"]), max_size=2, unique=True),
+    st.lists(st.sampled_from(IDF), max_size=2, unique=True), st.one_of(st.none(), st.integers(0, 60)),
+    st.integers(0, 8), st.integers(0, 8))
+
+queries = st.builds(
+    lambda sectors, kinds, labels, place, radius, member_only, limit, offset: SearchQuery(
+        sectors=tuple(Sector(s) for s in sectors), kinds=tuple(SupplierKind(k) for k in kinds),
+        labels=tuple(SupplierLabel(lb) for lb in labels),
+        commune=place if place and len(place) == 5 else None, departement=place if place and len(place) < 5 else None,
+        radius_km=radius if place and len(place) == 5 else None, member_only=member_only, limit=limit, offset=offset),
+    st.one_of(st.just([]), st.lists(st.sampled_from(SECTORS), max_size=2, unique=True)), few(SupplierKind),
+    few(SupplierLabel), st.one_of(st.none(), st.sampled_from(IDF), st.sampled_from(["75", "77", "93", "94", "91"])),
+    st.one_of(st.none(), st.integers(0, 40)), st.booleans(), st.integers(1, 8), st.integers(0, 6))
+
+
+def reference(rows_: list[SupplierRow], query: SearchQuery, good: set[str]):
+    found = [r for r in rows_ if sourcing.matches(r, query, member=r.organisation_id in good)]
+    scored = sorted(((round(sourcing.score(r, query, member=r.organisation_id in good)[0], 6), r.id) for r in found),
+                    key=lambda t: (-t[0], t[1]))
+    return [sid for _, sid in scored][query.offset:query.offset + query.limit], len(found)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(rows, min_size=10, max_size=40, unique_by=lambda r: r.id), queries, st.data())
+def test_the_index_finds_orders_and_counts_as_the_reference(rows_, query, data):
+    good = {r.organisation_id for r in rows_ if data.draw(st.booleans())}
+    index = index_of(*rows_, members=good)
+    result = index.search(query)
+    expected_ids, expected_total = reference(rows_, query, good)
+    assert (ids(result), result.total) == (expected_ids, expected_total)
+    for hit in result.hits:
+        total, details, reach, _ = sourcing.score(hit.row, query, member=hit.row.organisation_id in good)
+        assert hit.score == round(total, 2) and hit.reach == reach
+        assert {k: round(v, 2) for k, v in details.items()} == hit.details
+    # each facet = the reference's count without that facet's filter
+    for facet, cleared, values in (("sectors", {"sectors": ()}, [s.value for s in Sector]),
+                                   ("kinds", {"kinds": ()}, [k.value for k in SupplierKind]),
+                                   ("labels", {"labels": ()}, [lb.value for lb in SupplierLabel])):
+        q = dataclasses.replace(query, **cleared)
+        pool = [r for r in rows_ if sourcing.matches(r, q, member=r.organisation_id in good)]
+        for value in values:
+            assert result.facets[facet][value] == sum(value in getattr(r, facet) for r in pool), (facet, value)
+    q = dataclasses.replace(query, member_only=False)
+    pool = [r for r in rows_ if sourcing.matches(r, q, member=r.organisation_id in good)]
+    assert result.facets["member"]["in_good_standing"] == sum(r.organisation_id in good for r in pool)
+    q = dataclasses.replace(query, commune=None, departement=None, radius_km=None)
+    pool = [r for r in rows_ if sourcing.matches(r, q, member=r.organisation_id in good)]
+    for code, count in result.facets["departements"].items():
+        served = [r for r in pool if sourcing.matches(r, SearchQuery(departement=code), member=True)]
+        assert count == len(served), code
