@@ -95,6 +95,8 @@ class SuppliersService:
         return await self.db.transaction(work, within=within)
 
     async def _step(self, supplier_id: str, expected_version: int | None, step, within: Transaction | None) -> Supplier:
+        """``step(supplier, now)`` in one transaction. Without ``If-Match`` a step that lost a race with
+        another write (a membership event refreshing the identity) runs again on the new state."""
         async def work(tx: Transaction) -> Supplier:
             supplier = await tx.get(SUPPLIERS, Supplier, supplier_id)
             check_version(supplier, expected_version)
@@ -103,7 +105,7 @@ class SuppliersService:
                 await tx.save(SUPPLIERS, supplier)
                 await mark_changed(tx, supplier_mark(supplier.id))
             return supplier
-        return await self.db.transaction(work, within=within)
+        return await self.db.transaction(work, within=within, conflict_retries=2 if expected_version is None else 0)
 
     async def update_supplier(self, supplier_id: str, changes: dict[str, Any], *,
                               expected_version: int | None = None, within: Transaction | None = None) -> Supplier:
