@@ -12,6 +12,7 @@ communes, ~30 ms).
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import gzip
 import math
@@ -184,26 +185,39 @@ def within(lat: float, lon: float, km: float) -> list[Commune]:
 
 
 @cache
-def _cell_groups() -> dict[tuple[int, int], tuple[tuple[str, float, float, float, float, tuple[tuple[float, float], ...]], ...]]:
-    """Per grid cell, its communes grouped by département, each group with its bounding box."""
+def _cell_groups() -> dict[tuple[int, int], tuple[frozenset[str], tuple]]:
+    """Per grid cell: its départements, and its communes grouped by département, each group with
+    its bounding box and its communes' coordinates by latitude."""
     cells: dict[tuple[int, int], tuple] = {}
     for cell, found in _grid().items():
         by_departement: dict[str, list[Commune]] = {}
         for c in found:
             by_departement.setdefault(c.departement, []).append(c)
-        cells[cell] = tuple(
-            (code, min(c.lat for c in group), max(c.lat for c in group), min(c.lon for c in group),
-             max(c.lon for c in group), tuple((c.lat, c.lon) for c in group))
-            for code, group in by_departement.items())
+        groups = []
+        for code, group in by_departement.items():
+            group.sort(key=lambda c: c.lat)
+            groups.append((code, group[0].lat, group[-1].lat, min(c.lon for c in group), max(c.lon for c in group),
+                           tuple(c.lat for c in group), tuple(c.lon for c in group)))
+        groups = tuple(groups)
+        cells[cell] = (frozenset(by_departement), groups)
     return cells
+
+
+def _box_near(lat: float, lon: float, lat0: float, lat1: float, lon0: float, lon1: float) -> float:
+    return distance_km(lat, lon, min(max(lat, lat0), lat1), min(max(lon, lon0), lon1))
+
+
+def _box_far(lat: float, lon: float, lat0: float, lat1: float, lon0: float, lon1: float) -> float:
+    return max(distance_km(lat, lon, a, b) for a in (lat0, lat1) for b in (lon0, lon1))
 
 
 @cache
 def departements_within(lat: float, lon: float, km: float) -> frozenset[str]:
     """The départements with at least one commune within ``km`` of a point (what a radius around
-    a place reaches): the same answer as ``{c.departement for c in within(lat, lon, km)}``, about
-    thirty times faster (a group of a cell's communes is skipped, or taken whole, from its
-    bounding box; 1 km of margin either way keeps that exact). Cached per point and radius."""
+    a place reaches): the same answer as ``{c.departement for c in within(lat, lon, km)}``, many
+    times faster — a grid cell, then a cell's communes of one département, is skipped or taken
+    whole from its bounding box (1 km of margin either way keeps that exact), and only the groups
+    the circle's edge crosses are looked at commune by commune. Cached per point and radius."""
     if km < 0 or not math.isfinite(km):
         return frozenset()
     dlat = km / 111.0 + _GRID
@@ -212,14 +226,24 @@ def departements_within(lat: float, lon: float, km: float) -> frozenset[str]:
     found: set[str] = set()
     for i in range(math.floor((lat - dlat) / _GRID), math.floor((lat + dlat) / _GRID) + 1):
         for j in range(math.floor((lon - dlon) / _GRID), math.floor((lon + dlon) / _GRID) + 1):
-            for code, lat0, lat1, lon0, lon1, points in cells.get((i, j), ()):
-                if code in found:
+            cell = cells.get((i, j))
+            if cell is None or cell[0] <= found:
+                continue
+            box = (i * _GRID, (i + 1) * _GRID, j * _GRID, (j + 1) * _GRID)
+            if _box_near(lat, lon, *box) > km + 1.0:
+                continue  # the whole cell lies beyond the radius
+            if _box_far(lat, lon, *box) <= km - 1.0:
+                found |= cell[0]  # the whole cell lies within
+                continue
+            for code, lat0, lat1, lon0, lon1, lats, lons in cell[1]:
+                if code in found or _box_near(lat, lon, lat0, lat1, lon0, lon1) > km + 1.0:
                     continue
-                if distance_km(lat, lon, min(max(lat, lat0), lat1), min(max(lon, lon0), lon1)) > km + 1.0:
-                    continue  # the whole group lies beyond the radius
-                if max(distance_km(lat, lon, a, b) for a in (lat0, lat1) for b in (lon0, lon1)) <= km - 1.0:
-                    found.add(code)  # the whole group lies within
+                if _box_far(lat, lon, lat0, lat1, lon0, lon1) <= km - 1.0:
+                    found.add(code)
                     continue
-                if any(distance_km(lat, lon, a, b) <= km for a, b in points):
+                # only the communes in the latitude band of the circle (a degree of latitude ≥ 110.5 km)
+                first = bisect.bisect_left(lats, lat - km / 110.5)
+                last = bisect.bisect_right(lats, lat + km / 110.5)
+                if any(distance_km(lat, lon, lats[k], lons[k]) <= km for k in range(first, last)):
                     found.add(code)
     return frozenset(found)

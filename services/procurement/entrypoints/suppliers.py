@@ -127,7 +127,8 @@ async def get_supplier(supplier_id: str, platform: PlatformDep, response: Respon
 
 
 @suppliers.patch("/{supplier_id}", response_model=Supplier, dependencies=[writes], responses=WRITE,
-                 summary="Change a supplier profile (only the fields sent; identity comes from membership)")
+                 summary="Change a supplier profile (only the fields sent; an object such as serves or capacity is "
+                         "replaced whole; identity comes from membership)")
 async def update_supplier(supplier_id: str, body: SupplierPatch, response: Response, svc: Suppliers,
                           if_match: IfMatch = None) -> Supplier:
     changes = body.model_dump(exclude_unset=True)
