@@ -67,7 +67,8 @@ class SupplierSearch:
             return
         if generation == self.generation:
             return
-        marks = await self.db[SEARCH_MARKS].find({"seq": {"$gt": self.generation}}, {"_id": 1}).to_list()
+        marks = await self.db[SEARCH_MARKS].find({"seq": {"$gt": self.generation}}, {"_id": 1}).limit(
+            FULL_RELOAD_MARKS + 1).to_list()
         if len(marks) > FULL_RELOAD_MARKS:
             await self._load(generation)
             return

@@ -34,6 +34,9 @@ class Cursor:
     def batch_size(self, _: int) -> Cursor:
         return self
 
+    def limit(self, n: int) -> Cursor:
+        return Cursor(self.docs[:n])
+
     async def to_list(self) -> list[dict]:
         await asyncio.sleep(0)
         return [dict(d) for d in self.docs]
