@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from runtime.consumer import Consumer
 from runtime.members import membership_view
-from runtime.service import ServiceDefinition
+from runtime.service import Job, ServiceDefinition
 from services.procurement.adapters.repository import ensure_indexes
 from services.procurement.settings import ProcurementSettings
 
@@ -19,21 +19,34 @@ SETTINGS = ProcurementSettings()
 
 
 def _commands(platform):
+    from services.procurement.domain.quotes import rate_bp
     from services.procurement.service_layer import ProcurementCommands
+    from services.procurement.service_layer.buyers import BuyersService
+    from services.procurement.service_layer.quotes import QuotesService
 
-    return ProcurementCommands()
+    return ProcurementCommands(
+        buyers=BuyersService(platform.db),
+        quotes=QuotesService(platform.db, vat_rate_bp=rate_bp(SETTINGS.vat_percent, "PROCUREMENT_VAT_PERCENT"),
+                             validity_days=SETTINGS.quote_validity_days),
+    )
 
 
 def _routers():
+    from services.procurement.entrypoints.buyers import ROUTERS as BUYER_ROUTERS
     from services.procurement.entrypoints.organisations import ROUTERS as ORGANISATION_ROUTERS
+    from services.procurement.entrypoints.quotes import ROUTERS as QUOTE_ROUTERS
 
-    return (*ORGANISATION_ROUTERS,)
+    return (*ORGANISATION_ROUTERS, *BUYER_ROUTERS, *QUOTE_ROUTERS)
 
 
 def _consumers() -> list[Consumer]:
     return [
         membership_view("membership-view"),  # ESS organisations' profiles, member standing with its history
     ]
+
+
+async def _expire_quotes(platform) -> int:
+    return await platform.commands.quotes.expire_due()
 
 
 DESCRIPTION = """
@@ -59,9 +72,20 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
-    jobs=[],
+    jobs=[Job("expire-quotes", SETTINGS.quote_sweep_seconds, _expire_quotes)],
     openapi_tags=[
         {"name": "ESS organisations", "description": "ESS organisations and their member standing (on any date), "
                                                      "as membership's events gave them"},
+        {"name": "buyers", "description": "Public and private buyers (local authorities, other public buyers, "
+                                          "private companies); the activity report's figures"},
+        {"name": "buyer engagements", "description": "PAMS (Measure → Train → Act) and OSER engagements, phase by "
+                                                     "phase"},
+        {"name": "buyer conventions", "description": "Conventions signed with local authorities, in force or not"},
+        {"name": "interventions", "description": "The team's interventions with buyers: logged, corrected, "
+                                                 "withdrawn"},
+        {"name": "quotes", "description": "Prom'ESS Europe's paid offers by quote: draft → sent → accepted / "
+                                          "declined / expired, with the 20 % member discount fixed when sent; "
+                                          "printable quotes"},
+        {"name": "individual diagnostics", "description": "Prom'ESS Europe's free individual diagnostics"},
     ],
 )

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from runtime import members
 from runtime.mongo import Database
+from services.procurement.adapters import buyers, quotes
 
 
 async def ensure_indexes(db: Database) -> None:
     await members.ensure_indexes(db)
+    await buyers.ensure_indexes(db)
+    await quotes.ensure_indexes(db)

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.procurement.service_layer.buyers import BuyersService
+from services.procurement.service_layer.quotes import QuotesService
+
 
 @dataclass(frozen=True)
 class ProcurementCommands:
     """Every command handler of the procurement service."""
+
+    buyers: BuyersService  # buyers, engagements, conventions, interventions
+    quotes: QuotesService  # Prom'ESS Europe: quotes with the member discount, individual diagnostics
