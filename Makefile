@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        schemas deadletters compose-check clean
+        bench-procurement geo-data schemas deadletters compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-scheduler: install
 
 bench-events: install
 	$(PY) -m bench.events
+
+geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
+	$(PY) -m reference.build_geo
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Reference data the platform ships (no network at run time): French administrative geography."""
