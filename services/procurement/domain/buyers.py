@@ -3,7 +3,8 @@
 Four aggregates, all published on the buyer's topic (``procurement.buyer``, key ``buyer_id``):
 
 - :class:`Buyer` — a local authority (commune, EPT, EPCI, département, region), another public
-  buyer or a private company: SIRET (checksum), name, kind, département, commune (INSEE code).
+  buyer or a private company: SIRET (checksum), name, kind, département, commune (INSEE code of a
+  commune of that département, checked against the shipped :mod:`reference.geo`).
   ``register`` → ``update`` (corrections) → ``archive`` (no longer followed: no new engagement,
   convention or intervention; refused while an engagement is open or a convention is or will be
   in force).
@@ -28,13 +29,10 @@ which staff may give for facts logged late, never after ``at``'s day in Europe/P
 """
 from __future__ import annotations
 
-import importlib
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, timedelta
-from functools import cache
-from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +46,7 @@ from contracts.procurement.buyers import (PROGRAMME_PHASES, BuyerArchived, Buyer
                                           InterventionCorrected, InterventionKind, InterventionLogged,
                                           InterventionWithdrawn)
 from contracts.procurement.vocabulary import LOCAL_AUTHORITY_KINDS, PUBLIC_BUYER_KINDS, BuyerKind, Programme
+from reference import geo
 from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput
 from runtime.rules import enum_value, optional_text, text
@@ -115,19 +114,11 @@ def departement(value: object, field: str = "departement") -> str:
     return code
 
 
-@cache
-def _geo() -> ModuleType | None:
-    """The shipped commune reference (:mod:`reference.geo`), when this checkout has it."""
-    try:
-        return importlib.import_module("reference.geo")
-    except ImportError:
-        return None
-
-
 def commune(value: object, departement_code: str, field: str = "commune") -> str | None:
     """The INSEE code of a commune of ``departement_code`` (``None`` for nothing): five characters,
-    digits or 2A/2B then three digits; its département part must be ``departement_code`` and, where
-    the commune reference is shipped, the commune must exist and lie in that département."""
+    digits or 2A/2B then three digits, a commune of the shipped reference (:mod:`reference.geo`)
+    lying in that département. (The reference has no commune of the overseas départements: there
+    the code's département part must be ``departement_code``.)"""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
@@ -136,16 +127,16 @@ def commune(value: object, departement_code: str, field: str = "commune") -> str
     if not _COMMUNE.match(code):
         raise InvalidInput(field, f"{value!r} is not an INSEE commune code (5 characters: digits, or 2A/2B "
                                   f"and 3 digits, e.g. '93048', '2A004')")
-    prefix = code[:3] if code.startswith("97") else code[:2]
-    geo = _geo()
-    if geo is not None:
-        known = geo.commune(code)
-        if known is None:
-            raise InvalidInput(field, f"{code} is not the INSEE code of a commune")
+    known = geo.commune(code)
+    if known is not None:
         if known.departement != departement_code:
             raise InvalidInput(field, f"commune {code} ({known.name}) is in département {known.departement}, "
                                       f"not {departement_code}")
-    elif prefix != departement_code:
+        return code
+    if geo.communes_of(departement_code):
+        raise InvalidInput(field, f"{code} is not the INSEE code of a commune of département {departement_code}")
+    prefix = code[:3] if code.startswith("97") else code[:2]
+    if prefix != departement_code:
         raise InvalidInput(field, f"commune {code} is not in département {departement_code}")
     return code
 

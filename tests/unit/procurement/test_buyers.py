@@ -57,11 +57,18 @@ def test_commune_codes_of_their_departement_are_accepted(code, dep):
 
 
 @pytest.mark.parametrize("code, dep", [("9304", "93"), ("930481", "93"), ("2C004", "2B"), ("93O48", "93"),
-                                       ("75056", "93"), ("2A004", "2B"), ("97411", "971"), ("<b>1</b>", "93")])
+                                       ("75056", "93"), ("2A004", "2B"), ("97411", "971"), ("<b>1</b>", "93"),
+                                       ("93999", "93"), ("2A999", "2A")])
 def test_commune_codes_malformed_or_of_another_departement_are_refused(code, dep):
     with pytest.raises(InvalidInput) as caught:
         domain.commune(code, dep)
     assert caught.value.field == "commune"
+
+
+def test_overseas_communes_absent_from_the_reference_are_checked_by_their_code():
+    assert domain.commune("97411", "974") == "97411"  # Saint-Denis (La Réunion): not shipped, code fits
+    with pytest.raises(InvalidInput):
+        domain.commune("97111", "974")
 
 
 def test_no_commune_is_none():
