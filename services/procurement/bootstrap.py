@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from runtime.consumer import Consumer
 from runtime.members import membership_view
-from runtime.service import ServiceDefinition
+from runtime.service import Job, ServiceDefinition
 from services.procurement.adapters.repository import ensure_indexes
 from services.procurement.settings import ProcurementSettings
 
@@ -20,20 +20,29 @@ SETTINGS = ProcurementSettings()
 
 def _commands(platform):
     from services.procurement.service_layer import ProcurementCommands
+    from services.procurement.service_layer.diagnostics import DiagnosticsService
 
-    return ProcurementCommands()
+    diagnostics = DiagnosticsService(platform.db, max_lines=SETTINGS.diagnostic_max_lines,
+                                     chunk_lines=SETTINGS.diagnostic_chunk_lines,
+                                     stale_after=SETTINGS.diagnostic_stale_import_seconds)
+    return ProcurementCommands(diagnostics=diagnostics)
 
 
 def _routers():
+    from services.procurement.entrypoints.diagnostics import ROUTERS as DIAGNOSTIC_ROUTERS
     from services.procurement.entrypoints.organisations import ROUTERS as ORGANISATION_ROUTERS
 
-    return (*ORGANISATION_ROUTERS,)
+    return (*ORGANISATION_ROUTERS, *DIAGNOSTIC_ROUTERS)
 
 
 def _consumers() -> list[Consumer]:
     return [
         membership_view("membership-view"),  # ESS organisations' profiles, member standing with its history
     ]
+
+
+async def _reap_stale_imports(platform) -> int:
+    return await platform.commands.diagnostics.reap_stale_imports()
 
 
 DESCRIPTION = """
@@ -59,9 +68,14 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
-    jobs=[],
+    jobs=[Job("diagnostic-imports-reaper", SETTINGS.diagnostic_reaper_seconds, _reap_stale_imports)],
     openapi_tags=[
         {"name": "ESS organisations", "description": "ESS organisations and their member standing (on any date), "
                                                      "as membership's events gave them"},
+        {"name": "purchase diagnostics", "description": "A buyer's spend files (CSV, XLSX) imported and matched "
+                                                        "against ESS organisations: ESS share per year and category, "
+                                                        "potential per category with reserved-contract "
+                                                        "recommendations, as JSON, a page with charts or a "
+                                                        "spreadsheet"},
     ],
 )

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.procurement.service_layer.diagnostics import DiagnosticsService
+
 
 @dataclass(frozen=True)
 class ProcurementCommands:
     """Every command handler of the procurement service."""
+
+    diagnostics: DiagnosticsService  # purchase diagnostics: spend file imports, reports
