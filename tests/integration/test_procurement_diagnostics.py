@@ -285,3 +285,44 @@ async def test_an_import_whose_process_died_is_failed_and_never_counts(infrastru
         assert types == ["diagnostic-opened", "spend-import-started", "spend-import-failed", "spend-import-started",
                          "spend-file-imported", "diagnostic-report-computed"]
         await asyncio.sleep(0)
+
+
+def test_the_cli_imports_a_file_through_the_same_code(infrastructure, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import uuid
+
+    from pymongo import MongoClient
+
+    database = f"t_proc_cli_{uuid.uuid4().hex[:10]}"
+    env = {**os.environ, "MONGODB_URI": infrastructure.mongodb_uri, "MONGODB_DATABASE": database,
+           "SERVICE_NAME": "procurement", "LOG_LEVEL": "WARNING"}
+    client = MongoClient(infrastructure.mongodb_uri)
+    try:
+        # until the buyers API lands
+        client[database]["buyers"].insert_one({"_id": "buy-cli", "kind": "commune", "siret": "21930048000015",
+                                               "name": "Ville", "departement": "93", "commune": None,
+                                               "status": "active", "version": 1})
+
+        def cli(*args: str) -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "services.procurement.diagnostics_cli", *args], env=env,
+                                  capture_output=True, text=True, timeout=180)
+
+        opened = cli("open", "--buyer", "buy-cli")
+        assert opened.returncode == 0, opened.stderr
+        diagnostic = opened.stdout.strip()
+        assert diagnostic.startswith("diag-")
+        spend = tmp_path / "achats.csv"
+        spend.write_bytes(big_csv(3_000) + b"12345;1;x;2011-01-01\n")
+        done = cli("import", "--diagnostic", diagnostic, str(spend))
+        assert done.returncode == 0, done.stderr
+        assert "3,000 imported, 1 rejected" in done.stdout
+        assert client[database]["diagnostic_reports"].find_one({"_id": diagnostic})["totals"]["lines"] == 3_000
+        assert client[database]["outbox"].count_documents({}) >= 4  # opened, started, imported, report: to publish
+        again = cli("import", "--diagnostic", diagnostic, str(spend))
+        assert again.returncode == 2 and "already imported" in again.stderr
+        assert cli("import", "--diagnostic", "diag-nope", str(spend)).returncode == 2
+    finally:
+        client.drop_database(database)
+        client.close()

@@ -19,7 +19,6 @@ Read here, written elsewhere: ``buyers`` (the buyer area), ``suppliers`` (the su
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from pymongo import ASCENDING
@@ -129,9 +128,3 @@ async def rejections(db: Database, import_id: str, *, limit: int | None = None):
             seen += 1
             yield fault
 
-
-def group_faults(faults: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for fault in faults:
-        grouped[fault["line"]].append(fault)
-    return grouped

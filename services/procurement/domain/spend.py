@@ -27,6 +27,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
@@ -159,7 +160,9 @@ def map_columns(header: list[Any]) -> Columns:
 
 
 # -- cells ------------------------------------------------------------------------------------------
-_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009\t'’")
+_FAST_AMOUNT = re.compile(r"(\d{1,15})(?:[.,](\d{1,2}))?")
+_SIMPLE_AMOUNT = re.compile(r"\+?(\d{1,15})(?:\.(\d{0,2}))?")
+_SPACES = str.maketrans("", "", " \u00a0\u202f\u2009\t\r\n'’")
 
 
 def parse_amount(value: Any) -> int:
@@ -175,10 +178,16 @@ def parse_amount(value: Any) -> int:
             raise _Bad(Reason.AMOUNT_NOT_A_NUMBER, f"{value!r} is not an amount")
         number = Decimal(repr(value))
     else:
-        text = str(value).strip()
+        text = str(value).translate(_SPACES)
+        fast = _FAST_AMOUNT.fullmatch(text)
+        if fast is not None:  # the common case ("1234,56", "1 234.5", "12"), in integers
+            cents = int(fast.group(1)) * 100 + int((fast.group(2) or "").ljust(2, "0"))
+            if cents > MAX_AMOUNT_CENTS:
+                raise _Bad(Reason.AMOUNT_ABSURD, f"the amount {_shown(value)} is over {MAX_AMOUNT_CENTS // 100:,} "
+                                                 f"euros")
+            return cents
         for unit in ("€", "EUR", "eur", "euros", "Euros"):
             text = text.replace(unit, "")
-        text = text.translate(_SPACES)
         if text.startswith("(") and text.endswith(")"):  # accounting notation of a negative amount
             text = "-" + text[1:-1]
         if "," in text and "." in text:  # the last one is the decimal separator
@@ -192,6 +201,13 @@ def parse_amount(value: Any) -> int:
             text = text.replace(",", ".")
         elif text.count(".") > 1:  # 1.234.567: dots as thousands separators
             text = text.replace(".", "")
+        simple = _SIMPLE_AMOUNT.fullmatch(text)
+        if simple is not None:  # the common case, in integers: whole euros and at most 2 decimals
+            cents = int(simple.group(1)) * 100 + int((simple.group(2) or "").ljust(2, "0"))
+            if cents > MAX_AMOUNT_CENTS:
+                raise _Bad(Reason.AMOUNT_ABSURD, f"the amount {_shown(value)} is over {MAX_AMOUNT_CENTS // 100:,} "
+                                                 f"euros")
+            return cents
         if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
             raise _Bad(Reason.AMOUNT_NOT_A_NUMBER, f"{_shown(value)!r} is not an amount in euros")
         try:
@@ -220,24 +236,28 @@ def parse_date(value: Any) -> date:
     elif isinstance(value, date):
         day = value
     else:
-        text = str(value).strip()
-        m = _ISO.fullmatch(text)
-        if m:
-            y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        else:
-            m = _FRENCH.fullmatch(text)
-            if not m:
-                raise _Bad(Reason.DATE_UNPARSABLE, f"{_shown(value)!r} is not a date (2024-03-15 or 15/03/2024)")
-            d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
-        if not EARLIEST_YEAR <= y <= LATEST_YEAR:
-            raise _Bad(Reason.DATE_OUT_OF_RANGE, f"{_shown(value)} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
-        try:
-            day = date(y, mo, d)
-        except ValueError:
-            raise _Bad(Reason.DATE_UNPARSABLE, f"{_shown(value)!r} is not a date of the calendar") from None
+        return _date_of_text(str(value).strip())
     if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
         raise _Bad(Reason.DATE_OUT_OF_RANGE, f"{day.isoformat()} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
     return day
+
+
+@lru_cache(maxsize=16_384)  # a file repeats its dates: each text is parsed once
+def _date_of_text(text: str) -> date:
+    m = _ISO.fullmatch(text)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        m = _FRENCH.fullmatch(text)
+        if not m:
+            raise _Bad(Reason.DATE_UNPARSABLE, f"{_shown(text)!r} is not a date (2024-03-15 or 15/03/2024)")
+        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not EARLIEST_YEAR <= y <= LATEST_YEAR:
+        raise _Bad(Reason.DATE_OUT_OF_RANGE, f"{_shown(text)} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        raise _Bad(Reason.DATE_UNPARSABLE, f"{_shown(text)!r} is not a date of the calendar") from None
 
 
 def parse_siret(value: Any) -> str:
@@ -250,9 +270,13 @@ def parse_siret(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and 0 < value < 1e14:
         value = int(value)
     if isinstance(value, int):
-        text = f"{value:014d}" if 0 < value < 10**14 else str(value)
-    else:
-        text = normalize_siret(str(value))
+        return _checked_siret(f"{value:014d}" if 0 < value < 10**14 else str(value))
+    return _checked_siret(str(value))
+
+
+@lru_cache(maxsize=65_536)  # a file names the same suppliers again and again: each is checked once
+def _checked_siret(value: str) -> str:
+    text = value if len(value) == 14 and value.isdigit() else normalize_siret(value)
     if len(text) != 14 or not text.isascii() or not text.isdigit():
         raise _Bad(Reason.SIRET_MALFORMED, f"{_shown(value)!r} is not a SIRET (14 digits)")
     if not is_valid_siret(text):
@@ -261,7 +285,12 @@ def parse_siret(value: Any) -> str:
 
 
 def parse_category(value: Any) -> str:
-    text = "" if value is None else " ".join(str(value).split())
+    return _category(value if isinstance(value, str) else ("" if value is None else str(value)))
+
+
+@lru_cache(maxsize=16_384)
+def _category(value: str) -> str:
+    text = " ".join(value.split())
     if not text:
         raise _Bad(Reason.CATEGORY_MISSING, "the category is missing")
     if len(text) > MAX_CATEGORY_LENGTH:

@@ -180,40 +180,53 @@ class DiagnosticsService:
 
     async def _stage(self, import_id: str, diagnostic_id: str, spend_file: SpendFile,
                      progress: Progress | None) -> ImportFigures:
-        """Check every line and store the good ones and the faults, chunk by chunk."""
+        """Check every line and store the good ones and the faults, chunk by chunk: while one batch
+        of chunks is written, the next one is checked (in a worker thread)."""
         rows, size = spend_file.rows, self.chunk_lines
         read = imported = rejected = total = 0
         years: set[int] = set()
         seq = 0
         step = size * CHUNKS_PER_WRITE
-        for start in range(0, len(rows), step):
-            batch = rows[start:start + step]
-            chunks = await asyncio.to_thread(_check_chunks, batch, spend_file, size)
-            spend_docs, fault_docs = [], []
-            for good, bad in chunks:
-                if good:
-                    spend_docs.append(_spend_doc(import_id, diagnostic_id, seq, good))
-                if bad:
-                    fault_docs.append(_fault_doc(import_id, seq, bad))
-                seq += 1
-                read += len(good) + len(bad)
-                imported += len(good)
-                rejected += len(bad)
-                total += sum(line.amount_cents for line in good)
-                years.update(line.on.year for line in good)
-            await _insert(self.db, SPEND, spend_docs)
-            await _insert(self.db, REJECTIONS, fault_docs)
-            doc = await self.db[IMPORTS].find_one_and_update(
-                {"_id": import_id, "state": ImportState.RUNNING.value},
-                {"$set": {"lines_read": read, "lines_imported": imported, "lines_rejected": rejected,
-                          "total_spend_cents": total, "years": sorted(years),
-                          "heartbeat_at": stored_instant(self.clock())}}, return_document=True)
-            if doc is None:
-                raise Conflict(f"import {import_id} is no longer running (failed by the reaper?)")
-            if progress is not None:
-                progress(doc)
+        writing: asyncio.Task | None = None
+        try:
+            for start in range(0, len(rows), step):
+                chunks = await asyncio.to_thread(_check_chunks, rows[start:start + step], spend_file, size)
+                spend_docs, fault_docs = [], []
+                for good, bad in chunks:
+                    if good:
+                        spend_docs.append(_spend_doc(import_id, diagnostic_id, seq, good))
+                    if bad:
+                        fault_docs.append(_fault_doc(import_id, seq, bad))
+                    seq += 1
+                    read += len(good) + len(bad)
+                    imported += len(good)
+                    rejected += len(bad)
+                    total += sum(line.amount_cents for line in good)
+                    years.update(line.on.year for line in good)
+                if writing is not None:
+                    await writing
+                counts = {"lines_read": read, "lines_imported": imported, "lines_rejected": rejected,
+                          "total_spend_cents": total, "years": sorted(years)}
+                writing = asyncio.create_task(self._write(import_id, spend_docs, fault_docs, counts, progress))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
         return ImportFigures(lines_read=read, lines_imported=imported, lines_rejected=rejected,
                              total_spend_cents=total, years=sorted(years))
+
+    async def _write(self, import_id: str, spend_docs: list[dict[str, Any]], fault_docs: list[dict[str, Any]],
+                     counts: dict[str, Any], progress: Progress | None) -> None:
+        await _insert(self.db, SPEND, spend_docs)
+        await _insert(self.db, REJECTIONS, fault_docs)
+        doc = await self.db[IMPORTS].find_one_and_update(
+            {"_id": import_id, "state": ImportState.RUNNING.value},
+            {"$set": {**counts, "heartbeat_at": stored_instant(self.clock())}}, return_document=True)
+        if doc is None:
+            raise Conflict(f"import {import_id} is no longer running (failed by the reaper?)")
+        if progress is not None:
+            progress(doc)
 
     async def _heartbeat(self, import_id: str) -> None:
         while True:

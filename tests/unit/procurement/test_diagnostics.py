@@ -160,3 +160,11 @@ def test_a_buyer_without_a_departement_has_no_eligible_supplier_and_an_empty_rep
 ])
 def test_category_keywords(category, sectors):
     assert [s.value for s in sectors_of(category)] == sectors
+
+
+def test_a_file_of_thousands_of_categories_keeps_the_report_bounded():
+    cells = [cell("55555555500016", f"Catégorie {i}", 2011, 1_000 + i) for i in range(400)]
+    report = build_report("d", "b", "93", [], cells, {}, [supplier(1, ["cleaning"])])
+    assert report.totals.categories == 400 and report.totals.total_spend_cents == sum(c.amount_cents for c in cells)
+    assert len(report.by_category) == len(report.potential) == 300
+    assert report.by_category[0].category == "Catégorie 399" and any("400 categories" in n for n in report.notes)
