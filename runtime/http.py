@@ -356,7 +356,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
                   if isinstance(route, APIRoute) and hasattr(route.endpoint, "__cress_max_body_bytes__")]
     app.add_middleware(BodyLimitMiddleware, limit=settings.http_max_body_bytes, overrides=own_limits)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
-    plain = [r.path for r in app.routes if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
+    # (the routers' own routes: FastAPI ≥ 0.16x keeps an included router as one entry of app.routes)
+    plain = [r.path for router in routers for r in router.routes
+             if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
     if plain:
         raise TypeError(f"{definition.name}: routes not built with runtime.api.router(): {plain}")
     app.openapi = _problem_openapi(app)

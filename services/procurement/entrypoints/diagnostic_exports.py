@@ -46,7 +46,7 @@ def _bars(rows: list[tuple[str, int, int]], *, label_width: int = 260, width: in
         return "<p class='note'>Nothing to show.</p>"
     bar_h, gap = 22, 8
     biggest = max(total for _, _, total in rows) or 1
-    area = width - label_width - 170
+    area = width - label_width - 240  # room for the amount and share after the longest bar
     height = len(rows) * (bar_h + gap) + gap
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" viewBox="0 0 {width} {height}" '
              f'font-size="13" font-family="system-ui,sans-serif">']

@@ -160,7 +160,8 @@ class DiagnosticsService:
         except Exception as exc:  # noqa: BLE001 — whatever stopped it, the import fails and nothing of it counts
             beating.cancel()
             log.warning("import %s of diagnostic %s failed: %r", import_id, diagnostic_id, exc)
-            await self._fail_quietly(import_id, diagnostic_id, f"the import stopped: {type(exc).__name__}: {exc}")
+            reason = exc.detail if isinstance(exc, Conflict) else type(exc).__name__  # never a line of the file
+            await self._fail_quietly(import_id, diagnostic_id, f"the import stopped: {reason}")
             return
         beating.cancel()
         try:
