@@ -187,8 +187,9 @@ class _Acc:
 
 
 NOTES = [
-    "ESS spend counts suppliers whose SIRET is an ESS organisation's (same establishment) and those sharing an ESS "
-    "organisation's SIREN (another establishment of the same legal entity).",
+    "ESS organisations are those the chamber's membership register knows (members or not). ESS spend counts "
+    "suppliers whose SIRET is an ESS organisation's (same establishment) and those sharing an ESS organisation's "
+    "SIREN (another establishment of the same legal entity).",
     "Categories are mapped to sectors by keywords in their names; a category no keyword matches has no eligible "
     "supplier and gets a social award criterion by default.",
     "Economic dependency = the category's yearly spend ÷ the eligible suppliers' average yearly budget.",
