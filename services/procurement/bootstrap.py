@@ -22,21 +22,26 @@ def _commands(platform):
     from services.procurement.domain.quotes import rate_bp
     from services.procurement.service_layer import ProcurementCommands
     from services.procurement.service_layer.buyers import BuyersService
+    from services.procurement.service_layer.diagnostics import DiagnosticsService
     from services.procurement.service_layer.quotes import QuotesService
 
     return ProcurementCommands(
         buyers=BuyersService(platform.db),
         quotes=QuotesService(platform.db, vat_rate_bp=rate_bp(SETTINGS.vat_percent, "PROCUREMENT_VAT_PERCENT"),
                              validity_days=SETTINGS.quote_validity_days),
+        diagnostics=DiagnosticsService(platform.db, max_lines=SETTINGS.diagnostic_max_lines,
+                                       chunk_lines=SETTINGS.diagnostic_chunk_lines,
+                                       stale_after=SETTINGS.diagnostic_stale_import_seconds),
     )
 
 
 def _routers():
     from services.procurement.entrypoints.buyers import ROUTERS as BUYER_ROUTERS
+    from services.procurement.entrypoints.diagnostics import ROUTERS as DIAGNOSTIC_ROUTERS
     from services.procurement.entrypoints.organisations import ROUTERS as ORGANISATION_ROUTERS
     from services.procurement.entrypoints.quotes import ROUTERS as QUOTE_ROUTERS
 
-    return (*ORGANISATION_ROUTERS, *BUYER_ROUTERS, *QUOTE_ROUTERS)
+    return (*ORGANISATION_ROUTERS, *BUYER_ROUTERS, *DIAGNOSTIC_ROUTERS, *QUOTE_ROUTERS)
 
 
 def _consumers() -> list[Consumer]:
@@ -47,6 +52,10 @@ def _consumers() -> list[Consumer]:
 
 async def _expire_quotes(platform) -> int:
     return await platform.commands.quotes.expire_due()
+
+
+async def _reap_stale_imports(platform) -> int:
+    return await platform.commands.diagnostics.reap_stale_imports()
 
 
 DESCRIPTION = """
@@ -72,7 +81,8 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
-    jobs=[Job("expire-quotes", SETTINGS.quote_sweep_seconds, _expire_quotes)],
+    jobs=[Job("expire-quotes", SETTINGS.quote_sweep_seconds, _expire_quotes),
+          Job("diagnostic-imports-reaper", SETTINGS.diagnostic_reaper_seconds, _reap_stale_imports)],
     openapi_tags=[
         {"name": "ESS organisations", "description": "ESS organisations and their member standing (on any date), "
                                                      "as membership's events gave them"},
@@ -87,5 +97,10 @@ SERVICE = ServiceDefinition(
                                           "declined / expired, with the 20 % member discount fixed when sent; "
                                           "printable quotes"},
         {"name": "individual diagnostics", "description": "Prom'ESS Europe's free individual diagnostics"},
+        {"name": "purchase diagnostics", "description": "A buyer's spend files (CSV, XLSX) imported and matched "
+                                                        "against ESS organisations: ESS share per year and category, "
+                                                        "potential per category with reserved-contract "
+                                                        "recommendations, as JSON, a page with charts or a "
+                                                        "spreadsheet"},
     ],
 )

@@ -68,7 +68,13 @@ def test_errors_are_documented_as_problem_details(service, path, method, op):
 @pytest.mark.parametrize("service, path, method, op", [o for o in GUARDED if "requestBody" in o[3]],
                          ids=[i for i, o in zip(GUARDED_IDS, GUARDED) if "requestBody" in o[3]])
 def test_request_bodies_carry_examples(service, path, method, op):
-    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    content = op["requestBody"]["content"]
+    if "multipart/form-data" in content:  # a file upload: each part is described instead
+        schema = _resolve(content["multipart/form-data"]["schema"], SPECS[service])
+        assert schema.get("properties") and all(p.get("description") for p in schema["properties"].values()), \
+            f"{method.upper()} {path}: describe each part of the upload"
+        return
+    schema = content["application/json"]["schema"]
     assert _has_examples(schema, SPECS[service]), f"{method.upper()} {path}: no example in its request body"
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from services.procurement.service_layer.buyers import BuyersService
 from services.procurement.service_layer.quotes import QuotesService
+from services.procurement.service_layer.diagnostics import DiagnosticsService
 
 
 @dataclass(frozen=True)
@@ -13,3 +14,4 @@ class ProcurementCommands:
 
     buyers: BuyersService  # buyers, engagements, conventions, interventions
     quotes: QuotesService  # Prom'ESS Europe: quotes with the member discount, individual diagnostics
+    diagnostics: DiagnosticsService  # purchase diagnostics: spend file imports, reports
