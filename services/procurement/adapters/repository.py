@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from runtime import members
 from runtime.mongo import Database
+from services.procurement.adapters.needs import ensure_need_indexes
 
 
 async def ensure_indexes(db: Database) -> None:
     await members.ensure_indexes(db)
+    await ensure_need_indexes(db)
