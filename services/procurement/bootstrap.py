@@ -64,7 +64,9 @@ files; quotes with the member discount.
 
 Organisations and membership are known from membership's events only. Every state change
 publishes its event (CloudEvents over Kafka; see `/asyncapi`). Authenticate with
-`Authorization: Bearer <token>`. Errors are RFC 9457 problem details.
+`Authorization: Bearer <token>` (except `/need-links/{token}` and `/impact-answers/{token}`, where
+the signed token in the path is the credential). The platform sends no e-mail: notifications,
+reminders and surveys are events a notifier consumes. Errors are RFC 9457 problem details.
 """
 
 SERVICE = ServiceDefinition(

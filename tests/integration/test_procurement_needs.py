@@ -345,7 +345,8 @@ async def test_a_dispatch_whose_process_died_is_finished_by_another_each_supplie
         claimed = await dying.db["need_dispatches"].find_one_and_update(
             {"_id": need.id}, {"$set": {"owner": svc.owner, "lease_until": datetime.now(UTC) + timedelta(seconds=1)}})
         assert claimed is not None
-        assert await svc._dispatch_batch(need.id) is False  # one batch, then the process "dies"
+        candidates = [(sid, None) for sid in sorted(matching)]
+        assert await svc._dispatch_batch(need.id, candidates, sorted(matching)) is False  # one batch, then it "dies"
         assert await dying.db["need_suppliers"].count_documents({"need_id": need.id}) == 2
     await asyncio.sleep(1.2)  # its lease expires
     async with serving("procurement", settings) as app:

@@ -21,7 +21,7 @@ async def impact_surveys(db: Database, need_id: str) -> list[dict[str, Any]]:
 
 
 async def funnel_page(db: Database, query: dict[str, Any], *, limit: int, offset: int) -> tuple[list[dict], int]:
-    return await db.page(NEED_SUPPLIERS, query, sort=[("notified_at", 1), ("_id", 1)], limit=limit, offset=offset)
+    return await db.page(NEED_SUPPLIERS, query, sort=[("_id", 1)], limit=limit, offset=offset)
 
 
 def _year(year: int) -> tuple[str, str]:

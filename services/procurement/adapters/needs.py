@@ -8,7 +8,7 @@ Collections (this area's):
   (:class:`~services.procurement.domain.need_funnel.SupplierFunnel`, ``_id`` = ``<need>:<supplier>``,
   the unique key that makes a dispatch notify each supplier once);
 - ``need_dispatches``: one dispatch state per need (``_id`` = the need id): ``status`` running |
-  completed | aborted, ``cursor`` (the last supplier id considered, in ``_id`` order), ``notified``,
+  completed | aborted, ``cursor`` (the last supplier notified, in ``_id`` order), ``notified``,
   ``batches``, ``batch_size``, ``cap``, and the lease (``owner``, ``lease_until``) of the process
   running it — a process that crashed leaves its lease to expire, and another takes over from the
   cursor (:meth:`services.procurement.service_layer.needs.NeedsService.run_dispatches`);
@@ -49,9 +49,9 @@ async def ensure_need_indexes(db: Database) -> None:
     await db[NEEDS].create_index([("drafted_at", DESCENDING), ("_id", ASCENDING)])
     await db[NEEDS].create_index([("awarded_at", ASCENDING)])
     await db[NEEDS].create_index([("meetings.meeting_id", ASCENDING)])
-    await db[NEED_SUPPLIERS].create_index([("need_id", ASCENDING), ("notified_at", ASCENDING), ("_id", ASCENDING)])
+    # One secondary index only: a dispatch inserts thousands of rows, and each index costs (a list
+    # sorts by _id: a need's rows in notification order, as a dispatch goes in supplier id order).
     await db[NEED_SUPPLIERS].create_index([("need_id", ASCENDING), ("step", ASCENDING)])
-    await db[NEED_SUPPLIERS].create_index([("supplier_id", ASCENDING)])
     await db[NEED_DISPATCHES].create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
     await db[NEED_QUESTIONS].create_index([("need_id", ASCENDING), ("asked_at", ASCENDING)])
     await db[IMPACT_SURVEYS].create_index([("need_id", ASCENDING)])

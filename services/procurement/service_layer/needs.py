@@ -12,10 +12,10 @@ need's log. Suppliers act through their signed link (:class:`NeedTokens`): no lo
 Dispatch (background, crash-safe). :meth:`NeedsService.start_dispatch` moves the need to
 ``dispatching`` and stores its dispatch state (``need_dispatches``); the job
 :meth:`NeedsService.run_dispatches` claims a dispatch with an expired lease (a new one has none)
-and runs it batch after batch: each batch is one transaction that reads the next suppliers after
-the cursor (in ``_id`` order) among the matching ones, inserts their funnel rows (``insert_many``),
-stages one ``SupplierNotified`` each through the outbox, advances the cursor and extends the
-lease. A process that dies mid-dispatch leaves a cursor that matches the rows committed; another
+and runs it: it reads the matching suppliers after the stored cursor once (one query, ``_id``
+order, the exact territory rule applied in Python), then notifies them batch after batch — each
+batch one transaction that inserts their funnel rows (``insert_many``), stages one
+``SupplierNotified`` each through the outbox, advances the cursor and extends the lease. A process that dies mid-dispatch leaves a cursor that matches the rows committed; another
 process (or the same, restarted) takes over once the lease expires. A funnel row's id is
 ``<need>:<supplier>``: a supplier cannot be notified twice. The last batch completes the need
 (``NeedDispatchCompleted``). Leases run on the machine's clock; business facts on ``clock()``.
@@ -33,6 +33,7 @@ awarded later); answered through a signed link.
 """
 from __future__ import annotations
 
+import bisect
 import os
 import socket
 import uuid
@@ -61,7 +62,6 @@ from services.procurement.settings import ProcurementSettings
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_REMINDERS_PER_TRANSACTION = 2000
-MAX_SCAN_PAGE = 1000
 
 
 def utc(moment: Any) -> Any:
@@ -243,15 +243,32 @@ class NeedsService:
         return ran
 
     async def run_dispatch(self, need_id: str) -> None:
-        """Run batches of a dispatch this process holds, until it completes (or is no longer ours)."""
-        while not await self._dispatch_batch(need_id):
+        """Run the batches of a dispatch this process holds, until it completes (or is no longer ours).
+
+        The matching suppliers after the stored cursor are read once (one query, ``_id`` order),
+        then notified batch after batch; a process that takes the dispatch over reads them again
+        from the cursor it finds."""
+        state = await self.db[NEED_DISPATCHES].find_one({"_id": need_id})
+        need = await self.db[NEEDS].find_one({"_id": need_id})
+        if state is None or need is None or state.get("owner") != self.owner:
+            return
+        target = matching.target_of(from_document(Need, need))
+        query = matching.candidate_filter(target)
+        if state.get("cursor") is not None:
+            query["_id"] = {"$gt": state["cursor"]}
+        candidates = [(s["_id"], s.get("organisation_id")) async for s in self.db[SUPPLIERS].find(
+            query, SUPPLIER_FIELDS).sort("_id", 1) if matching.serves(s, target)]
+        ids = [sid for sid, _ in candidates]
+        while not await self._dispatch_batch(need_id, candidates, ids):
             pass
 
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.config.need_dispatch_lease_seconds)
 
-    async def _dispatch_batch(self, need_id: str) -> bool:
-        """One batch in one transaction; True when the dispatch is over (completed, or not ours)."""
+    async def _dispatch_batch(self, need_id: str, candidates: list[tuple[str, str | None]], ids: list[str]) -> bool:
+        """One batch in one transaction: the next matching suppliers after the stored cursor, among
+        ``candidates`` (``(supplier id, organisation id)`` in id order; ``ids`` their ids). True when
+        the dispatch is over (completed, or not ours)."""
         async def work(tx: Transaction) -> bool:
             state = await tx.db[NEED_DISPATCHES].find_one({"_id": need_id}, session=tx.session)
             if state is None or state["status"] != DISPATCH_RUNNING or state.get("owner") != self.owner:
@@ -261,27 +278,27 @@ class NeedsService:
                 await self._set_dispatch(tx, need_id, {"status": DISPATCH_ABORTED})
                 return True
             now = self.now()
-            target = matching.target_of(need)
-            want = min(state["batch_size"], state["cap"] - state["notified"])
-            taken, cursor, exhausted = await _next_matches(tx, target, state["cursor"], want)
+            want = max(0, min(state["batch_size"], state["cap"] - state["notified"]))
+            start = 0 if state["cursor"] is None else bisect.bisect_right(ids, state["cursor"])
+            taken = candidates[start:start + want]
+            left = len(candidates) - start - len(taken)
             batch = state["batches"] + (1 if taken else 0)
             if taken:
-                rows = [SupplierFunnel.notify(need_id=need.id, supplier_id=s["_id"],
-                                              organisation_id=s.get("organisation_id"), batch=batch, at=now)
-                        for s in taken]
                 docs = []
-                for row in rows:
+                for supplier_id, organisation_id in taken:
+                    row = SupplierFunnel.notify(need_id=need.id, supplier_id=supplier_id,
+                                                organisation_id=organisation_id, batch=batch, at=now)
                     tx.events.extend(row.pull_events())
                     doc = to_document(row)
                     doc["version"] = 1
                     docs.append(doc)
                 await tx.db[NEED_SUPPLIERS].insert_many(docs, ordered=True, session=tx.session)
             notified = state["notified"] + len(taken)
-            done = exhausted or notified >= state["cap"]
-            update: dict[str, Any] = {"cursor": cursor, "notified": notified, "batches": batch,
-                                      "lease_until": self._lease(utcnow())}
+            done = left == 0 or notified >= state["cap"]
+            update: dict[str, Any] = {"cursor": taken[-1][0] if taken else state["cursor"], "notified": notified,
+                                      "batches": batch, "lease_until": self._lease(utcnow())}
             if done:
-                capped = not exhausted and bool((await _next_matches(tx, target, cursor, 1))[0])
+                capped = left > 0
                 need.complete_dispatch(at=now, notified=notified, batches=batch, capped=capped)
                 await tx.save(NEEDS, need)
                 update |= {"status": DISPATCH_COMPLETED, "capped": capped, "completed_at": stored_instant(now)}
@@ -494,31 +511,6 @@ class NeedsService:
 
 
 _STRENGTH = {"reserved_contract": 4, "reserved_lot": 3, "social_clause": 2, "social_award_criterion": 1}
-
-
-async def _next_matches(tx: Transaction, target: matching.Target, cursor: str | None,
-                        want: int) -> tuple[list[dict[str, Any]], str | None, bool]:
-    """Up to ``want`` matching suppliers after ``cursor`` (``_id`` order): ``(matches, new cursor,
-    exhausted)``; the cursor is the last supplier considered."""
-    taken: list[dict[str, Any]] = []
-    base = matching.candidate_filter(target)
-    page_size = min(MAX_SCAN_PAGE, max(2 * want, 50))
-    while len(taken) < want:
-        query = dict(base)
-        if cursor is not None:
-            query["_id"] = {"$gt": cursor}
-        page = await tx.db[SUPPLIERS].find(query, SUPPLIER_FIELDS, session=tx.session).sort(
-            "_id", 1).limit(page_size).to_list()
-        for supplier in page:
-            cursor = supplier["_id"]
-            if matching.serves(supplier, target):
-                taken.append(supplier)
-                if len(taken) == want:
-                    # exhausted only if nothing is left after this one: the next batch finds out
-                    return taken, cursor, False
-        if len(page) < page_size:
-            return taken, cursor, True
-    return taken, cursor, False
 
 
 async def _turnovers(db: Database, organisation_ids: list[str | None]) -> dict[str, int]:
