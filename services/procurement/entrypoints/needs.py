@@ -83,7 +83,8 @@ def _funnel_view(svc: NeedsService, row: SupplierFunnel | dict[str, Any], with_l
 
 
 def _question_view(doc: dict[str, Any], *, with_supplier: bool) -> QuestionView:
-    return QuestionView(id=doc["_id"], need_id=doc["need_id"], supplier_id=doc["supplier_id"] if with_supplier else None,
+    return QuestionView(id=doc["_id"], need_id=doc["need_id"],
+                        supplier_id=doc["supplier_id"] if with_supplier else None,
                         text=doc["text"], asked_at=doc["asked_at"], answer=doc.get("answer"),
                         answered_at=doc.get("answered_at"), revision=doc.get("revision", 0))
 

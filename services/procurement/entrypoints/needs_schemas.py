@@ -149,7 +149,8 @@ class StaffQuestionIn(QuestionIn):
 class AnswerIn(Body):
     text: str = Field(max_length=MAX_QUESTION, examples=["Oui, démonté et palettisé."])
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "Oui, démonté et palettisé."}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"text": "Oui, démonté et palettisé."}]})
 
 
 class MeetingLinkIn(Body):

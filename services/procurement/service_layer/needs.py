@@ -15,7 +15,8 @@ Dispatch (background, crash-safe). :meth:`NeedsService.start_dispatch` moves the
 and runs it: it reads the matching suppliers after the stored cursor once (one query, ``_id``
 order, the exact territory rule applied in Python), then notifies them batch after batch — each
 batch one transaction that inserts their funnel rows (``insert_many``), stages one
-``SupplierNotified`` each through the outbox, advances the cursor and extends the lease. A process that dies mid-dispatch leaves a cursor that matches the rows committed; another
+``SupplierNotified`` each through the outbox, advances the cursor and extends the lease. A
+process that dies mid-dispatch leaves a cursor that matches the rows committed; another
 process (or the same, restarted) takes over once the lease expires. A funnel row's id is
 ``<need>:<supplier>``: a supplier cannot be notified twice. The last batch completes the need
 (``NeedDispatchCompleted``). Leases run on the machine's clock; business facts on ``clock()``.
@@ -111,7 +112,10 @@ class NeedsService:
 
     async def _step(self, need_id: str, expected_version: int | None,
                     step: Callable[[Transaction, Need, datetime], Awaitable[Any]], *,
-                    within: Transaction | None = None, conflict_retries: int = 0) -> Need:
+                    within: Transaction | None = None, conflict_retries: int = 3) -> Need:
+        """One step on a need in its transaction. A concurrent save (the reminders job writes the
+        need) runs the step again on fresh state: the domain decides again (and If-Match, when
+        given, makes a changed need a 412)."""
         async def work(tx: Transaction) -> Need:
             need = await tx.get(NEEDS, Need, need_id)
             check_version(need, expected_version)
