@@ -43,7 +43,8 @@ def _consumers() -> list[Consumer]:
 
 
 async def _run_dispatches(platform) -> int:
-    return await platform.commands.needs.run_dispatches()
+    # waits up to the sweep period, or until a dispatch starts in this process (then runs it at once)
+    return await platform.commands.needs.run_dispatches(wait=SETTINGS.need_dispatch_sweep_seconds)
 
 
 async def _send_need_reminders(platform) -> int:
@@ -79,7 +80,7 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
-    jobs=[Job("need-dispatches", SETTINGS.need_dispatch_sweep_seconds, _run_dispatches),
+    jobs=[Job("need-dispatches", 0.02, _run_dispatches),
           Job("need-reminders", SETTINGS.need_reminder_sweep_seconds, _send_need_reminders),
           Job("need-impact-surveys", SETTINGS.need_impact_sweep_seconds, _open_impact_surveys)],
     openapi_tags=[

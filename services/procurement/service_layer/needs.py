@@ -34,6 +34,7 @@ awarded later); answered through a signed link.
 """
 from __future__ import annotations
 
+import asyncio
 import bisect
 import os
 import socket
@@ -86,6 +87,7 @@ class NeedsService:
         self.config = config or ProcurementSettings()
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._dispatch_started = asyncio.Event()  # wakes this process's dispatch job up
 
     @property
     def reminder_policy(self) -> ReminderPolicy:
@@ -225,14 +227,25 @@ class NeedsService:
                           "completed_at": None, "owner": None, "lease_until": EPOCH})
             await tx.db[NEED_DISPATCHES].replace_one({"_id": need.id}, state, upsert=True, session=tx.session)
         need = await self._step(need_id, expected_version, step, within=within)
+        self._dispatch_started.set()  # this process's job starts it now (others poll)
         return need, state
 
     async def dispatch_state(self, need_id: str) -> dict[str, Any] | None:
         return await self.db[NEED_DISPATCHES].find_one({"_id": need_id})
 
-    async def run_dispatches(self, *, limit: int = 100) -> int:
+    async def run_dispatches(self, *, wait: float = 0.0, limit: int = 100) -> int:
         """The job: claim each dispatch waiting to run (new, or whose process stopped renewing its
-        lease) and run it to the end. Returns how many were run."""
+        lease) and run it to the end. Returns how many were run.
+
+        ``wait``: first wait up to this many seconds, or until a dispatch is started in this
+        process (the job then polls for other processes' dispatches at that period, and starts
+        this process's own at once)."""
+        if wait > 0:
+            try:
+                await asyncio.wait_for(self._dispatch_started.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+        self._dispatch_started.clear()
         ran = 0
         for _ in range(limit):
             now = utcnow()
