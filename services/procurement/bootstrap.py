@@ -12,6 +12,7 @@ from __future__ import annotations
 from runtime.consumer import Consumer
 from runtime.members import membership_view
 from runtime.service import Job, ServiceDefinition
+from services.procurement.adapters.convention_meetings import convention_meetings_view
 from services.procurement.adapters.repository import ensure_indexes
 from services.procurement.settings import ProcurementSettings
 
@@ -23,6 +24,8 @@ def _commands(platform):
     from services.procurement.service_layer import ProcurementCommands
     from services.procurement.service_layer.buyers import BuyersService
     from services.procurement.service_layer.diagnostics import DiagnosticsService
+    from services.procurement.service_layer.need_tokens import NeedTokens
+    from services.procurement.service_layer.needs import NeedsService
     from services.procurement.service_layer.quotes import QuotesService
 
     return ProcurementCommands(
@@ -32,21 +35,24 @@ def _commands(platform):
         diagnostics=DiagnosticsService(platform.db, max_lines=SETTINGS.diagnostic_max_lines,
                                        chunk_lines=SETTINGS.diagnostic_chunk_lines,
                                        stale_after=SETTINGS.diagnostic_stale_import_seconds),
+        needs=NeedsService(platform.db, NeedTokens(platform.settings.jwt_secret), SETTINGS),
     )
 
 
 def _routers():
     from services.procurement.entrypoints.buyers import ROUTERS as BUYER_ROUTERS
     from services.procurement.entrypoints.diagnostics import ROUTERS as DIAGNOSTIC_ROUTERS
+    from services.procurement.entrypoints.needs import ROUTERS as NEED_ROUTERS
     from services.procurement.entrypoints.organisations import ROUTERS as ORGANISATION_ROUTERS
     from services.procurement.entrypoints.quotes import ROUTERS as QUOTE_ROUTERS
 
-    return (*ORGANISATION_ROUTERS, *BUYER_ROUTERS, *DIAGNOSTIC_ROUTERS, *QUOTE_ROUTERS)
+    return (*ORGANISATION_ROUTERS, *BUYER_ROUTERS, *NEED_ROUTERS, *DIAGNOSTIC_ROUTERS, *QUOTE_ROUTERS)
 
 
 def _consumers() -> list[Consumer]:
     return [
         membership_view("membership-view"),  # ESS organisations' profiles, member standing with its history
+        convention_meetings_view("need-convention-meetings"),  # business meetings held at conventions (events)
     ]
 
 
@@ -56,6 +62,19 @@ async def _expire_quotes(platform) -> int:
 
 async def _reap_stale_imports(platform) -> int:
     return await platform.commands.diagnostics.reap_stale_imports()
+
+
+async def _run_dispatches(platform) -> int:
+    # waits up to the sweep period, or until a dispatch starts in this process (then runs it at once)
+    return await platform.commands.needs.run_dispatches(wait=SETTINGS.need_dispatch_sweep_seconds)
+
+
+async def _send_need_reminders(platform) -> int:
+    return await platform.commands.needs.send_reminders()
+
+
+async def _open_impact_surveys(platform) -> int:
+    return await platform.commands.needs.open_impact_surveys()
 
 
 DESCRIPTION = """
@@ -68,7 +87,9 @@ files; quotes with the member discount.
 
 Organisations and membership are known from membership's events only. Every state change
 publishes its event (CloudEvents over Kafka; see `/asyncapi`). Authenticate with
-`Authorization: Bearer <token>`. Errors are RFC 9457 problem details.
+`Authorization: Bearer <token>` (except `/need-links/{token}` and `/impact-answers/{token}`, where
+the signed token in the path is the credential). The platform sends no e-mail: notifications,
+reminders and surveys are events a notifier consumes. Errors are RFC 9457 problem details.
 """
 
 SERVICE = ServiceDefinition(
@@ -82,7 +103,10 @@ SERVICE = ServiceDefinition(
     indexes=ensure_indexes,
     consumers=_consumers,
     jobs=[Job("expire-quotes", SETTINGS.quote_sweep_seconds, _expire_quotes),
-          Job("diagnostic-imports-reaper", SETTINGS.diagnostic_reaper_seconds, _reap_stale_imports)],
+          Job("diagnostic-imports-reaper", SETTINGS.diagnostic_reaper_seconds, _reap_stale_imports),
+          Job("need-dispatches", 0.02, _run_dispatches),
+          Job("need-reminders", SETTINGS.need_reminder_sweep_seconds, _send_need_reminders),
+          Job("need-impact-surveys", SETTINGS.need_impact_sweep_seconds, _open_impact_surveys)],
     openapi_tags=[
         {"name": "ESS organisations", "description": "ESS organisations and their member standing (on any date), "
                                                      "as membership's events gave them"},
@@ -97,6 +121,17 @@ SERVICE = ServiceDefinition(
                                           "declined / expired, with the 20 % member discount fixed when sent; "
                                           "printable quotes"},
         {"name": "individual diagnostics", "description": "Prom'ESS Europe's free individual diagnostics"},
+        {"name": "needs", "description": "Buyers' needs from draft to award: submission, validation or sending "
+                                         "back, closing, award or abandonment, each step logged; links to business "
+                                         "meetings; the reserved-contract assistant; the year's figures. A buyer's "
+                                         "app acts with staff:procurement on the buyer's behalf"},
+        {"name": "need dispatch and funnel", "description": "Dispatch to the matching suppliers (background, in "
+                                                            "batches, with a cap), each supplier's funnel, "
+                                                            "questions and answers, impact surveys. Reminders and "
+                                                            "surveys are events a notifier app consumes: the "
+                                                            "platform sends no e-mail"},
+        {"name": "need links (no login)", "description": "Suppliers and impact-survey respondents act through the "
+                                                         "signed token of their link: no bearer token"},
         {"name": "purchase diagnostics", "description": "A buyer's spend files (CSV, XLSX) imported and matched "
                                                         "against ESS organisations: ESS share per year and category, "
                                                         "potential per category with reserved-contract "

@@ -49,9 +49,12 @@ def test_guarded_endpoints_declare_bearer_auth_and_their_errors(service, path, m
     assert any("HTTPBearer" in s for s in op.get("security", [])), f"{method.upper()} {path} has no bearer auth"
 
 
-def test_only_the_survey_answers_take_no_bearer_token():
+def test_only_the_signed_links_take_no_bearer_token():
     public = sorted(f"{s} {m.upper()} {p}" for s, p, m, op in GUARDED if _public(op))
-    assert public == ["events GET /survey-answers/{token}", "events PUT /survey-answers/{token}"]
+    assert public == ["events GET /survey-answers/{token}", "events PUT /survey-answers/{token}",
+                      "procurement GET /impact-answers/{token}", "procurement GET /need-links/{token}",
+                      "procurement POST /need-links/{token}/questions", "procurement POST /need-links/{token}/steps",
+                      "procurement PUT /impact-answers/{token}"]
 
 
 @pytest.mark.parametrize("service, path, method, op", GUARDED, ids=GUARDED_IDS)

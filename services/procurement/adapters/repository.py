@@ -9,6 +9,7 @@ from runtime import members
 from runtime.mongo import Database
 from services.procurement.adapters import buyers, quotes
 from services.procurement.adapters.diagnostics import ensure_diagnostic_indexes
+from services.procurement.adapters.needs import ensure_need_indexes
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -16,3 +17,4 @@ async def ensure_indexes(db: Database) -> None:
     await buyers.ensure_indexes(db)
     await quotes.ensure_indexes(db)
     await ensure_diagnostic_indexes(db)
+    await ensure_need_indexes(db)

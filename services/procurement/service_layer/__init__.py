@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from services.procurement.service_layer.buyers import BuyersService
 from services.procurement.service_layer.quotes import QuotesService
 from services.procurement.service_layer.diagnostics import DiagnosticsService
+from services.procurement.service_layer.needs import NeedsService
 
 
 @dataclass(frozen=True)
@@ -15,3 +16,4 @@ class ProcurementCommands:
     buyers: BuyersService  # buyers, engagements, conventions, interventions
     quotes: QuotesService  # Prom'ESS Europe: quotes with the member discount, individual diagnostics
     diagnostics: DiagnosticsService  # purchase diagnostics: spend file imports, reports
+    needs: NeedsService  # buyers' needs, dispatch, funnels, questions, reminders, impact surveys, meetings
