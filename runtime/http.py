@@ -187,19 +187,26 @@ class GuardedRoute(APIRoute):
 
 
 class BodyLimitMiddleware:
-    """413 for a request body over ``limit`` bytes (announced by Content-Length, or streamed)."""
+    """413 for a request body over ``limit`` bytes (announced by Content-Length, or streamed).
 
-    def __init__(self, app, limit: int) -> None:
+    ``overrides``: (path pattern, limit) of the routes whose endpoint declared its own limit with
+    :func:`runtime.api.body_limit` (a file upload); the first pattern matching the path wins.
+    """
+
+    def __init__(self, app, limit: int, overrides: Sequence[tuple[re.Pattern, int]] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.overrides = overrides
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
+        limit = next((own for pattern, own in self.overrides if pattern.match(path)), self.limit)
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await self._too_large(scope, receive, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._too_large(scope, receive, send, limit)
             return
         seen = 0
 
@@ -208,16 +215,17 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise HTTPException(413, f"the request body is over {self.limit} bytes")
+                if seen > limit:
+                    raise HTTPException(413, f"the request body is over {limit} bytes")
             return message
 
         await self.app(scope, counted, send)
 
-    async def _too_large(self, scope, receive, send) -> None:
+    async def _too_large(self, scope, receive, send, limit: int) -> None:
         request = Request(scope, receive)
-        response = problem(413, "Request body too large",
-                           f"the request body is over {self.limit} bytes (HTTP_MAX_BODY_BYTES)", request)
+        where = "HTTP_MAX_BODY_BYTES" if limit == self.limit else "this operation's limit"
+        response = problem(413, "Request body too large", f"the request body is over {limit} bytes ({where})",
+                           request)
         await response(scope, receive, send)
 
 
@@ -339,12 +347,18 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
                                                    {"name": "operations", "description": "Health, metrics, docs"}])
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.http_max_body_bytes)
-    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     app.include_router(_operations_router())
-    for router in definition.routers():
+    routers = list(definition.routers())
+    for router in routers:
         app.include_router(router)
-    plain = [r.path for r in app.routes if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
+    own_limits = [(route.path_regex, route.endpoint.__cress_max_body_bytes__) for router in routers
+                  for route in router.routes
+                  if isinstance(route, APIRoute) and hasattr(route.endpoint, "__cress_max_body_bytes__")]
+    app.add_middleware(BodyLimitMiddleware, limit=settings.http_max_body_bytes, overrides=own_limits)
+    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
+    # (the routers' own routes: FastAPI ≥ 0.16x keeps an included router as one entry of app.routes)
+    plain = [r.path for router in routers for r in router.routes
+             if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
     if plain:
         raise TypeError(f"{definition.name}: routes not built with runtime.api.router(): {plain}")
     app.openapi = _problem_openapi(app)

@@ -105,3 +105,56 @@ def test_if_match_refuses_anything_else(header):
     with pytest.raises(InvalidInput) as caught:
         expected(header)
     assert caught.value.field == "header.If-Match"
+
+
+def _service_with(*routers):
+    import dataclasses
+
+    from runtime.service import service
+
+    return dataclasses.replace(service("procurement"), routers=lambda: routers)
+
+
+def test_routes_not_built_with_the_guarded_router_are_refused():
+    from fastapi import APIRouter
+
+    from runtime.http import create_app
+
+    plain = APIRouter(prefix="/plain")
+
+    @plain.get("/x", summary="x")
+    async def x() -> int:
+        return 1
+
+    with pytest.raises(TypeError, match="/plain/x"):
+        create_app(_service_with(plain))
+
+
+async def test_an_upload_route_has_its_own_body_limit_and_the_others_keep_the_service_limit():
+    import httpx
+
+    from runtime.api import body_limit, router
+    from runtime.http import create_app
+    from runtime.settings import Settings
+
+    uploads = router("/things")
+
+    @uploads.post("/{thing_id}/files", summary="upload")
+    @body_limit(10_000)
+    async def upload(thing_id: str) -> dict:
+        return {"ok": thing_id}
+
+    @uploads.post("/{thing_id}/notes", summary="note")
+    async def note(thing_id: str) -> dict:
+        return {"ok": thing_id}
+
+    app = create_app(_service_with(uploads), Settings(service_name="procurement", http_max_body_bytes=2048))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.post("/things/a/files", content=b"x" * 9_000)).status_code == 200
+        too_big = await client.post("/things/a/files", content=b"x" * 10_001)
+        assert too_big.status_code == 413 and "10000 bytes" in too_big.json()["detail"]
+        announced = await client.post("/things/a/files", content=b"x", headers={"Content-Length": str(2 * 1024**3)})
+        assert announced.status_code == 413
+        assert (await client.post("/things/a/notes", content=b"x" * 3_000)).status_code == 413
+        assert (await client.post("/things/a/notes", content=b"x" * 1_000)).status_code == 200

@@ -7,9 +7,16 @@ from __future__ import annotations
 
 from runtime import members
 from runtime.mongo import Database
+from services.procurement.adapters import buyers, quotes
+from services.procurement.adapters.diagnostics import ensure_diagnostic_indexes
+from services.procurement.adapters.needs import ensure_need_indexes
 from services.procurement.adapters import suppliers
 
 
 async def ensure_indexes(db: Database) -> None:
     await members.ensure_indexes(db)
+    await buyers.ensure_indexes(db)
+    await quotes.ensure_indexes(db)
+    await ensure_diagnostic_indexes(db)
+    await ensure_need_indexes(db)
     await suppliers.ensure_indexes(db)

@@ -80,10 +80,10 @@ class SupplierSearch:
             docs = {d["_id"]: d for d in await self.db[SUPPLIERS].find({"_id": {"$in": chunk}}, PROJECTION).to_list()}
             for supplier_id in chunk:
                 doc = docs.get(supplier_id)
-                if doc is None or doc.get("status") != "active":
+                row = _row(doc) if doc is not None and doc.get("status") == "active" else None
+                if row is None:
                     index.remove(supplier_id)
                 else:
-                    row = SupplierRow.from_document(doc)
                     index.put(row)
                     organisation_ids.add(row.organisation_id)
         await self._standing(index, sorted(organisation_ids))
@@ -95,7 +95,9 @@ class SupplierSearch:
         started = time.perf_counter()
         index = SupplierIndex()
         async for doc in self.db[SUPPLIERS].find({"status": "active"}, PROJECTION).batch_size(2_000):
-            index.put(SupplierRow.from_document(doc))
+            row = _row(doc)
+            if row is not None:
+                index.put(row)
         async for doc in self.db[members.STANDING].find({"in_good_standing": True}, {"_id": 1}):
             index.set_standing(doc["_id"], True)
         self.index, self.generation = index, generation
@@ -114,3 +116,13 @@ class SupplierSearch:
                 {"_id": {"$in": chunk}}, {"in_good_standing": 1}).to_list()}
             for organisation_id in chunk:
                 index.set_standing(organisation_id, bool((good.get(organisation_id) or {}).get("in_good_standing")))
+
+
+def _row(doc: dict[str, Any]) -> SupplierRow | None:
+    """The search row of a document; None (logged) for one no search can use (not written by this
+    area's repository: another area's test data, say)."""
+    try:
+        return SupplierRow.from_document(doc)
+    except ValueError as exc:
+        log.warning("%s; left out of the search", exc)
+        return None

@@ -111,8 +111,24 @@ class SupplierRow:
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> SupplierRow:
-        base, serves = doc["base"], doc.get("serves") or {}
+        """From a ``suppliers`` document (missing coordinates: the base commune's).
+
+        :raises ValueError: not a supplier document (no base commune, unknown place…).
+        """
+        try:
+            return cls._from_document(doc)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"supplier document {doc.get('_id')!r} cannot be searched: {exc!r}") from None
+
+    @classmethod
+    def _from_document(cls, doc: Mapping[str, Any]) -> SupplierRow:
+        base, serves = dict(doc["base"]), doc.get("serves") or {}
         identity, capacity = doc.get("identity") or {}, doc.get("capacity") or {}
+        if base.get("lat") is None or base.get("lon") is None:
+            commune = geo.commune(base["commune"])
+            if commune is None:
+                raise ValueError(f"unknown base commune {base['commune']!r} and no coordinates")
+            base["lat"], base["lon"] = commune.lat, commune.lon
         return cls(id=doc["_id"], organisation_id=doc["organisation_id"], name=identity.get("name", ""),
                    legal_form=identity.get("legal_form", ""), sectors=tuple(doc.get("sectors") or ()),
                    kinds=tuple(doc.get("kinds") or ()), labels=tuple(doc.get("labels") or ()),

@@ -201,3 +201,13 @@ def test_the_index_finds_orders_and_counts_as_the_reference(rows_, query, data):
     for code, count in result.facets["departements"].items():
         served = [r for r in pool if sourcing.matches(r, SearchQuery(departement=code), member=True)]
         assert count == len(served), code
+
+
+def test_documents_without_coordinates_take_their_communes_and_foreign_ones_are_refused():
+    doc = {"_id": "sup-x", "organisation_id": "org-x", "sectors": ["food"], "status": "active",
+           "base": {"commune": MONTREUIL, "departement": "93", "lat": None, "lon": None}, "serves": {}}
+    row = SupplierRow.from_document(doc)
+    assert (row.lat, row.lon) == (geo.commune(MONTREUIL).lat, geo.commune(MONTREUIL).lon)
+    for broken in ({**doc, "base": {"commune": "99999", "departement": "93"}}, {"_id": "sup-y", "sectors": []}):
+        with pytest.raises(ValueError, match="cannot be searched"):
+            SupplierRow.from_document(broken)

@@ -12,6 +12,7 @@ def test_communes_by_code_with_their_departement_region_and_intercommunality():
     assert not montreuil.approximate and montreuil.epci == "200054781"  # Métropole du Grand Paris
     assert abs(montreuil.lat - 48.86) < 0.05 and abs(montreuil.lon - 2.44) < 0.05
     assert geo.commune("2A004").departement == "2A"  # Ajaccio: Corsica's codes are not numbers
+    assert geo.commune("97411").departement == "974" and not geo.commune("97411").approximate  # overseas too
     assert geo.commune("99999") is None
     assert len(geo.communes()) > 34_000
 

@@ -1,0 +1,200 @@
+"""Reading spend files: headers, every kind of bad line, encodings, separators, spreadsheets, and
+files that cannot be imported at all."""
+from __future__ import annotations
+
+import io
+import os
+from datetime import date, datetime
+
+import pytest
+from openpyxl import Workbook
+
+from runtime.errors import InvalidInput
+from runtime.siret import with_check_digit
+from services.procurement.adapters.spend_files import TooManyLines, read_spend_file
+from services.procurement.domain.spend import (Field, Reason, SpendLine, category_key, map_columns, parse_amount,
+                                               parse_date, parse_line, parse_siret)
+
+SIRET = with_check_digit("1234567800012")
+OTHER = with_check_digit("9876543210001")
+BAD_CHECKSUM = SIRET[:-1] + str((int(SIRET[-1]) + 1) % 10)
+
+
+def read(text: str, encoding: str = "utf-8", max_lines: int = 100_000):
+    return read_spend_file(text.encode(encoding), max_lines=max_lines)
+
+
+# -- cells ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value, cents", [
+    ("1 234,56", 123456), ("1234.56", 123456), ("1234,5", 123450), ("1\u00a0234,56 €", 123456),
+    ("1.234,56", 123456), ("1,234.56", 123456), ("1.234.567", 123456700), ("12", 1200), ("0", 0),
+    ("0,005", 1), ("10,004", 1000), (" 42 EUR ", 4200), (1234.56, 123456), (5, 500), (5.0, 500),
+    ("1 000 000 000,00", 10**11),
+])
+def test_amounts_in_french_and_english_forms(value, cents):
+    assert parse_amount(value) == cents
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("douze", Reason.AMOUNT_NOT_A_NUMBER), ("1,2,3", Reason.AMOUNT_NOT_A_NUMBER), ("12abc", Reason.AMOUNT_NOT_A_NUMBER),
+    (float("nan"), Reason.AMOUNT_NOT_A_NUMBER), (float("inf"), Reason.AMOUNT_NOT_A_NUMBER),
+    (True, Reason.AMOUNT_NOT_A_NUMBER), ("-5", Reason.AMOUNT_NEGATIVE), ("(12,00)", Reason.AMOUNT_NEGATIVE),
+    (-0.01, Reason.AMOUNT_NEGATIVE), ("1 000 000 000,01", Reason.AMOUNT_ABSURD), (10**12, Reason.AMOUNT_ABSURD),
+    ("", Reason.AMOUNT_MISSING), (None, Reason.AMOUNT_MISSING),
+])
+def test_bad_amounts(value, reason):
+    result = parse_line(7, [SIRET, value, "Nettoyage", "2011-03-15"], map_columns(["SIRET", "Montant", "Catégorie",
+                                                                                     "Date"]))
+    assert [(f.line, f.field, f.reason, f.column) for f in result] == [(7, Field.AMOUNT, reason, "Montant")]
+
+
+@pytest.mark.parametrize("value, day", [
+    ("2011-03-15", date(2011, 3, 15)), ("15/03/2011", date(2011, 3, 15)), ("5/3/2011", date(2011, 3, 5)),
+    ("15-03-2011", date(2011, 3, 15)), ("15.03.2011", date(2011, 3, 15)), ("2011-03-15T10:00:00", date(2011, 3, 15)),
+    ("2011-03-15 00:00:00", date(2011, 3, 15)), (date(2012, 1, 1), date(2012, 1, 1)),
+    (datetime(2010, 12, 31, 23, 0), date(2010, 12, 31)), ("1900-01-01", date(1900, 1, 1)),
+    ("31/12/2200", date(2200, 12, 31)),
+])
+def test_dates(value, day):
+    assert parse_date(value) == day
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("1899-12-31", Reason.DATE_OUT_OF_RANGE), ("01/01/2201", Reason.DATE_OUT_OF_RANGE),
+    ("9999-01-01", Reason.DATE_OUT_OF_RANGE), (date(1850, 1, 1), Reason.DATE_OUT_OF_RANGE),
+    ("2011-02-30", Reason.DATE_UNPARSABLE), ("31/04/2011", Reason.DATE_UNPARSABLE), ("March 2011", Reason.DATE_UNPARSABLE),
+    ("2011/03/15", Reason.DATE_UNPARSABLE), ("15/03/11", Reason.DATE_UNPARSABLE), (" ", Reason.DATE_MISSING),
+])
+def test_bad_dates(value, reason):
+    result = parse_line(3, [SIRET, "1", "x", value], map_columns(["SIRET", "Montant", "Catégorie", "Date"]))
+    assert [(f.field, f.reason) for f in result] == [(Field.DATE, reason)]
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("123", Reason.SIRET_MALFORMED), ("1234567890123A", Reason.SIRET_MALFORMED), ("١٢٣٤٥٦٧٨٩٠١٢٣٤", Reason.SIRET_MALFORMED),
+    (BAD_CHECKSUM, Reason.SIRET_CHECKSUM), ("", Reason.SIRET_MISSING), (None, Reason.SIRET_MISSING),
+])
+def test_bad_sirets(value, reason):
+    result = parse_line(9, [value, "1", "x", "2011-01-01"], map_columns(["SIRET fournisseur", "Montant", "Catégorie",
+                                                                          "Date"]))
+    assert [(f.field, f.reason, f.column) for f in result] == [(Field.SIRET, reason, "SIRET fournisseur")]
+
+
+def test_sirets_are_normalised_and_spreadsheet_numbers_get_their_leading_zeros_back():
+    assert parse_siret(f"{SIRET[:3]} {SIRET[3:6]} {SIRET[6:9]} {SIRET[9:]}") == SIRET
+    leading_zero = with_check_digit("0123456780001")
+    assert parse_siret(int(leading_zero)) == leading_zero
+    assert parse_siret(float(int(SIRET))) == SIRET
+
+
+def test_missing_and_overlong_categories_and_several_faults_on_one_line():
+    columns = map_columns(["Date", "Famille d'achat", "Montant TTC", "N° SIRET"])
+    faults = parse_line(4, ["2011-13-01", "   ", "-3", "42"], columns)
+    assert {(f.field, f.reason) for f in faults} == {(Field.DATE, Reason.DATE_UNPARSABLE),
+                                                     (Field.CATEGORY, Reason.CATEGORY_MISSING),
+                                                     (Field.AMOUNT, Reason.AMOUNT_NEGATIVE),
+                                                     (Field.SIRET, Reason.SIRET_MALFORMED)}
+    assert {f.line for f in faults} == {4}
+    long = parse_line(5, ["2011-01-01", "x" * 201, "1", SIRET], columns)
+    assert long[0].reason is Reason.CATEGORY_TOO_LONG and len(long[0].value) <= 100
+
+
+def test_a_good_line():
+    columns = map_columns(["Catégorie", "SIRET fournisseur", "Montant", "Date", "Commentaire"])
+    assert parse_line(2, ["  Nettoyage   des locaux ", SIRET, "1 234,56", "15/03/2011", "x"], columns) == SpendLine(
+        2, SIRET, 123456, "Nettoyage des locaux", date(2011, 3, 15))
+    assert category_key("Nettoyage des Locaux ") == category_key("nettoyage  des locaux") == "nettoyage des locaux"
+
+
+def test_headers_are_recognised_in_common_forms_and_a_missing_one_is_named():
+    for header in (["SIRET fournisseur", "Montant", "Catégorie", "Date"],
+                   ["siret", "MONTANT (€)", "Famille d'achat", "Date de paiement"],
+                   ["N° SIRET du fournisseur", "Montant HT", "Categorie", "date facture"],
+                   ["Supplier SIRET", "Amount", "Category", "Date"]):
+        assert set(map_columns(header).index) == set(Field)
+    with pytest.raises(InvalidInput) as caught:
+        map_columns(["SIRET", "Libellé", "Date"])
+    assert caught.value.field == "file" and "amount" in caught.value.detail and "category" in caught.value.detail
+    assert "'Libellé'" in caught.value.detail
+
+
+# -- files ------------------------------------------------------------------------------------------
+CSV = (f"SIRET fournisseur;Montant;Catégorie;Date\n{SIRET};1 234,56;Épicerie;15/03/2011\n\n"
+       f"{OTHER};12;Nettoyage;2012-01-02\n")
+
+
+@pytest.mark.parametrize("encoding, expected", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8"), ("cp1252", "cp1252"),
+                                                ("utf-16", "utf-16")])
+def test_encodings(encoding, expected):
+    read_file = read(CSV, encoding)
+    assert read_file.encoding == expected and read_file.format == "csv"
+    assert read_file.rows[0] == (2, [SIRET, "1 234,56", "Épicerie", "15/03/2011"])
+    assert read_file.rows[1][0] == 4  # the blank line keeps its number
+    assert read_file.columns.headers[Field.CATEGORY] == "Catégorie"
+
+
+@pytest.mark.parametrize("separator", [";", ",", "\t"])
+def test_separators(separator):
+    text = separator.join(["SIRET", "Montant", "Catégorie", "Date"]) + "\n" + separator.join(
+        [SIRET, '"1 234,56"' if separator == "," else "1 234,56", "Nettoyage, vitrerie" if separator != ","
+         else '"Nettoyage, vitrerie"', "2011-03-15"]) + "\r\n"
+    read_file = read(text)
+    assert read_file.separator == separator
+    assert read_file.rows == [(2, [SIRET, "1 234,56", "Nettoyage, vitrerie", "2011-03-15"])]
+
+
+def test_a_quoted_cell_over_two_lines_keeps_the_numbering():
+    text = f'SIRET;Montant;Catégorie;Date\n{SIRET};1;"Nettoyage\nvitres";2011-01-01\n{OTHER};2;x;2011-01-02\n'
+    assert [n for n, _ in read(text).rows] == [2, 4]
+
+
+def xlsx(rows: list[list]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Dépenses"
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_with_typed_cells_and_title_rows():
+    content = xlsx([["Achats 2011"], [], ["SIRET fournisseur", "Montant", "Famille d'achat", "Date"],
+                    [int(SIRET), 1234.56, "Nettoyage", date(2011, 3, 15)],
+                    [OTHER, "12,50", "Restauration", "15/03/2012"], [None, None, None, None],
+                    ["oops", -1, None, "2011-99-01"]])
+    read_file = read_spend_file(content, max_lines=100)
+    assert (read_file.format, read_file.sheet) == ("xlsx", "Dépenses")
+    assert [n for n, _ in read_file.rows] == [4, 5, 7]
+    lines = [parse_line(n, row, read_file.columns) for n, row in read_file.rows]
+    assert lines[0] == SpendLine(4, SIRET, 123456, "Nettoyage", date(2011, 3, 15))
+    assert lines[1] == SpendLine(5, OTHER, 1250, "Restauration", date(2012, 3, 15))
+    assert {(f.line, f.reason) for f in lines[2]} == {(7, Reason.SIRET_MALFORMED), (7, Reason.AMOUNT_NEGATIVE),
+                                                      (7, Reason.CATEGORY_MISSING), (7, Reason.DATE_UNPARSABLE)}
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "empty"), (b"   \n\n", "empty"), ("SIRET;Montant;Catégorie;Date\n".encode(), "no data line"),
+    ("SIRET;Montant;Catégorie;Date\n\n;;;\n".encode(), "no data line"), (os.urandom(4096) + b"\x00", "binary"),
+    (bytes(range(256)) * 20, "binary"), (b"PK\x03\x04" + os.urandom(500), "not a readable spreadsheet"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(500), "not a readable spreadsheet"),
+    ("Nom;Prénom\nDupont;Jean\n".encode(), "no column for siret"),
+    (xlsx([]), "empty"), (xlsx([["SIRET", "Montant", "Catégorie", "Date"]]), "no data line"),
+])
+def test_files_that_cannot_be_imported_are_refused_naming_the_file(content, words):
+    with pytest.raises(InvalidInput) as caught:
+        read_spend_file(content, max_lines=100)
+    assert caught.value.field == "file" and words in caught.value.detail
+
+
+def test_more_lines_than_the_limit_is_refused_naming_the_limit():
+    header = "SIRET;Montant;Catégorie;Date\n"
+    line = f"{SIRET};1;x;2011-01-01\n"
+    assert len(read(header + line * 100, max_lines=100).rows) == 100
+    with pytest.raises(TooManyLines) as caught:
+        read(header + line * 101, max_lines=100)
+    assert caught.value.field == "file" and "100 data lines" in caught.value.detail
+    with pytest.raises(TooManyLines):
+        read_spend_file(xlsx([["SIRET", "Montant", "Catégorie", "Date"]] + [[SIRET, 1, "x", "2011-01-01"]] * 101),
+                        max_lines=100)
