@@ -46,6 +46,9 @@ bench-scheduler: install
 bench-events: install
 	$(PY) -m bench.events
 
+bench-procurement: install
+	$(PY) -m bench.procurement
+
 geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
 	$(PY) -m reference.build_geo
 
