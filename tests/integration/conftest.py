@@ -173,8 +173,9 @@ _SIRETS = itertools.count(1)
 
 
 def unique_siret() -> str:
-    """A valid SIRET no other test of the session uses (membership refuses a SIRET twice)."""
-    return with_check_digit(f"9{os.getpid() % 10_000:04d}{next(_SIRETS):08d}")
+    """A valid SIRET no other test of the session uses (membership refuses a SIRET twice), each of
+    another legal entity (its SIREN, the first 9 digits, differs too): a head office, NIC 0001."""
+    return with_check_digit(f"9{os.getpid() % 1_000:03d}{next(_SIRETS):05d}0001")
 
 
 async def active_member(membership: httpx.AsyncClient, *, on: str, **profile) -> str:

@@ -8,29 +8,26 @@ Suppliers are the ``suppliers`` documents of the supplier area (shared shape): `
 A supplier matches a need when it is active, works in one of the need's sectors, may hold the
 contract (reserved under L2113-12: an EA or ESAT; under L2113-13: an SIAE — EI, AI, ACI, ETTI,
 EITI, GEIQ; under L2113-15 or not reserved: any ESS supplier, which every supplier here is), and
-serves the need's place:
-
-- its base is in the place's département, or it serves that département, or
-- it serves the place's commune, or
-- the place's commune lies within its radius of its base (great-circle distance between the
-  commune and its base; a radius counts up to :data:`MAX_RADIUS_KM`: beyond, a supplier lists the
-  départements it serves). A place given as a département alone has no point to measure from: the
-  radius does not apply.
+serves the need's place by the sourcing search's own territory rule
+(:mod:`services.procurement.domain.territory`: its base département, the départements and
+communes it declares, its radius — up to 300 km — around its base; for a place given as a whole
+département, serving part of it counts).
 
 The MongoDB filter (:func:`candidate_filter`) selects a superset (the radius through a bounding
-box); :func:`serves` decides exactly. Both are tested against each other.
+box, a département's communes); :func:`serves` decides exactly. Both are tested against each other.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from contracts.procurement.vocabulary import ReservedArticle, Sector, SupplierKind
 from reference import geo
+from services.procurement.domain import territory
+from services.procurement.domain.territory import MAX_RADIUS_KM
 
-MAX_RADIUS_KM = 300
 KM_PER_DEGREE_LAT = 111.0
 
 DISABILITY_KINDS = frozenset({SupplierKind.EA, SupplierKind.ESAT})
@@ -46,10 +43,6 @@ FAMILIES: dict[str, tuple[frozenset[SupplierKind] | None, ReservedArticle]] = {
 }
 """Kind families of the reserved-contract assistant: the kinds (None: any ESS supplier) and the
 article that reserves a contract to them."""
-
-Distance = Callable[[float, float, float, float], float]
-"""``distance_km(lat1, lon1, lat2, lon2)``."""
-
 
 def eligible_kinds(article: ReservedArticle | None) -> frozenset[SupplierKind] | None:
     """The supplier kinds a contract reserved under ``article`` may go to (None: any)."""
@@ -98,7 +91,7 @@ def target_of(need, *, kinds: frozenset[SupplierKind] | None | bool = False) -> 
                   point=(found.lat, found.lon) if found else None, kinds=kinds)
 
 
-def serves(supplier: Mapping[str, Any], t: Target, distance_km: Distance = geo.distance_km) -> bool:
+def serves(supplier: Mapping[str, Any], t: Target) -> bool:
     """Whether ``supplier`` (a ``suppliers`` document) matches ``t`` (see the module docstring)."""
     if supplier.get("status") != "active":
         return False
@@ -106,41 +99,36 @@ def serves(supplier: Mapping[str, Any], t: Target, distance_km: Distance = geo.d
         return False
     if t.kinds is not None and not t.kinds.intersection(_values(supplier, "kinds")):
         return False
-    return in_territory(supplier, t, distance_km)
+    return in_territory(supplier, t)
 
 
-def in_territory(supplier: Mapping[str, Any], t: Target, distance_km: Distance = geo.distance_km) -> bool:
-    """Whether ``supplier`` serves the place of ``t`` (territory only)."""
-    base = supplier.get("base") or {}
-    area = supplier.get("serves") or {}
-    if base.get("departement") == t.departement or t.departement in _values(area, "departements"):
-        return True
-    if t.commune is not None and t.commune in _values(area, "communes"):
-        return True
-    radius = area.get("radius_km")
-    if not t.has_point or not isinstance(radius, (int, float)) or isinstance(radius, bool) or radius <= 0:
+def in_territory(supplier: Mapping[str, Any], t: Target) -> bool:
+    """Whether ``supplier`` serves the place of ``t`` (territory only): the sourcing search's own
+    rule (:func:`services.procurement.domain.territory.serves`)."""
+    try:
+        return territory.serves(supplier.get("base") or {}, supplier.get("serves") or {}, t.commune, t.departement)
+    except ValueError:  # a place the reference geography does not know: nobody serves it
         return False
-    lat, lon = base.get("lat"), base.get("lon")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon)):
-        return False
-    return distance_km(float(lat), float(lon), t.lat, t.lon) <= min(float(radius), MAX_RADIUS_KM)
 
 
 def candidate_filter(t: Target) -> dict[str, Any]:
     """A MongoDB filter selecting every supplier :func:`serves` accepts (and a few more near the
     radius' bounding box); sort by ``_id`` and page after the last id seen."""
-    territory: list[dict[str, Any]] = [{"base.departement": t.departement}, {"serves.departements": t.departement}]
+    places: list[dict[str, Any]] = [{"base.departement": t.departement}, {"serves.departements": t.departement}]
     if t.commune is not None:
-        territory.append({"serves.communes": t.commune})
+        places += [{"serves.communes": t.commune}, {"base.commune": t.commune}]
+    if t.commune is None:  # a whole département: suppliers serving part of it, or reaching it by their radius
+        places.append({"serves.communes": {"$in": sorted(c.code for c in geo.communes_of(t.departement))}})
+        places.append({"serves.radius_km": {"$gt": 0}})
     if t.has_point:
         dlat = MAX_RADIUS_KM / KM_PER_DEGREE_LAT
         cos = max(math.cos(math.radians(t.lat)), 0.05)
         dlon = min(180.0, MAX_RADIUS_KM / (KM_PER_DEGREE_LAT * cos))
-        territory.append({"serves.radius_km": {"$gt": 0},
+        places.append({"serves.radius_km": {"$gt": 0},
                           "base.lat": {"$gte": t.lat - dlat, "$lte": t.lat + dlat},
                           "base.lon": {"$gte": t.lon - dlon, "$lte": t.lon + dlon}})
     query: dict[str, Any] = {"status": "active", "sectors": {"$in": sorted(s.value for s in t.sectors)},
-                             "$or": territory}
+                             "$or": places}
     if t.kinds is not None:
         query["kinds"] = {"$in": sorted(k.value for k in t.kinds)}
     return query

@@ -44,6 +44,10 @@ class Reach(StrEnum):
     NEARBY = "nearby"
 
 
+MAX_RADIUS_KM = 300
+"""A declared radius counts up to this (profiles refuse more); beyond, a supplier lists the
+départements it serves."""
+
 REACH_POINTS: dict[Reach, int] = {Reach.COMMUNE: 20, Reach.DEPARTEMENT: 15, Reach.RADIUS: 10, Reach.PART: 10,
                                   Reach.NEARBY: 0}
 """The territory points of the sourcing score, per reach."""
@@ -116,6 +120,10 @@ def match(supplier_base: Any, supplier_serves: Any, place_commune: str | None, p
     departements = _codes(_get(supplier_serves, "departements")) if supplier_serves is not None else []
     communes = _codes(_get(supplier_serves, "communes")) if supplier_serves is not None else []
     radius = _get(supplier_serves, "radius_km") if supplier_serves is not None else None
+    if not isinstance(radius, (int, float)) or isinstance(radius, bool) or radius <= 0:
+        radius = None  # none, zero or not a number: no radius
+    else:
+        radius = min(float(radius), MAX_RADIUS_KM)
     lat, lon = _get(supplier_base, "lat"), _get(supplier_base, "lon")
     distance = None
     if commune is not None and lat is not None and lon is not None:

@@ -47,8 +47,13 @@ def test_territory_radius_around_the_base():
     assert not m.serves(supplier(serves={"radius_km": True}), montreuil())
     far = supplier(base={"departement": "13", "lat": 43.3, "lon": 5.4}, serves={"radius_km": 10_000})
     assert not m.serves(far, montreuil())  # a radius counts up to MAX_RADIUS_KM
-    no_point = m.target(sectors=["food"], departement="93", commune=None, reserved_article=None, point=None)
-    assert not m.serves(supplier(serves={"radius_km": 50}), no_point)
+    whole_93 = m.target(sectors=["food"], departement="93", commune=None, reserved_article=None, point=None)
+    assert m.serves(supplier(serves={"radius_km": 50}), whole_93)  # its radius reaches part of the département
+    assert not m.serves(supplier(serves={"radius_km": 1}), whole_93)
+    assert m.serves(supplier(serves={"communes": ["93066"]}), whole_93)  # it serves part of it
+    assert not m.serves(supplier(serves={"radius_km": 50}), m.target(sectors=["food"], departement="99",
+                                                                     commune=None, reserved_article=None,
+                                                                     point=None)), "an unknown place: nobody"
 
 
 def test_sector_and_status():
