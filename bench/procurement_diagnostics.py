@@ -4,8 +4,9 @@ On the embedded stack (started here, or the servers named by KAFKA_BOOTSTRAP_SER
 MONGODB_URI), in a database of its own:
 
 1. seed ESS organisations (membership's projection, ``organisations``: written directly, as the
-   projection would from membership's events) and supplier profiles for part of them, and a buyer
-   (``buyers``, until the buyers API lands);
+   projection would from membership's events), supplier profiles for part of them and a buyer
+   (``suppliers``, ``buyers``: written directly, in the supplier and buyer areas' document shapes —
+   a benchmark's seed, not what it measures);
 2. generate a realistic CSV: ``lines`` lines (100,000), ~2,000 distinct supplier SIRETs of which
    ``ess`` (300) are seeded ESS organisations (a few more share an ESS organisation's SIREN),
    20 categories, 3 years, 1 % broken lines (bad SIRET, amount, date, missing category), French
@@ -104,7 +105,7 @@ async def seed(db: Database, rng: random.Random, *, suppliers: int, ess: int) ->
                                         "radius_km": None}, "status": "active", "version": 1})
     await db["organisations"].insert_many(orgs)
     await db["suppliers"].insert_many(profiles)
-    # until the buyers API lands: the buyer document as the buyer area stores it
+    # seeded directly, in the buyer area's document shape (the benchmark measures the import, not this)
     await db["buyers"].insert_one({"_id": "buy-bench", "kind": "commune", "siret": "21930048000015",
                                    "name": "Ville de Montreuil", "departement": "93", "commune": "93048",
                                    "status": "active", "version": 1})

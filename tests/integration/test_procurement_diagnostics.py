@@ -22,22 +22,22 @@ pytestmark = pytest.mark.integration
 TOPIC = "procurement.diagnostic"
 
 
-async def add_buyer(db, buyer_id: str, departement: str = "93", name: str = "Ville de Montreuil") -> None:
-    # until the buyers API lands: the buyer document as the buyer area stores it
-    await db["buyers"].insert_one({"_id": buyer_id, "kind": "commune", "siret": "21930048000015", "name": name,
-                                   "departement": departement, "commune": "93048", "status": "active",
-                                   "version": 1})
+async def add_buyer(staff) -> str:
+    """Register Ville de Montreuil through the buyers API (``staff``: a staff:procurement client); its id."""
+    r = await staff.post("/buyers", json={"kind": "commune", "siret": "21930048000015", "name": "Ville de Montreuil",
+                                          "departement": "93", "commune": "93048"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
 
 
-async def add_supplier(db, n: int, organisation_id: str, sectors: list[str], departement: str = "93",
-                       served: list[str] | None = None, kinds: list[str] | None = None) -> None:
-    # until the suppliers API lands: the supplier profile as the supplier area stores it
-    await db["suppliers"].insert_one({
-        "_id": f"sup-t{n}-{organisation_id}", "organisation_id": organisation_id, "sectors": sectors,
-        "kinds": kinds or ["ei"], "labels": [], "base": {"commune": "93048", "departement": departement, "lat": None,
-                                                          "lon": None},
-        "serves": {"departements": served or [], "communes": [], "radius_km": None}, "status": "active",
-        "version": 1})
+async def add_supplier(staff, organisation_id: str, sectors: list[str], base_commune: str = "93048",
+                       served: list[str] | None = None) -> str:
+    """The supplier profile of an organisation procurement knows, through the suppliers API; its id."""
+    r = await staff.post("/suppliers", json={"organisation_id": organisation_id, "sectors": sectors, "kinds": ["ei"],
+                                             "base_commune": base_commune,
+                                             "serves": {"departements": served or []}})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
 
 
 async def finished(client, location: str, timeout: float = 60) -> dict:
@@ -64,7 +64,6 @@ async def test_a_diagnostic_from_upload_to_report(infrastructure):
     settings = service_settings(infrastructure, "procurement")
     async with serving("membership", membership_settings) as membership_app, \
             serving("procurement", settings) as app:
-        db = app.state.platform.db
         async with client_of(membership_app, membership_settings) as m, \
                 client_of(app, settings, "staff:procurement") as p:
             recyclerie = await active_member(m, on="2010-01-10", name="Recyclerie <du> Val", sector="nettoyage",
@@ -79,14 +78,14 @@ async def test_a_diagnostic_from_upload_to_report(infrastructure):
                 orgs[org] = await eventually(known, timeout=60)
             ess_siret, ess_sibling = orgs[recyclerie]["siret"], sibling_of(orgs[traiteur]["siret"])
             other_a, other_b = fresh_siret("8"), fresh_siret("8")
-            await add_buyer(db, "buy-diag-1")
-            await add_supplier(db, 1, recyclerie, ["cleaning"])
-            await add_supplier(db, 2, traiteur, ["food"], departement="75", served=["93", "94"])
+            buyer = await add_buyer(p)
+            await add_supplier(p, recyclerie, ["cleaning"])
+            await add_supplier(p, traiteur, ["food"], base_commune="75056", served=["93", "94"])
 
             # unknown buyer, then open
             r = await p.post("/diagnostics", json={"buyer_id": "buy-nobody"})
             assert r.status_code == 422 and fields(r) == ["buyer_id"]
-            r = await p.post("/diagnostics", json={"buyer_id": "buy-diag-1"})
+            r = await p.post("/diagnostics", json={"buyer_id": buyer})
             assert r.status_code == 201, r.text
             diagnostic = r.json()["id"]
             assert r.headers["Location"] == f"/diagnostics/{diagnostic}" and r.json()["status"] == "open"
@@ -199,7 +198,7 @@ async def test_a_diagnostic_from_upload_to_report(infrastructure):
         assert all(ess_siret.encode() not in e.value for e in events)  # no line of a file in an event
         async with client_of(app, settings, "reader") as reader:
             assert (await reader.get(f"/diagnostics/{diagnostic}/report")).status_code == 200
-            assert (await reader.post("/diagnostics", json={"buyer_id": "buy-diag-1"})).status_code == 403
+            assert (await reader.post("/diagnostics", json={"buyer_id": buyer})).status_code == 403
 
 
 def big_csv(lines: int) -> bytes:
@@ -210,9 +209,8 @@ def big_csv(lines: int) -> bytes:
 async def test_hostile_uploads_get_a_clear_4xx(infrastructure):
     settings = service_settings(infrastructure, "procurement")
     async with serving("procurement", settings) as app:
-        await add_buyer(app.state.platform.db, "buy-diag-2")
         async with client_of(app, settings, "staff:procurement") as p:
-            diagnostic = (await p.post("/diagnostics", json={"buyer_id": "buy-diag-2"})).json()["id"]
+            diagnostic = (await p.post("/diagnostics", json={"buyer_id": await add_buyer(p)})).json()["id"]
             url = f"/diagnostics/{diagnostic}/imports"
             for content, words in [(b"", "empty"), ("SIRET fournisseur;Montant;Catégorie;Date\r\n".encode(),
                                                     "no data line"),
@@ -249,9 +247,8 @@ async def test_an_import_whose_process_died_is_failed_and_never_counts(infrastru
     async with serving("procurement", settings) as app:
         db = app.state.platform.db
         svc = app.state.platform.commands.diagnostics
-        await add_buyer(db, "buy-diag-3")
         async with client_of(app, settings, "staff:procurement") as p:
-            diagnostic = (await p.post("/diagnostics", json={"buyer_id": "buy-diag-3"})).json()["id"]
+            diagnostic = (await p.post("/diagnostics", json={"buyer_id": await add_buyer(p)})).json()["id"]
             killed: list[str] = []
 
             def die_after_the_first_chunks(doc):  # the process "dies" once part of the file is stored
@@ -287,6 +284,11 @@ async def test_an_import_whose_process_died_is_failed_and_never_counts(infrastru
         await asyncio.sleep(0)
 
 
+async def register_buyer(settings) -> str:
+    async with serving("procurement", settings) as app, client_of(app, settings, "staff:procurement") as p:
+        return await add_buyer(p)
+
+
 def test_the_cli_imports_a_file_through_the_same_code(infrastructure, tmp_path):
     import os
     import subprocess
@@ -300,16 +302,14 @@ def test_the_cli_imports_a_file_through_the_same_code(infrastructure, tmp_path):
            "SERVICE_NAME": "procurement", "LOG_LEVEL": "WARNING"}
     client = MongoClient(infrastructure.mongodb_uri)
     try:
-        # until the buyers API lands
-        client[database]["buyers"].insert_one({"_id": "buy-cli", "kind": "commune", "siret": "21930048000015",
-                                               "name": "Ville", "departement": "93", "commune": None,
-                                               "status": "active", "version": 1})
+        # the buyer through the API, the service on the same database then stopped: the CLI works alone
+        buyer = asyncio.run(register_buyer(service_settings(infrastructure, "procurement", mongodb_database=database)))
 
         def cli(*args: str) -> subprocess.CompletedProcess:
             return subprocess.run([sys.executable, "-m", "services.procurement.diagnostics_cli", *args], env=env,
                                   capture_output=True, text=True, timeout=180)
 
-        opened = cli("open", "--buyer", "buy-cli")
+        opened = cli("open", "--buyer", buyer)
         assert opened.returncode == 0, opened.stderr
         diagnostic = opened.stdout.strip()
         assert diagnostic.startswith("diag-")

@@ -6,8 +6,8 @@ a business meeting of a convention (events service's events) linked to the need 
 figures; a dispatch taken over after its process died; bad input named.
 
 The service's clock is set to 2008 (the dates of these tests' facts): projections read whole
-shared topics, and other tests count other years. Buyers and suppliers are written as documents in
-the shared shapes (their APIs are built in parallel).
+shared topics, and other tests count other years. The buyer and the suppliers are created through
+the APIs: the suppliers' organisations made members in the membership service, then profiled.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from runtime.kafka import make_producer
 from runtime.platform import running
 from runtime.service import service
 from services.procurement.settings import ProcurementSettings
-from tests.integration.conftest import client_of, eventually, fields, read_topic, service_settings, serving
+from tests.integration.conftest import (active_member, client_of, eventually, fields, read_topic, service_settings,
+                                        serving)
 
 pytestmark = pytest.mark.integration
 
@@ -46,44 +47,52 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def _supplier(sid: str, *, sectors=("circular_economy",), kinds=("ei",), commune="75056", departement="75",
-              lat=48.85341, lon=2.3488, departements=(), communes=(), radius_km=None, status="active") -> dict:
-    return {"_id": sid, "version": 1, "organisation_id": f"org-{sid}", "sectors": list(sectors), "kinds": list(kinds),
-            "labels": [], "base": {"commune": commune, "departement": departement, "lat": lat, "lon": lon},
-            "serves": {"departements": list(departements), "communes": list(communes), "radius_km": radius_km},
-            "status": status}
+MATRIX: dict[str, dict] = {
+    # matching the need (circular economy, Montreuil 93048, reserved L2113-13):
+    "base93": {"base_commune": "93066"},  # Saint-Denis: based in the need's département
+    "serves93": {"serves": {"departements": ["94", "93"]}, "kinds": ["aci"]},
+    "commune": {"serves": {"communes": ["93048"]}, "kinds": ["geiq", "ea"]},
+    "radius": {"serves": {"radius_km": 15}, "kinds": ["etti"]},  # Paris, ~7 km from Montreuil
+    "radius2": {"base_commune": "94028", "serves": {"radius_km": 10}},  # Créteil
+    # not matching:
+    "sector": {"sectors": ["food"], "serves": {"departements": ["93"]}},
+    "archived": {"serves": {"departements": ["93"]}},  # archived once profiled
+    "far": {"base_commune": "77288", "serves": {"radius_km": 20}},  # Melun
+    "ea": {"kinds": ["ea", "esat"], "serves": {"departements": ["93"]}},  # not an SIAE
+    "small-radius": {"serves": {"radius_km": 5}},
+}
+"""The suppliers' profiles beyond the defaults (circular economy, an EI based in Paris 75056), by name."""
+MATCHING = ("base93", "serves93", "commune", "radius", "radius2")
 
 
-def _suppliers(tag: str) -> tuple[list[dict], set[str]]:
-    """Suppliers in the shared shape; the need (circular economy, Montreuil 93048, reserved L2113-13)
-    matches those of the returned set."""
-    s = lambda name: f"sup-{tag}-{name}"  # noqa: E731
-    docs = [
-        _supplier(s("base93"), commune="93066", departement="93", lat=48.936, lon=2.357),
-        _supplier(s("serves93"), departements=["94", "93"], kinds=["aci"]),
-        _supplier(s("commune"), communes=["93048"], kinds=["geiq", "ea"]),
-        _supplier(s("radius"), radius_km=15, kinds=["etti"]),  # Paris, ~7 km from Montreuil
-        _supplier(s("radius2"), commune="94028", departement="94", lat=48.79266, lon=2.46569, radius_km=10),
-        # not matching:
-        _supplier(s("sector"), sectors=["food"], departements=["93"]),
-        _supplier(s("archived"), departements=["93"], status="archived"),
-        _supplier(s("far"), commune="77288", departement="77", lat=48.5457, lon=2.65356, radius_km=20),
-        _supplier(s("ea"), kinds=["ea", "esat"], departements=["93"]),  # not an SIAE
-        _supplier(s("small-radius"), radius_km=5),
-    ]
-    return docs, {s(n) for n in ("base93", "serves93", "commune", "radius", "radius2")}
+async def _seed(infrastructure, app, settings) -> tuple[str, dict[str, str]]:
+    """The buyer (Ville de Montreuil) and the suppliers of :data:`MATRIX`, through the APIs: each
+    supplier's organisation made a member in the membership service (served meanwhile), learnt by
+    procurement from its events, then profiled. Returns the buyer's id and the suppliers' ids by name."""
+    membership_settings = service_settings(infrastructure, "membership")
+    async with serving("membership", membership_settings) as membership_app, \
+            client_of(membership_app, membership_settings) as membership, \
+            client_of(app, settings, "staff:procurement") as staff:
+        r = await staff.post("/buyers", json={"kind": "commune", "siret": "21930048000015",
+                                              "name": "Ville de Montreuil", "departement": "93", "commune": "93048"})
+        assert r.status_code == 201, r.text
+        buyer = r.json()["id"]
+        orgs = {name: await active_member(membership, on="2008-01-10", name=f"Fournisseur {name}")
+                for name in MATRIX}
 
+        async def known(org: str) -> bool:
+            return (await staff.get(f"/organisations/{org}")).status_code == 200
 
-async def _seed(db, tag: str) -> tuple[str, set[str]]:
-    buyer = f"buy-{tag}"
-    # until the buyers API lands
-    await db["buyers"].insert_one({"_id": buyer, "version": 1, "kind": "commune", "siret": "21930048000015",
-                                   "name": "Ville de Montreuil", "departement": "93", "commune": "93048",
-                                   "status": "active"})
-    docs, matching = _suppliers(tag)
-    # until the supplier profiles API lands
-    await db["suppliers"].insert_many(docs)
-    return buyer, matching
+        for org in orgs.values():
+            await eventually(lambda org=org: known(org), timeout=60)
+        suppliers = {}
+        for name, profile in MATRIX.items():
+            r = await staff.post("/suppliers", json={"organisation_id": orgs[name], "sectors": ["circular_economy"],
+                                                     "kinds": ["ei"], "base_commune": "75056", **profile})
+            assert r.status_code == 201, r.text
+            suppliers[name] = r.json()["id"]
+        assert (await staff.post(f"/suppliers/{suppliers['archived']}/archive")).status_code == 200
+    return buyer, suppliers
 
 
 def _need(buyer: str, **overrides) -> dict:
@@ -125,7 +134,8 @@ async def test_the_whole_path_from_draft_to_impact_survey(infrastructure):
         clock = Clock(START)
         svc.clock = clock
         svc.config = replace_settings(svc.config, need_dispatch_batch_size=2)  # several batches
-        buyer, matching = await _seed(platform.db, tag)
+        buyer, suppliers = await _seed(infrastructure, app, settings)
+        matching = {suppliers[name] for name in MATCHING}
         async with client_of(app, settings, "staff:procurement") as staff, \
                 client_of(app, settings, "reader") as reader:
             # -- draft, edit, submit, send back, resubmit, validate -----------------------------------------
@@ -178,7 +188,7 @@ async def test_the_whole_path_from_draft_to_impact_survey(infrastructure):
             # -- suppliers act through their links (no bearer token) ---------------------------------------
             async with client_of(app, settings) as anyone:
                 anyone.headers.pop("Authorization")
-                first, nope, maybe, silent, quiet = (f"sup-{tag}-{n}" for n in
+                first, nope, maybe, silent, quiet = (suppliers[n] for n in
                                                      ("base93", "serves93", "radius", "commune", "radius2"))
                 clock.advance(hours=2)
                 for step in ("opened", "viewed", "interested", "answered"):
@@ -206,7 +216,7 @@ async def test_the_whole_path_from_draft_to_impact_survey(infrastructure):
                 assert r.status_code == 422 and fields(r) == ["token"]
                 r = await staff.post(f"/needs/{nid}/suppliers/{quiet}/steps", json={"step": "viewed"})
                 assert r.status_code == 200 and r.json()["step"] == "viewed"
-                r = await staff.post(f"/needs/{nid}/suppliers/sup-{tag}-sector/steps", json={"step": "viewed"})
+                r = await staff.post(f"/needs/{nid}/suppliers/{suppliers['sector']}/steps", json={"step": "viewed"})
                 assert r.status_code == 404
 
                 # -- reminders: not to the one who answered, nor to the one not interested -------------------
@@ -308,19 +318,18 @@ async def test_the_whole_path_from_draft_to_impact_survey(infrastructure):
 
 async def test_reminders_stop_when_the_deadline_closes_the_need(infrastructure):
     settings = service_settings(infrastructure, "procurement")
-    tag = uuid.uuid4().hex[:8]
     async with serving("procurement", settings) as app:
         svc = app.state.platform.commands.needs
         clock = Clock(START)
         svc.clock = clock
-        buyer, matching = await _seed(app.state.platform.db, tag)
+        buyer, _ = await _seed(infrastructure, app, settings)
         async with client_of(app, settings, "staff:procurement") as staff:
             nid = (await staff.post("/needs", json=_need(buyer, deadline_at="2008-03-10T12:00:00+01:00"))).json()["id"]
             for step in ("submission", "validation", "dispatch"):
                 assert (await staff.post(f"/needs/{nid}/{step}")).status_code in (200, 202)
             await eventually(lambda: _status(staff, nid, "dispatched"), timeout=30)
             clock.advance(days=3)
-            assert await svc.send_reminders() == len(matching)
+            assert await svc.send_reminders() == len(MATCHING)
             clock.now = datetime(2008, 3, 10, 12, 0, tzinfo=timezone(timedelta(hours=1)))  # the deadline
             clock.advance(days=5)
             assert await svc.send_reminders() == 0
@@ -332,12 +341,13 @@ async def test_reminders_stop_when_the_deadline_closes_the_need(infrastructure):
 
 async def test_a_dispatch_whose_process_died_is_finished_by_another_each_supplier_notified_once(infrastructure):
     settings = service_settings(infrastructure, "procurement")
-    tag = uuid.uuid4().hex[:8]
     config = ProcurementSettings(need_dispatch_batch_size=2, need_dispatch_lease_seconds=1.0)
+    async with serving("procurement", settings) as app:
+        buyer, suppliers = await _seed(infrastructure, app, settings)
+    matching = {suppliers[name] for name in MATCHING}
     async with running(service("procurement"), settings, consumers=False, jobs=False) as dying:
         svc = dying.commands.needs
         svc.clock, svc.config = Clock(START), config
-        buyer, matching = await _seed(dying.db, tag)
         need = await svc.draft(buyer_id=buyer, fields=_terms(), by="test")
         await svc.submit(need.id, by="test")
         await svc.validate(need.id, by="test")
@@ -365,10 +375,9 @@ async def test_a_dispatch_whose_process_died_is_finished_by_another_each_supplie
 
 async def test_bad_input_is_a_4xx_naming_the_field(infrastructure):
     settings = service_settings(infrastructure, "procurement")
-    tag = uuid.uuid4().hex[:8]
     async with serving("procurement", settings) as app:
         app.state.platform.commands.needs.clock = Clock(START)
-        buyer, _ = await _seed(app.state.platform.db, tag)
+        buyer, _ = await _seed(infrastructure, app, settings)
         async with client_of(app, settings, "staff:procurement") as staff:
             cases = [
                 ({"amount_band": "30k_60k"}, "amount_band"),
