@@ -11,7 +11,7 @@ from __future__ import annotations
 import segno
 
 from runtime.errors import InvalidInput
-from services.events.service_layer.signing import Signer, b64, unb64
+from runtime.signing import Signer, b64, unb64
 
 
 class BadgeSigner:

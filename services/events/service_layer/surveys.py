@@ -45,7 +45,7 @@ from services.events.domain.catalogue import Event
 from services.events.domain.surveys import Survey, SurveyResponse, SurveyStatus, response_id
 from runtime.aggregate import check_version, new_id
 from services.events.service_layer.handlers import utc
-from services.events.service_layer.signing import Signer, b64, unb64
+from runtime.signing import Signer, b64, unb64
 
 _LABEL = b"cress-survey-v1"
 MAX_TOKEN_LENGTH = 400

@@ -1,20 +1,16 @@
 """Signed links of the needs area: a supplier's link to one need (its funnel, its questions), and a
 respondent's link to one impact survey. No login: the token in the path is the credential.
 
-The scheme is the events service's (``services/events/service_layer/signing.py``, survey tokens):
+The platform's scheme (:mod:`runtime.signing`, as the events service's survey tokens):
 ``<base64url(payload)>.<base64url(first 128 bits of HMAC-SHA256)>``, under a key derived from
 the platform's secret (``JWT_SECRET``) and a label per use (``cress-need-supplier-v1``,
-``cress-need-impact-v1``), so that one kind of token is worth nothing as another. It is copied
-here rather than imported from another service (a candidate for ``runtime/``: say so at merge).
+``cress-need-impact-v1``), so that one kind of token is worth nothing as another.
 A token that does not check out is a 422 naming ``token``, before the database is read.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-
 from runtime.errors import InvalidInput
+from runtime.signing import Signer, b64, unb64
 
 MAX_TOKEN_LENGTH = 400
 _SUPPLIER = b"cress-need-supplier-v1"
@@ -22,24 +18,12 @@ _IMPACT = b"cress-need-impact-v1"
 _SEP = "\x1f"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(data) != text:  # one token, one spelling
-        raise ValueError("not canonical base64url")
-    return data
-
-
-class _Signer:
-    def __init__(self, secret: str, label: bytes) -> None:
-        self._key = hmac.new(secret.encode(), label, hashlib.sha256).digest()
+class _Signer(Signer):
+    """Tokens carrying a few string parts."""
 
     def sign(self, *parts: str) -> str:
         payload = _SEP.join(parts).encode()
-        return f"{_b64(payload)}.{_b64(self._tag(payload))}"
+        return f"{b64(payload)}.{b64(self.tag(payload))}"
 
     def read(self, token: object, field: str, parts: int, what: str) -> list[str]:
         refused = InvalidInput(field, f"this is not a valid {what} (mistyped, cut, or not issued by the CRESS)")
@@ -47,10 +31,10 @@ class _Signer:
             raise refused
         encoded, _, mac = token.partition(".")
         try:
-            payload, tag = _unb64(encoded), _unb64(mac)
+            payload, tag = unb64(encoded), unb64(mac)
         except ValueError:  # binascii.Error is one
             raise refused from None
-        if not hmac.compare_digest(tag, self._tag(payload)):
+        if not self.verify(payload, tag):
             raise refused
         try:
             values = payload.decode().split(_SEP)
@@ -59,9 +43,6 @@ class _Signer:
         if len(values) != parts:
             raise refused
         return values
-
-    def _tag(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
 
 
 class NeedTokens:

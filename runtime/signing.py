@@ -1,4 +1,5 @@
-"""Signed tokens of the events service (badges, survey answers): one HMAC scheme, one key per use.
+"""Signed tokens of the platform (badges, survey answers, suppliers' need links, impact surveys): one
+HMAC scheme, one key per use.
 
 A :class:`Signer` derives its key from the platform's secret (``JWT_SECRET``) and a label naming
 the use (``cress-badge-v1``, ``cress-survey-v1``): a badge's signature is worth nothing as a
