@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement geo-data schemas deadletters compose-check clean
+        bench-procurement geo-data geo-shapes schemas deadletters compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench-procurement: install
 
 geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
 	$(PY) -m reference.build_geo
+
+geo-shapes: install  # rebuild reference/data/departements.geojson.gz (département boundaries, Natural Earth)
+	$(PY) -m reference.build_shapes
 
 clean:
 	rm -rf $(VENV) .pytest_cache

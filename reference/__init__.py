@@ -1,1 +1,2 @@
-"""Reference data the platform ships (no network at run time): French administrative geography."""
+"""Reference data the platform ships (no network at run time): French administrative geography
+(`geo`: communes, départements, regions, EPCI) and département boundaries (`shapes`)."""
