@@ -36,6 +36,11 @@ _FIXED_STATUS = {MemberActivated.event_type: MemberStatus.ACTIVE.value,
                  MembershipLapsed.event_type: MemberStatus.LAPSED.value,
                  MembershipWithdrawn.event_type: MemberStatus.WITHDRAWN.value}
 
+# Events of one command share their time (entering the grace period and lapsing on the same day):
+# within one instant, they apply in the order the lifecycle gives them.
+_PRECEDENCE = {MemberActivated.event_type: 0, MembershipEnteredGracePeriod.event_type: 1,
+               MembershipLapsed.event_type: 2, MembershipRenewed.event_type: 3, MembershipWithdrawn.event_type: 4}
+
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -75,7 +80,8 @@ def percent(part: int, whole: int) -> float | None:
 def members_on(rows: Iterable[LedgerRow], day: date) -> tuple[set[str], int]:
     """The organisations in good standing at the end of ``day``, and how many status events said so."""
     types = {cls.event_type for cls in STATUS_EVENTS}
-    relevant = sorted((r for r in rows if r.type in types and r.on <= day), key=lambda r: (r.on, r.at, r.id))
+    relevant = sorted((r for r in rows if r.type in types and r.on <= day),
+                      key=lambda r: (r.on, r.at, _PRECEDENCE[r.type], r.id))
     status: dict[str, str] = {}
     for row in relevant:
         status[row.subject] = _FIXED_STATUS.get(row.type) or row.data.get("status", MemberStatus.ACTIVE.value)

@@ -112,6 +112,19 @@ def test_renewal_after_a_lapse_counts_the_member_again():
     assert figures(rows, 2021, "2021-12-31")["members_at_year_end"].value == 1
 
 
+def test_grace_and_lapse_of_one_instant_apply_in_lifecycle_order():
+    from contracts.membership import MembershipEnteredGracePeriod
+    from services.observatory.domain.ledger import LedgerRow
+    day = date(2021, 2, 1)
+    grace = _row(MembershipEnteredGracePeriod(organisation_id="a", invoice_id="a-2020", year=2020, balance_cents=1,
+                                              due_on=day, grace_ends_on=day, entered_on=day))
+    lapse = lapsed("a", "2021-02-01", 2020)
+    for ids in (("z", "a"), ("a", "z")):  # whatever the event ids
+        rows = [*joined("a", "2020-02-01"), LedgerRow(ids[0], grace.type, "a", AT, day, grace.data),
+                LedgerRow(ids[1], lapse.type, "a", AT, day, lapse.data)]
+        assert figures(rows, 2021, "2021-12-31")["members_at_year_end"].value == 0
+
+
 def test_growth_and_share_without_a_base_are_none():
     f = figures([*joined("a", "2020-02-01")], 2020, "2020-12-31")
     assert f["members_previous_year_end"].value == 0 and f["members_growth_percent"].value is None
