@@ -1,0 +1,51 @@
+"""The ledger in MongoDB (collection ``ledger``) and the consumer that appends to it.
+
+One document per CloudEvent, ``_id`` = the event's id (inserted once: a redelivery or a replay
+changes nothing): ``type``, ``subject``, ``at`` (the event time), ``on`` (the business date, an
+ISO string: it compares as the date does) and ``data`` (the few fields the figures need).
+"""
+from __future__ import annotations
+
+from datetime import date, timezone
+from typing import Any
+
+from contracts.envelope import CloudEvent
+from runtime.consumer import Consumer, Subscription
+from runtime.mongo import Database, Transaction
+from services.observatory.domain.ledger import KEPT, LedgerRow, row_of
+
+LEDGER = "ledger"
+
+
+async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
+    row = row_of(event, event_id=envelope.id, at=envelope.time)
+    doc = {"type": row.type, "subject": row.subject, "at": row.at, "on": row.on.isoformat(), "data": row.data}
+    await tx.db[LEDGER].update_one({"_id": row.id}, {"$setOnInsert": doc}, upsert=True, session=tx.session)
+
+
+def ledger_consumer(group: str = "observatory-ledger") -> Consumer:
+    """One consumer group appending every event the report needs to the ledger."""
+    return Consumer(group, [Subscription(event, append) for event in KEPT])
+
+
+async def ensure_indexes(db: Database) -> None:
+    await db[LEDGER].create_index([("on", 1), ("type", 1)])
+    await db[LEDGER].create_index([("type", 1), ("subject", 1)])
+
+
+def _row(doc: dict[str, Any]) -> LedgerRow:
+    at = doc["at"]
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)  # MongoDB keeps UTC without the zone
+    return LedgerRow(id=doc["_id"], type=doc["type"], subject=doc["subject"], at=at,
+                     on=date.fromisoformat(doc["on"]), data=doc.get("data") or {})
+
+
+async def rows_until(db: Database, day: date, types: list[str] | None = None) -> list[LedgerRow]:
+    """The ledger rows whose business date is on or before ``day``."""
+    query: dict[str, Any] = {"on": {"$lte": day.isoformat()}}
+    if types:
+        query["type"] = {"$in": types}
+    return [_row(doc) async for doc in db[LEDGER].find(query)]
+
+
