@@ -25,6 +25,24 @@ def text(value: object, field: str, *, max_length: int = 200) -> str:
     return value
 
 
+ID_MAX_LENGTH = 100
+
+
+def identifier(value: object, field: str, *, spaces: bool = True) -> str:
+    """An id given by the caller: non-blank text of at most 100 characters, no control characters
+    (and no spaces either with ``spaces=False``: ids the platform itself issues have none)."""
+    value = text(value, field, max_length=ID_MAX_LENGTH)
+    if any(ord(c) < 32 for c in value):
+        raise InvalidInput(field, f"{field} contains control characters")
+    if not spaces and " " in value:
+        raise InvalidInput(field, f"{field} must be an id (no spaces)")
+    return value
+
+
+def optional_identifier(value: object, field: str, *, spaces: bool = True) -> str | None:
+    return None if value is None else identifier(value, field, spaces=spaces)
+
+
 def optional_text(value: object, field: str, *, max_length: int = 4000) -> str | None:
     """``None`` for nothing or blanks, else :func:`text`."""
     if value is None or (isinstance(value, str) and not value.strip()):

@@ -12,10 +12,10 @@ from zoneinfo import available_timezones
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from runtime.errors import Conflict, InvalidInput
-from runtime.rules import enum_value, not_before, optional_text, text  # noqa: F401  (shared rules)
+from runtime.rules import (ID_MAX_LENGTH, enum_value, identifier, not_before, optional_identifier,  # noqa: F401
+                           optional_text, text)  # (shared rules)
 
 
-ID_MAX_LENGTH = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{5,24}$")
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -25,18 +25,6 @@ _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
 
-def identifier(value: object, field: str) -> str:
-    """An id given by the caller: non-blank text of at most 100 characters, no control characters."""
-    value = text(value, field, max_length=ID_MAX_LENGTH)
-    if any(ord(c) < 32 for c in value):
-        raise InvalidInput(field, f"{field} contains control characters")
-    return value
-
-
-def optional_identifier(value: object, field: str) -> str | None:
-    if value is None:
-        return None
-    return identifier(value, field)
 
 
 def code(value: object, field: str) -> str:

@@ -14,27 +14,26 @@ from typing import Any, TypeVar
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from reference import geo
 from runtime.errors import Conflict, InvalidInput
-from runtime.rules import enum_value, optional_text, text  # noqa: F401  (shared rules)
+from runtime import rules
+from runtime.rules import ID_MAX_LENGTH, enum_value, optional_text, text  # noqa: F401  (shared rules)
 
 E = TypeVar("E", bound=StrEnum)
 
-ID_MAX_LENGTH = 100
 MAX_AMOUNT_CENTS = 10**13 - 1
 """A hundred billion euros, less a cent: beyond any public contract, within what events carry."""
 
 _COMMUNE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 
 
+
+
 def identifier(value: object, field: str) -> str:
-    """An id: non-blank text of at most 100 characters, without control characters or spaces."""
-    value = text(value, field, max_length=ID_MAX_LENGTH)
-    if any(ord(c) < 33 for c in value):
-        raise InvalidInput(field, f"{field} must be an id (no spaces or control characters)")
-    return value
+    """An id the platform issued (a supplier's, a meeting's): no spaces."""
+    return rules.identifier(value, field, spaces=False)
 
 
 def optional_identifier(value: object, field: str) -> str | None:
-    return None if value is None else identifier(value, field)
+    return rules.optional_identifier(value, field, spaces=False)
 
 
 def flag(value: object, field: str) -> bool:
