@@ -120,8 +120,8 @@ def match(supplier_base: Any, supplier_serves: Any, place_commune: str | None, p
     departements = _codes(_get(supplier_serves, "departements")) if supplier_serves is not None else []
     communes = _codes(_get(supplier_serves, "communes")) if supplier_serves is not None else []
     radius = _get(supplier_serves, "radius_km") if supplier_serves is not None else None
-    if not isinstance(radius, (int, float)) or isinstance(radius, bool) or radius <= 0:
-        radius = None  # none, zero or not a number: no radius
+    if not isinstance(radius, (int, float)) or isinstance(radius, bool) or radius < 0:
+        radius = None  # none, negative or not a number: no radius (0 reaches the base's own point)
     else:
         radius = min(float(radius), MAX_RADIUS_KM)
     lat, lon = _get(supplier_base, "lat"), _get(supplier_base, "lon")
