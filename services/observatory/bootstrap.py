@@ -27,14 +27,14 @@ def _routers():
 
 
 def _consumers() -> list[Consumer]:
-    from services.observatory.adapters.ledger import ledger_consumer
+    from services.observatory.adapters.ledger import ledger_consumers
 
-    return [ledger_consumer("observatory-ledger")]  # membership's events the report reads
+    return ledger_consumers()  # one group per source service: membership, events, procurement
 
 
 DESCRIPTION = """
 The regional observatory of the ESS (ORESS): the chamber's activity report for any year, **as of
-any date**, computed from the platform's own events (membership for now); figures of activity
+any date**, computed from the platform's own events (membership, events, procurement); figures of activity
 outside the platform recorded by staff with their source; the strategic plan's objectives and
 their status. Every figure says where it comes from (`source`: the events it counted, or the
 recorded fact).

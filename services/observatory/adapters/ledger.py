@@ -12,7 +12,7 @@ from typing import Any
 from contracts.envelope import CloudEvent
 from runtime.consumer import Consumer, Subscription
 from runtime.mongo import Database, Transaction
-from services.observatory.domain.ledger import KEPT, LedgerRow, row_of
+from services.observatory.domain.ledger import KEPT_BY_SOURCE, LedgerRow, row_of
 
 LEDGER = "ledger"
 
@@ -23,9 +23,18 @@ async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
     await tx.db[LEDGER].update_one({"_id": row.id}, {"$setOnInsert": doc}, upsert=True, session=tx.session)
 
 
-def ledger_consumer(group: str = "observatory-ledger") -> Consumer:
-    """One consumer group appending every event the report needs to the ledger."""
-    return Consumer(group, [Subscription(event, append) for event in KEPT])
+def ledger_consumer(group: str = "observatory-ledger", source: str = "membership") -> Consumer:
+    """A consumer group appending the events of one source service the report needs to the ledger."""
+    return Consumer(group, [Subscription(event, append) for event in KEPT_BY_SOURCE[source]])
+
+
+def ledger_consumers() -> list[Consumer]:
+    """One consumer group per source service: membership keeps its historical group name
+    (``observatory-ledger``: its offsets stay valid), the others are ``observatory-ledger-<source>``.
+    A backlog, a replay or a poisoned record in one service's topics does not hold back the others'
+    figures, and one source can be re-read (its group reset) without re-reading the rest."""
+    return [ledger_consumer("observatory-ledger" if source == "membership" else f"observatory-ledger-{source}",
+                            source) for source in KEPT_BY_SOURCE]
 
 
 async def ensure_indexes(db: Database) -> None:

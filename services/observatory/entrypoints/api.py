@@ -18,6 +18,7 @@ from runtime.api import ONE, READ, WRITE, IfMatch, PlatformDep, errors, expected
 from runtime.auth import READER, allow, staff
 from services.observatory.adapters.ledger import rows_until
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
+from services.observatory.domain.activity import events_figures, procurement_figures
 from services.observatory.domain.records import Fact, Objective
 from services.observatory.domain.report import Figure, Source, membership_figures, year_end
 from services.observatory.entrypoints.schemas import (FactCorrectionIn, FactIn, FactWithdrawalIn, FigureView,
@@ -60,9 +61,12 @@ async def report(year: Year, platform: PlatformDep,
                  = None) -> ReportView:
     day = as_of or today()
     end = year_end(year, day)
-    rows = await rows_until(platform.db, end)
+    rows = await rows_until(platform.db, day)  # later answers and outcomes of the year's events count
     by_team: dict[Team, list[Figure]] = {team: [] for team in Team}
-    by_team[Team.MEMBERSHIP] += membership_figures(rows, year, day)
+    by_team[Team.MEMBERSHIP] += membership_figures([r for r in rows if r.on <= end], year, day)
+    for team, figures in events_figures(rows, year, day).items():
+        by_team[team] += figures
+    by_team[Team.BUSINESS_DEVELOPMENT] += procurement_figures(rows, year, day)
 
     async for doc in platform.db[FACTS].find({"year": year, "recorded_on": {"$lte": day.isoformat()}}):
         fact = from_document(Fact, doc)
@@ -84,7 +88,7 @@ async def report(year: Year, platform: PlatformDep,
                                    status_since=change.on if change else None))
     lines.sort(key=lambda line: (_code_key(line.code), line.title))
     teams = [TeamReport(team=team, label=TEAM_LABELS[team], figures=[_figure_view(f) for f in figures])
-             for team, figures in by_team.items() if figures or team is Team.MEMBERSHIP]
+             for team, figures in by_team.items() if figures]
     return ReportView(year=year, as_of=day, teams=teams, objectives=lines)
 
 
