@@ -33,8 +33,8 @@ from pathlib import Path
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.events import progress
 from runtime.auth import issue_token
 from runtime.mongo import Database
 from runtime.outbox import ensure_outbox_indexes
@@ -54,11 +54,6 @@ CATEGORIES = ["Nettoyage des locaux", "Restauration scolaire", "Entretien des es
               "Télécommunications"]
 YEARS = (2021, 2022, 2023)
 BROKEN = ["12345", "douze", "-120,00", "31/02/2022", "1850-01-01", ""]
-
-
-def _bar() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err, transient=True)
 
 
 def spend_csv(rng: random.Random, lines: int, ess_sirets: list[str], other_sirets: list[str],
@@ -133,7 +128,7 @@ async def run(infra: Infrastructure, *, lines: int = 100_000, suppliers: int = 2
         err.print(f"generated a {len(content) / 1e6:.1f} MB CSV of {lines:,} lines in {time.perf_counter() - t:.1f} s")
         svc = DiagnosticsService(db, max_lines=max(lines, 100_000))
         diagnostic = (await svc.open_diagnostic("buy-bench")).id
-        with _bar() as bar:
+        with progress() as bar:
             task = bar.add_task("service layer: importing", total=lines)
             started = time.perf_counter()
             doc = await svc.start_import(diagnostic, content, file_name="bench.csv",
@@ -173,7 +168,7 @@ async def _through_the_api(infra: Infrastructure, database: str, rng: random.Ran
             r = await client.post("/diagnostics", json={"buyer_id": "buy-bench"})
             r.raise_for_status()
             diagnostic = r.json()["id"]
-            with _bar() as bar:
+            with progress() as bar:
                 task = bar.add_task("API upload: importing", total=lines)
                 started = time.perf_counter()
                 r = await client.post(f"/diagnostics/{diagnostic}/imports",

@@ -32,19 +32,14 @@ import httpx
 import typer
 from pymongo import AsyncMongoClient
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.events import progress
 from runtime.auth import issue_token
 from runtime.settings import Settings
 from runtime.stack import free_port, start_infrastructure, start_service, wait_ready
 
 err = Console(stderr=True)
 SECTOR = "circular_economy"
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err, transient=True)
 
 
 def _supplier(sid: str, i: int, *, matching: bool) -> dict[str, Any]:
@@ -83,7 +78,7 @@ async def seed(mongodb_uri: str, database: str, stamp: str, matching: int, other
                                        "status": "active"})
         docs = [_supplier(f"sup-{stamp}-m{i:05d}", i, matching=True) for i in range(matching)]
         docs += [_supplier(f"sup-{stamp}-o{i:05d}", i, matching=False) for i in range(others)]
-        with _progress() as bar:
+        with progress() as bar:
             task = bar.add_task("seeding suppliers", total=len(docs))
             for start in range(0, len(docs), 1000):
                 chunk = docs[start:start + 1000]
@@ -119,7 +114,7 @@ async def run(base_url: str, token: str, mongodb_uri: str, database: str, *, mat
         nid = need["id"]
         await _call(api, "POST", f"/needs/{nid}/submission")
         await _call(api, "POST", f"/needs/{nid}/validation")
-        with _progress() as bar:
+        with progress() as bar:
             task = bar.add_task("suppliers notified", total=matching)
             started = time.perf_counter()
             await _call(api, "POST", f"/needs/{nid}/dispatch", 202)
