@@ -150,16 +150,18 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def membership_view(group: str, *, organisations: bool = True) -> Consumer:
+def membership_view(group: str, *, organisations: bool = True, standing: bool = True) -> Consumer:
     """The consumer (group ``group``) that keeps this service's copy of membership: the member
-    standing with its history, and (unless ``organisations=False``) the organisations' profiles."""
-    subscriptions = [
-        Subscription(MemberActivated, on_member_activated),
-        Subscription(MembershipEnteredGracePeriod, on_grace_period),
-        Subscription(MembershipLapsed, on_lapsed),
-        Subscription(MembershipRenewed, on_renewed),
-        Subscription(MembershipWithdrawn, on_withdrawn),
-    ]
+    standing with its history (unless ``standing=False``: a service whose own consumer applies
+    these handlers in its transactions) and (unless ``organisations=False``) the organisations'
+    profiles."""
+    subscriptions = []
+    if standing:
+        subscriptions += [Subscription(MemberActivated, on_member_activated),
+                          Subscription(MembershipEnteredGracePeriod, on_grace_period),
+                          Subscription(MembershipLapsed, on_lapsed),
+                          Subscription(MembershipRenewed, on_renewed),
+                          Subscription(MembershipWithdrawn, on_withdrawn)]
     if organisations:
         subscriptions += [Subscription(OrganisationRegistered, on_organisation_registered),
                           Subscription(OrganisationUpdated, on_organisation_updated)]

@@ -59,7 +59,9 @@ def _consumers() -> list[Consumer]:
     from services.procurement.service_layer.suppliers import consumers as supplier_consumers
 
     return [
-        membership_view("membership-view"),  # ESS organisations' profiles, member standing with its history
+        # ESS organisations' profiles; member standing (with its history) is applied by supplier-standing,
+        # in the same transaction as the search's change marks
+        membership_view("membership-view", standing=False),
         convention_meetings_view("need-convention-meetings"),  # business meetings held at conventions (events)
         *supplier_consumers(),  # supplier-identity, supplier-standing: identity copies, the search's standing
     ]
