@@ -6,26 +6,20 @@ Roles: writes need ``staff:observatory`` (or ``admin``); reads ``staff:observato
 """
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Response, status
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
-from contracts.events.registrations import TEAM_LABELS, Team
 from runtime.api import ONE, READ, WRITE, IfMatch, PlatformDep, errors, expected, router, tagged, today
 from runtime.auth import READER, allow, staff
-from services.observatory.adapters.ledger import rows_until
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
-from services.observatory.domain.activity import events_figures, procurement_figures
 from services.observatory.domain.records import Fact, Objective
-from services.observatory.domain.report import Figure, Source, membership_figures, year_end
-from services.observatory.entrypoints.schemas import (FactCorrectionIn, FactIn, FactWithdrawalIn, FigureView,
-                                                      ObjectiveIn, ObjectiveLine, ReportView, SourceView, StatusIn,
-                                                      TeamReport)
+from services.observatory.entrypoints.schemas import (FactCorrectionIn, FactIn, FactWithdrawalIn, ObjectiveIn,
+                                                      ReportView, StatusIn)
 from services.observatory.service_layer.records import RecordsService
-from runtime.mongo import from_document
+from services.observatory.service_layer.report import build_report
 
 TEAM = "observatory"
 reads = Depends(allow(staff(TEAM), READER))
@@ -46,57 +40,13 @@ Year = Annotated[int, Path(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="The re
 
 
 # -- the report ----------------------------------------------------------------------------------
-def _figure_view(figure: Figure) -> FigureView:
-    src = asdict(figure.source)
-    return FigureView(indicator=figure.indicator, label=figure.label, value=figure.value, unit=figure.unit,
-                      recorded=figure.source.kind == "recorded",
-                      source=SourceView(**{**src, "event_types": list(src["event_types"])}))
-
-
 @reports.get("/{year}", response_model=ReportView, dependencies=[reads], responses=READ,
              summary="The activity report of a year, per team, as of a date (default today): figures computed "
                      "from the platform's events, recorded facts, objectives' status — each with its source")
 async def report(year: Year, platform: PlatformDep,
                  as_of: Annotated[date | None, Query(description="What was true on this date (YYYY-MM-DD).")]
                  = None) -> ReportView:
-    day = as_of or today()
-    end = year_end(year, day)
-    rows = await rows_until(platform.db, day)  # later answers and outcomes of the year's events count
-    by_team: dict[Team, list[Figure]] = {team: [] for team in Team}
-    by_team[Team.MEMBERSHIP] += membership_figures([r for r in rows if r.on <= end], year, day)
-    for team, figures in events_figures(rows, year, day).items():
-        by_team[team] += figures
-    by_team[Team.BUSINESS_DEVELOPMENT] += procurement_figures(rows, year, day)
-
-    async for doc in platform.db[FACTS].find({"year": year, "recorded_on": {"$lte": day.isoformat()}}):
-        fact = from_document(Fact, doc)
-        version = fact.as_of(day)
-        if version is None:
-            continue
-        by_team[fact.team].append(Figure(
-            fact.indicator, fact.indicator, version.value, version.unit,
-            Source("recorded", fact_id=fact.id, detail=version.source, recorded_on=fact.recorded_on)))
-
-    lines: list[ObjectiveLine] = []
-    async for doc in platform.db[OBJECTIVES].find({"adopted_on": {"$lte": day.isoformat()}}):
-        objective = from_document(Objective, doc)
-        change = objective.status_on(day)
-        lines.append(ObjectiveLine(objective_id=objective.id, code=objective.code, title=objective.title,
-                                   team=objective.team, target_year=objective.target_year,
-                                   status=change.status if change else None,
-                                   status_label=change.status.label if change else None,
-                                   status_since=change.on if change else None))
-    lines.sort(key=lambda line: (_code_key(line.code), line.title))
-    teams = [TeamReport(team=team, label=TEAM_LABELS[team], figures=[_figure_view(f) for f in figures])
-             for team, figures in by_team.items() if figures]
-    return ReportView(year=year, as_of=day, teams=teams, objectives=lines)
-
-
-def _code_key(code: str | None) -> tuple:
-    if code is None:
-        return (1,)
-    parts = code.split(".")
-    return (0, *((0, int(p)) if p.isdigit() else (1, p) for p in parts))
+    return await build_report(platform.db, year, as_of or today())
 
 
 # -- recorded facts ------------------------------------------------------------------------------

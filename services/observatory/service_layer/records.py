@@ -5,7 +5,7 @@ every step (a client cannot back-date a recorded fact); versioned saves, ``If-Ma
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
