@@ -9,6 +9,7 @@ plan's objectives with the history of their status.
 from __future__ import annotations
 
 from runtime.consumer import Consumer
+from runtime.members import membership_view
 from runtime.service import ServiceDefinition
 from services.observatory.adapters.repository import ensure_indexes
 
@@ -29,7 +30,8 @@ def _routers():
 def _consumers() -> list[Consumer]:
     from services.observatory.adapters.ledger import ledger_consumers
 
-    return ledger_consumers()  # one group per source service: membership, events, procurement
+    return [*ledger_consumers(),  # one group per source service: membership, events, procurement
+            membership_view("observatory-members")]  # organisations' profiles, member standing with history
 
 
 DESCRIPTION = """
