@@ -23,6 +23,8 @@ from pydantic import Field
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR, DomainEvent
 from contracts.events.registrations import Team
+from contracts.observatory.directory import *  # noqa: F401,F403  (the directory of ESS structures)
+from contracts.observatory.directory import __all__ as _DIRECTORY
 from contracts.topics import Topic
 
 SERVICE = "observatory"
@@ -33,6 +35,12 @@ TOPICS: tuple[Topic, ...] = (
                       "withdrawn."),
     Topic("observatory.objective", SERVICE, "objective",
           description="The strategic plan's objectives and the changes of their status."),
+    Topic("observatory.structure", SERVICE, "structure",
+          description="Directory: structures imported from CSV files, and their later updates."),
+    Topic("observatory.directory-import", SERVICE, "directory_import",
+          description="Directory: imports of CSV files of structures, with their counts."),
+    Topic("observatory.directory-proposal", SERVICE, "directory_proposal",
+          description="Directory: changes proposed on an organisation's behalf, accepted or rejected by staff."),
 )
 
 FACT_VALUE_BOUND = 1_000_000_000_000
@@ -147,4 +155,5 @@ class ObjectiveStatusChanged(DomainEvent, event_type="org.cress.observatory.obje
 __all__ = [
     "SERVICE", "TOPICS", "FACT_VALUE_BOUND", "ObjectiveStatus", "OBJECTIVE_STATUS_LABELS",
     "FactRecorded", "FactCorrected", "FactWithdrawn", "ObjectiveDefined", "ObjectiveStatusChanged",
+    *_DIRECTORY,
 ]
