@@ -16,22 +16,27 @@ from services.observatory.adapters.repository import ensure_indexes
 
 def _commands(platform):
     from services.observatory.service_layer import ObservatoryCommands
+    from services.observatory.service_layer.directory import DirectoryService
     from services.observatory.service_layer.records import RecordsService
 
-    return ObservatoryCommands(records=RecordsService(platform.db))
+    return ObservatoryCommands(records=RecordsService(platform.db),
+                               directory=DirectoryService(platform.db))
 
 
 def _routers():
     from services.observatory.entrypoints.api import ROUTERS
+    from services.observatory.entrypoints.directory_api import ROUTERS as DIRECTORY
 
-    return ROUTERS
+    return (*ROUTERS, *DIRECTORY)
 
 
 def _consumers() -> list[Consumer]:
+    from services.observatory.adapters.directory import directory_consumer
     from services.observatory.adapters.ledger import ledger_consumers
 
     return [*ledger_consumers(),  # one group per source service: membership, events, procurement
-            membership_view("observatory-members")]  # organisations' profiles, member standing with history
+            membership_view("observatory-members"),  # organisations' profiles, member standing with history
+            directory_consumer()]  # procurement's supplier profiles, for the directory
 
 
 DESCRIPTION = """
@@ -64,5 +69,7 @@ SERVICE = ServiceDefinition(
                                                   "source; corrected or withdrawn with history"},
         {"name": "strategic objectives", "description": "The strategic plan's objectives and their status, with "
                                                         "history"},
+        {"name": "directory", "description": "The directory of the region's ESS structures (membership, procurement "
+                                             "suppliers, CSV imports), its counts and map, moderated changes"},
     ],
 )

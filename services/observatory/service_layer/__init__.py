@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.observatory.service_layer.directory import DirectoryService
 from services.observatory.service_layer.records import RecordsService
 
 
@@ -11,3 +12,4 @@ class ObservatoryCommands:
     """Every command handler of the observatory service."""
 
     records: RecordsService  # recorded facts, strategic objectives
+    directory: DirectoryService | None = None  # the directory's imports and moderation
