@@ -31,6 +31,11 @@ cli = typer.Typer(help="The directory of ESS structures: import CSV files with a
 console = Console(stderr=True)
 
 
+@cli.callback()
+def main() -> None:
+    """The directory of ESS structures."""
+
+
 async def _database() -> Database:
     db = Database(service("observatory").settings())
     await ensure_outbox_indexes(db)
