@@ -254,6 +254,9 @@ class _EventFacts(DomainEvent):
                            examples=["Europe/Paris"])
     format: EventFormat | None = Field(description="In person, online or hybrid; null while the draft has neither "
                                                    "a place nor an online URL.", examples=["in_person"])
+    venue_commune: str | None = Field(default=None, description="INSEE code of the commune of the venue (for the "
+                                                               "observatory's territorial figures); null for an online "
+                                                               "event, or when not given.", examples=["75111"])
     categories: list[RegistrationCategory] = Field(
         description="Categories of participants and their quotas.",
         examples=[[{"code": "general", "label": "Participants", "quota": 60}]])

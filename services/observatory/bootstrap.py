@@ -67,6 +67,8 @@ SERVICE = ServiceDefinition(
                                                    "date, each figure with its source"},
         {"name": "recorded facts", "description": "Figures of activity outside the platform, recorded with their "
                                                   "source; corrected or withdrawn with history"},
+        {"name": "territories", "description": "Territorial diagnostics (commune, EPCI, EPT, département) and one "
+                                               "timeline per organisation, as of any date"},
         {"name": "strategic objectives", "description": "The strategic plan's objectives and their status, with "
                                                         "history"},
         {"name": "directory", "description": "The directory of the region's ESS structures (membership, procurement "

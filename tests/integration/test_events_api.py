@@ -4,6 +4,7 @@ and check-in, calendars — as staff, partners and gates use them."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -332,3 +333,19 @@ async def test_approval_rejection_and_exit_scans(events):
     pending = (await events.get(f"/registrations/{c['id']}/badge")).json()["token"]
     r = (await events.post(f"/events/{eid}/scans", json={**scan, "token": pending, "nonce": "x4"})).json()
     assert r["ok"] is False and r["result"]["reason"] == "not_approved" and r["message"] == "invalid: not_approved"
+
+
+async def test_the_venue_commune_is_checked_kept_and_published(events, events_app):
+    _, settings = events_app
+    r = await events.post("/events", json=event_body(venue_commune="99999"))
+    assert r.status_code == 422 and fields(r) == ["venue_commune"] and "99999" in r.json()["detail"]
+    r = await events.post("/events", json=event_body(place=None, online_url="https://visio.example.org/v",
+                                                     venue_commune="93048"))
+    assert r.status_code == 422 and fields(r) == ["venue_commune"], "an online event has no venue commune"
+    event = await published(events, venue_commune="93048")
+    assert event["venue_commune"] == "93048"
+    r = await events.patch(f"/events/{event['id']}", json={"venue_commune": "93066"})
+    assert r.status_code == 200 and r.json()["venue_commune"] == "93066"
+    assert (await events.get(f"/events/{event['id']}")).json()["venue_commune"] == "93066"
+    records = await read_topic(settings, "events.event", lambda rec: rec.key == event["id"].encode(), count=3)
+    assert [json.loads(rec.value)["venue_commune"] for rec in records] == ["93048", "93048", "93066"]

@@ -12,6 +12,9 @@ Lifecycle::
   the total capacity cannot go below the places held in all (``taken``: the per-category held
   places, or the event's :class:`Occupancy`).
 - ``publish`` needs a place or an online URL (a draft may have neither yet).
+- ``venue_commune``: the INSEE code of the venue's commune (checked against :mod:`reference.geo`),
+  for the observatory's territorial figures; only with a ``place`` (an online event has none;
+  clearing the place clears it).
 - ``mark_held`` is refused before ``starts_at``. A step out of order raises ``Conflict``
   naming the current state and the expected step.
 
@@ -51,6 +54,7 @@ from contracts.events.registrations import (AccessPolicy, EventArchived, EventCa
                                             EventKind, EventPublished, EventRegistrationsClosed, EventScheduled,
                                             EventStatus, EventUpdated, RegistrationCategory, RegistrationStatus,
                                             Team)
+from reference import geo
 from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput
 
@@ -174,8 +178,8 @@ class Occupancy(BaseModel):
 
 # -- the aggregate ----------------------------------------------------------------------------
 
-_CHANGEABLE = ("kind", "team", "title", "description", "starts_at", "ends_at", "time_zone", "place", "online_url",
-               "audience", "categories", "capacity", "registration_opens_at", "registration_closes_at",
+_CHANGEABLE = ("kind", "team", "title", "description", "starts_at", "ends_at", "time_zone", "place", "venue_commune",
+               "online_url", "audience", "categories", "capacity", "registration_opens_at", "registration_closes_at",
                "requires_approval", "access", "members_priority_until", "offer_validity_hours")
 
 _NEXT_STEP: dict[EventStatus, str] = {
@@ -199,6 +203,8 @@ class Event(Aggregate):
     ends_at: AwareDatetime
     time_zone: str = DEFAULT_TIME_ZONE
     place: str | None = None
+    venue_commune: str | None = Field(default=None, description="INSEE code of the venue's commune (null: online, "
+                                                                "or not given).")
     online_url: str | None = None
     audience: str | None = None
     categories: list[RegistrationCategory]
@@ -225,7 +231,7 @@ class Event(Aggregate):
     def schedule(cls, event_id: str, *, kind: EventKind | str, team: Team | str, title: str,
                  starts_at: datetime, ends_at: datetime, at: datetime,
                  time_zone: str = DEFAULT_TIME_ZONE, description: str | None = None, place: str | None = None,
-                 online_url: str | None = None, audience: str | None = None,
+                 venue_commune: str | None = None, online_url: str | None = None, audience: str | None = None,
                  categories: Iterable[RegistrationCategory | Mapping[str, Any]] | None = None,
                  capacity: int | None = None, registration_opens_at: datetime | None = None,
                  registration_closes_at: datetime | None = None, requires_approval: bool = False,
@@ -249,7 +255,8 @@ class Event(Aggregate):
             categories, capacity = [RegistrationCategory(code=GENERAL, label="Participants", quota=quota)], None
         values = _validated(dict(
             kind=kind, team=team, title=title, description=description, starts_at=starts_at, ends_at=ends_at,
-            time_zone=time_zone, place=place, online_url=online_url, audience=audience, categories=categories,
+            time_zone=time_zone, place=place, venue_commune=venue_commune, online_url=online_url, audience=audience,
+            categories=categories,
             capacity=capacity, registration_opens_at=registration_opens_at,
             registration_closes_at=registration_closes_at, requires_approval=requires_approval, access=access,
             members_priority_until=members_priority_until, offer_validity_hours=offer_validity_hours))
@@ -264,7 +271,7 @@ class Event(Aggregate):
         """Change details of a draft or published event → ``EventUpdated`` (with the changed
         fields) when something changed; returns the names of the changed fields (empty: nothing
         recorded). ``changes`` are among: kind, team, title, description, starts_at, ends_at,
-        time_zone, place, online_url, audience, categories, capacity, registration_opens_at,
+        time_zone, place, venue_commune, online_url, audience, categories, capacity, registration_opens_at,
         registration_closes_at, requires_approval, access, members_priority_until,
         offer_validity_hours (``None`` clears an optional one).
 
@@ -285,6 +292,9 @@ class Event(Aggregate):
         if ("access" in changes and "members_priority_until" not in changes
                 and changes["access"] != AccessPolicy.MEMBERS_PRIORITY):
             changes["members_priority_until"] = None  # the priority date goes with the policy
+        if "place" in changes and "venue_commune" not in changes and (
+                changes["place"] is None or (isinstance(changes["place"], str) and not changes["place"].strip())):
+            changes["venue_commune"] = None  # the venue's commune goes with the venue
         values = _validated({**current, **changes})
         changed = [name for name in _CHANGEABLE if values[name] != current[name]]
         if not changed:
@@ -528,7 +538,7 @@ class Event(Aggregate):
     def _facts(self) -> dict[str, Any]:
         return dict(event_id=self.id, kind=self.kind, team=self.team, title=self.title, starts_at=self.starts_at,
                     ends_at=self.ends_at, time_zone=self.time_zone, format=self.format,
-                    categories=list(self.categories), capacity=self.total_capacity)
+                    venue_commune=self.venue_commune, categories=list(self.categories), capacity=self.total_capacity)
 
     def _check_taken(self, categories: list[RegistrationCategory], capacity: int | None,
                      taken: Mapping[str, int] | Occupancy | None) -> None:
@@ -581,6 +591,18 @@ def _category(item: object, index: int) -> RegistrationCategory:
     return RegistrationCategory(code=code, label=label, quota=quota)
 
 
+def _venue_commune(value: object, place: object) -> str | None:
+    """The INSEE code of the venue's commune (None when not given); only an event with a place has one."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or geo.commune(value.strip().upper()) is None:
+        raise InvalidInput("venue_commune", f"{value!r} is not the INSEE code of a French commune (e.g. 93048)")
+    if place is None:
+        raise InvalidInput("venue_commune", "only an event with a place (venue address) has a venue commune; an "
+                                            "online event has none")
+    return value.strip().upper()
+
+
 def _validated(v: dict[str, Any]) -> dict[str, Any]:
     """The event's fields, checked and normalised (shared by schedule and update)."""
     out: dict[str, Any] = {
@@ -597,6 +619,7 @@ def _validated(v: dict[str, Any]) -> dict[str, Any]:
         "offer_validity_hours": _rules.whole(v["offer_validity_hours"], "offer_validity_hours", minimum=1,
                                              maximum=720),
     }
+    out["venue_commune"] = _venue_commune(v["venue_commune"], out["place"])
     starts = out["starts_at"] = _rules.instant(v["starts_at"], "starts_at")
     ends = out["ends_at"] = _rules.instant(v["ends_at"], "ends_at")
     if ends <= starts:

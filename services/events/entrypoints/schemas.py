@@ -19,7 +19,8 @@ from services.events.domain.registrations import Registration
 _EVENT_EXAMPLE = {
     "kind": "club_des_collectivites", "team": "territories", "title": "Club des collectivités — achats responsables",
     "starts_at": "2027-03-16T09:30:00+01:00", "ends_at": "2027-03-16T12:30:00+01:00",
-    "place": "CRESS Île-de-France, 7-9 rue Darboy, 75011 Paris", "audience": "Élu·es et agent·es des collectivités",
+    "place": "CRESS Île-de-France, 7-9 rue Darboy, 75011 Paris", "venue_commune": "75111",
+    "audience": "Élu·es et agent·es des collectivités",
     "categories": [{"code": "local_authorities", "label": "Collectivités", "quota": 60},
                    {"code": "partners", "label": "Partenaires", "quota": 15}],
     "access": "open", "offer_validity_hours": 48}
@@ -43,6 +44,9 @@ class EventIn(Body):
     ends_at: AwareDatetime
     time_zone: str = Field("Europe/Paris", description="IANA time zone the event is shown in.")
     place: str | None = Field(None, max_length=500, description="Venue address.")
+    venue_commune: str | None = Field(None, max_length=10, description="INSEE code of the venue's commune (only with "
+                                                                      "a place; for the observatory's territorial "
+                                                                      "figures).", examples=["75111"])
     online_url: str | None = Field(None, max_length=2000, description="Link of an online or hybrid event.")
     audience: str | None = Field(None, max_length=500)
     categories: list[CategoryIn] | None = Field(

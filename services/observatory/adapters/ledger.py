@@ -2,7 +2,10 @@
 
 One document per CloudEvent, ``_id`` = the event's id (inserted once: a redelivery or a replay
 changes nothing): ``type``, ``subject``, ``at`` (the event time), ``on`` (the business date, an
-ISO string: it compares as the date does) and ``data`` (the few fields the figures need).
+ISO string: it compares as the date does), ``data`` (the few fields the figures need) and, when it
+concerns organisations, ``organisations`` and ``refs`` (see
+:func:`services.observatory.domain.ledger.parties`; indexed, read by
+:mod:`services.observatory.adapters.territory`).
 """
 from __future__ import annotations
 
@@ -17,9 +20,17 @@ from services.observatory.domain.ledger import KEPT_BY_SOURCE, LedgerRow, row_of
 LEDGER = "ledger"
 
 
+def document_of(row: LedgerRow) -> dict[str, Any]:
+    """The ledger document of a row (without its ``_id``: the row's id)."""
+    doc = {"type": row.type, "subject": row.subject, "at": row.at, "on": row.on.isoformat(), "data": row.data}
+    if row.organisations or row.refs:  # who it concerns (timelines, territorial diagnostics)
+        doc |= {"organisations": list(row.organisations), "refs": list(row.refs)}
+    return doc
+
+
 async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
     row = row_of(event, event_id=envelope.id, at=envelope.time)
-    doc = {"type": row.type, "subject": row.subject, "at": row.at, "on": row.on.isoformat(), "data": row.data}
+    doc = document_of(row)
     await tx.db[LEDGER].update_one({"_id": row.id}, {"$setOnInsert": doc}, upsert=True, session=tx.session)
 
 

@@ -44,7 +44,7 @@ from contracts.procurement.vocabulary import Sector
 from reference import geo
 from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput
-from runtime.rules import enum_value, optional_text, text
+from runtime.rules import optional_text, text
 
 PARIS = ZoneInfo("Europe/Paris")
 CHAMBER_REGION = "11"  # Île-de-France

@@ -11,6 +11,14 @@ The events kept come from three services, each read by its own consumer group
 survey answers, business conventions) and procurement (buyers, conventions with local authorities,
 interventions, diagnostics, quotes, awards).
 
+Each row also says which organisations it concerns (:func:`parties`): ``organisations`` — the
+membership organisation ids the event names (the member, the applicant, the registration's or the
+convention participant's organisation, the supplier profile's organisation…) — and ``refs`` —
+the ids it names that stand for an organisation without naming it (``supplier:<supplier id>``,
+``participant:<participant id>``). The rows that tie a ref to its organisation (a supplier's
+profile, a participant joining a convention) carry both, so one organisation's rows are read
+with two indexed queries, whatever order the events were processed in (a rebuild gives the same).
+
 Every figure "as of D" is computed from the rows with ``on`` ≤ D: asking "as of 2023-06-30"
 gives what was true on that date, whenever the events were processed, and a rebuild (a replay
 from the first event) gives the same rows, hence the same answers.
@@ -27,12 +35,14 @@ from contracts.membership import (ApplicationAdmitted, ApplicationRefused, Appli
                                   DuesPaymentRecorded, MemberActivated, MembershipEnteredGracePeriod,
                                   MembershipLapsed, MembershipRenewed, MembershipWithdrawn)
 from contracts.events import (ConventionParticipantJoined, ConventionParticipantLeft, EventCancelled, EventHeld,
-                              MeetingHeld, MeetingNotHeld, MeetingOutcomeRecorded, ParticipantCheckedIn,
+                              EventPublished, MeetingHeld, MeetingNotHeld, MeetingOutcomeRecorded, ParticipantCheckedIn,
                               PlaceOfferAccepted, RegistrationApproved, RegistrationCancelled, RegistrationConfirmed,
                               SurveyAnswerSubmitted, SurveyAnswerUpdated)
 from contracts.procurement import (BuyerConventionSigned, BuyerConventionTerminated, BuyerRegistered, BuyerUpdated,
                                    DiagnosticReportComputed, InterventionCorrected, InterventionLogged,
-                                   InterventionWithdrawn, NeedAwarded, QuoteAccepted)
+                                   InterventionWithdrawn, NeedAwarded, NeedDrafted, NeedUpdated, FunnelStepRecorded,
+                                   QuoteAccepted, SupplierArchived, SupplierNotified, SupplierProfiled,
+                                   SupplierProfileUpdated)
 
 PARIS = ZoneInfo("Europe/Paris")
 Kept = dict[type[DomainEvent], tuple[str, tuple[str, ...]]]
@@ -46,42 +56,55 @@ MEMBERSHIP_KEPT: Kept = {
     MembershipLapsed: ("lapsed_on", ("year", "written_off_cents")),
     MembershipRenewed: ("renewed_on", ("year", "status")),
     MembershipWithdrawn: ("withdrawn_on", ("reason",)),
-    ApplicationSubmitted: ("submitted_on", ("organisation_id", "legal_form")),
+    ApplicationSubmitted: ("submitted_on", ("organisation_id", "legal_form")),  # (application: subject)
     ApplicationAdmitted: ("decided_on", ("organisation_id",)),
     ApplicationRefused: ("decided_on", ("organisation_id",)),
 }
 
 _ANSWERS = ("event_id", "audience", "respondent_id", "marks", "would_come_again")
+_EVENT = ("kind", "team", "title", "venue_commune")
+_REGISTRATION = ("event_id", "organisation_id")
 EVENTS_KEPT: Kept = {
     # an event is held on the day it starts (``held_at`` only says when staff recorded it)
-    EventHeld: ("starts_at", ("kind", "team")),
-    EventCancelled: ("cancelled_at", ("kind", "team")),
-    RegistrationConfirmed: ("registered_at", ("event_id",)),
-    RegistrationApproved: ("approved_at", ("event_id",)),
-    PlaceOfferAccepted: ("accepted_at", ("event_id", "status")),
-    RegistrationCancelled: ("cancelled_at", ("event_id",)),
-    ParticipantCheckedIn: ("checked_in_at", ("event_id", "first_entry")),
+    EventHeld: ("starts_at", _EVENT),
+    EventCancelled: ("cancelled_at", _EVENT),
+    EventPublished: ("published_at", _EVENT),  # the title and place of an event registered for, not held yet
+    RegistrationConfirmed: ("registered_at", _REGISTRATION),
+    RegistrationApproved: ("approved_at", _REGISTRATION),
+    PlaceOfferAccepted: ("accepted_at", (*_REGISTRATION, "status")),
+    RegistrationCancelled: ("cancelled_at", _REGISTRATION),
+    ParticipantCheckedIn: ("checked_in_at", (*_REGISTRATION, "first_entry")),
     SurveyAnswerSubmitted: ("submitted_at", _ANSWERS),
     SurveyAnswerUpdated: ("updated_at", _ANSWERS),
-    ConventionParticipantJoined: ("joined_at", ("participant_id", "role")),
+    ConventionParticipantJoined: ("joined_at", ("participant_id", "role", "organisation_id")),
     ConventionParticipantLeft: ("left_at", ("participant_id",)),
-    MeetingHeld: ("held_at", ("meeting_id",)),
+    MeetingHeld: ("held_at", ("meeting_id", "participant_ids")),
     MeetingNotHeld: ("marked_at", ("meeting_id",)),
-    MeetingOutcomeRecorded: ("recorded_at", ("meeting_id", "outcome", "amount_cents")),
+    MeetingOutcomeRecorded: ("recorded_at", ("meeting_id", "outcome", "amount_cents", "participant_ids", "need_id")),
 }
 
 _INTERVENTION = ("intervention_id", "kind", "team", "buyer_kind")
+_BUYER = ("kind", "name", "commune", "departement")  # a buyer is a legal entity: its name is no personal data
+_SUPPLIER = ("organisation_id", "base_commune", "base_departement", "communes", "departements")
+_NEED = ("kind", "commune", "departement", "amount_cents")
 PROCUREMENT_KEPT: Kept = {
-    BuyerRegistered: ("registered_at", ("kind",)),
-    BuyerUpdated: ("updated_at", ("kind",)),
+    BuyerRegistered: ("registered_at", _BUYER),
+    BuyerUpdated: ("updated_at", _BUYER),
     BuyerConventionSigned: ("signed_on", ("convention_id", "buyer_kind", "starts_on", "ends_on")),
     BuyerConventionTerminated: ("terminated_on", ("convention_id",)),
     InterventionLogged: ("on", _INTERVENTION),
     InterventionCorrected: ("on", _INTERVENTION),
     InterventionWithdrawn: ("withdrawn_at", ("intervention_id",)),
     DiagnosticReportComputed: ("computed_at", ("buyer_id", "total_spend_cents", "ess_spend_cents")),
-    QuoteAccepted: ("accepted_on", ("offer", "net_cents", "total_incl_vat_cents")),
-    NeedAwarded: ("awarded_at", ("amount_cents",)),
+    QuoteAccepted: ("accepted_on", ("offer", "net_cents", "total_incl_vat_cents", "organisation_id")),
+    NeedAwarded: ("awarded_at", ("amount_cents", "supplier_ids", "grouping_id")),
+    NeedDrafted: ("drafted_at", (*_NEED, "buyer_id")),
+    NeedUpdated: ("updated_at", _NEED),
+    SupplierNotified: ("notified_at", ("supplier_id",)),
+    FunnelStepRecorded: ("recorded_at", ("supplier_id", "step")),
+    SupplierProfiled: ("profiled_at", _SUPPLIER),
+    SupplierProfileUpdated: ("updated_at", _SUPPLIER),
+    SupplierArchived: ("archived_at", ("organisation_id",)),
 }
 
 #: The events kept, per source service (one consumer group each).
@@ -114,6 +137,8 @@ class LedgerRow:
     at: datetime  # the event time (envelope)
     on: date  # the business date the event names
     data: dict[str, Any] = field(default_factory=dict)
+    organisations: tuple[str, ...] = ()  # the membership organisations it concerns (see parties())
+    refs: tuple[str, ...] = ()  # the supplier / participant ids it concerns, prefixed (see parties())
 
     @property
     def name(self) -> str:
@@ -125,4 +150,43 @@ def row_of(event: DomainEvent, *, event_id: str, at: datetime) -> LedgerRow:
     date_field, kept = KEPT[type(event)]
     on = local_date(getattr(event, date_field)) if date_field else local_date(at)
     data = event.model_dump(mode="json", include=set(kept))
-    return LedgerRow(id=event_id, type=event.event_type, subject=event.aggregate_id, at=at, on=on, data=data)
+    organisations, refs = parties(event.event_type, event.aggregate_id, data)
+    return LedgerRow(id=event_id, type=event.event_type, subject=event.aggregate_id, at=at, on=on, data=data,
+                     organisations=organisations, refs=refs)
+
+
+# -- which organisations a row concerns ---------------------------------------------------------
+
+SUPPLIER_REF = "supplier:"
+PARTICIPANT_REF = "participant:"
+_MEMBER_EVENTS = {e.event_type for e, _ in MEMBERSHIP_KEPT.items() if e.aggregate_type == "member"}
+#: the rows that tie a ref to an organisation: a supplier profile (its subject), a convention participant
+TIES = {SupplierProfiled.event_type: SUPPLIER_REF, SupplierProfileUpdated.event_type: SUPPLIER_REF,
+        SupplierArchived.event_type: SUPPLIER_REF, ConventionParticipantJoined.event_type: PARTICIPANT_REF}
+
+
+def parties(event_type: str, subject: str, data: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The organisations a ledger row concerns, and the refs (prefixed supplier / participant ids)
+    it concerns, from its type, subject and kept fields. A tie row (:data:`TIES`) carries both its
+    organisation and its ref."""
+    organisations: list[str] = []
+    refs: list[str] = []
+    if event_type in _MEMBER_EVENTS:
+        organisations.append(subject)  # membership's member aggregate is keyed by the organisation id
+    if data.get("organisation_id"):
+        organisations.append(data["organisation_id"])
+    if TIES.get(event_type) == SUPPLIER_REF:
+        refs.append(SUPPLIER_REF + subject)  # a supplier profile's subject is the supplier id
+    if data.get("participant_id"):
+        refs.append(PARTICIPANT_REF + data["participant_id"])
+    if data.get("supplier_id"):
+        refs.append(SUPPLIER_REF + data["supplier_id"])
+    refs += [SUPPLIER_REF + s for s in data.get("supplier_ids") or ()]
+    refs += [PARTICIPANT_REF + p for p in data.get("participant_ids") or ()]
+    return tuple(dict.fromkeys(organisations)), tuple(dict.fromkeys(refs))
+
+
+def resolve(ties: list[LedgerRow]) -> dict[str, str]:
+    """The organisation of each ref, from the tie rows (a supplier's profile, a participant joining)."""
+    return {ref: organisation for row in ties for ref in row.refs if row.type in TIES
+            for organisation in row.organisations[:1]}

@@ -93,6 +93,44 @@ def test_online_event_and_format():
     assert make_event(place=None).format is None
 
 
+def test_venue_commune_is_an_insee_code_carried_by_every_catalogue_event():
+    e = make_event(place="Mairie de Montreuil", venue_commune=" 93048 ")
+    assert e.venue_commune == "93048"
+    (ev,) = e.pull_events()
+    assert isinstance(ev, EventScheduled) and ev.venue_commune == "93048"
+    e.publish(at=T0)
+    e.mark_held(at=START)
+    assert [ev.venue_commune for ev in e.pull_events()] == ["93048", "93048"]  # published, held
+    assert make_event().venue_commune is None and make_event().pull_events()[0].venue_commune is None
+
+
+@pytest.mark.parametrize("code", ["99999", "", "9304", "montreuil", 93048, "x" * 10_000])
+def test_unknown_venue_commune_is_rejected(code):
+    with pytest.raises(InvalidInput) as exc:
+        make_event(venue_commune=code)
+    assert field_of(exc) == "venue_commune"
+
+
+def test_an_online_event_has_no_venue_commune():
+    with pytest.raises(InvalidInput) as exc:
+        make_event(place=None, online_url="https://visio.example.org/w", venue_commune="93048")
+    assert field_of(exc) == "venue_commune"
+    assert make_event(place=None, online_url="https://visio.example.org/w").venue_commune is None
+
+
+def test_venue_commune_changes_and_goes_with_the_place():
+    e = make_event(venue_commune="93070")
+    assert e.update(at=T0, venue_commune="93048") == ["venue_commune"]
+    (ev,) = [x for x in e.pull_events() if isinstance(x, EventUpdated)]
+    assert ev.venue_commune == "93048" and ev.changed_fields == ["venue_commune"]
+    assert e.update(at=T0, place=None, online_url="https://visio.example.org/w") == [
+        "place", "venue_commune", "online_url"]
+    assert e.venue_commune is None
+    with pytest.raises(InvalidInput) as exc:
+        e.update(at=T0, venue_commune="93048")  # online now: no venue
+    assert field_of(exc) == "venue_commune" and e.venue_commune is None
+
+
 @pytest.mark.parametrize("capacity", [0, -1, -10**12, 10**9, 100_001, True, "60", 1.5])
 def test_hostile_capacity_is_rejected(capacity):
     with pytest.raises(InvalidInput) as exc:
