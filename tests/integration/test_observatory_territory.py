@@ -53,7 +53,8 @@ async def test_diagnostics_of_a_territory_and_an_organisation_timeline_as_of_any
                 client_of(events_app, settings["events"]) as ev, \
                 client_of(procurement_app, settings["procurement"], "staff:procurement") as pr, \
                 client_of(procurement_app, settings["procurement"]) as anyone, \
-                client_of(observatory_app, settings["observatory"], "reader") as o:
+                client_of(observatory_app, settings["observatory"], "reader") as o, \
+                client_of(observatory_app, settings["observatory"], "staff:observatory") as staff:
             anyone.headers.pop("Authorization")
 
             # -- two members: Montreuil (93) pays its dues; Melun (77) ------------------------------------
@@ -130,6 +131,12 @@ async def test_diagnostics_of_a_territory_and_an_organisation_timeline_as_of_any
             r = await pr.post(f"/needs/{need}/award", json={"supplier_ids": [supplier], "amount_cents": 2_450_000})
             assert r.status_code == 200, r.text
 
+            # -- a structure of Montreuil that is neither a member nor a supplier, imported into the directory
+            r = await staff.post("/directory/imports", params={"source": "Recensement 2040", "on": "2040-06-01"},
+                                 content="nom;famille;commune\nÉpicerie solidaire du Bas-Montreuil 2040;association;"
+                                         "93048\n".encode(), headers={"Content-Type": "text/csv"})
+            assert r.status_code == 201 and r.json()["imported"] == 1, r.text
+
             # -- the observatory, from the events alone ----------------------------------------------------
             async def diagnostic(level: str, code: str, as_of: str = "2041-01-31", year: int = 2040) -> dict:
                 r = await o.get(f"/territories/{level}/{code}/diagnostic", params={"year": year, "as_of": as_of})
@@ -159,7 +166,7 @@ async def test_diagnostics_of_a_territory_and_an_organisation_timeline_as_of_any
             assert "org.cress.procurement.need-awarded.v1" in awarded["source"]["event_types"]
             # stocks other tests share: what 2040 added
             before = _figures(await diagnostic("commune", MONTREUIL, as_of="2039-12-31", year=2039))
-            assert f["structures"] - before["structures"] == 1
+            assert f["structures"] - before["structures"] == 2  # the member, and the imported structure
             assert f["members_at_year_end"] - before["members_at_year_end"] == 1
             assert f["suppliers_based"] - before["suppliers_based"] == 1
             assert f["buyers"] - before["buyers"] == 1

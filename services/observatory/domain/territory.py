@@ -43,6 +43,7 @@ from typing import Any
 from contracts.events import (EventCancelled, EventHeld, ParticipantCheckedIn, PlaceOfferAccepted,
                               RegistrationApproved, RegistrationCancelled, RegistrationConfirmed, RegistrationStatus)
 from contracts.membership import MemberActivated, OrganisationRegistered, OrganisationUpdated
+from contracts.observatory.directory import DirectoryChangeAccepted, StructureImported, StructureImportUpdated
 from contracts.procurement import (LOCAL_AUTHORITY_KINDS, BuyerRegistered, BuyerUpdated, InterventionCorrected,
                                    InterventionLogged, InterventionWithdrawn, NeedAwarded, NeedDrafted, NeedUpdated,
                                    SupplierArchived, SupplierProfiled, SupplierProfileUpdated)
@@ -173,29 +174,47 @@ def _types(*events: type) -> tuple[str, ...]:
     return tuple(e.event_type for e in events)
 
 
+#: The events the directory's structures come from, besides membership's organisations.
+DIRECTORY_TYPES = _types(SupplierProfiled, SupplierProfileUpdated, StructureImported, StructureImportUpdated,
+                         DirectoryChangeAccepted)
+
+
 def _sorted(rows: Iterable[LedgerRow], *events: type) -> list[LedgerRow]:
     types = set(_types(*events))
     return sorted((r for r in rows if r.type in types), key=lambda r: (r.on, r.at, r.id))
 
 
 def structures_figures(place: Territory, organisations: Iterable[Organisation], rows: Iterable[LedgerRow],
-                       year: int, as_of: date) -> tuple[list[Figure], set[str]]:
+                       year: int, as_of: date, directory: Iterable[tuple[str | None, str | None]] | None = None,
+                       ) -> tuple[list[Figure], set[str]]:
     """The ESS structures and members of the territory, and the ids of the organisations located
-    there (whose participants count as "from the territory"). The one function the directory's
-    structures (membership, suppliers, imported) will replace."""
+    there (whose participants count as "from the territory").
+
+    ``directory``: the places (commune, département) of the directory's structures at year end
+    (membership's organisations, procurement's suppliers, imported structures); without it, the
+    structures counted are the organisations known to membership."""
     end = year_end(year, as_of)
     here = [o for o in organisations if place.holds(o.commune, None)]
     known = [o for o in here if o.registered_on is None or o.registered_on <= end]
+    if directory is not None:
+        count = sum(1 for commune, departement in directory if place.holds(commune, departement))
+        structures = Figure("structures", "Structures de l'ESS", count, "structures",
+                            Source("events", (*_types(OrganisationRegistered, OrganisationUpdated),
+                                              *DIRECTORY_TYPES), count,
+                                   detail=f"structures of the directory (membership, procurement's suppliers, "
+                                          f"imports) located in {place.name} on {end.isoformat()}"))
+    else:
+        structures = Figure("structures", "Structures de l'ESS", len(known), "structures",
+                            Source("events", _types(OrganisationRegistered, OrganisationUpdated), len(known),
+                                   detail=f"organisations known to membership located in {place.name}, registered "
+                                          f"on or before {end.isoformat()}"))
     members = [o for o in here if o.in_good_standing(end)]
     ids = {o.organisation_id for o in here}
     activated = [r for r in _sorted(rows, MemberActivated)
                  if r.subject in ids and r.on.year == year and r.on <= end]
     profile_src = _types(OrganisationRegistered, OrganisationUpdated)
     return [
-        Figure("structures", "Structures de l'ESS", len(known), "structures",
-               Source("events", profile_src, len(known),
-                      detail=f"organisations known to membership located in {place.name}, registered on or before "
-                             f"{end.isoformat()}")),
+        structures,
         Figure("members_at_year_end", "Adhérent·e·s en fin d'année", len(members), "adhérents",
                Source("events", (*profile_src, *_types(*STATUS_EVENTS)), len(members),
                       detail=f"organisations of {place.name} in good standing at the end of {end.isoformat()}")),
@@ -225,11 +244,13 @@ class HeldEvent:
 
 
 def diagnostic(place: Territory, organisations: Iterable[Organisation], rows: Iterable[LedgerRow], year: int,
-               as_of: date) -> tuple[list[Figure], list[HeldEvent]]:
-    """The territory's figures for ``year`` as of ``as_of``, and the events held there."""
+               as_of: date, directory: Iterable[tuple[str | None, str | None]] | None = None,
+               ) -> tuple[list[Figure], list[HeldEvent]]:
+    """The territory's figures for ``year`` as of ``as_of``, and the events held there (``directory``:
+    see :func:`structures_figures`)."""
     rows = [r for r in rows if r.on <= as_of]
     end = year_end(year, as_of)
-    figures, here = structures_figures(place, organisations, rows, year, as_of)
+    figures, here = structures_figures(place, organisations, rows, year, as_of, directory)
 
     # -- events held there, participants from there
     cancelled = {r.subject for r in _sorted(rows, EventCancelled) if r.on <= end}

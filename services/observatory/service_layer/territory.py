@@ -8,7 +8,10 @@ from datetime import date
 
 from runtime.errors import InvalidInput, NotFound
 from runtime.mongo import Database
+from services.observatory.adapters import directory
 from services.observatory.adapters import territory as reads
+from services.observatory.domain.directory import live
+from services.observatory.domain.report import year_end
 from services.observatory.domain.territory import ORGANISATION_TYPES, PLATFORM_TYPES, Level, diagnostic, territory
 from services.observatory.domain.timeline import EVENT_TYPES, event_ids_of, timeline, titles_of
 from services.observatory.entrypoints.territory_schemas import (DiagnosticView, HeldEventView, TimelineLineView,
@@ -25,7 +28,9 @@ async def build_diagnostic(db: Database, level: Level | str, code: str, year: in
     here = [o.organisation_id for o in organisations if place.holds(o.commune, None)]
     rows = [*await reads.rows_of_types(db, PLATFORM_TYPES, as_of),
             *await reads.rows_of_organisations(db, here, ORGANISATION_TYPES, as_of)]
-    figures, events = diagnostic(place, organisations, rows, year, as_of)
+    structures = [(e.commune.code if e.commune else None, e.departement.code if e.departement else None)
+                  for e in live(await directory.entries_on(db, year_end(year, as_of)))]
+    figures, events = diagnostic(place, organisations, rows, year, as_of, structures)
     return DiagnosticView(level=place.level, code=place.code, name=place.name, level_label=place.level.label,
                           departements=sorted(place.departements), year=year, as_of=as_of,
                           figures=[figure_view(f) for f in figures],
