@@ -32,10 +32,28 @@ JOB_RUNS = Counter("cress_job_runs_total", "Runs of a service's periodic jobs (s
                    ["service", "task", "outcome"])
 DEPENDENCY_UP = Gauge("cress_dependency_up", "Whether a dependency answered the last readiness check.",
                       ["service", "dependency"])
+# Webhooks (the webhooks service's delivery worker). The backlog is per endpoint: an endpoint id is a
+# label there, the one exception to "no ids in labels" (endpoints are few: tens per partner at most).
+WEBHOOK_DELIVERIES = Counter("cress_webhook_deliveries_total", "Webhook delivery attempts, by outcome (delivered, "
+                             "http_error, redirect, gone, throttled, timeout, connection_error, ssrf_refused, "
+                             "too_large).", ["service", "outcome"])
+WEBHOOK_LATENCY = Histogram("cress_webhook_delivery_latency_seconds",
+                            "From the event's commit to the receiver's 2xx (first round of a message only).",
+                            ["service"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+                                                  1800, 7200))
+WEBHOOK_BACKLOG = Gauge("cress_webhook_backlog_messages", "Messages waiting for delivery, per endpoint.",
+                        ["service", "endpoint"])
+WEBHOOK_ENDPOINTS_DISABLED = Counter("cress_webhook_endpoints_disabled_total",
+                                     "Endpoints the platform disabled, by reason (gone, failing).",
+                                     ["service", "reason"])
+WEBHOOK_LEASE_HELD = Gauge("cress_webhook_delivery_lease_held", "1 if this process holds the delivery lease.",
+                           ["service"])
 
 METRIC_NAMES: tuple[str, ...] = (
     "cress_http_requests_total", "cress_http_request_duration_seconds", "cress_messages_published_total",
     "cress_messages_consumed_total", "cress_messages_failed_total", "cress_message_handler_duration_seconds",
     "cress_outbox_backlog_records", "cress_outbox_oldest_pending_age_seconds", "cress_dead_letters_total",
     "cress_dependency_up", "cress_job_runs_total",
+    "cress_webhook_deliveries_total", "cress_webhook_delivery_latency_seconds", "cress_webhook_backlog_messages",
+    "cress_webhook_endpoints_disabled_total", "cress_webhook_delivery_lease_held",
 )

@@ -1,0 +1,388 @@
+"""The delivery worker: sends due messages to their endpoints, signed, and records every attempt.
+
+One process delivers at a time: it holds a lease in MongoDB (``delivery_lease``), renewed every
+third of its length, as the outbox relay does; another process takes over once it lapses. The
+worker runs as the service's ``deliveries`` job, until the process stops.
+
+Each round (when woken by the fan-out or a command, or every ``poll_interval_seconds``):
+
+1. the enabled endpoints, and those that have due messages (``status`` pending,
+   ``next_attempt_at`` past), taken in turn from a rotating start (fairness);
+2. per endpoint, as many due messages as it has free slots: its concurrency limit
+   (``per_endpoint_concurrency``) less what it has in flight, within the global pool
+   (``max_concurrency``) and its rate limit (a token bucket) — so a slow or hanging endpoint holds
+   at most its own slots, never the others';
+3. each message is sent by a task of its own, on the endpoint's own HTTP client (its connection
+   pool is its own too), to an address resolved and checked again (SSRF) and pinned for the
+   request (the name is not resolved a second time by the HTTP client: no DNS rebinding between
+   the check and the connection; TLS still verifies the name).
+
+An attempt: POST of the stored body with ``webhook-id`` / ``webhook-timestamp`` /
+``webhook-signature`` (every secret in force), redirects not followed, the whole exchange within
+``request_timeout_seconds``, the response read up to ``response_max_bytes`` (beyond: ``too_large``)
+of which ``response_excerpt_bytes`` are kept. Its outcome (:mod:`..domain.delivery`) decides:
+delivered; failed with the next attempt after the schedule's delay (jitter, Retry-After); failed
+for good after the last (``message-failed``); ``410`` disables the endpoint. An endpoint whose
+every attempt failed for ``disable_after_failing_seconds`` is disabled (``failing``); the
+partner's other endpoints are told.
+
+At least once: a message is marked delivered after the receiver's 2xx; a crash in between sends it
+again (same ``webhook-id``).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+import weakref
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from contracts.webhooks import DisabledReason, MessageFailed
+from runtime import metrics
+from runtime.errors import InvalidInput
+from runtime.mongo import Database, Transaction, from_document, utcnow
+from services.webhooks.adapters.repository import ATTEMPTS, ENDPOINTS, HEALTH, LEASE, MESSAGES
+from services.webhooks.adapters.resolver import Refused, Resolver, Unresolvable, checked_addresses, resolve
+from services.webhooks.domain.addresses import AllowList, endpoint_url, literal
+from services.webhooks.domain.delivery import MessageStatus, Outcome, TokenBucket, outcome_of, parse_retry_after, \
+    retry_delay
+from services.webhooks.domain.endpoints import Endpoint
+from services.webhooks.domain.signing import webhook_headers
+from services.webhooks.settings import WebhooksSettings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "CRESS-Webhooks/1.0 (+https://www.standardwebhooks.com)"
+_WAKERS: weakref.WeakKeyDictionary[Database, asyncio.Event] = weakref.WeakKeyDictionary()
+
+
+def wake(db: Database) -> None:
+    """Wake the delivery worker of this process (new messages are there)."""
+    event = _WAKERS.get(db)
+    if event is not None:
+        event.set()
+
+
+def _waker(db: Database) -> asyncio.Event:
+    return _WAKERS.setdefault(db, asyncio.Event())
+
+
+class Deliverer:
+    """The delivery worker of one process (see the module docstring)."""
+
+    def __init__(self, db: Database, settings: WebhooksSettings, *, disable: Callable[..., Any],
+                 clock: Callable[[], datetime] = utcnow, resolver: Resolver = resolve,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.disable = disable  # EndpointsService.disable_by_platform
+        self.clock = clock
+        self.resolver = resolver
+        self.transport = transport
+        self.allow = AllowList.parse(settings.allow_hosts)
+        self.rng = random.Random()
+        self.service = db.settings.service_name
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._lease_until = utcnow() - timedelta(seconds=1)
+        self.in_flight: dict[str, set[str]] = {}  # endpoint id -> message ids in flight
+        self.buckets: dict[str, TokenBucket] = {}
+        self.clients: dict[tuple[str, str], httpx.AsyncClient] = {}
+        self.failing_since: dict[str, datetime | None] = {}
+        self.tasks: set[asyncio.Task] = set()
+        self._turn = 0
+        self._gauged: set[str] = set()
+
+    # -- the loop ----------------------------------------------------------------------------------------
+    async def run(self, platform: Any = None) -> None:
+        """Deliver until cancelled (the service's ``deliveries`` job)."""
+        woken = _waker(self.db)
+        try:
+            while True:
+                woken.clear()
+                try:
+                    if await self.hold_lease():
+                        await self.round()
+                except (PyMongoError, OSError) as exc:
+                    log.warning("webhook deliveries: %s; retrying", exc)
+                    await asyncio.sleep(1.0)
+                try:
+                    await asyncio.wait_for(woken.wait(), self.settings.poll_interval_seconds)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+            for client in self.clients.values():
+                await client.aclose()
+            self.clients.clear()
+
+    async def hold_lease(self) -> bool:
+        now = utcnow()
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        if self._lease_until - now > lease / 3:
+            return True
+        until = now + lease
+        try:
+            doc = await self.db[LEASE].find_one_and_update(
+                {"_id": "deliveries", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "until": until}}, upsert=True, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # another process delivers
+            metrics.WEBHOOK_LEASE_HELD.labels(self.service).set(0)
+            return False
+        held = bool(doc and doc.get("owner") == self.owner)
+        if held:
+            self._lease_until = until
+        metrics.WEBHOOK_LEASE_HELD.labels(self.service).set(1 if held else 0)
+        return held
+
+    async def round(self) -> int:
+        """Start the deliveries that are due and have room; return how many started."""
+        now = self.clock()
+        endpoints = {d["_id"]: from_document(Endpoint, d)
+                     for d in await self.db[ENDPOINTS].find({"enabled": True, "deleted_at": None}).to_list()}
+        await self._forget_gone(endpoints)
+        due = [e for e in await self.db[MESSAGES].distinct(
+            "endpoint_id", {"status": MessageStatus.PENDING.value, "next_attempt_at": {"$lte": now}})
+            if e in endpoints]
+        if not due:
+            return 0
+        due.sort()
+        start = self._turn % len(due)
+        self._turn += 1
+        started = 0
+        monotonic = time.monotonic()
+        for endpoint_id in due[start:] + due[:start]:
+            pool_free = self.settings.max_concurrency - len(self.tasks)
+            if pool_free <= 0:
+                break
+            endpoint = endpoints[endpoint_id]
+            busy = self.in_flight.setdefault(endpoint_id, set())
+            room = min(self.settings.per_endpoint_concurrency - len(busy), pool_free)
+            bucket = self._bucket(endpoint, monotonic)
+            if bucket is not None:
+                room = min(room, bucket.available(monotonic))
+            if room <= 0:
+                continue
+            docs = await self.db[MESSAGES].find(
+                {"endpoint_id": endpoint_id, "status": MessageStatus.PENDING.value, "next_attempt_at": {"$lte": now},
+                 "_id": {"$nin": list(busy)}}).sort([("next_attempt_at", ASCENDING)]).limit(room).to_list()
+            for doc in docs:
+                if bucket is not None and not bucket.take(monotonic):
+                    break
+                busy.add(doc["_id"])
+                task = asyncio.create_task(self._deliver(endpoint, doc), name=f"webhook-{doc['_id']}")
+                self.tasks.add(task)
+                task.add_done_callback(self._done(endpoint_id, doc["_id"]))
+                started += 1
+        return started
+
+    def _done(self, endpoint_id: str, message_id: str) -> Callable[[asyncio.Task], None]:
+        def callback(task: asyncio.Task) -> None:
+            self.tasks.discard(task)
+            self.in_flight.get(endpoint_id, set()).discard(message_id)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("webhook delivery of %s failed: %r", message_id, task.exception(),
+                          exc_info=task.exception())
+            wake(self.db)  # a slot is free
+        return callback
+
+    def _bucket(self, endpoint: Endpoint, now: float) -> TokenBucket | None:
+        rate = endpoint.rate_limit_per_second
+        if rate is None:
+            self.buckets.pop(endpoint.id, None)
+            return None
+        bucket = self.buckets.get(endpoint.id)
+        if bucket is None or bucket.rate != rate:
+            bucket = self.buckets[endpoint.id] = TokenBucket(rate, now)
+        return bucket
+
+    async def _forget_gone(self, endpoints: dict[str, Endpoint]) -> None:
+        """Close the HTTP clients of endpoints no longer enabled, or whose host changed."""
+        for key in [k for k in self.clients
+                    if k[0] not in endpoints or urlsplit(endpoints[k[0]].url).hostname != k[1]]:
+            if not self.in_flight.get(key[0]):
+                await self.clients.pop(key).aclose()
+
+    def _client(self, endpoint: Endpoint, host: str) -> httpx.AsyncClient:
+        key = (endpoint.id, host)
+        client = self.clients.get(key)
+        if client is None:
+            limit = self.settings.per_endpoint_concurrency
+            client = self.clients[key] = httpx.AsyncClient(
+                follow_redirects=False, timeout=self.settings.request_timeout_seconds, transport=self.transport,
+                limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit), trust_env=False)
+        return client
+
+    # -- one attempt ----------------------------------------------------------------------------------------
+    async def _deliver(self, endpoint: Endpoint, message: dict[str, Any]) -> None:
+        started = self.clock()
+        t0 = time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        excerpt = ""
+        retry_after: float | None = None
+        try:
+            parts = urlsplit(endpoint.url)
+            address = (await checked_addresses(parts.hostname or "", parts.port or (443 if parts.scheme == "https"
+                                                                                     else 80),
+                                               self.allow, self.resolver))[0]
+            target = endpoint_url(endpoint.url, self.allow)  # the rules as configured now (https…)
+            url, host_header = _pinned(target.url, address)
+            sent_at = self.clock()
+            headers = {**endpoint.headers, "content-type": "application/json", "user-agent": USER_AGENT,
+                       **webhook_headers(endpoint.signing_keys(sent_at), message["webhook_id"], sent_at,
+                                         message["body"])}
+            if host_header is not None:
+                headers["host"] = host_header
+            extensions = {"sni_hostname": target.host} if target.scheme == "https" and host_header else {}
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                async with self._client(endpoint, target.host).stream(
+                        "POST", url, content=message["body"].encode(), headers=headers,
+                        extensions=extensions) as response:
+                    status_code = response.status_code
+                    outcome = outcome_of(status_code)
+                    if outcome is Outcome.THROTTLED:
+                        retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock())
+                    body, too_large = await _read_capped(response, self.settings.response_max_bytes)
+                    excerpt = body[: self.settings.response_excerpt_bytes].decode("utf-8", errors="replace")
+                    if too_large:
+                        outcome = Outcome.TOO_LARGE
+                        error = f"response body larger than {self.settings.response_max_bytes} bytes"
+        except Refused as exc:
+            outcome, error = Outcome.SSRF_REFUSED, f"refused: {exc}"
+        except InvalidInput as exc:
+            outcome, error = Outcome.SSRF_REFUSED, f"refused: {exc.detail}"
+        except Unresolvable as exc:
+            outcome, error = Outcome.CONNECTION_ERROR, str(exc)
+        except (TimeoutError, httpx.TimeoutException):
+            outcome, error = Outcome.TIMEOUT, f"no complete answer within {self.settings.request_timeout_seconds:g} s"
+        except httpx.ConnectError as exc:
+            outcome, error = Outcome.CONNECTION_ERROR, f"connection failed: {exc or type(exc).__name__}"
+        except (httpx.HTTPError, OSError) as exc:
+            outcome, error = Outcome.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # noqa: BLE001 — e.g. the URL no longer passes the rules: an attempt failed
+            outcome, error = Outcome.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}"[:500]
+        latency = time.perf_counter() - t0
+        await self.record(endpoint, message, outcome=outcome, status_code=status_code, error=error, excerpt=excerpt,
+                          latency=latency, at=started, retry_after=retry_after)
+
+    async def record(self, endpoint: Endpoint, message: dict[str, Any], *, outcome: Outcome, status_code: int | None,
+                     error: str | None, excerpt: str, latency: float, at: datetime,
+                     retry_after: float | None = None) -> str:
+        """Log the attempt and move the message on; return its new status."""
+        now = self.clock()
+        round_attempts = message["round_attempts"] + 1
+        update: dict[str, Any] = {"attempts": message["attempts"] + 1, "round_attempts": round_attempts,
+                                  "updated_at": now, "last_outcome": outcome.value, "last_status_code": status_code}
+        failed_event = None
+        if outcome.succeeded:
+            update.update(status=MessageStatus.DELIVERED.value, delivered_at=now)
+        else:
+            delay = None if outcome is Outcome.GONE else retry_delay(
+                round_attempts, self.settings.retry_schedule_seconds, jitter=self.settings.retry_jitter, rng=self.rng,
+                retry_after=retry_after, retry_after_cap=self.settings.retry_after_cap_seconds)
+            if delay is None:
+                update.update(status=MessageStatus.FAILED.value, failed_at=now)
+                failed_event = MessageFailed(endpoint_id=endpoint.id, partner_id=endpoint.partner_id,
+                                             message_id=message["_id"], message_type=message["event_type"],
+                                             attempts=update["attempts"], failed_at=now)
+            else:
+                update["next_attempt_at"] = now + timedelta(seconds=delay)
+        attempt = {"_id": f"att-{uuid.uuid4().hex[:16]}", "message_id": message["_id"], "endpoint_id": endpoint.id,
+                   "partner_id": endpoint.partner_id, "attempt": update["attempts"], "at": at,
+                   "outcome": outcome.value, "status_code": status_code, "error": error,
+                   "latency_ms": round(latency * 1000, 1), "response_excerpt": excerpt or None}
+
+        async def work(tx: Transaction) -> None:
+            await tx.db[ATTEMPTS].insert_one(attempt, session=tx.session)
+            await tx.db[MESSAGES].update_one({"_id": message["_id"], "status": MessageStatus.PENDING.value,
+                                              "attempts": message["attempts"]}, {"$set": update}, session=tx.session)
+            if failed_event is not None:
+                tx.events.append(failed_event)
+        await self.db.transaction(work)
+
+        metrics.WEBHOOK_DELIVERIES.labels(self.service, outcome.value).inc()
+        if outcome.succeeded and message.get("replays", 0) == 0 and message["attempts"] == 0:
+            metrics.WEBHOOK_LATENCY.labels(self.service).observe(max(0.0, (now - message["event_at"]).total_seconds()))
+        await self._health(endpoint, outcome, now)
+        return update.get("status", MessageStatus.PENDING.value)
+
+    async def _health(self, endpoint: Endpoint, outcome: Outcome, now: datetime) -> None:
+        """Track since when every attempt of the endpoint failed; disable it when gone or failing too long."""
+        if endpoint.id not in self.failing_since:
+            doc = await self.db[HEALTH].find_one({"_id": endpoint.id})
+            self.failing_since[endpoint.id] = doc.get("failing_since") if doc else None
+        since = self.failing_since[endpoint.id]
+        if outcome.succeeded:
+            if since is not None:
+                self.failing_since[endpoint.id] = None
+                await self.db[HEALTH].update_one({"_id": endpoint.id}, {"$set": {"failing_since": None,
+                                                                                  "recovered_at": now}}, upsert=True)
+            return
+        if since is None:
+            since = self.failing_since[endpoint.id] = now
+            await self.db[HEALTH].update_one({"_id": endpoint.id}, {"$set": {"failing_since": now}}, upsert=True)
+        reason = None
+        if outcome is Outcome.GONE:
+            reason = DisabledReason.GONE
+        elif (now - since).total_seconds() >= self.settings.disable_after_failing_seconds:
+            reason = DisabledReason.FAILING
+        if reason is not None and await self.disable(endpoint.id, reason=reason, failing_since=since):
+            metrics.WEBHOOK_ENDPOINTS_DISABLED.labels(self.service, reason.value).inc()
+            self.failing_since.pop(endpoint.id, None)
+            await self.db[HEALTH].update_one({"_id": endpoint.id}, {"$set": {"failing_since": None}}, upsert=True)
+            log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason.value)
+
+    # -- gauges and retention ---------------------------------------------------------------------------------
+    async def update_gauges(self) -> None:
+        """Backlog per endpoint (pending messages); endpoints without any drop to 0."""
+        pending = await self.db[MESSAGES].distinct("endpoint_id", {"status": MessageStatus.PENDING.value})
+        for endpoint_id in set(pending) | set(self._gauged):
+            count = await self.db[MESSAGES].count_documents({"endpoint_id": endpoint_id,
+                                                             "status": MessageStatus.PENDING.value})
+            metrics.WEBHOOK_BACKLOG.labels(self.service, endpoint_id).set(count)
+        self._gauged = set(pending)
+
+    async def purge(self) -> int:
+        """Delete attempts and finished messages older than the retention."""
+        cutoff = self.clock() - timedelta(days=self.settings.retention_days)
+        attempts = await self.db[ATTEMPTS].delete_many({"at": {"$lt": cutoff}})
+        messages = await self.db[MESSAGES].delete_many({"status": {"$ne": MessageStatus.PENDING.value},
+                                                        "updated_at": {"$lt": cutoff}})
+        return attempts.deleted_count + messages.deleted_count
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the body; True if there was more (reading stops there)."""
+    chunks, size = [], 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], True
+    return b"".join(chunks), False
+
+
+def _pinned(url: str, address: str) -> tuple[str, str | None]:
+    """``url`` with its host replaced by the checked ``address`` (and the Host header to send), so that
+    the connection goes where the check looked; unchanged for an address literal."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if literal(host) is not None:
+        return url, None
+    netloc_host = f"[{address}]" if ":" in address else address
+    netloc = f"{netloc_host}:{parts.port}" if parts.port else netloc_host
+    host_header = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), host_header
