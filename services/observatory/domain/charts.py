@@ -170,7 +170,7 @@ def members_chart(year: int, series: Sequence[tuple[date, int]]) -> dict[str, An
     order = [r["label"] for r in rows]
     spec = _spec(
         f"Adhérent·e·s à jour de cotisation en {year}", "À chaque fin de mois, depuis la fin de l'année précédente",
-        data={"values": rows}, width=520, height=220,
+        data={"values": rows}, width=430, height=220,
         encoding={"x": {"field": "label", "type": "ordinal", "sort": order, "title": None,
                         "axis": {"labelAngle": 0}},
                   "y": {"field": "members", "type": "quantitative", "title": "Adhérent·e·s",
@@ -240,6 +240,14 @@ def _centre(geometry: Mapping[str, Any]) -> tuple[float, float]:
     return (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
 
 
+def legend_values(top: int, *, zero: bool = False) -> list[int]:
+    """Whole numbers for a legend up to ``top`` (a legend of counts has no "1,5 structure")."""
+    if top <= 0:
+        return [0] if zero else [1]
+    values = {top, max(1, round(top / 2)), max(1, round(top / 4))} if top > 2 else set(range(1, top + 1))
+    return sorted(values | ({0} if zero else set()))
+
+
 def _signed_area(ring: Sequence[Sequence[float]]) -> float:
     return sum(x0 * y1 - x1 * y0 for (x0, y0, *_), (x1, y1, *_) in zip(ring, ring[1:])) / 2
 
@@ -284,6 +292,8 @@ def map_chart(measure: str, shapes: Mapping[str, Any], departements: Sequence[Ma
                "value": c.get(measure, 0)} for c in communes
               if c.get("departement") in codes and c.get(measure, 0) > 0 and c.get("lat") is not None]
     total = sum(counts.get(code, 0) for code in codes)
+    shade_values = legend_values(max((f["properties"]["value"] for f in features), default=0), zero=True)
+    size_values = legend_values(max((p["value"] for p in points), default=0))
     spec = _spec(
         title, f"Au {day_label(on)} : {french_number(total)} {unit} en Île-de-France",
         width=380, height=330, projection={"type": "mercator"},
@@ -293,7 +303,7 @@ def map_chart(measure: str, shapes: Mapping[str, Any], departements: Sequence[Ma
              "encoding": {"color": {"field": "properties.value", "type": "quantitative",
                                     "title": ["Par département", f"({unit})"],
                                     "scale": {"scheme": scheme, "zero": True, "domainMin": 0},
-                                    "legend": {"format": ",d", "tickMinStep": 1, "orient": "right",
+                                    "legend": {"format": ",d", "values": shade_values, "orient": "right",
                                                "gradientLength": 140}},
                           "tooltip": [{"field": "properties.name", "title": "Département"},
                                       {"field": "properties.value", "title": title, "format": ",d"}]}},
@@ -308,7 +318,7 @@ def map_chart(measure: str, shapes: Mapping[str, Any], departements: Sequence[Ma
                           "latitude": {"field": "lat", "type": "quantitative"},
                           "size": {"field": "value", "type": "quantitative", "title": ["Par commune", f"({unit})"],
                                    "scale": {"range": [30, 700], "zero": True},
-                                   "legend": {"format": ",d", "tickMinStep": 1, "orient": "right",
+                                   "legend": {"format": ",d", "values": size_values, "orient": "right",
                                               "symbolFillColor": dot, "symbolStrokeColor": "#ffffff"}},
                           "tooltip": [{"field": "name", "title": "Commune"},
                                       {"field": "value", "title": title, "format": ",d"}]}},

@@ -16,6 +16,7 @@ from runtime.api import ONE, READ, WRITE, IfMatch, PlatformDep, errors, expected
 from runtime.auth import READER, allow, staff
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
 from services.observatory.domain.records import Fact, Objective
+from services.observatory.entrypoints.page import ROUTERS as PAGE_ROUTERS  # the page, charts, map, exports
 from services.observatory.entrypoints.schemas import (FactCorrectionIn, FactIn, FactWithdrawalIn, ObjectiveIn,
                                                       ReportView, StatusIn)
 from services.observatory.service_layer.records import RecordsService
@@ -105,4 +106,4 @@ async def change_status(objective_id: str, body: StatusIn, response: Response, s
                                                               expected_version=expected(if_match)))
 
 
-ROUTERS = (reports, facts, objectives)
+ROUTERS = (reports, facts, objectives, *PAGE_ROUTERS)
