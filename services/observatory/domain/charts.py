@@ -163,14 +163,14 @@ def month_ends(year: int, as_of: date) -> list[date]:
 
 
 def members_chart(year: int, series: Sequence[tuple[date, int]]) -> dict[str, Any]:
-    rows = [{"day": d.isoformat(), "label": (f"fin {d.year}" if (d.month, d.day) == (12, 31) and d.year < year
+    rows = [{"day": d.isoformat(), "label": (str(d.year) if (d.month, d.day) == (12, 31) and d.year < year
                                              else f"{d.day} {MONTHS[d.month - 1]}" if _mid_month(d)
                                              else MONTHS[d.month - 1]),
              "members": n} for d, n in series]
     order = [r["label"] for r in rows]
     spec = _spec(
-        f"Adhérent·e·s à jour de cotisation en {year}", "À chaque fin de mois, depuis la fin de l'année précédente",
-        data={"values": rows}, width=430, height=220,
+        f"Adhérent·e·s à jour de cotisation en {year}", f"Fin {year - 1}, puis à chaque fin de mois",
+        data={"values": rows}, width=470, height=220,
         encoding={"x": {"field": "label", "type": "ordinal", "sort": order, "title": None,
                         "axis": {"labelAngle": 0}},
                   "y": {"field": "members", "type": "quantitative", "title": "Adhérent·e·s",

@@ -36,7 +36,8 @@ def shown(figure: FigureView) -> tuple[int | float | None, str]:
 
 def unit_for(value: int | float, unit: str) -> str:
     """French agreement: ``0 adhérent``, ``1 adhérent``, ``2 adhérents`` (the unit is a plural word)."""
-    return unit[:-1] if abs(value) < 2 and unit.endswith("s") and " " not in unit else unit
+    plural = unit.endswith("s") and not unit.endswith(("is", "ss")) and " " not in unit  # "devis" stays
+    return unit[:-1] if abs(value) < 2 and plural else unit
 
 
 def display(figure: FigureView) -> str:
@@ -152,7 +153,7 @@ tr { break-inside: avoid; }
 .recorded { color: #8a5a00; font-size: 7.5pt; }
 figure { margin: 3mm 0 5mm 0; break-inside: avoid; text-align: center; }
 figure svg { max-width: 100%; height: auto; }
-.maps { display: flex; gap: 4mm; } .maps figure { flex: 1; }
+.maps figure { margin: 2mm 0 6mm 0; }
 """
 
 

@@ -63,7 +63,7 @@
     if (figure.unit === "centimes") { return money.format(v / 100); }
     if (figure.unit === "%") { return number.format(v) + "\u00a0%"; }
     var unit = figure.unit;  // French agreement: 0 or 1 adhérent, 2 adhérents
-    if (Math.abs(v) < 2 && /s$/.test(unit) && unit.indexOf(" ") < 0) { unit = unit.slice(0, -1); }
+    if (Math.abs(v) < 2 && /[^is]s$/.test(unit) && unit.indexOf(" ") < 0) { unit = unit.slice(0, -1); }
     return number.format(v) + "\u00a0" + unit;
   }
 
