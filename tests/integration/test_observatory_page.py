@@ -163,6 +163,11 @@ async def test_the_page_draws_the_report_with_its_charts_and_map_in_a_real_brows
             assert geojson.headers["content-type"].startswith("application/geo+json")
             assert len(geojson.json()["features"]) == 8
             assert (await o.get("/maps/departements.geojson", params={"region": "99"})).status_code == 404
+        async with client_of(observatory_app, os_, "staff:observatory") as staff:
+            r = await staff.post("/objectives", json={"code": "1.2", "title": "Renforcer la vie associative",
+                                                      "team": "membership", "target_year": 2030,
+                                                      "adopted_on": "2026-01-15", "status": "atteint"})
+            assert r.status_code == 201, r.text
 
         token = issue_token(os_, "page-test", ["reader"])
         async with over_http(observatory_app) as base, chromium() as browser:
@@ -172,7 +177,10 @@ async def test_the_page_draws_the_report_with_its_charts_and_map_in_a_real_brows
             response = await page.goto(f"{base}/reports/2030/page?as_of=2030-12-31#token={token}")
             csp = response.headers["content-security-policy"]
             assert "script-src 'self'" in csp and "unsafe-eval" not in csp and "unsafe-inline" not in csp
-            await page.wait_for_selector("main[data-state=ready][data-charts=drawn]", timeout=60_000)
+            await page.wait_for_selector("main[data-state]", timeout=60_000)
+            state = await page.get_attribute("main", "data-state")
+            assert state == "ready", (await page.inner_text("#message"), watched.errors)
+            await page.wait_for_selector("main[data-charts=drawn]", timeout=30_000)
 
             assert "token=" not in page.url, "the token leaves the address bar"
             for chart in ("members_over_time", "dues", "events_by_kind", "business_conventions", "map_structures",
@@ -186,7 +194,8 @@ async def test_the_page_draws_the_report_with_its_charts_and_map_in_a_real_brows
             text = await page.inner_text("body")
             for french in ("Rapport d'activité 2030", "Vie interne", "Adhérent·e·s en fin d'année",
                            "Cotisations encaissées", "Carte de la région", "Adhérent·e·s à jour de cotisation",
-                           "Chiffres au 31 décembre 2030"):
+                           "Chiffres au 31 décembre 2030", "Objectifs du plan stratégique",
+                           "Renforcer la vie associative", "ATTEINT"):
                 assert french in text, french
             svg_text = await page.inner_text('figure[data-chart="map_members"]')
             assert "Par département" in svg_text and "Par commune" in svg_text, "the map has a legend"
