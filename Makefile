@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement geo-data geo-shapes schemas deadletters compose-check clean
+        bench-procurement web-assets geo-data geo-shapes schemas deadletters compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[local,dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP)  # and the browser of the observatory page's tests, where it is missing (never skipped)
+	@test -x /usr/bin/chromium || { echo "installing chromium (the observatory page's browser tests)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
+	    echo "chromium is missing and cannot be installed (not root, no sudo): apt-get install chromium" >&2; \
+	    exit 1; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium; }
 
 run: install
 	$(PY) -m runtime.stack run
@@ -48,6 +53,9 @@ bench-events: install
 
 bench-procurement: install
 	$(PY) -m bench.procurement
+
+web-assets: install  # re-download the observatory page's pinned Vega builds from npm (they are committed)
+	$(PY) -m services.observatory.entrypoints.assets
 
 geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
 	$(PY) -m reference.build_geo

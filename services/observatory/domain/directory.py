@@ -646,13 +646,16 @@ def year_counts(entries: list[Entry], year: int, on: date) -> dict[str, Any]:
 
 
 def territories(entries: list[Entry], level: str) -> list[dict[str, Any]]:
-    """Structures and members per département or commune: [{code, name, structures, members, lat, lon}]."""
+    """Structures and members per département or commune: [{code, name, structures, members, lat, lon}]
+    (and a commune's ``departement``)."""
     groups: dict[str, dict[str, Any]] = {}
     for e in live(entries):
         place = e.departement if level == "departement" else e.commune
         if place is None:
             continue
         g = groups.setdefault(place.code, {"code": place.code, "name": place.name, "structures": 0, "members": 0})
+        if level == "commune" and e.departement is not None:
+            g["departement"] = e.departement.code
         g["structures"] += 1
         g["members"] += int(e.member)
     for code, g in groups.items():

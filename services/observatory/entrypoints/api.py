@@ -17,6 +17,7 @@ from runtime.auth import READER, allow, staff
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
 from services.observatory.domain.records import Fact, Objective
 from services.observatory.entrypoints import territory  # diagnostic, timelines
+from services.observatory.entrypoints.page import ROUTERS as PAGE_ROUTERS  # the page, charts, map, exports
 from services.observatory.entrypoints.schemas import (FactCorrectionIn, FactIn, FactWithdrawalIn, ObjectiveIn,
                                                       ReportView, StatusIn)
 from services.observatory.service_layer.records import RecordsService
@@ -106,4 +107,4 @@ async def change_status(objective_id: str, body: StatusIn, response: Response, s
                                                               expected_version=expected(if_match)))
 
 
-ROUTERS = (reports, facts, objectives, *territory.ROUTERS)
+ROUTERS = (reports, facts, objectives, *territory.ROUTERS, *PAGE_ROUTERS)
