@@ -34,6 +34,12 @@ def _consumers() -> list[Consumer]:
             membership_view("observatory-members")]  # organisations' profiles, member standing with history
 
 
+def _projections():
+    from services.observatory.projections import projections
+
+    return projections()
+
+
 DESCRIPTION = """
 The regional observatory of the ESS (ORESS): the chamber's activity report for any year, **as of
 any date**, computed from the platform's own events (membership, events, procurement); figures of activity
@@ -57,6 +63,7 @@ SERVICE = ServiceDefinition(
     indexes=ensure_indexes,
     consumers=_consumers,
     jobs=[],
+    projections=_projections,
     openapi_tags=[
         {"name": "activity report", "description": "The activity report per team (pôle), for any year, as of any "
                                                    "date, each figure with its source"},

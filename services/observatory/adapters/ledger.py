@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, timezone
 from typing import Any
 
+from pymongo import UpdateOne
+
 from contracts.envelope import CloudEvent
 from runtime.consumer import Consumer, Subscription
 from runtime.mongo import Database, Transaction
@@ -17,10 +19,16 @@ from services.observatory.domain.ledger import KEPT_BY_SOURCE, LedgerRow, row_of
 LEDGER = "ledger"
 
 
+def document_of(row: LedgerRow) -> dict[str, Any]:
+    """The ledger document of ``row`` (without its ``_id``)."""
+    return {"type": row.type, "subject": row.subject, "at": row.at, "on": row.on.isoformat(), "data": row.data}
+
+
 async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
+    """Insert the event's row unless it is there (staged: one bulk write per batch of events; a
+    rebuild writes thousands at once, :mod:`runtime.rebuild`)."""
     row = row_of(event, event_id=envelope.id, at=envelope.time)
-    doc = {"type": row.type, "subject": row.subject, "at": row.at, "on": row.on.isoformat(), "data": row.data}
-    await tx.db[LEDGER].update_one({"_id": row.id}, {"$setOnInsert": doc}, upsert=True, session=tx.session)
+    tx.stage(LEDGER, UpdateOne({"_id": row.id}, {"$setOnInsert": document_of(row)}, upsert=True))
 
 
 def ledger_consumer(group: str = "observatory-ledger", source: str = "membership") -> Consumer:
