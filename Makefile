@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement geo-data geo-shapes schemas deadletters compose-check clean
+        bench-procurement bench-observatory rebuild geo-data geo-shapes schemas deadletters compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ bench-events: install
 
 bench-procurement: install
 	$(PY) -m bench.procurement
+
+bench-observatory: install
+	$(PY) -m bench.observatory
+
+rebuild: install  # make rebuild SERVICE=observatory [PROJECTIONS="ledger"] (all of them without PROJECTIONS)
+	$(PY) -m runtime.rebuild $(SERVICE) $(if $(PROJECTIONS),$(PROJECTIONS),--all)
 
 geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
 	$(PY) -m reference.build_geo

@@ -260,7 +260,11 @@ class Replay:
 
 async def log_offsets(kafka: AIOKafkaConsumer, topics: Sequence[str]) -> tuple[Offsets, Offsets]:
     """Assign every partition of ``topics``; return their first and end offsets (now)."""
-    partitions = [TopicPartition(t, p) for t in topics for p in sorted(kafka.partitions_for_topic(t) or ())]
+    cluster = await kafka._client.fetch_all_metadata()  # noqa: SLF001 — a group-less consumer knows no topic yet
+    missing = [t for t in topics if not cluster.partitions_for_topic(t)]
+    if missing:
+        raise RuntimeError(f"topics not found: {', '.join(missing)}")
+    partitions = [TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t))]
     kafka.assign(partitions)
     return await kafka.beginning_offsets(partitions), await kafka.end_offsets(partitions)
 

@@ -17,6 +17,7 @@ from runtime.mongo import Database, Transaction
 from services.observatory.domain.ledger import KEPT_BY_SOURCE, LedgerRow, row_of
 
 LEDGER = "ledger"
+MARKS = "ledger_marks"  # {_id: "ledger", version}: bumped by every transaction that appends rows
 
 
 def document_of(row: LedgerRow) -> dict[str, Any]:
@@ -29,6 +30,14 @@ async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
     rebuild writes thousands at once, :mod:`runtime.rebuild`)."""
     row = row_of(event, event_id=envelope.id, at=envelope.time)
     tx.stage(LEDGER, UpdateOne({"_id": row.id}, {"$setOnInsert": document_of(row)}, upsert=True))
+    if not tx.staged.get(MARKS):  # once per transaction (per batch of events), in it: caches key on it
+        tx.stage(MARKS, UpdateOne({"_id": LEDGER}, {"$inc": {"version": 1}}, upsert=True))
+
+
+async def mark(db: Database) -> int:
+    """The ledger's high-water mark: it changes whenever rows are appended (read it before the rows)."""
+    doc = await db[MARKS].find_one({"_id": LEDGER})
+    return int((doc or {}).get("version", 0))
 
 
 def ledger_consumer(group: str = "observatory-ledger", source: str = "membership") -> Consumer:
@@ -48,6 +57,7 @@ def ledger_consumers() -> list[Consumer]:
 async def ensure_indexes(db: Database) -> None:
     await db[LEDGER].create_index([("on", 1), ("type", 1)])
     await db[LEDGER].create_index([("type", 1), ("subject", 1)])
+    await db[LEDGER].create_index([("type", 1), ("data.event_id", 1)])
 
 
 def _row(doc: dict[str, Any]) -> LedgerRow:
@@ -58,11 +68,13 @@ def _row(doc: dict[str, Any]) -> LedgerRow:
                      on=date.fromisoformat(doc["on"]), data=doc.get("data") or {})
 
 
-async def rows_until(db: Database, day: date, types: list[str] | None = None) -> list[LedgerRow]:
-    """The ledger rows whose business date is on or before ``day``."""
-    query: dict[str, Any] = {"on": {"$lte": day.isoformat()}}
+async def rows_until(db: Database, day: date, types: list[str] | None = None,
+                     **where: Any) -> list[LedgerRow]:
+    """The ledger rows whose business date is on or before ``day`` (of ``types``; ``where``: more
+    conditions, e.g. ``subject={"$in": [...]}``, ``**{"data.event_id": {"$in": [...]}}``)."""
+    query: dict[str, Any] = {"on": {"$lte": day.isoformat()}, **where}
     if types:
-        query["type"] = {"$in": types}
+        query["type"] = {"$in": list(types)}
     return [_row(doc) async for doc in db[LEDGER].find(query)]
 
 
