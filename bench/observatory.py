@@ -43,6 +43,7 @@ import aiohttp
 import typer
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic_core import PydanticUndefined
+from pymongo.errors import BulkWriteError
 from rich.console import Console
 
 from bench.events import Meter, percentile, progress, service_pids
@@ -283,7 +284,11 @@ async def raw_pipeline(infra: Infrastructure, database: Database, batch: int = 5
                     if records and records[-1].offset + 1 >= end[tp]:
                         todo.discard(tp)
                 if docs:
-                    await db[RAW].insert_many(docs, ordered=False)
+                    try:
+                        await db[RAW].insert_many(docs, ordered=False)
+                    except BulkWriteError as exc:  # a retried write (or a replayed event): already there
+                        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                            raise
     finally:
         await kafka.stop()
     return time.perf_counter() - started
