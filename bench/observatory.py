@@ -61,7 +61,7 @@ from contracts.topics import topic_for
 from runtime.auth import issue_token
 from runtime.kafka import ensure_topics, make_producer
 from runtime.mongo import Database
-from runtime.rebuild import log_offsets, rebuild
+from runtime.rebuild import DatabaseView, log_offsets, rebuild
 from runtime.service import service
 from runtime.stack import Infrastructure, free_port, start_infrastructure, start_service, wait_ready
 from services.observatory.adapters.ledger import LEDGER, document_of, ensure_indexes
@@ -253,8 +253,7 @@ async def raw_pipeline(infra: Infrastructure, database: Database, batch: int = 5
     """The hand-written reference: aiokafka batches, decode, the same rows, unordered bulk inserts."""
     db = database.db
     await db.drop_collection(RAW)
-    await db[RAW].create_index([("on", 1), ("type", 1)])
-    await db[RAW].create_index([("type", 1), ("subject", 1)])
+    await ensure_indexes(DatabaseView(db, {LEDGER: RAW}))  # the ledger's indexes, as the rebuild creates them
     kept = {cls.event_type for cls in KEPT}
     topics = sorted({topic_for(t).name for t in kept})
     kafka = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap_servers, group_id=None,
