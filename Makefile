@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement web-assets geo-data geo-shapes schemas deadletters compose-check clean
+        bench-procurement bench-observatory rebuild web-assets geo-data geo-shapes schemas deadletters \
+        compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,12 @@ bench-procurement: install
 
 web-assets: install  # re-download the observatory page's pinned Vega builds from npm (they are committed)
 	$(PY) -m services.observatory.entrypoints.assets
+
+bench-observatory: install
+	$(PY) -m bench.observatory
+
+rebuild: install  # make rebuild SERVICE=observatory [PROJECTIONS="ledger"] (all of them without PROJECTIONS)
+	$(PY) -m runtime.rebuild $(SERVICE) $(if $(PROJECTIONS),$(PROJECTIONS),--all)
 
 geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
 	$(PY) -m reference.build_geo

@@ -59,6 +59,7 @@ class ServiceDefinition:
     indexes: Callable[[Database], Awaitable[None]] | None = None
     consumers: Callable[[], Sequence[Consumer]] = tuple  # one Consumer per group, one line per subscription
     jobs: Sequence[Job] = ()
+    projections: Callable[[], Sequence[Any]] = tuple  # runtime.rebuild.Projection: what `make rebuild` replays
     openapi_tags: Sequence[dict[str, Any]] = ()
     version: str = "1.0.0"
 

@@ -39,6 +39,12 @@ def _consumers() -> list[Consumer]:
             directory_consumer()]  # procurement's supplier profiles, for the directory
 
 
+def _projections():
+    from services.observatory.projections import projections
+
+    return projections()
+
+
 DESCRIPTION = """
 The regional observatory of the ESS (ORESS): the chamber's activity report for any year, **as of
 any date**, computed from the platform's own events (membership, events, procurement); figures of activity
@@ -62,6 +68,7 @@ SERVICE = ServiceDefinition(
     indexes=ensure_indexes,
     consumers=_consumers,
     jobs=[],
+    projections=_projections,
     openapi_tags=[
         {"name": "activity report", "description": "The activity report per team (pôle), for any year, as of any "
                                                    "date, each figure with its source"},

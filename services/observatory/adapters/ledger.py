@@ -12,12 +12,15 @@ from __future__ import annotations
 from datetime import date, timezone
 from typing import Any
 
+from pymongo import UpdateOne
+
 from contracts.envelope import CloudEvent
 from runtime.consumer import Consumer, Subscription
 from runtime.mongo import Database, Transaction
 from services.observatory.domain.ledger import KEPT_BY_SOURCE, LedgerRow, row_of
 
 LEDGER = "ledger"
+MARKS = "ledger_marks"  # {_id: "ledger", version}: bumped by every transaction that appends rows
 
 
 def document_of(row: LedgerRow) -> dict[str, Any]:
@@ -29,9 +32,18 @@ def document_of(row: LedgerRow) -> dict[str, Any]:
 
 
 async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
+    """Insert the event's row unless it is there (staged: one bulk write per batch of events; a
+    rebuild writes thousands at once, :mod:`runtime.rebuild`)."""
     row = row_of(event, event_id=envelope.id, at=envelope.time)
-    doc = document_of(row)
-    await tx.db[LEDGER].update_one({"_id": row.id}, {"$setOnInsert": doc}, upsert=True, session=tx.session)
+    tx.stage(LEDGER, UpdateOne({"_id": row.id}, {"$setOnInsert": document_of(row)}, upsert=True))
+    if not tx.staged.get(MARKS):  # once per transaction (per batch of events), in it: caches key on it
+        tx.stage(MARKS, UpdateOne({"_id": LEDGER}, {"$inc": {"version": 1}}, upsert=True))
+
+
+async def mark(db: Database) -> int:
+    """The ledger's high-water mark: it changes whenever rows are appended (read it before the rows)."""
+    doc = await db[MARKS].find_one({"_id": LEDGER})
+    return int((doc or {}).get("version", 0))
 
 
 def ledger_consumer(group: str = "observatory-ledger", source: str = "membership") -> Consumer:
@@ -51,21 +63,28 @@ def ledger_consumers() -> list[Consumer]:
 async def ensure_indexes(db: Database) -> None:
     await db[LEDGER].create_index([("on", 1), ("type", 1)])
     await db[LEDGER].create_index([("type", 1), ("subject", 1)])
+    await db[LEDGER].create_index([("type", 1), ("data.event_id", 1)])
+    await db[LEDGER].create_index([("organisations", 1), ("on", 1)])  # timelines, territorial diagnostics
+    await db[LEDGER].create_index([("refs", 1), ("on", 1)])
 
 
-def _row(doc: dict[str, Any]) -> LedgerRow:
+def row_of_document(doc: dict[str, Any]) -> LedgerRow:
+    """The row a ledger document holds (the inverse of :func:`document_of`)."""
     at = doc["at"]
     if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)  # MongoDB keeps UTC without the zone
     return LedgerRow(id=doc["_id"], type=doc["type"], subject=doc["subject"], at=at,
-                     on=date.fromisoformat(doc["on"]), data=doc.get("data") or {})
+                     on=date.fromisoformat(doc["on"]), data=doc.get("data") or {},
+                     organisations=tuple(doc.get("organisations") or ()), refs=tuple(doc.get("refs") or ()))
 
 
-async def rows_until(db: Database, day: date, types: list[str] | None = None) -> list[LedgerRow]:
-    """The ledger rows whose business date is on or before ``day``."""
-    query: dict[str, Any] = {"on": {"$lte": day.isoformat()}}
+async def rows_until(db: Database, day: date, types: list[str] | None = None,
+                     **where: Any) -> list[LedgerRow]:
+    """The ledger rows whose business date is on or before ``day`` (of ``types``; ``where``: more
+    conditions, e.g. ``subject={"$in": [...]}``, ``**{"data.event_id": {"$in": [...]}}``)."""
+    query: dict[str, Any] = {"on": {"$lte": day.isoformat()}, **where}
     if types:
-        query["type"] = {"$in": types}
-    return [_row(doc) async for doc in db[LEDGER].find(query)]
+        query["type"] = {"$in": list(types)}
+    return [row_of_document(doc) async for doc in db[LEDGER].find(query)]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from runtime import members
 from runtime.mongo import Database
-from services.observatory.adapters import directory, ledger, territory
+from services.observatory.adapters import directory, ledger
 
 FACTS = "facts"
 OBJECTIVES = "objectives"
@@ -20,7 +20,6 @@ OBJECTIVES = "objectives"
 async def ensure_indexes(db: Database) -> None:
     await ledger.ensure_indexes(db)
     await directory.ensure_indexes(db)
-    await territory.ensure_indexes(db)  # the ledger by organisation (timelines, diagnostics)
     await members.ensure_indexes(db)
     await db[FACTS].create_index([("year", 1), ("team", 1)])
     await db[OBJECTIVES].create_index([("team", 1), ("code", 1)])

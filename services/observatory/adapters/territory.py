@@ -7,28 +7,14 @@ is left as it is.
 """
 from __future__ import annotations
 
-from datetime import date, timezone
+from datetime import date
 from typing import Any
 
 from runtime import members
 from runtime.mongo import Database
-from services.observatory.adapters.ledger import LEDGER
+from services.observatory.adapters.ledger import LEDGER, row_of_document
 from services.observatory.domain.ledger import TIES, LedgerRow
 from services.observatory.domain.territory import Organisation, Territory, organisation_of
-
-
-async def ensure_indexes(db: Database) -> None:
-    await db[LEDGER].create_index([("organisations", 1), ("on", 1)])
-    await db[LEDGER].create_index([("refs", 1), ("on", 1)])
-
-
-def row_of_document(doc: dict[str, Any]) -> LedgerRow:
-    at = doc["at"]
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)  # MongoDB keeps UTC without the zone
-    return LedgerRow(id=doc["_id"], type=doc["type"], subject=doc["subject"], at=at,
-                     on=date.fromisoformat(doc["on"]), data=doc.get("data") or {},
-                     organisations=tuple(doc.get("organisations") or ()), refs=tuple(doc.get("refs") or ()))
 
 
 async def _rows(db: Database, query: dict[str, Any]) -> list[LedgerRow]:

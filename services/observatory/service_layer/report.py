@@ -6,16 +6,27 @@ the strategic objectives' status, each as it stood on ``as_of``.
 """
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import asdict
 from datetime import date
+from typing import Any
 
 from contracts.events.registrations import TEAM_LABELS, Team
 from runtime.mongo import Database, from_document
-from services.observatory.adapters.ledger import rows_until
+from contracts.events import (ConventionParticipantJoined, ConventionParticipantLeft, EventCancelled, EventHeld,
+                              MeetingHeld, MeetingNotHeld, MeetingOutcomeRecorded, ParticipantCheckedIn,
+                              PlaceOfferAccepted, RegistrationApproved, RegistrationCancelled, RegistrationConfirmed,
+                              SurveyAnswerSubmitted, SurveyAnswerUpdated)
+from contracts.membership import ApplicationSubmitted, DuesInvoiced, DuesPaymentRecorded
+from runtime.rebuild import generation
+from services.observatory.adapters.ledger import LEDGER, mark, rows_until
+from services.observatory.domain.ledger import PROCUREMENT_KEPT
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
 from services.observatory.domain.activity import events_figures, procurement_figures
 from services.observatory.domain.records import Fact, Objective
-from services.observatory.domain.report import Figure, Source, membership_figures, year_end
+from services.observatory.domain.report import STATUS_EVENTS, Figure, Source, membership_figures, year_end
 from services.observatory.entrypoints.schemas import (FigureView, ObjectiveLine, ReportView, SourceView,
                                                       TeamReport)
 
@@ -27,16 +38,89 @@ def figure_view(figure: Figure) -> FigureView:
                       source=SourceView(**{**src, "event_types": list(src["event_types"])}))
 
 
+class ReportCache:
+    """The figures computed from the ledger, per (database, year, as of, the ledger's mark and
+    generation): any appended row or rebuild changes the key. Concurrent misses of one key compute
+    once; the oldest entries go first."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self.pending: dict[Hashable, asyncio.Future] = {}
+
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        if key in self.entries:
+            self.entries.move_to_end(key)
+            return self.entries[key]
+        if key in self.pending:
+            return await asyncio.shield(self.pending[key])
+        future = asyncio.get_running_loop().create_future()
+        self.pending[key] = future
+        try:
+            value = await compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        finally:
+            self.pending.pop(key, None)
+        future.set_result(value)
+        self.entries[key] = value
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return value
+
+
+CACHE = ReportCache()
+_REGISTRATIONS = [e.event_type for e in (RegistrationConfirmed, RegistrationApproved, PlaceOfferAccepted,
+                                         RegistrationCancelled, ParticipantCheckedIn, SurveyAnswerSubmitted,
+                                         SurveyAnswerUpdated)]
+_CONVENTIONS = [e.event_type for e in (ConventionParticipantJoined, ConventionParticipantLeft, MeetingHeld,
+                                       MeetingNotHeld, MeetingOutcomeRecorded)]
+
+
+async def ledger_figures(db: Database, year: int, as_of: date) -> dict[Team, list[Figure]]:
+    """The figures the ledger gives, reading only the rows they need (the figures' functions filter
+    as before; each query below keeps every row they would keep):
+
+    - membership: status events up to the year's end (the history), dues of the year, applications
+      of the year;
+    - events: the events held in the year (and cancellations), then only the registrations, check-ins,
+      answers and convention rows of those events (by ``data.event_id`` / ``subject``);
+    - procurement: its rows up to ``as_of`` (buyers, conventions, interventions need their history).
+    """
+    end = year_end(year, as_of)
+    first = date(year, 1, 1)
+    membership_rows = [
+        *await rows_until(db, end, [e.event_type for e in STATUS_EVENTS]),
+        *await rows_until(db, end, [DuesInvoiced.event_type, DuesPaymentRecorded.event_type], **{"data.year": year}),
+        *await rows_until(db, end, [ApplicationSubmitted.event_type], on={"$gte": first.isoformat(),
+                                                                          "$lte": end.isoformat()}),
+    ]
+    held = await rows_until(db, end, [EventHeld.event_type], on={"$gte": first.isoformat(), "$lte": end.isoformat()})
+    cancelled = await rows_until(db, end, [EventCancelled.event_type])
+    ids = sorted({r.subject for r in held})
+    event_rows = [*held, *cancelled]
+    if ids:
+        event_rows += await rows_until(db, as_of, _REGISTRATIONS, **{"data.event_id": {"$in": ids}})
+        event_rows += await rows_until(db, as_of, _CONVENTIONS, subject={"$in": ids})
+    procurement_rows = await rows_until(db, as_of, [e.event_type for e in PROCUREMENT_KEPT])
+
+    by_team: dict[Team, list[Figure]] = {team: [] for team in Team}
+    by_team[Team.MEMBERSHIP] += membership_figures(membership_rows, year, as_of)
+    for team, figures in events_figures(event_rows, year, as_of).items():
+        by_team[team] += figures
+    by_team[Team.BUSINESS_DEVELOPMENT] += procurement_figures(procurement_rows, year, as_of)
+    return by_team
+
+
 async def build_report(db: Database, year: int, as_of: date) -> ReportView:
     """The report of ``year`` as it stood on ``as_of`` (later answers and outcomes of the year's
     events count when they are dated on or before ``as_of``)."""
-    end = year_end(year, as_of)
-    rows = await rows_until(db, as_of)
-    by_team: dict[Team, list[Figure]] = {team: [] for team in Team}
-    by_team[Team.MEMBERSHIP] += membership_figures([r for r in rows if r.on <= end], year, as_of)
-    for team, figures in events_figures(rows, year, as_of).items():
-        by_team[team] += figures
-    by_team[Team.BUSINESS_DEVELOPMENT] += procurement_figures(rows, year, as_of)
+    # the mark is read before the rows: rows appended meanwhile change it, and the next request recomputes
+    key = (db.db.name, year, as_of, await mark(db), await generation(db, "ledger", LEDGER))
+    computed = await CACHE.get(key, lambda: ledger_figures(db, year, as_of))
+    by_team: dict[Team, list[Figure]] = {team: list(figures) for team, figures in computed.items()}
 
     async for doc in db[FACTS].find({"year": year, "recorded_on": {"$lte": as_of.isoformat()}}):
         fact = from_document(Fact, doc)
