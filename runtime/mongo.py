@@ -57,6 +57,7 @@ class Transaction:
     causation_id: str | None = None
     events: list[DomainEvent] = field(default_factory=list)
     staged: dict[str, list] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)  # values handlers take once per transaction (a sequence…)
 
     def collection(self, name: str) -> AsyncCollection:
         return self.db[name]

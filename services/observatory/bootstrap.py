@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from runtime.consumer import Consumer
 from runtime.members import membership_view
-from runtime.service import ServiceDefinition
+from runtime.service import Job, ServiceDefinition
 from services.observatory.adapters.repository import ensure_indexes
 
 
@@ -37,6 +37,12 @@ def _consumers() -> list[Consumer]:
     return [*ledger_consumers(),  # one group per source service: membership, events, procurement
             membership_view("observatory-members"),  # organisations' profiles, member standing with history
             directory_consumer()]  # procurement's supplier profiles, for the directory
+
+
+async def _ledger_memory(platform) -> None:
+    from services.observatory.adapters.ledger_memory import MEMORY
+
+    await MEMORY.fresh(platform.db)  # loads the ledger's rows at start, then tops them up: reports stay fast
 
 
 def _projections():
@@ -67,7 +73,7 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
-    jobs=[],
+    jobs=[Job("ledger-memory", 2.0, _ledger_memory)],
     projections=_projections,
     openapi_tags=[
         {"name": "activity report", "description": "The activity report per team (pôle), for any year, as of any "

@@ -71,6 +71,10 @@ class FakeCollection:
     async def bulk_write(self, ops, ordered):
         self.calls.append(("bulk_write", ops, ordered))
 
+    async def find_one_and_update(self, query, update, **options):
+        self.calls.append(("find_one_and_update", query, update))
+        return {"_id": query["_id"], "version": 7}
+
 
 class FakeDb(dict):
     def __missing__(self, name):
@@ -134,6 +138,6 @@ def test_the_ledger_stages_inserts_if_absent_that_the_rebuild_writes_in_bulk():
     how, docs = plan_writes(tx.staged[LEDGER])
     assert how == "insert" and docs == [{"_id": "e1", "type": MembershipWithdrawn.event_type, "subject": "org-1",
                                          "at": AT, "on": "2037-03-01", "data": {"reason": "resignation"},
-                                         "organisations": ["org-1"], "refs": []}]
+                                         "organisations": ["org-1"], "refs": [], "mark": 7}]
     asyncio.run(flush_staged(tx.db, tx.staged))
     assert tx.db._db["ledger__rebuild_x"].calls[0][0] == "insert_many"

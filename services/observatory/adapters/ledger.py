@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timezone
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import ReturnDocument, UpdateOne
 
 from contracts.envelope import CloudEvent
 from runtime.consumer import Consumer, Subscription
@@ -35,13 +35,21 @@ async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
     """Insert the event's row unless it is there (staged: one bulk write per batch of events; a
     rebuild writes thousands at once, :mod:`runtime.rebuild`)."""
     row = row_of(event, event_id=envelope.id, at=envelope.time)
-    tx.stage(LEDGER, UpdateOne({"_id": row.id}, {"$setOnInsert": document_of(row)}, upsert=True))
-    if not tx.staged.get(MARKS):  # once per transaction (per batch of events), in it: caches key on it
-        tx.stage(MARKS, UpdateOne({"_id": LEDGER}, {"$inc": {"version": 1}}, upsert=True))
+    if MARKS not in tx.memo:  # once per transaction (per batch of events), first: see :func:`mark`
+        state = await tx.db[MARKS].find_one_and_update({"_id": LEDGER}, {"$inc": {"version": 1}}, upsert=True,
+                                                       return_document=ReturnDocument.AFTER, session=tx.session)
+        tx.memo[MARKS] = int(state["version"])
+    tx.stage(LEDGER, UpdateOne({"_id": row.id}, {"$setOnInsert": {**document_of(row), "mark": tx.memo[MARKS]}},
+                               upsert=True))
 
 
 async def mark(db: Database) -> int:
-    """The ledger's high-water mark: it changes whenever rows are appended (read it before the rows)."""
+    """The ledger's high-water mark: the version taken by the last transaction that appended rows.
+
+    Every appending transaction takes the next version *first* and stamps its rows with it: two such
+    transactions conflict on that counter at once, so versions follow commit order, and the rows
+    appended since a version ``v`` was read are those with ``mark > v`` — the in-memory copy
+    (:mod:`services.observatory.adapters.ledger_memory`) tops itself up with them."""
     doc = await db[MARKS].find_one({"_id": LEDGER})
     return int((doc or {}).get("version", 0))
 
@@ -66,6 +74,7 @@ async def ensure_indexes(db: Database) -> None:
     await db[LEDGER].create_index([("type", 1), ("data.event_id", 1)])
     await db[LEDGER].create_index([("organisations", 1), ("on", 1)])  # timelines, territorial diagnostics
     await db[LEDGER].create_index([("refs", 1), ("on", 1)])
+    await db[LEDGER].create_index("mark")  # the in-memory copy's top-ups
 
 
 def row_of_document(doc: dict[str, Any]) -> LedgerRow:

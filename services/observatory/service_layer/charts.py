@@ -8,7 +8,7 @@ from typing import Any
 
 from reference import shapes
 from runtime.mongo import Database
-from services.observatory.adapters.ledger import rows_until
+from services.observatory.adapters.ledger_memory import MEMORY
 from services.observatory.domain import charts
 from services.observatory.domain.report import STATUS_EVENTS, members_on, year_end
 from services.observatory.entrypoints.schemas import ReportView
@@ -22,7 +22,7 @@ async def members_by_month(db: Database, year: int, as_of: date) -> list[tuple[d
     days = charts.month_ends(year, as_of)
     if not days:
         return []
-    rows = await rows_until(db, days[-1], [cls.event_type for cls in STATUS_EVENTS])
+    rows = (await MEMORY.fresh(db)).select([cls.event_type for cls in STATUS_EVENTS], days[-1])
     return [(day, len(members_on(rows, day)[0])) for day in days]
 
 

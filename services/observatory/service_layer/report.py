@@ -20,8 +20,7 @@ from contracts.events import (ConventionParticipantJoined, ConventionParticipant
                               PlaceOfferAccepted, RegistrationApproved, RegistrationCancelled, RegistrationConfirmed,
                               SurveyAnswerSubmitted, SurveyAnswerUpdated)
 from contracts.membership import ApplicationSubmitted, DuesInvoiced, DuesPaymentRecorded
-from runtime.rebuild import generation
-from services.observatory.adapters.ledger import LEDGER, mark, rows_until
+from services.observatory.adapters.ledger_memory import MEMORY, Snapshot
 from services.observatory.domain.ledger import PROCUREMENT_KEPT
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
 from services.observatory.domain.activity import events_figures, procurement_figures
@@ -79,9 +78,9 @@ _CONVENTIONS = [e.event_type for e in (ConventionParticipantJoined, ConventionPa
                                        MeetingNotHeld, MeetingOutcomeRecorded)]
 
 
-async def ledger_figures(db: Database, year: int, as_of: date) -> dict[Team, list[Figure]]:
-    """The figures the ledger gives, reading only the rows they need (the figures' functions filter
-    as before; each query below keeps every row they would keep):
+def ledger_figures(ledger: Snapshot, year: int, as_of: date) -> dict[Team, list[Figure]]:
+    """The figures the ledger gives, from the rows they need (the figures' functions filter as
+    before; each selection below keeps every row they would keep):
 
     - membership: status events up to the year's end (the history), dues of the year, applications
       of the year;
@@ -92,19 +91,19 @@ async def ledger_figures(db: Database, year: int, as_of: date) -> dict[Team, lis
     end = year_end(year, as_of)
     first = date(year, 1, 1)
     membership_rows = [
-        *await rows_until(db, end, [e.event_type for e in STATUS_EVENTS]),
-        *await rows_until(db, end, [DuesInvoiced.event_type, DuesPaymentRecorded.event_type], **{"data.year": year}),
-        *await rows_until(db, end, [ApplicationSubmitted.event_type], on={"$gte": first.isoformat(),
-                                                                          "$lte": end.isoformat()}),
+        *ledger.select([e.event_type for e in STATUS_EVENTS], end),
+        *ledger.select([DuesInvoiced.event_type, DuesPaymentRecorded.event_type], end,
+                       lambda r: r.data.get("year") == year),
+        *ledger.select([ApplicationSubmitted.event_type], end, since=first),
     ]
-    held = await rows_until(db, end, [EventHeld.event_type], on={"$gte": first.isoformat(), "$lte": end.isoformat()})
-    cancelled = await rows_until(db, end, [EventCancelled.event_type])
-    ids = sorted({r.subject for r in held})
+    held = ledger.select([EventHeld.event_type], end, since=first)
+    cancelled = ledger.select([EventCancelled.event_type], end)
+    ids = {r.subject for r in held}
     event_rows = [*held, *cancelled]
     if ids:
-        event_rows += await rows_until(db, as_of, _REGISTRATIONS, **{"data.event_id": {"$in": ids}})
-        event_rows += await rows_until(db, as_of, _CONVENTIONS, subject={"$in": ids})
-    procurement_rows = await rows_until(db, as_of, [e.event_type for e in PROCUREMENT_KEPT])
+        event_rows += ledger.select(_REGISTRATIONS, as_of, lambda r: r.data.get("event_id") in ids)
+        event_rows += ledger.select(_CONVENTIONS, as_of, lambda r: r.subject in ids)
+    procurement_rows = ledger.select([e.event_type for e in PROCUREMENT_KEPT], as_of)
 
     by_team: dict[Team, list[Figure]] = {team: [] for team in Team}
     by_team[Team.MEMBERSHIP] += membership_figures(membership_rows, year, as_of)
@@ -117,9 +116,13 @@ async def ledger_figures(db: Database, year: int, as_of: date) -> dict[Team, lis
 async def build_report(db: Database, year: int, as_of: date) -> ReportView:
     """The report of ``year`` as it stood on ``as_of`` (later answers and outcomes of the year's
     events count when they are dated on or before ``as_of``)."""
-    # the mark is read before the rows: rows appended meanwhile change it, and the next request recomputes
-    key = (db.db.name, year, as_of, await mark(db), await generation(db, "ledger", LEDGER))
-    computed = await CACHE.get(key, lambda: ledger_figures(db, year, as_of))
+    ledger = await MEMORY.fresh(db)
+    key = (db.db.name, year, as_of, ledger.version, ledger.generation)
+
+    async def compute() -> dict[Team, list[Figure]]:
+        return ledger_figures(ledger, year, as_of)
+
+    computed = await CACHE.get(key, compute)
     by_team: dict[Team, list[Figure]] = {team: list(figures) for team, figures in computed.items()}
 
     async for doc in db[FACTS].find({"year": year, "recorded_on": {"$lte": as_of.isoformat()}}):
