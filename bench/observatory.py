@@ -41,7 +41,7 @@ from typing import Any
 
 import aiohttp
 import typer
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from pydantic_core import PydanticUndefined
 from pymongo.errors import BulkWriteError
 from rich.console import Console

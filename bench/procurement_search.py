@@ -41,7 +41,6 @@ from pymongo import AsyncMongoClient
 from rich.console import Console
 
 from bench.events import Meter, percentile, progress, service_pids
-from contracts.procurement.vocabulary import Sector, SupplierKind, SupplierLabel
 from reference import geo
 from runtime import members
 from runtime.auth import issue_token

@@ -69,9 +69,7 @@ def ledger_consumers() -> list[Consumer]:
 
 
 async def ensure_indexes(db: Database) -> None:
-    await db[LEDGER].create_index([("on", 1), ("type", 1)])
-    await db[LEDGER].create_index([("type", 1), ("subject", 1)])
-    await db[LEDGER].create_index([("type", 1), ("data.event_id", 1)])
+    # reports and diagnostics read rows by type from the in-memory copy (ledger_memory): no index for them
     await db[LEDGER].create_index([("organisations", 1), ("on", 1)])  # timelines, territorial diagnostics
     await db[LEDGER].create_index([("refs", 1), ("on", 1)])
     await db[LEDGER].create_index("mark")  # the in-memory copy's top-ups
@@ -85,15 +83,3 @@ def row_of_document(doc: dict[str, Any]) -> LedgerRow:
     return LedgerRow(id=doc["_id"], type=doc["type"], subject=doc["subject"], at=at,
                      on=date.fromisoformat(doc["on"]), data=doc.get("data") or {},
                      organisations=tuple(doc.get("organisations") or ()), refs=tuple(doc.get("refs") or ()))
-
-
-async def rows_until(db: Database, day: date, types: list[str] | None = None,
-                     **where: Any) -> list[LedgerRow]:
-    """The ledger rows whose business date is on or before ``day`` (of ``types``; ``where``: more
-    conditions, e.g. ``subject={"$in": [...]}``, ``**{"data.event_id": {"$in": [...]}}``)."""
-    query: dict[str, Any] = {"on": {"$lte": day.isoformat()}, **where}
-    if types:
-        query["type"] = {"$in": list(types)}
-    return [row_of_document(doc) async for doc in db[LEDGER].find(query)]
-
-

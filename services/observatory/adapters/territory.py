@@ -2,8 +2,8 @@
 (indexed ``organisations`` and ``refs``, see :func:`services.observatory.domain.ledger.parties`),
 by event type, and membership's projections (``organisations``, ``member_standing``).
 
-Own query functions: the report's read path (:func:`services.observatory.adapters.ledger.rows_until`)
-is left as it is.
+Rows by type come from the ledger's in-memory copy, as the report's do; rows by organisation from the
+indexed collection.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 from runtime import members
 from runtime.mongo import Database
 from services.observatory.adapters.ledger import LEDGER, row_of_document
+from services.observatory.adapters.ledger_memory import MEMORY
 from services.observatory.domain.ledger import TIES, LedgerRow
 from services.observatory.domain.territory import Organisation, Territory, organisation_of
 
@@ -34,11 +35,10 @@ async def organisation_rows(db: Database, organisation_id: str, until: date) -> 
 
 async def rows_of_types(db: Database, types: tuple[str, ...] | list[str], until: date, *,
                         subjects: list[str] | None = None) -> list[LedgerRow]:
-    """Rows of these types dated on or before ``until`` (of these subjects, when given)."""
-    query: dict[str, Any] = {"type": {"$in": list(types)}, "on": {"$lte": until.isoformat()}}
-    if subjects is not None:
-        query["subject"] = {"$in": subjects}
-    return await _rows(db, query)
+    """Rows of these types dated on or before ``until`` (of these subjects, when given), from the
+    ledger's in-memory copy (:mod:`services.observatory.adapters.ledger_memory`)."""
+    wanted = set(subjects) if subjects is not None else None
+    return (await MEMORY.fresh(db)).select(types, until, None if wanted is None else (lambda r: r.subject in wanted))
 
 
 async def rows_of_organisations(db: Database, organisation_ids: list[str], types: tuple[str, ...] | list[str],
