@@ -67,7 +67,7 @@ async def test_the_membership_report_as_of_any_date(infrastructure):
             assert f01["dues_from_new_members_share_percent"]["value"] == 100.0
             assert f01["new_members"]["source"] == {
                 "kind": "events", "event_types": ["org.cress.membership.member-activated.v1"], "events": 3,
-                "fact_id": None, "detail": "memberships started in the year", "recorded_on": None}
+                "fact_id": None, "detail": "adhésions ayant débuté dans l'année", "recorded_on": None}
             # 2002: a, c, d at the end (b withdrew, e lapsed)
             assert f02["members_previous_year_end"]["value"] == base + 3
             assert f02["members_at_year_end"]["value"] == base + 3

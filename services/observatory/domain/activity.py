@@ -151,26 +151,30 @@ def events_figures(rows: Iterable[LedgerRow], year: int, as_of: date) -> dict[Te
         n_events, n_part, n_checked = counts(set(events))
         figures = [
             Figure("events_held", "Événements organisés", n_events, "événements",
-                   Source("events", held_src, n_events, detail=f"events held in {year}, cancelled ones left out")),
+                   Source("events", held_src, n_events,
+                          detail=f"événements ayant eu lieu en {year}, hors événements annulés")),
             Figure("participants", "Participant·e·s", n_part, "participants",
                    Source("events", reg_src, n_events + n_part,
-                          detail=f"confirmed registrations of the events held in {year}")),
+                          detail=f"inscriptions confirmées aux événements ayant eu lieu en {year}")),
             Figure("check_ins", "Présent·e·s (émargements)", n_checked, "participants",
                    Source("events", checkin_src, n_events + n_checked,
-                          detail=f"registrations checked in at the events held in {year} (first entries)")),
+                          detail=f"inscriptions émargées aux événements ayant eu lieu en {year} "
+                                 f"(chacune comptée une fois)")),
         ]
         for kind in kinds:
             k_events, k_part, k_checked = counts(by_kind[kind])
             label = _kind_label(kind)
             figures += [
                 Figure(f"events_held_{kind}", f"Événements organisés — {label}", k_events, "événements",
-                       Source("events", held_src, k_events, detail=f"events of kind {kind} held in {year}")),
+                       Source("events", held_src, k_events,
+                              detail=f"événements de type {kind} ayant eu lieu en {year}")),
                 Figure(f"participants_{kind}", f"Participant·e·s — {label}", k_part, "participants",
                        Source("events", reg_src, k_events + k_part,
-                              detail=f"confirmed registrations of the events of kind {kind} held in {year}")),
+                              detail=f"inscriptions confirmées aux événements de type {kind} ayant eu lieu "
+                                     f"en {year}")),
                 Figure(f"check_ins_{kind}", f"Présent·e·s — {label}", k_checked, "participants",
                        Source("events", checkin_src, k_events + k_checked,
-                              detail=f"first check-ins at the events of kind {kind} held in {year}")),
+                              detail=f"premiers émargements aux événements de type {kind} ayant eu lieu en {year}")),
             ]
 
         survey_src = _types(SurveyAnswerSubmitted, SurveyAnswerUpdated)
@@ -186,11 +190,11 @@ def events_figures(rows: Iterable[LedgerRow], year: int, as_of: date) -> dict[Te
                 Figure(f"survey_mean_mark_{audience.value}", f"Note moyenne de satisfaction — {who}",
                        mean(sum(marks), len(marks)), "/20",
                        Source("events", survey_src, len(mine),
-                              detail=f"{len(marks)} marks in the latest answers of {len(mine)} respondents")),
+                              detail=f"{len(marks)} notes issues des dernières réponses de {len(mine)} répondant·e·s")),
                 Figure(f"survey_come_again_percent_{audience.value}", f"Souhaitent revenir — {who}",
                        percent(sum(1 for v in again if v), len(again)), "%",
                        Source("events", survey_src, len(mine),
-                              detail=f"yes among {len(again)} would-come-again answers")),
+                              detail=f"part des « oui » parmi {len(again)} réponses sur le souhait de revenir")),
             ]
 
         conventions = by_kind.get(EventKind.BUSINESS_CONVENTION.value, set())
@@ -204,16 +208,18 @@ def events_figures(rows: Iterable[LedgerRow], year: int, as_of: date) -> dict[Te
                 Figure("convention_participants", "Conventions d'affaires — participant·e·s", len(joined),
                        "participants",
                        Source("events", _types(ConventionParticipantJoined, ConventionParticipantLeft), len(joined),
-                              detail="participants who joined (and did not leave) the business conventions held")),
+                              detail="participant·e·s ayant rejoint les conventions d'affaires ayant eu lieu "
+                                     "(et ne les ayant pas quittées)")),
                 Figure("convention_meetings_held", "Conventions d'affaires — rendez-vous tenus", len(met),
                        "rendez-vous", Source("events", _types(MeetingHeld, MeetingNotHeld), len(met),
-                                             detail="meetings whose latest mark is held")),
+                                             detail="rendez-vous dont le dernier pointage est « tenu »")),
                 Figure("convention_contracts_signed", "Conventions d'affaires — contrats signés", len(signed),
                        "contrats", Source("events", _types(MeetingOutcomeRecorded), len(signed),
-                                          detail="meetings whose latest outcome is contract_signed")),
+                                          detail="rendez-vous dont la dernière issue enregistrée est "
+                                                 "« contrat signé »")),
                 Figure("convention_contracts_cents", "Conventions d'affaires — montant des contrats", amount,
                        "centimes", Source("events", _types(MeetingOutcomeRecorded), len(signed),
-                                          detail="amounts of the contracts signed after a meeting")),
+                                          detail="montants des contrats signés à l'issue d'un rendez-vous")),
             ]
         by_team[team] = figures
     return by_team
@@ -253,28 +259,29 @@ def procurement_figures(rows: Iterable[LedgerRow], year: int, as_of: date) -> li
     figures = [
         Figure("local_authorities_met", "Collectivités rencontrées", len(met), "collectivités",
                Source("events", (*intervention_src, *_types(BuyerRegistered, BuyerUpdated)), len(counted),
-                      detail=f"local-authority buyers with an intervention in {year} (withdrawn ones left out)")),
+                      detail=f"acheteurs de type collectivité ayant bénéficié d'une intervention datée de {year} "
+                             f"(hors interventions retirées)")),
         Figure("interventions", "Interventions auprès des acheteurs", len(counted), "interventions",
-               Source("events", intervention_src, len(counted), detail=f"interventions dated in {year}")),
+               Source("events", intervention_src, len(counted), detail=f"interventions datées de {year}")),
         *(Figure(f"interventions_{kind}", f"Interventions — {_INTERVENTION_LABELS.get(kind, kind)}", n,
-                 "interventions", Source("events", intervention_src, n, detail=f"interventions of kind {kind} in "
-                                                                                f"{year}"))
+                 "interventions", Source("events", intervention_src, n, detail=f"interventions de type {kind} "
+                                                                                f"datées de {year}"))
           for kind, n in sorted(per_kind.items())),
         Figure("active_conventions", "Conventions en cours avec des collectivités", len(active), "conventions",
                Source("events", _types(BuyerConventionSigned, BuyerConventionTerminated), len(active),
-                      detail=f"conventions in force on {end.isoformat()}")),
+                      detail=f"conventions en vigueur au {end.isoformat()}")),
         Figure("purchase_diagnostics_run", "Diagnostics achats réalisés", len(diagnostics), "diagnostics",
                Source("events", _types(DiagnosticReportComputed), len(diagnostics),
-                      detail=f"diagnostics whose report was computed in {year}")),
+                      detail=f"diagnostics dont le rapport a été établi en {year}")),
         Figure("quotes_accepted", "Devis acceptés (Prom'ESS Europe)", len(quotes), "devis",
-               Source("events", _types(QuoteAccepted), len(quotes), detail=f"quotes accepted in {year}")),
+               Source("events", _types(QuoteAccepted), len(quotes), detail=f"devis acceptés en {year}")),
         Figure("quotes_accepted_net_cents", "Montant des devis acceptés (HT, remise déduite)",
                sum(r.data.get("net_cents") or 0 for r in quotes), "centimes",
-               Source("events", _types(QuoteAccepted), len(quotes), detail="net prices excluding VAT")),
+               Source("events", _types(QuoteAccepted), len(quotes), detail="prix nets hors TVA")),
         Figure("needs_awarded", "Besoins attribués à des structures de l'ESS", len(awards), "besoins",
-               Source("events", _types(NeedAwarded), len(awards), detail=f"needs awarded in {year}")),
+               Source("events", _types(NeedAwarded), len(awards), detail=f"besoins attribués en {year}")),
         Figure("needs_awarded_cents", "Montant des marchés attribués (HT)",
                sum(r.data.get("amount_cents") or 0 for r in awards), "centimes",
-               Source("events", _types(NeedAwarded), len(awards), detail="contract amounts excluding VAT")),
+               Source("events", _types(NeedAwarded), len(awards), detail="montants des marchés hors TVA")),
     ]
     return figures

@@ -104,10 +104,10 @@ def membership_figures(rows: Iterable[LedgerRow], year: int, as_of: date) -> lis
         found = [r for r in rows if r.type == event.event_type and _in_year(r, year, as_of)]
         return found, Source("events", (event.event_type,), len(found), detail=kind)
 
-    activated, activated_src = counted(MemberActivated, "memberships started in the year")
-    withdrawn, withdrawn_src = counted(MembershipWithdrawn, "memberships ended in the year")
-    lapsed, lapsed_src = counted(MembershipLapsed, "memberships lapsed in the year")
-    applied, applied_src = counted(ApplicationSubmitted, "applications submitted in the year")
+    activated, activated_src = counted(MemberActivated, "adhésions ayant débuté dans l'année")
+    withdrawn, withdrawn_src = counted(MembershipWithdrawn, "adhésions ayant pris fin dans l'année")
+    lapsed, lapsed_src = counted(MembershipLapsed, "adhésions échues dans l'année")
+    applied, applied_src = counted(ApplicationSubmitted, "demandes d'adhésion déposées dans l'année")
     newcomers = {r.subject for r in activated}
 
     invoices = [r for r in rows if r.type == DuesInvoiced.event_type and r.data.get("year") == year
@@ -119,14 +119,16 @@ def membership_figures(rows: Iterable[LedgerRow], year: int, as_of: date) -> lis
     new_invoices = [r for r in invoices if r.subject in newcomers]
     from_new = sum(r.data["amount_cents"] for r in new_invoices)
 
-    status_src = Source("events", status_types, n_now, detail=f"member status at the end of {end.isoformat()}")
+    status_src = Source("events", status_types, n_now,
+                        detail=f"statut d'adhésion à la fin de la journée du {end.isoformat()}")
     growth_src = Source("events", status_types, max(n_now, n_before),
-                        detail=f"members at {end.isoformat()} against {previous_end.isoformat()}")
+                        detail=f"nombre d'adhérent·e·s au {end.isoformat()} comparé à celui du "
+                               f"{previous_end.isoformat()}")
     return [
         Figure("members_at_year_end", "Adhérent·e·s en fin d'année", len(members), "adhérents", status_src),
         Figure("members_previous_year_end", "Adhérent·e·s en fin d'année précédente", len(before), "adhérents",
                Source("events", status_types, n_before,
-                      detail=f"member status at the end of {previous_end.isoformat()}")),
+                      detail=f"statut d'adhésion à la fin de la journée du {previous_end.isoformat()}")),
         Figure("members_growth_percent", "Évolution du nombre d'adhérent·e·s", percent(len(members) - len(before),
                                                                                        len(before)), "%",
                growth_src),
@@ -136,16 +138,19 @@ def membership_figures(rows: Iterable[LedgerRow], year: int, as_of: date) -> lis
         Figure("lapses", "Adhésions échues (cotisation impayée)", len(lapsed), "adhérents", lapsed_src),
         Figure("applications_submitted", "Demandes d'adhésion", len(applied), "demandes", applied_src),
         Figure("dues_invoiced_cents", "Cotisations appelées", invoiced, "centimes",
-               Source("events", (DuesInvoiced.event_type,), len(invoices), detail=f"dues of {year} invoiced")),
+               Source("events", (DuesInvoiced.event_type,), len(invoices),
+                      detail=f"cotisations de l'année {year} appelées")),
         Figure("dues_collected_cents", "Cotisations encaissées", collected, "centimes",
                Source("events", (DuesPaymentRecorded.event_type,), len(payments),
-                      detail=f"payments of the dues of {year}")),
+                      detail=f"paiements des cotisations de l'année {year}")),
         Figure("dues_from_new_members_cents", "Cotisations des nouvelles adhésions", from_new, "centimes",
                Source("events", (DuesInvoiced.event_type, MemberActivated.event_type),
-                      len(new_invoices) + len(activated), detail=f"dues of {year} invoiced to members who "
-                                                                 f"joined in {year}")),
+                      len(new_invoices) + len(activated),
+                      detail=f"cotisations de l'année {year} appelées auprès des structures devenues adhérentes en "
+                             f"{year}")),
         Figure("dues_from_new_members_share_percent", "Part des cotisations venant des nouvelles adhésions",
                percent(from_new, invoiced), "%",
                Source("events", (DuesInvoiced.event_type, MemberActivated.event_type),
-                      len(invoices) + len(activated), detail="new members' dues over all dues invoiced")),
+                      len(invoices) + len(activated),
+                      detail="cotisations des nouvelles adhésions rapportées à l'ensemble des cotisations appelées")),
     ]

@@ -201,13 +201,14 @@ def structures_figures(place: Territory, organisations: Iterable[Organisation], 
         structures = Figure("structures", "Structures de l'ESS", count, "structures",
                             Source("events", (*_types(OrganisationRegistered, OrganisationUpdated),
                                               *DIRECTORY_TYPES), count,
-                                   detail=f"structures of the directory (membership, procurement's suppliers, "
-                                          f"imports) located in {place.name} on {end.isoformat()}"))
+                                   detail=f"structures de l'annuaire (adhésions, fournisseurs référencés pour les "
+                                          f"achats, imports) situées sur le territoire « {place.name} » au "
+                                          f"{end.isoformat()}"))
     else:
         structures = Figure("structures", "Structures de l'ESS", len(known), "structures",
                             Source("events", _types(OrganisationRegistered, OrganisationUpdated), len(known),
-                                   detail=f"organisations known to membership located in {place.name}, registered "
-                                          f"on or before {end.isoformat()}"))
+                                   detail=f"organisations du fichier des adhésions situées sur le territoire "
+                                          f"« {place.name} », enregistrées au plus tard le {end.isoformat()}"))
     members = [o for o in here if o.in_good_standing(end)]
     ids = {o.organisation_id for o in here}
     activated = [r for r in _sorted(rows, MemberActivated)
@@ -217,10 +218,11 @@ def structures_figures(place: Territory, organisations: Iterable[Organisation], 
         structures,
         Figure("members_at_year_end", "Adhérent·e·s en fin d'année", len(members), "adhérents",
                Source("events", (*profile_src, *_types(*STATUS_EVENTS)), len(members),
-                      detail=f"organisations of {place.name} in good standing at the end of {end.isoformat()}")),
+                      detail=f"organisations du territoire « {place.name} » à jour de leur adhésion à la fin de la "
+                             f"journée du {end.isoformat()}")),
         Figure("new_members", "Nouvelles adhésions", len(activated), "adhérents",
                Source("events", _types(MemberActivated), len(activated),
-                      detail=f"memberships of organisations of {place.name} started in {year}")),
+                      detail=f"adhésions d'organisations du territoire « {place.name} » ayant débuté en {year}")),
     ], ids
 
 
@@ -271,16 +273,17 @@ def diagnostic(place: Territory, organisations: Iterable[Organisation], rows: It
     figures += [
         Figure("events_held", "Événements organisés sur le territoire", len(held_here), "événements",
                Source("events", _types(EventHeld, EventCancelled), len(held_here),
-                      detail=f"events held in {year} whose venue is in {place.name}, cancelled ones left out")),
+                      detail=f"événements ayant eu lieu en {year} dont le lieu est sur le territoire « {place.name} », "
+                             f"hors événements annulés")),
         Figure("participants_from_territory", "Participant·e·s venant du territoire", len(participants),
                "participants",
                Source("events", (*_types(EventHeld), *_REGISTRATION_TYPES), len(participants),
-                      detail=f"confirmed registrations, at events held in {year}, of people of organisations of "
-                             f"{place.name}")),
+                      detail=f"inscriptions confirmées de personnes d'organisations du territoire « {place.name} » "
+                             f"aux événements ayant eu lieu en {year}")),
         Figure("check_ins_from_territory", "Présent·e·s venant du territoire", len(checked), "participants",
                Source("events", _types(EventHeld, ParticipantCheckedIn), len(checked),
-                      detail=f"registrations checked in at events held in {year}, of people of organisations of "
-                             f"{place.name}")),
+                      detail=f"inscriptions émargées de personnes d'organisations du territoire « {place.name} » "
+                             f"aux événements ayant eu lieu en {year}")),
     ]
 
     # -- suppliers based there, serving there
@@ -295,13 +298,14 @@ def diagnostic(place: Territory, organisations: Iterable[Organisation], rows: It
     figures += [
         Figure("suppliers_based", "Fournisseurs de l'ESS implantés sur le territoire", len(based), "fournisseurs",
                Source("events", supplier_src, len(based),
-                      detail=f"supplier profiles (not archived) whose base commune is in {place.name} at "
-                             f"{end.isoformat()}")),
+                      detail=f"fiches fournisseurs (non archivées) dont la commune d'implantation est sur le "
+                             f"territoire « {place.name} » au {end.isoformat()}")),
         Figure("suppliers_serving", "Fournisseurs de l'ESS intervenant sur le territoire", len(serving),
                "fournisseurs",
                Source("events", supplier_src, len(serving),
-                      detail=f"supplier profiles based in, or serving a commune or a département of, {place.name} "
-                             f"(radius not counted)")),
+                      detail=f"fiches fournisseurs implantées sur le territoire « {place.name} », ou intervenant "
+                             f"dans l'une de ses communes ou l'un de ses départements (rayon d'intervention non "
+                             f"pris en compte)")),
     ]
 
     # -- needs there, awarded amounts
@@ -314,14 +318,15 @@ def diagnostic(place: Territory, organisations: Iterable[Organisation], rows: It
     need_src = _types(NeedDrafted, NeedUpdated)
     figures += [
         Figure("needs", "Besoins d'achat publiés sur le territoire", len(needs), "besoins",
-               Source("events", need_src, len(needs), detail=f"needs drafted in {year} located in {place.name}")),
+               Source("events", need_src, len(needs),
+                      detail=f"besoins rédigés en {year} situés sur le territoire « {place.name} »")),
         Figure("needs_awarded", "Marchés attribués sur le territoire", len(awards), "marchés",
                Source("events", (*need_src, *_types(NeedAwarded)), len(awards),
-                      detail=f"needs of {place.name} awarded in {year}")),
+                      detail=f"besoins du territoire « {place.name} » attribués en {year}")),
         Figure("needs_awarded_cents", "Montant des marchés attribués sur le territoire",
                sum(r.data.get("amount_cents") or 0 for r in awards), "centimes",
                Source("events", (*need_src, *_types(NeedAwarded)), len(awards),
-                      detail=f"amounts (excl. VAT) of the needs of {place.name} awarded in {year}")),
+                      detail=f"montants (hors TVA) des besoins du territoire « {place.name} » attribués en {year}")),
     ]
 
     # -- buyers (local authorities) there, interventions
@@ -340,13 +345,16 @@ def diagnostic(place: Territory, organisations: Iterable[Organisation], rows: It
     figures += [
         Figure("buyers", "Acheteurs du territoire (collectivités, entreprises)", len(buyers_here), "acheteurs",
                Source("events", buyer_src, len(buyers_here),
-                      detail=f"buyers whose commune (else département) is in {place.name}")),
+                      detail=f"acheteurs dont la commune (à défaut, le département) est sur le territoire "
+                             f"« {place.name} »")),
         Figure("local_authorities_met", "Collectivités du territoire rencontrées", len(met), "collectivités",
                Source("events", (*_INTERVENTION_TYPES, *buyer_src), len(counted),
-                      detail=f"local authorities of {place.name} with an intervention in {year}")),
+                      detail=f"collectivités du territoire « {place.name} » ayant bénéficié d'une intervention "
+                             f"datée de {year}")),
         Figure("interventions", "Interventions auprès des acheteurs du territoire", len(counted), "interventions",
                Source("events", _INTERVENTION_TYPES, len(counted),
-                      detail=f"interventions dated in {year} with buyers of {place.name} (withdrawn ones left out)")),
+                      detail=f"interventions datées de {year} auprès d'acheteurs du territoire « {place.name} » "
+                             f"(hors interventions retirées)")),
     ]
     events = sorted((HeldEvent(r.subject, r.data.get("title"), r.data.get("kind"), r.data.get("team"), r.on,
                                r.data.get("venue_commune")) for r in held_here),

@@ -90,6 +90,7 @@ def test_events_held_per_team_and_kind_with_participants_and_check_ins(year_of_e
     assert f["check_ins"].value == 2 and f["check_ins_webinar"].value == 1  # r1's second scan not counted
     src = f["events_held"].source
     assert src.kind == "events" and ev.EventHeld.event_type in src.event_types and src.events == 2
+    assert src.detail == "événements ayant eu lieu en 2023, hors événements annulés"
     bd = figures_of(year_of_events, 2023, "2024-06-30", "business_development")
     assert bd["events_held_business_convention"].value == 1
     assert figures_of(year_of_events, 2022, "2024-06-30")["participants"].value == 1

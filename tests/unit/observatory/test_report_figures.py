@@ -86,6 +86,11 @@ def test_year_end_figures(history):
     assert f["dues_from_new_members_share_percent"].value == 52.9  # 45,000 / 85,000
     src = f["new_members"].source
     assert src.kind == "events" and src.event_types == (MemberActivated.event_type,) and src.events == 3
+    # the details are read by the chamber's staff: in French, with the year's dates
+    assert src.detail == "adhésions ayant débuté dans l'année"
+    assert f["members_at_year_end"].source.detail == "statut d'adhésion à la fin de la journée du 2022-12-31"
+    assert f["members_growth_percent"].source.detail == \
+        "nombre d'adhérent·e·s au 2022-12-31 comparé à celui du 2021-12-31"
 
 
 def test_as_of_a_date_in_the_year_cuts_by_business_date(history):

@@ -124,6 +124,7 @@ def test_structures_and_members_of_a_territory_as_of_a_date():
     f, _ = figures_of(rows)
     assert (f["structures"].value, f["members_at_year_end"].value, f["new_members"].value) == (2, 1, 1)
     assert f["structures"].source.kind == "events" and "Montreuil" in f["structures"].source.detail
+    assert f["new_members"].source.detail == "adhésions d'organisations du territoire « Montreuil » ayant débuté en 2040"
     f, _ = figures_of(rows, as_of=date(2040, 6, 30))
     assert f["members_at_year_end"].value == 2, "org-m2 lapsed only in November"
     f, _ = figures_of(rows, place="93", level="departement")
