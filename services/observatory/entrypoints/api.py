@@ -21,7 +21,7 @@ from services.observatory.entrypoints.page import ROUTERS as PAGE_ROUTERS  # the
 from services.observatory.entrypoints.schemas import (FactCorrectionIn, FactIn, FactWithdrawalIn, ObjectiveIn,
                                                       ReportView, StatusIn)
 from services.observatory.service_layer.records import RecordsService
-from services.observatory.service_layer.report import build_report
+from services.observatory.service_layer.report import report_json
 
 TEAM = "observatory"
 reads = Depends(allow(staff(TEAM), READER))
@@ -47,8 +47,9 @@ Year = Annotated[int, Path(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="The re
                      "from the platform's events, recorded facts, objectives' status — each with its source")
 async def report(year: Year, platform: PlatformDep,
                  as_of: Annotated[date | None, Query(description="What was true on this date (YYYY-MM-DD).")]
-                 = None) -> ReportView:
-    return await build_report(platform.db, year, as_of or today())
+                 = None) -> Response:
+    _, body = await report_json(platform.db, year, as_of or today())
+    return Response(body, media_type="application/json")  # serialised once per state (response_model: the docs)
 
 
 # -- recorded facts ------------------------------------------------------------------------------

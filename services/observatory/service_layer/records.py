@@ -13,6 +13,7 @@ from runtime.aggregate import Aggregate, check_version, new_id
 from runtime.mongo import Database, Transaction, utcnow
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
 from services.observatory.domain.records import Fact, Objective
+from services.observatory.service_layer.report import RECORDS
 
 
 class RecordsService:
@@ -30,7 +31,10 @@ class RecordsService:
             step(aggregate, self.clock())
             await tx.save(collection, aggregate)
             return aggregate
-        return await self.db.transaction(work, within=within)
+        try:
+            return await self.db.transaction(work, within=within)
+        finally:
+            RECORDS.forget(self.db)  # this process's next report reads the facts and objectives again
 
     async def _create(self, collection: str, build: Callable[[datetime], Aggregate],
                       within: Transaction | None) -> Any:
@@ -38,7 +42,10 @@ class RecordsService:
             aggregate = build(self.clock())
             await tx.save(collection, aggregate)
             return aggregate
-        return await self.db.transaction(work, within=within)
+        try:
+            return await self.db.transaction(work, within=within)
+        finally:
+            RECORDS.forget(self.db)  # this process's next report reads the facts and objectives again
 
     # -- facts ------------------------------------------------------------------------------------
     async def record_fact(self, *, within: Transaction | None = None, **fields: Any) -> Fact:

@@ -7,7 +7,8 @@ the strategic objectives' status, each as it stood on ``as_of``.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
+import time
+from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import asdict
 from datetime import date
@@ -20,7 +21,7 @@ from contracts.events import (ConventionParticipantJoined, ConventionParticipant
                               PlaceOfferAccepted, RegistrationApproved, RegistrationCancelled, RegistrationConfirmed,
                               SurveyAnswerSubmitted, SurveyAnswerUpdated)
 from contracts.membership import ApplicationSubmitted, DuesInvoiced, DuesPaymentRecorded
-from services.observatory.adapters.ledger_memory import MEMORY, Snapshot
+from services.observatory.adapters.ledger_memory import FRESH_FOR, MEMORY, Snapshot
 from services.observatory.domain.ledger import PROCUREMENT_KEPT
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
 from services.observatory.domain.activity import events_figures, procurement_figures
@@ -113,21 +114,73 @@ def ledger_figures(ledger: Snapshot, year: int, as_of: date) -> dict[Team, list[
     return by_team
 
 
+class Records:
+    """The facts and objectives of one database, as this process last read them (they are few): read
+    again at most every :data:`FRESH_FOR` seconds, and at once after this process changed one
+    (:meth:`forget`); ``stamp`` changes whenever what was read differs."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, tuple[float, int, list[Fact], list[Objective]]] = {}
+        self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def forget(self, db: Database) -> None:
+        name = db.db.name
+        if name in self.read:
+            self.read[name] = (float("-inf"), *self.read[name][1:])  # read again; the stamp goes on rising
+
+    async def fresh(self, db: Database) -> tuple[int, list[Fact], list[Objective]]:
+        name = db.db.name
+        async with self.locks[name]:
+            checked, stamp, facts, objectives = self.read.get(name) or (float("-inf"), 0, [], [])
+            if time.monotonic() - checked >= FRESH_FOR:
+                started = time.monotonic()
+                new_facts = [from_document(Fact, doc) async for doc in db[FACTS].find({})]
+                new_objectives = [from_document(Objective, doc) async for doc in db[OBJECTIVES].find({})]
+                if (_versions(new_facts), _versions(new_objectives)) != (_versions(facts), _versions(objectives)) \
+                        or name not in self.read:
+                    stamp, facts, objectives = stamp + 1, new_facts, new_objectives  # a new key: new reports
+                self.read[name] = (started, stamp, facts, objectives)
+            return stamp, facts, objectives
+
+
+def _versions(aggregates: list[Any]) -> list[tuple[str, int]]:
+    return sorted((a.id, a.version) for a in aggregates)
+
+
+RECORDS = Records()
+REPORTS = ReportCache()  # the whole report, and its JSON
+
+
+async def report_json(db: Database, year: int, as_of: date) -> tuple[ReportView, bytes]:
+    """The report of ``year`` as it stood on ``as_of`` and its JSON, computed once per state of the
+    ledger and of the recorded facts and objectives (the API serves the bytes as they are)."""
+    ledger = await MEMORY.fresh(db)
+    stamp, facts, objectives = await RECORDS.fresh(db)
+    key = (db.db.name, year, as_of, ledger.version, ledger.generation, stamp)
+
+    async def compute() -> tuple[ReportView, bytes]:
+        computed = await CACHE.get(key[:5], figures)
+        report = assemble(year, as_of, computed, facts, objectives)
+        return report, report.model_dump_json().encode()
+
+    async def figures() -> dict[Team, list[Figure]]:
+        return ledger_figures(ledger, year, as_of)
+
+    return await REPORTS.get(key, compute)
+
+
 async def build_report(db: Database, year: int, as_of: date) -> ReportView:
     """The report of ``year`` as it stood on ``as_of`` (later answers and outcomes of the year's
     events count when they are dated on or before ``as_of``)."""
-    ledger = await MEMORY.fresh(db)
-    key = (db.db.name, year, as_of, ledger.version, ledger.generation)
+    return (await report_json(db, year, as_of))[0]
 
-    async def compute() -> dict[Team, list[Figure]]:
-        return ledger_figures(ledger, year, as_of)
 
-    computed = await CACHE.get(key, compute)
+def assemble(year: int, as_of: date, computed: dict[Team, list[Figure]], facts: list[Fact],
+             objectives: list[Objective]) -> ReportView:
+    """The report from the ledger's figures, the recorded facts and the objectives, as of ``as_of``."""
     by_team: dict[Team, list[Figure]] = {team: list(figures) for team, figures in computed.items()}
-
-    async for doc in db[FACTS].find({"year": year, "recorded_on": {"$lte": as_of.isoformat()}}):
-        fact = from_document(Fact, doc)
-        version = fact.as_of(as_of)
+    for fact in facts:
+        version = fact.as_of(as_of) if fact.year == year and fact.recorded_on <= as_of else None
         if version is None:
             continue
         by_team[fact.team].append(Figure(
@@ -135,8 +188,9 @@ async def build_report(db: Database, year: int, as_of: date) -> ReportView:
             Source("recorded", fact_id=fact.id, detail=version.source, recorded_on=fact.recorded_on)))
 
     lines: list[ObjectiveLine] = []
-    async for doc in db[OBJECTIVES].find({"adopted_on": {"$lte": as_of.isoformat()}}):
-        objective = from_document(Objective, doc)
+    for objective in objectives:
+        if objective.adopted_on > as_of:
+            continue
         change = objective.status_on(as_of)
         lines.append(ObjectiveLine(objective_id=objective.id, code=objective.code, title=objective.title,
                                    team=objective.team, target_year=objective.target_year,
