@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement geo-data geo-shapes schemas deadletters compose-check clean
+        bench-procurement bench-webhooks geo-data geo-shapes schemas deadletters compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-events: install
 
 bench-procurement: install
 	$(PY) -m bench.procurement
+
+bench-webhooks: install  # 20,000 events to 10 local endpoints, one down, the webhooks process killed mid-run
+	$(PY) -m bench.webhooks
 
 geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
 	$(PY) -m reference.build_geo

@@ -82,7 +82,7 @@ SERVICE = ServiceDefinition(
     indexes=_indexes,
     consumers=_consumers,
     jobs=[Job("deliveries", 0.05, _deliver),
-          Job("webhook-gauges", 5.0, _gauges),
+          Job("webhook-gauges", 15.0, _gauges),
           Job("webhook-retention", 3600.0, _purge)],
     openapi_tags=[
         {"name": "endpoints", "description": "A partner's endpoints: URL, event type filters (with `*`), "
