@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from examples.webhook_receiver.app import SeenStore, create_app
+from runtime import metrics
 from runtime.auth import issue_token
 from runtime.stack import free_port
 from services.webhooks.domain.signing import new_secret, webhook_headers
@@ -93,6 +94,10 @@ async def test_the_example_receives_verifies_and_deduplicates(infrastructure, we
             assert message["webhook_id"] == webhook_id
             attempts = (await w.get(f"/messages/{message['id']}/attempts")).json()
             assert [(a["outcome"], a["status_code"]) for a in attempts] == [("delivered", 204)]
+            backlog = metrics.WEBHOOK_BACKLOG.labels(ws.service_name, endpoint["id"])
+            backlog.set(7)
+            await app.state.platform.commands.deliverer.update_gauges()  # one aggregation on the real database
+            assert backlog._value.get() == 0  # noqa: SLF001 — nothing pending for it any more
 
             # a replay comes with the same webhook-id: answered 204, not processed again
             assert (await w.post(f"/messages/{message['id']}/replay")).status_code == 202

@@ -517,12 +517,13 @@ class Deliverer:
 
     # -- gauges and retention ---------------------------------------------------------------------------------
     async def update_gauges(self) -> None:
-        """Backlog per endpoint (pending messages, one aggregation); endpoints without any drop to 0."""
+        """Backlog per endpoint (pending messages, one aggregation); enabled endpoints without any, and those
+        whose backlog ended, show 0."""
         cursor = await self.db[MESSAGES].aggregate([
             {"$match": {"status": MessageStatus.PENDING.value}},
             {"$group": {"_id": "$endpoint_id", "n": {"$sum": 1}}}])
         counts = {doc["_id"]: doc["n"] for doc in await cursor.to_list()}
-        for endpoint_id in set(counts) | self._gauged:
+        for endpoint_id in set(counts) | self._gauged | set(self.endpoints):  # enabled ones show 0 too
             metrics.WEBHOOK_BACKLOG.labels(self.service, endpoint_id).set(counts.get(endpoint_id, 0))
         self._gauged = set(counts)
 
