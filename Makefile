@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement bench-observatory rebuild web-assets geo-data geo-shapes schemas deadletters \
-        compose-check clean
+        bench-procurement bench-observatory bench-webhooks rebuild web-assets geo-data geo-shapes schemas \
+        deadletters compose-check clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,8 @@ bench-observatory: install
 
 rebuild: install  # make rebuild SERVICE=observatory [PROJECTIONS="ledger"] (all of them without PROJECTIONS)
 	$(PY) -m runtime.rebuild $(SERVICE) $(if $(PROJECTIONS),$(PROJECTIONS),--all)
+bench-webhooks: install  # 20,000 events to 10 local endpoints, one down, the webhooks process killed mid-run
+	$(PY) -m bench.webhooks
 
 geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
 	$(PY) -m reference.build_geo

@@ -69,6 +69,11 @@ event as its contract defines it (`/asyncapi`; ids and facts, never personal dat
 the event's CloudEvents id (the receiver's idempotency key: a message may come more than once).
 Endpoints must be `https` on public addresses (private, loopback and link-local addresses are
 refused, at registration and at each delivery). Errors are RFC 9457 problem details.
+
+A ready-made receiver for partners (FastAPI: verifies the raw body with `standardwebhooks`, answers
+204 at once, idempotent by `webhook-id`, 400 on a bad signature), with its guide in French and
+English (headers, payload, retries, idempotency, secret rotation): `examples/webhook_receiver/` in
+the platform's repository (README.md, app.py).
 """
 
 SERVICE = ServiceDefinition(
@@ -82,7 +87,7 @@ SERVICE = ServiceDefinition(
     indexes=_indexes,
     consumers=_consumers,
     jobs=[Job("deliveries", 0.05, _deliver),
-          Job("webhook-gauges", 5.0, _gauges),
+          Job("webhook-gauges", 15.0, _gauges),
           Job("webhook-retention", 3600.0, _purge)],
     openapi_tags=[
         {"name": "endpoints", "description": "A partner's endpoints: URL, event type filters (with `*`), "

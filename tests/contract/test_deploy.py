@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -489,8 +491,28 @@ def test_alert_rules_use_known_metrics(alert_rules: list[dict[str, Any]]) -> Non
         used |= names
     expected = {"up", "cress_dependency_up", "cress_outbox_oldest_pending_age_seconds",
                 "cress_dead_letters_total", "cress_http_requests_total", "cress_messages_failed_total",
-                "cress_job_runs_total"}
+                "cress_job_runs_total", "cress_webhook_backlog_messages", "cress_webhook_deliveries_total",
+                "cress_webhook_endpoints_disabled_total", "cress_webhook_delivery_lease_held"}
     assert expected <= used, f"no alert on {sorted(expected - used)}"
+
+
+PROMTOOL = shutil.which("promtool")
+ALERTS_TESTS = sorted((ROOT / "tests" / "contract" / "prometheus").glob("*_test.yml"))
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus)")
+def test_promtool_accepts_the_alert_rules() -> None:
+    result = subprocess.run([PROMTOOL, "check", "rules", str(ALERTS_FILE)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus)")
+@pytest.mark.parametrize("tests_file", ALERTS_TESTS, ids=lambda p: p.name)
+def test_alerts_fire_as_their_unit_tests_say(tests_file: Path) -> None:
+    """``promtool test rules``: synthetic series in, the alerts (labels and annotations) that must fire out."""
+    result = subprocess.run([PROMTOOL, "test", "rules", tests_file.name], capture_output=True, text=True,
+                            cwd=tests_file.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_promql_metric_extraction() -> None:
@@ -561,9 +583,10 @@ def test_dashboard_uses_known_metrics_and_all_of_them(dashboard: dict[str, Any])
     for variable in dashboard["templating"]["list"]:
         unknown = cress_identifiers(json.dumps(variable.get("query", ""))) - KNOWN_METRIC_NAMES
         assert not unknown, f"variable {variable['name']}: unknown metrics {sorted(unknown)}"
-    missing = set(DOCUMENTED_METRIC_NAMES) - used
+    missing = (set(DOCUMENTED_METRIC_NAMES) | {n for n in KNOWN_METRIC_NAMES if n.startswith("cress_webhook_")}) - used
     assert not missing, f"no panel shows {sorted(missing)}"
     titles = " ".join(p["title"].lower() for p in all_panels(dashboard))
     for word in ("request rate", "5xx", "p99", "published", "consumed", "handler duration", "failed",
-                 "backlog", "oldest", "dead letters", "dependencies", "job runs"):
+                 "backlog", "oldest", "dead letters", "dependencies", "job runs", "webhook deliveries by outcome",
+                 "webhook delivery latency", "webhook backlog per endpoint", "endpoints disabled", "lease holder"):
         assert word in titles, f"no panel about {word}"

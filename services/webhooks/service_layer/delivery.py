@@ -4,14 +4,19 @@ One process delivers at a time: it holds a lease in MongoDB (``delivery_lease``)
 third of its length, as the outbox relay does; another process takes over once it lapses. The
 worker runs as the service's ``deliveries`` job, until the process stops.
 
-Each round (when woken by the fan-out or a command, or every ``poll_interval_seconds``):
+Each round (when woken by the fan-out or a command, when a request ends, or every
+``poll_interval_seconds``):
 
-1. the enabled endpoints, and those that have due messages (``status`` pending,
-   ``next_attempt_at`` past), taken in turn from a rotating start (fairness);
-2. per endpoint, as many due messages as it has free slots: its concurrency limit
-   (``per_endpoint_concurrency``) less what it has in flight, within the global pool
-   (``max_concurrency``) and its rate limit (a token bucket) — so a slow or hanging endpoint holds
-   at most its own slots, never the others';
+1. the enabled endpoints (read again at most every ``poll_interval_seconds``, and at once after
+   the fan-out or a command woke the worker), taken in turn from a rotating start (fairness);
+2. per endpoint, as many messages as it has free slots: its concurrency limit
+   (``per_endpoint_concurrency``) less its requests in flight, within the global pool
+   (``max_concurrency`` requests) and its rate limit (a token bucket) — so a slow or hanging
+   endpoint holds at most its own slots, never the others'. The messages come from the endpoint's
+   queue in memory, filled by one query for up to ``fetch_batch`` due messages (``status``
+   pending, ``next_attempt_at`` past, oldest due first) when it runs short; an endpoint found
+   without due messages is not asked again before ``poll_interval_seconds`` unless the worker is
+   woken;
 3. each message is sent by a task of its own, on the endpoint's own HTTP client (its connection
    pool is its own too), to an address resolved and checked again (SSRF) and pinned for the
    request (the name is not resolved a second time by the HTTP client: no DNS rebinding between
@@ -26,6 +31,14 @@ for good after the last (``message-failed``); ``410`` disables the endpoint. An 
 every attempt failed for ``disable_after_failing_seconds`` is disabled (``failing``); the
 partner's other endpoints are told.
 
+Recording: once the answer is read, the request's slot is free, and the attempt joins the next
+batch of records: the attempts and the messages' new states of up to ``record_batch_size``
+attempts are written in one transaction (with their ``message-failed`` events), at most
+``record_linger_seconds`` after the first of them (one batch is written at a time; the next one
+fills meanwhile). A message stays out of the queries until its record is committed, so it is
+never sent twice because of the batching; and no new request starts while twice
+``record_batch_size`` answers wait for their record (what a crash may send again stays bounded).
+
 At least once: a message is marked delivered after the receiver's 2xx; a crash in between sends it
 again (same ``webhook-id``).
 """
@@ -39,13 +52,15 @@ import socket
 import time
 import uuid
 import weakref
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from contracts.webhooks import DisabledReason, MessageFailed
@@ -65,10 +80,12 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "CRESS-Webhooks/1.0 (+https://www.standardwebhooks.com)"
 _WAKERS: weakref.WeakKeyDictionary[Database, asyncio.Event] = weakref.WeakKeyDictionary()
+_NEWS: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()  # wake() calls, per database
 
 
 def wake(db: Database) -> None:
-    """Wake the delivery worker of this process (new messages are there)."""
+    """Wake the delivery worker of this process (new messages are there, or an endpoint changed)."""
+    _NEWS[db] = _NEWS.get(db, 0) + 1
     event = _WAKERS.get(db)
     if event is not None:
         event.set()
@@ -76,6 +93,91 @@ def wake(db: Database) -> None:
 
 def _waker(db: Database) -> asyncio.Event:
     return _WAKERS.setdefault(db, asyncio.Event())
+
+
+@dataclass
+class _Record:
+    """One attempt to write: the attempts log entry, the message's change, its event if it failed."""
+
+    attempt: dict[str, Any]
+    match: dict[str, Any]
+    update: dict[str, Any]
+    event: MessageFailed | None
+    done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Recorder:
+    """Writes attempts in batches: one transaction for up to ``size`` of them, ``linger`` seconds after the
+    first at most; one batch at a time (the next one fills while one is written)."""
+
+    def __init__(self, db: Database, *, size: int, linger: float) -> None:
+        self.db = db
+        self.size = size
+        self.linger = linger
+        self.waiting: list[_Record] = []
+        self.full = asyncio.Event()
+        self.task: asyncio.Task | None = None
+        self.batches = 0
+
+    async def write(self, record: _Record) -> None:
+        """Return once the record is committed (raises what the write raised)."""
+        self.waiting.append(record)
+        if len(self.waiting) >= self.size:
+            self.full.set()
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._flush(), name="webhook-records")
+        await asyncio.shield(record.done)
+
+    async def _flush(self) -> None:
+        while self.waiting:
+            if len(self.waiting) < self.size:
+                try:
+                    await asyncio.wait_for(self.full.wait(), self.linger)
+                except asyncio.TimeoutError:
+                    pass
+            self.full.clear()
+            batch, self.waiting = self.waiting[: self.size], self.waiting[self.size:]
+            try:
+                await self._commit(batch)
+            except Exception as exc:  # noqa: BLE001 — each record alone, so that one bad record fails alone
+                if len(batch) == 1:
+                    _settle(batch[0], exc)
+                    continue
+                log.warning("webhook attempts: batch of %d not written (%s); writing them one by one", len(batch), exc)
+                for record in batch:
+                    try:
+                        await self._commit([record])
+                    except Exception as one:  # noqa: BLE001
+                        _settle(record, one)
+            self.batches += 1
+
+    async def _commit(self, batch: list[_Record]) -> None:
+        async def work(tx: Transaction) -> None:
+            await tx.db[ATTEMPTS].insert_many([r.attempt for r in batch], ordered=False, session=tx.session)
+            await tx.db[MESSAGES].bulk_write([UpdateOne(r.match, r.update) for r in batch], ordered=False,
+                                             session=tx.session)
+            tx.events.extend(r.event for r in batch if r.event is not None)
+        await self.db.transaction(work)
+        for record in batch:
+            _settle(record, None)
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        for record in self.waiting:
+            _settle(record, asyncio.CancelledError())
+        self.waiting.clear()
+
+
+def _settle(record: _Record, error: BaseException | None) -> None:
+    if record.done.done():
+        return
+    if error is None:
+        record.done.set_result(None)
+    else:
+        record.done.set_exception(error)
+        record.done.exception()  # retrieved: no "never retrieved" warning if its task is gone
 
 
 class Deliverer:
@@ -95,13 +197,29 @@ class Deliverer:
         self.service = db.settings.service_name
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._lease_until = utcnow() - timedelta(seconds=1)
-        self.in_flight: dict[str, set[str]] = {}  # endpoint id -> message ids in flight
+        self.in_flight: dict[str, set[str]] = {}  # endpoint id -> message ids whose request is in flight
+        self.recording: dict[str, set[str]] = {}  # endpoint id -> message ids whose attempt is being written
+        self.queues: dict[str, deque[dict[str, Any]]] = {}  # endpoint id -> due messages fetched, not started
+        self.drained: dict[str, float] = {}  # endpoint id -> when (monotonic) a fetch found no more due messages
         self.buckets: dict[str, TokenBucket] = {}
         self.clients: dict[tuple[str, str], httpx.AsyncClient] = {}
         self.failing_since: dict[str, datetime | None] = {}
         self.tasks: set[asyncio.Task] = set()
+        self.requests = 0  # requests in flight, all endpoints
+        self.unrecorded = 0  # attempts answered, not yet written
+        self.endpoints: dict[str, Endpoint] = {}
+        self._endpoints_at = float("-inf")
+        self._news = -1
         self._turn = 0
         self._gauged: set[str] = set()
+        self._recorder: Recorder | None = None
+
+    @property
+    def recorder(self) -> Recorder:
+        if self._recorder is None:
+            self._recorder = Recorder(self.db, size=self.settings.record_batch_size,
+                                      linger=self.settings.record_linger_seconds)
+        return self._recorder
 
     # -- the loop ----------------------------------------------------------------------------------------
     async def run(self, platform: Any = None) -> None:
@@ -113,8 +231,11 @@ class Deliverer:
                 try:
                     if await self.hold_lease():
                         await self.round()
+                    else:
+                        self._forget_queues()
                 except (PyMongoError, OSError) as exc:
                     log.warning("webhook deliveries: %s; retrying", exc)
+                    self._forget_queues()
                     await asyncio.sleep(1.0)
                 try:
                     await asyncio.wait_for(woken.wait(), self.settings.poll_interval_seconds)
@@ -124,6 +245,8 @@ class Deliverer:
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
+            if self._recorder is not None:
+                await self._recorder.close()
             for client in self.clients.values():
                 await client.aclose()
             self.clients.clear()
@@ -147,24 +270,39 @@ class Deliverer:
         metrics.WEBHOOK_LEASE_HELD.labels(self.service).set(1 if held else 0)
         return held
 
+    def _forget_queues(self) -> None:
+        """Messages fetched but not started are fetched again when needed (after a lost lease, an error)."""
+        self.queues.clear()
+        self.drained.clear()
+        self._endpoints_at = float("-inf")
+
+    async def _enabled_endpoints(self, monotonic: float) -> dict[str, Endpoint]:
+        news = _NEWS.get(self.db, 0)
+        if news != self._news or monotonic - self._endpoints_at >= self.settings.poll_interval_seconds:
+            if news != self._news:
+                self.drained.clear()  # new messages may be there for any endpoint
+            self._news = news
+            self.endpoints = {d["_id"]: from_document(Endpoint, d) for d in
+                              await self.db[ENDPOINTS].find({"enabled": True, "deleted_at": None}).to_list()}
+            self._endpoints_at = monotonic
+            for gone in [e for e in self.queues if e not in self.endpoints]:
+                del self.queues[gone]
+            await self._forget_gone(self.endpoints)
+        return self.endpoints
+
     async def round(self) -> int:
         """Start the deliveries that are due and have room; return how many started."""
-        now = self.clock()
-        endpoints = {d["_id"]: from_document(Endpoint, d)
-                     for d in await self.db[ENDPOINTS].find({"enabled": True, "deleted_at": None}).to_list()}
-        await self._forget_gone(endpoints)
-        due = [e for e in await self.db[MESSAGES].distinct(
-            "endpoint_id", {"status": MessageStatus.PENDING.value, "next_attempt_at": {"$lte": now}})
-            if e in endpoints]
-        if not due:
-            return 0
-        due.sort()
-        start = self._turn % len(due)
+        monotonic = time.monotonic()
+        endpoints = await self._enabled_endpoints(monotonic)
+        if not endpoints or self.unrecorded >= 2 * self.settings.record_batch_size:
+            return 0  # none, or the records lag behind: no more answers to lose in a crash until they are written
+        order = sorted(endpoints)
+        start = self._turn % len(order)
         self._turn += 1
         started = 0
-        monotonic = time.monotonic()
-        for endpoint_id in due[start:] + due[:start]:
-            pool_free = self.settings.max_concurrency - len(self.tasks)
+        now = self.clock()
+        for endpoint_id in order[start:] + order[:start]:
+            pool_free = self.settings.max_concurrency - self.requests
             if pool_free <= 0:
                 break
             endpoint = endpoints[endpoint_id]
@@ -175,28 +313,64 @@ class Deliverer:
                 room = min(room, bucket.available(monotonic))
             if room <= 0:
                 continue
-            docs = await self.db[MESSAGES].find(
-                {"endpoint_id": endpoint_id, "status": MessageStatus.PENDING.value, "next_attempt_at": {"$lte": now},
-                 "_id": {"$nin": list(busy)}}).sort([("next_attempt_at", ASCENDING)]).limit(room).to_list()
-            for doc in docs:
+            queue = self.queues.setdefault(endpoint_id, deque())
+            if len(queue) < room and monotonic - self.drained.get(endpoint_id, float("-inf")) \
+                    >= self.settings.poll_interval_seconds:
+                await self._fetch(endpoint_id, queue, now, monotonic)
+            while room > 0 and queue:
                 if bucket is not None and not bucket.take(monotonic):
                     break
+                doc = queue.popleft()
                 busy.add(doc["_id"])
+                self.requests += 1
                 task = asyncio.create_task(self._deliver(endpoint, doc), name=f"webhook-{doc['_id']}")
                 self.tasks.add(task)
                 task.add_done_callback(self._done(endpoint_id, doc["_id"]))
+                room -= 1
                 started += 1
         return started
+
+    async def _fetch(self, endpoint_id: str, queue: deque[dict[str, Any]], now: datetime, monotonic: float) -> None:
+        """Add up to ``fetch_batch`` due messages of the endpoint to its queue (oldest due first), leaving
+        out those already queued, in flight or being recorded (left out here rather than by the query:
+        a long ``$nin`` costs the database more than the few documents read in excess)."""
+        known = {d["_id"] for d in queue} | self.in_flight.get(endpoint_id, set()) \
+            | self.recording.get(endpoint_id, set())
+        limit = self.settings.fetch_batch + len(known)
+        docs = await self.db[MESSAGES].find(
+            {"endpoint_id": endpoint_id, "status": MessageStatus.PENDING.value, "next_attempt_at": {"$lte": now}}
+        ).sort([("next_attempt_at", ASCENDING)]).limit(limit).to_list()
+        queue.extend(d for d in docs if d["_id"] not in known)
+        if len(docs) < limit:
+            self.drained[endpoint_id] = monotonic
+        else:
+            self.drained.pop(endpoint_id, None)
 
     def _done(self, endpoint_id: str, message_id: str) -> Callable[[asyncio.Task], None]:
         def callback(task: asyncio.Task) -> None:
             self.tasks.discard(task)
-            self.in_flight.get(endpoint_id, set()).discard(message_id)
+            if message_id in self.in_flight.get(endpoint_id, ()):  # ended before its answer (cancelled, a bug)
+                self.in_flight[endpoint_id].discard(message_id)
+                self.requests -= 1
+            recording = self.recording.get(endpoint_id, set())
+            if message_id in recording:
+                recording.discard(message_id)
+                self.unrecorded -= 1
             if not task.cancelled() and task.exception() is not None:
                 log.error("webhook delivery of %s failed: %r", message_id, task.exception(),
                           exc_info=task.exception())
-            wake(self.db)  # a slot is free
+            _waker(self.db).set()
         return callback
+
+    def _answered(self, endpoint_id: str, message_id: str) -> None:
+        """The request is over: its slot is free; the message stays out of the queries until recorded."""
+        busy = self.in_flight.get(endpoint_id, set())
+        if message_id in busy:
+            busy.discard(message_id)
+            self.requests -= 1
+        self.recording.setdefault(endpoint_id, set()).add(message_id)
+        self.unrecorded += 1
+        _waker(self.db).set()
 
     def _bucket(self, endpoint: Endpoint, now: float) -> TokenBucket | None:
         rate = endpoint.rate_limit_per_second
@@ -275,13 +449,14 @@ class Deliverer:
         except Exception as exc:  # noqa: BLE001 — e.g. the URL no longer passes the rules: an attempt failed
             outcome, error = Outcome.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}"[:500]
         latency = time.perf_counter() - t0
+        self._answered(endpoint.id, message["_id"])
         await self.record(endpoint, message, outcome=outcome, status_code=status_code, error=error, excerpt=excerpt,
                           latency=latency, at=started, retry_after=retry_after)
 
     async def record(self, endpoint: Endpoint, message: dict[str, Any], *, outcome: Outcome, status_code: int | None,
                      error: str | None, excerpt: str, latency: float, at: datetime,
                      retry_after: float | None = None) -> str:
-        """Log the attempt and move the message on; return its new status."""
+        """Log the attempt and move the message on (in the next batch of records); return its new status."""
         now = self.clock()
         round_attempts = message["round_attempts"] + 1
         update: dict[str, Any] = {"attempts": message["attempts"] + 1, "round_attempts": round_attempts,
@@ -304,17 +479,12 @@ class Deliverer:
                    "partner_id": endpoint.partner_id, "attempt": update["attempts"], "at": at,
                    "outcome": outcome.value, "status_code": status_code, "error": error,
                    "latency_ms": round(latency * 1000, 1), "response_excerpt": excerpt or None}
-
-        async def work(tx: Transaction) -> None:
-            await tx.db[ATTEMPTS].insert_one(attempt, session=tx.session)
-            await tx.db[MESSAGES].update_one({"_id": message["_id"], "status": MessageStatus.PENDING.value,
-                                              "attempts": message["attempts"]}, {"$set": update}, session=tx.session)
-            if failed_event is not None:
-                tx.events.append(failed_event)
-        await self.db.transaction(work)
+        await self.recorder.write(_Record(
+            attempt, {"_id": message["_id"], "status": MessageStatus.PENDING.value, "attempts": message["attempts"]},
+            {"$set": update}, failed_event))
 
         metrics.WEBHOOK_DELIVERIES.labels(self.service, outcome.value).inc()
-        if outcome.succeeded and message.get("replays", 0) == 0 and message["attempts"] == 0:
+        if outcome.succeeded and message.get("replays", 0) == 0:  # from the commit, retries included; not replays
             metrics.WEBHOOK_LATENCY.labels(self.service).observe(max(0.0, (now - message["event_at"]).total_seconds()))
         await self._health(endpoint, outcome, now)
         return update.get("status", MessageStatus.PENDING.value)
@@ -347,13 +517,15 @@ class Deliverer:
 
     # -- gauges and retention ---------------------------------------------------------------------------------
     async def update_gauges(self) -> None:
-        """Backlog per endpoint (pending messages); endpoints without any drop to 0."""
-        pending = await self.db[MESSAGES].distinct("endpoint_id", {"status": MessageStatus.PENDING.value})
-        for endpoint_id in set(pending) | set(self._gauged):
-            count = await self.db[MESSAGES].count_documents({"endpoint_id": endpoint_id,
-                                                             "status": MessageStatus.PENDING.value})
-            metrics.WEBHOOK_BACKLOG.labels(self.service, endpoint_id).set(count)
-        self._gauged = set(pending)
+        """Backlog per endpoint (pending messages, one aggregation); enabled endpoints without any, and those
+        whose backlog ended, show 0."""
+        cursor = await self.db[MESSAGES].aggregate([
+            {"$match": {"status": MessageStatus.PENDING.value}},
+            {"$group": {"_id": "$endpoint_id", "n": {"$sum": 1}}}])
+        counts = {doc["_id"]: doc["n"] for doc in await cursor.to_list()}
+        for endpoint_id in set(counts) | self._gauged | set(self.endpoints):  # enabled ones show 0 too
+            metrics.WEBHOOK_BACKLOG.labels(self.service, endpoint_id).set(counts.get(endpoint_id, 0))
+        self._gauged = set(counts)
 
     async def purge(self) -> int:
         """Delete attempts and finished messages older than the retention."""
