@@ -412,7 +412,8 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, clients: in
                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
         rebuilt = await database[LEDGER].count_documents({})
         print(f"rebuild: {outcome.events} events in {outcome.seconds:.1f} s ({outcome.events / outcome.seconds:.0f}/s); "
-              f"{rebuilt} rows, {outcome.skipped} skipped", flush=True)
+              f"{rebuilt} rows, {outcome.skipped} skipped; the swap (renameCollection over the live ledger) took "
+              f"{outcome.swap_seconds:.1f} s of it", flush=True)
         print(f"  {meter.report()}", flush=True)
         raw_rows = min(raw_rows, await raw_pass())
         raw_s = sum(raw_times) / len(raw_times)

@@ -286,6 +286,7 @@ class Outcome:
     skipped: int  # records that were not valid CloudEvents of a known type
     seconds: float
     collections: dict[str, str]  # live name → the rebuilt collection that replaced it
+    swap_seconds: float = 0.0  # of ``seconds``: renaming the rebuilt collections over the live ones
 
 
 async def rebuild(database: Any, projection: Projection, *, progress: Progress | None = None,
@@ -320,9 +321,11 @@ async def rebuild(database: Any, projection: Projection, *, progress: Progress |
         # catch up into the new collections, swap, catch up what the live consumers wrote meanwhile
         caught_before = await kafka.end_offsets(list(end))
         caught = await replay.run(kafka, view, end, caught_before, progress, total)
+        swap_started = time.perf_counter()
         for live, new in names.items():
             await database.client.admin.command("renameCollection", f"{db.name}.{new}", to=f"{db.name}.{live}",
                                                 dropTarget=True)
+        swap_seconds = time.perf_counter() - swap_started
         await db[REBUILDS].update_one({"_id": projection.name}, {
             "$set": {"state": "done", "finished_at": utcnow(), "events": events},
             "$inc": {f"generations.{live}": 1 for live in names}})
@@ -339,7 +342,8 @@ async def rebuild(database: Any, projection: Projection, *, progress: Progress |
         raise
     finally:
         await kafka.stop()
-    return Outcome(projection.name, run_stamp, events, caught, replay.skipped, time.perf_counter() - started, names)
+    return Outcome(projection.name, run_stamp, events, caught, replay.skipped, time.perf_counter() - started, names,
+                   swap_seconds)
 
 
 def _fail_after(replay: Replay, limit: int) -> None:
