@@ -13,10 +13,12 @@ What it does with every POST to ``/webhooks``:
    is answered ``400`` (the platform retries, then gives up: nothing forged is processed). Several
    secrets may be given (``WEBHOOK_SECRETS=whsec_new,whsec_old``) while you switch to a new one;
 2. is idempotent: the ``webhook-id`` (the event's id, the same at every retry and replay) is
-   recorded in a small SQLite store; a message already received is answered ``204`` again and
-   not processed twice;
+   recorded with the payload in a small SQLite store; a message already received is answered
+   ``204`` again and not processed twice;
 3. answers ``204`` at once and processes the event afterwards (:func:`process`, on a queue of its
-   own): the platform waits 15 s at most for an answer, and anything but a 2xx is retried.
+   own): the platform waits 15 s at most for an answer, and anything but a 2xx is retried. A
+   message is marked processed only when :func:`process` returns: after a crash or a restart, the
+   messages received but not processed yet are processed then (set ``WEBHOOK_STORE`` to a file).
 """
 from __future__ import annotations
 
@@ -46,16 +48,27 @@ class SeenStore:
 
     def __init__(self, path: str = ":memory:", keep_days: float = 30.0) -> None:
         self.db = sqlite3.connect(path, check_same_thread=False)
-        self.db.execute("CREATE TABLE IF NOT EXISTS seen (webhook_id TEXT PRIMARY KEY, type TEXT, received_at REAL)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS seen (webhook_id TEXT PRIMARY KEY, type TEXT, received_at REAL, "
+                        "payload TEXT, processed INTEGER NOT NULL DEFAULT 0)")
         self.lock = threading.Lock()
         self.keep = keep_days * 86_400
 
-    def first_time(self, webhook_id: str, event_type: str) -> bool:
-        """Record ``webhook_id``; True if it was not known yet."""
+    def first_time(self, webhook_id: str, payload: dict[str, Any]) -> bool:
+        """Record ``webhook_id`` and its payload (not processed yet); True if it was not known yet."""
         with self.lock, self.db:
-            cursor = self.db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)",
-                                     (webhook_id, event_type, time.time()))
+            cursor = self.db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?, 0)",
+                                     (webhook_id, payload.get("type", ""), time.time(), json.dumps(payload)))
             return cursor.rowcount == 1
+
+    def processed(self, webhook_id: str) -> None:
+        with self.lock, self.db:
+            self.db.execute("UPDATE seen SET processed = 1 WHERE webhook_id = ?", (webhook_id,))
+
+    def unprocessed(self) -> list[tuple[str, dict[str, Any]]]:
+        """Messages received but not processed (a crash or a restart came in between), oldest first."""
+        with self.lock:
+            return [(row[0], json.loads(row[1])) for row in self.db.execute(
+                "SELECT webhook_id, payload FROM seen WHERE processed = 0 ORDER BY received_at")]
 
     def forget_old(self) -> None:
         with self.lock, self.db:
@@ -88,7 +101,8 @@ def create_app(secrets: list[str] | None = None, *, store: SeenStore | None = No
             webhook_id, payload = await queue.get()
             try:
                 await handler(webhook_id, payload)
-            except Exception:  # noqa: BLE001 — yours to retry; the platform already has its 204
+                store.processed(webhook_id)
+            except Exception:  # noqa: BLE001 — left unprocessed: tried again at the next start
                 log.exception("processing %s failed", webhook_id)
             finally:
                 queue.task_done()
@@ -97,6 +111,8 @@ def create_app(secrets: list[str] | None = None, *, store: SeenStore | None = No
     async def lifespan(app: FastAPI):
         task = asyncio.create_task(worker())
         store.forget_old()
+        for pending in store.unprocessed():  # received before a crash or a restart, not processed yet
+            queue.put_nowait(pending)
         yield
         task.cancel()
 
@@ -119,7 +135,7 @@ def create_app(secrets: list[str] | None = None, *, store: SeenStore | None = No
             return Response(status_code=400, content=json.dumps({"detail": "bad signature"}),
                             media_type="application/json")
         webhook_id = headers["webhook-id"]
-        if store.first_time(webhook_id, payload.get("type", "")):
+        if store.first_time(webhook_id, payload):
             queue.put_nowait((webhook_id, payload))
         return Response(status_code=204)
 
