@@ -6,6 +6,8 @@ Kafka log), a rebuild stopped midway (the live collection untouched, its partial
 and a new event after the rebuild changing the next answer (the report's cache)."""
 from __future__ import annotations
 
+import asyncio
+
 from datetime import datetime, timezone
 
 import pytest
@@ -15,6 +17,7 @@ from contracts.envelope import CloudEvent, EnvelopeError
 from contracts.topics import topic_for
 from runtime.rebuild import REBUILDS, log_offsets, rebuild
 from services.observatory.adapters.ledger import LEDGER
+from services.observatory.adapters.ledger_memory import FRESH_FOR
 from services.observatory.domain.ledger import KEPT
 from services.observatory.projections import projections
 from tests.integration.conftest import active_member, client_of, eventually, service_settings, serving, unique_siret
@@ -103,6 +106,10 @@ async def test_the_report_as_of_a_date_is_the_same_after_a_rebuild(infrastructur
             # every event kept on the log is one row of the ledger (recounted from the Kafka log)
             kept = await _kept_on_the_log(infrastructure.kafka_bootstrap_servers)
             assert await eventually(lambda: _same_count(db, kept), timeout=60)
+            # the reference: the report once every kept event is in the ledger (and the in-memory copy,
+            # checked at most every FRESH_FOR seconds, has seen them)
+            await asyncio.sleep(FRESH_FOR * 2)
+            before_end, before_mid = await report(as_of="2037-12-31"), await report(as_of="2037-06-30")
 
             # -- a rebuild stopped midway leaves the live ledger as it was, and no partial collection
             live = await db[LEDGER].count_documents({})
@@ -119,6 +126,7 @@ async def test_the_report_as_of_a_date_is_the_same_after_a_rebuild(infrastructur
             assert outcomes[0].events >= kept and outcomes[0].skipped == 0
             assert (await db[REBUILDS].find_one({"_id": "ledger"}))["generations"][LEDGER] == 1
             assert await db[LEDGER].count_documents({}) == kept
+            await asyncio.sleep(FRESH_FOR * 2)
             assert await report(as_of="2037-12-31") == before_end
             assert await report(as_of="2037-06-30") == before_mid
             assert await db.db["organisations"].find_one({"_id": a}) is not None
