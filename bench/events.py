@@ -70,6 +70,43 @@ def progress() -> Progress:
                     console=err, transient=True)
 
 
+async def http_load(session: aiohttp.ClientSession, plans: list[list[tuple[str, Any]]], seconds: float,
+                    label: str, meter: Any) -> tuple[list[float], dict[str, int], float]:
+    """One client per plan, each sending its plan's ``(path, params)`` GETs in turn, for ``seconds``
+    (a progress bar; ``meter`` measures the machine meanwhile): every latency, the count of each
+    status (or error kind), and the seconds it took."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
+
+    async def client(plan: list[tuple[str, Any]]) -> None:
+        i = 0
+        while time.monotonic() < deadline:
+            path, params = plan[i % len(plan)]
+            i += 1
+            started = time.perf_counter()
+            try:
+                async with session.get(path, params=params) as r:
+                    await r.read()
+                    status = str(r.status)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                status = type(exc).__name__
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    with meter, progress() as bar:
+        task = bar.add_task(label, total=seconds)
+
+        async def tick() -> None:
+            while time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+                bar.update(task, completed=min(seconds, seconds - (deadline - time.monotonic())))
+
+        started = time.perf_counter()
+        await asyncio.gather(tick(), *(client(plan) for plan in plans))
+        return latencies, statuses, time.perf_counter() - started
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")

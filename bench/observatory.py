@@ -46,7 +46,7 @@ from pydantic_core import PydanticUndefined
 from pymongo.errors import BulkWriteError
 from rich.console import Console
 
-from bench.events import Meter, percentile, progress, service_pids
+from bench.events import Meter, http_load, percentile, progress, service_pids
 from contracts.envelope import CloudEvent
 from contracts.events import (ConventionParticipantJoined, EventCancelled, EventHeld, MeetingHeld, MeetingNotHeld,
                               MeetingOutcomeRecorded, ParticipantCheckedIn, RegistrationCancelled,
@@ -321,8 +321,6 @@ def report_mix(rng: random.Random) -> tuple[int, dict[str, str]]:
 
 async def load(port: int, token: str, clients: int, seconds: float, rng: random.Random,
                meter: Meter) -> tuple[list[float], dict[str, int], float, dict]:
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=aiohttp.TCPConnector(limit=clients + 4),
                                      headers={"Authorization": f"Bearer {token}"},
                                      timeout=aiohttp.ClientTimeout(total=120)) as session:
@@ -344,34 +342,9 @@ async def load(port: int, token: str, clients: int, seconds: float, rng: random.
                 bar.advance(task)
         print(f"cold reports (first of each year × as_of, one at a time): {len(cold)}: p50={percentile(cold, 50):.2f} s "
               f"max={max(cold):.2f} s", flush=True)
-        deadline = time.monotonic() + seconds
-
-        async def client(plan) -> None:
-            i = 0
-            while time.monotonic() < deadline:
-                year, params = plan[i % len(plan)]
-                i += 1
-                started = time.perf_counter()
-                try:
-                    async with session.get(f"/reports/{year}", params=params) as r:
-                        await r.read()
-                        status = str(r.status)
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                    status = type(exc).__name__
-                latencies.append(time.perf_counter() - started)
-                statuses[status] = statuses.get(status, 0) + 1
-
-        with meter, progress() as bar:
-            task = bar.add_task(f"reports ×{clients} clients for {seconds:.0f} s", total=seconds)
-
-            async def tick() -> None:
-                while time.monotonic() < deadline:
-                    await asyncio.sleep(0.5)
-                    bar.update(task, completed=min(seconds, seconds - (deadline - time.monotonic())))
-
-            started = time.perf_counter()
-            await asyncio.gather(tick(), *(client(plan) for plan in plans))
-            elapsed = time.perf_counter() - started
+        requests = [[(f"/reports/{year}", params) for year, params in plan] for plan in plans]
+        latencies, statuses, elapsed = await http_load(session, requests, seconds,
+                                                       f"reports ×{clients} clients for {seconds:.0f} s", meter)
     return latencies, statuses, elapsed, first
 
 

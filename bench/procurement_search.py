@@ -40,7 +40,7 @@ import typer
 from pymongo import AsyncMongoClient
 from rich.console import Console
 
-from bench.events import Meter, percentile, progress, service_pids
+from bench.events import Meter, http_load, percentile, progress, service_pids
 from reference import geo
 from runtime import members
 from runtime.auth import issue_token
@@ -209,8 +209,6 @@ def search_mix(rng: random.Random, places: Places) -> dict[str, Any]:
 async def load(port: int, token: str, clients: int, seconds: float, rng: random.Random,
                meter: Meter) -> tuple[list[float], dict[str, int], float, float]:
     places = Places()
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
     connector = aiohttp.TCPConnector(limit=clients + 4)
     async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector,
                                      headers={"Authorization": f"Bearer {token}"},
@@ -223,35 +221,11 @@ async def load(port: int, token: str, clients: int, seconds: float, rng: random.
         warm = time.perf_counter() - t
         err.print(f"warm-up search: {warm:.1f} s, {body['total']} food suppliers")
         plans = [[search_mix(random.Random(rng.random()), places) for _ in range(4000)] for _ in range(clients)]
-        deadline = time.monotonic() + seconds
-
-        async def client(plan: list[dict]) -> None:
-            i = 0
-            while time.monotonic() < deadline:
-                params = plan[i % len(plan)]
-                i += 1
-                query = [(k, v) for k, vs in params.items() for v in (vs if isinstance(vs, list) else [vs])]
-                started = time.perf_counter()
-                try:
-                    async with session.get("/suppliers/search", params=query) as r:
-                        await r.read()
-                        status = str(r.status)
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                    status = type(exc).__name__
-                latencies.append(time.perf_counter() - started)
-                statuses[status] = statuses.get(status, 0) + 1
-
-        with meter, progress() as bar:
-            task = bar.add_task(f"searches ×{clients} clients for {seconds:.0f} s", total=seconds)
-
-            async def tick() -> None:
-                while time.monotonic() < deadline:
-                    await asyncio.sleep(0.5)
-                    bar.update(task, completed=min(seconds, seconds - (deadline - time.monotonic())))
-
-            started = time.perf_counter()
-            await asyncio.gather(tick(), *(client(plan) for plan in plans))
-            elapsed = time.perf_counter() - started
+        requests = [[("/suppliers/search", [(k, v) for k, vs in params.items()
+                                            for v in (vs if isinstance(vs, list) else [vs])]) for params in plan]
+                    for plan in plans]
+        latencies, statuses, elapsed = await http_load(session, requests, seconds,
+                                                       f"searches ×{clients} clients for {seconds:.0f} s", meter)
     return latencies, statuses, elapsed, warm
 
 
