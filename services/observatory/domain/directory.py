@@ -45,6 +45,7 @@ from reference import geo
 from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput
 from runtime.rules import optional_text, text
+from services.observatory.domain.territory import organisation_commune
 
 PARIS = ZoneInfo("Europe/Paris")
 CHAMBER_REGION = "11"  # Île-de-France
@@ -503,10 +504,9 @@ def build_entries(sources: Sources, on: date) -> list[Entry]:
 
 
 def _org_commune(org: dict[str, Any], supplier: dict[str, Any] | None, merged: list) -> str | None:
-    if org.get("commune"):
-        found = geo.find(org["commune"], org.get("departement"))
-        if found is not None:
-            return found.code
+    found = organisation_commune(org)
+    if found is not None:
+        return found
     if supplier and supplier.get("base_commune"):
         return supplier["base_commune"]
     return next((v.commune for _, v in merged), None)
