@@ -117,7 +117,7 @@ async def run(infra: Infrastructure, *, lines: int = 100_000, suppliers: int = 2
     database = f"bench_procurement_diag_{uuid.uuid4().hex[:6]}"
     settings = service("procurement").settings(mongodb_uri=infra.mongodb_uri, mongodb_database=database,
                                                kafka_bootstrap_servers=infra.kafka_bootstrap_servers)
-    db = Database(settings)
+    db = await Database(settings).open()
     figures: dict[str, float] = {}
     try:
         await ensure_outbox_indexes(db)

@@ -28,6 +28,7 @@ from contracts.envelope import CloudEvent
 from contracts.membership import (MemberActivated, MembershipEnteredGracePeriod, MembershipLapsed,
                                   MembershipRenewed, MembershipWithdrawn, MemberStatus,
                                   OrganisationRegistered, OrganisationUpdated)
+from runtime import standing
 from runtime.consumer import Consumer, Subscription
 from runtime.mongo import Database, Transaction
 
@@ -109,14 +110,7 @@ async def on_withdrawn(event: MembershipWithdrawn, tx: Transaction, envelope: Cl
 def standing_on(doc: dict[str, Any] | None, on: date | None = None) -> dict[str, Any] | None:
     """The history entry in force on ``on`` (the latest one when ``on`` is None), or None when the
     organisation was not a member yet (or is unknown)."""
-    if not doc:
-        return None
-    history = doc.get("history") or []
-    if on is None:
-        return history[-1] if history else None
-    day = on.isoformat()
-    in_force = [entry for entry in history if entry["on"] <= day]
-    return in_force[-1] if in_force else None
+    return standing.entry_on((doc or {}).get("history"), on)
 
 
 async def in_good_standing(tx: Transaction, organisation_id: str | None, on: date | None = None) -> bool:
@@ -127,8 +121,7 @@ async def in_good_standing(tx: Transaction, organisation_id: str | None, on: dat
     doc = await tx.db[STANDING].find_one({"_id": organisation_id}, session=tx.session)
     if on is None:
         return bool(doc and doc["in_good_standing"])
-    entry = standing_on(doc, on)
-    return bool(entry and entry["in_good_standing"])
+    return standing.in_good_standing_on((doc or {}).get("history"), on)
 
 
 def standing_view(doc: dict[str, Any] | None, organisation_id: str, on: date | None = None) -> dict[str, Any]:

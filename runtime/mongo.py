@@ -7,6 +7,7 @@ as a whole on transient transaction errors by PyMongo's ``with_transaction``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +31,8 @@ A = TypeVar("A", bound=Aggregate)
 
 OUTBOX = "outbox"
 PROCESSED = "processed_events"
+REBUILDS = "rebuilds"  # one document per rebuilt projection; ``targets``: its collections' current names
+ALIAS_REFRESH_SECONDS = 1.0  # how often a process reads the targets again (a rebuild waits for it)
 
 
 def utcnow() -> datetime:
@@ -50,7 +53,7 @@ class Transaction:
     recorded; they go to the outbox in the same transaction, when the work returns.
     """
 
-    db: AsyncDatabase
+    db: AliasedDatabase | Any  # the service's database (or a rebuild's view of it)
     session: AsyncClientSession
     source: str
     correlation_id: str | None = None
@@ -127,24 +130,77 @@ def from_document(model: type[A], doc: dict[str, Any]) -> A:
     return model.model_validate(doc)
 
 
+class AliasedDatabase:
+    """The service's database as its code sees it: a collection that a rebuild replaced
+    (:mod:`runtime.rebuild`) is reached by its usual name (``db["ledger"]``) and lives under
+    another (``ledger__rebuild_20370101T000000_ab12``); :meth:`resolve` gives the name in force.
+    Everything else is the PyMongo database's."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.raw = db
+        self.aliases: dict[str, str] = {}  # usual name → the collection that holds it now
+
+    def resolve(self, name: str) -> str:
+        return self.aliases.get(name, name)
+
+    def __getitem__(self, name: str) -> AsyncCollection:
+        return self.raw[self.resolve(name)]
+
+    def get_collection(self, name: str, *args: Any, **kwargs: Any) -> AsyncCollection:
+        return self.raw.get_collection(self.resolve(name), *args, **kwargs)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.raw, attribute)
+
+    async def refresh(self) -> None:
+        """Read the rebuilt collections' current names again (one small query)."""
+        aliases: dict[str, str] = {}
+        async for doc in self.raw[REBUILDS].find({"targets": {"$exists": True}}, {"targets": 1}):
+            aliases.update(doc["targets"])
+        self.aliases = aliases
+
+
 class Database:
-    """The service's database: one client per process, one database per service."""
+    """The service's database: one client per process, one database per service.
+
+    :meth:`open` before use: it learns which collections rebuilds replaced and keeps following
+    them (every :data:`ALIAS_REFRESH_SECONDS`) until :meth:`close`."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.client: AsyncMongoClient = AsyncMongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000,
             appname=f"cress-{settings.service_name}")
-        self.db: AsyncDatabase = self.client[settings.mongodb_database]
+        self.db = AliasedDatabase(self.client[settings.mongodb_database])
         self._on_commit: Callable[[], None] | None = None  # wakes the outbox relay up
+        self._following: asyncio.Task | None = None
 
     def __getitem__(self, name: str) -> AsyncCollection:
         return self.db[name]
+
+    async def open(self) -> Database:
+        """Read the rebuilt collections' names, then follow them in the background."""
+        await self.db.refresh()
+        if self._following is None:
+            self._following = asyncio.create_task(self._follow(), name="collection-aliases")
+        return self
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(ALIAS_REFRESH_SECONDS)
+            try:
+                await self.db.refresh()
+            except Exception as exc:  # noqa: BLE001 — the database is away: keep the names known, try again
+                logging.getLogger(__name__).debug("collection aliases not refreshed: %s", exc)
 
     async def ping(self, timeout: float = 2.0) -> None:
         await asyncio.wait_for(self.client.admin.command("ping"), timeout)
 
     async def close(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
+            self._following = None
         await self.client.close()
 
     async def get(self, collection: str, model: type[A], aggregate_id: str) -> A:

@@ -92,6 +92,7 @@ async def running(definition: ServiceDefinition, settings: Settings | None = Non
     db = Database(settings)
     producer = None
     try:
+        await db.open()
         await ensure_outbox_indexes(db)
         await db[PROCESSED].create_index("consumer")
         if definition.indexes is not None:

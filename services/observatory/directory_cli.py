@@ -37,7 +37,7 @@ def main() -> None:
 
 
 async def _database() -> Database:
-    db = Database(service("observatory").settings())
+    db = await Database(service("observatory").settings()).open()
     await ensure_outbox_indexes(db)
     await ensure_indexes(db)
     return db

@@ -39,7 +39,7 @@ def _service(db: Database) -> DiagnosticsService:
 
 
 async def _database() -> Database:
-    db = Database(service("procurement").settings())
+    db = await Database(service("procurement").settings()).open()
     await ensure_outbox_indexes(db)
     await ensure_indexes(db)
     return db

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer
 
 from contracts.envelope import CloudEvent, EnvelopeError
 from contracts.topics import topic_for
+from runtime.mongo import ALIAS_REFRESH_SECONDS, Database
 from runtime.rebuild import REBUILDS, log_offsets, rebuild
 from services.observatory.adapters.ledger import LEDGER
 from services.observatory.adapters.ledger_memory import FRESH_FOR
@@ -124,7 +125,12 @@ async def test_the_report_as_of_a_date_is_the_same_after_a_rebuild(infrastructur
             outcomes = [await rebuild(db, projection) for projection in (ledger_projection, members_projection,
                                                                      directory_projection)]
             assert outcomes[0].events >= kept and outcomes[0].skipped == 0
-            assert (await db[REBUILDS].find_one({"_id": "ledger"}))["generations"][LEDGER] == 1
+            state = await db[REBUILDS].find_one({"_id": "ledger"})
+            assert state["generations"][LEDGER] == 1
+            # swapped by name: the ledger lives in the rebuilt collection, the replaced one is gone
+            assert state["targets"][LEDGER] == outcomes[0].collections[LEDGER] == db.db.resolve(LEDGER)
+            names = await db.db.list_collection_names()
+            assert outcomes[0].collections[LEDGER] in names and LEDGER not in names
             assert await db[LEDGER].count_documents({}) == kept
             await asyncio.sleep(FRESH_FOR * 2)
             assert await report(as_of="2037-12-31") == before_end
@@ -138,6 +144,23 @@ async def test_the_report_as_of_a_date_is_the_same_after_a_rebuild(infrastructur
                 f = _figures(await report(as_of="2037-12-31"))
                 return f[("membership", "new_members")]["value"] == 4
             assert await eventually(counted, timeout=60)
+
+            # -- a second rebuild run by another process (the CLI): the service follows its swap by
+            # name, the first rebuild's collection is dropped, the figures stay
+            kept = await _kept_on_the_log(infrastructure.kafka_bootstrap_servers)
+            assert await eventually(lambda: _same_count(db, kept), timeout=60)
+            cli = await Database(os_).open()
+            try:
+                second = await rebuild(cli, ledger_projection)
+            finally:
+                await cli.close()
+            assert await eventually(lambda: db.db.resolve(LEDGER) == second.collections[LEDGER],
+                                    timeout=ALIAS_REFRESH_SECONDS * 5)
+            names = await db.db.list_collection_names()
+            assert second.collections[LEDGER] in names and outcomes[0].collections[LEDGER] not in names
+            assert await db[LEDGER].count_documents({}) == kept
+            await asyncio.sleep(FRESH_FOR * 2)
+            assert await counted()
 
 
 async def _same_count(db, kept: int) -> bool:

@@ -54,9 +54,14 @@ def test_names_of_rebuilt_collections_and_leftovers():
     assert s.startswith("20370102T030405_") and len(s) == len("20370102T030405_abcd")
     name = rebuild_name("ledger", s)
     assert name == f"ledger__rebuild_{s}"
-    assert leftovers([name, "ledger", "ledgers__rebuild_x", "member_standing__rebuild_y", "other__rebuild_z",
-                      "ledger_rebuild_w"], ["ledger", "member_standing"]) == \
+    existing = [name, "ledger", "ledgers__rebuild_x", "member_standing__rebuild_y", "other__rebuild_z",
+                "ledger_rebuild_w", "member_standing"]
+    # never rebuilt: the usual names are in force; an interrupted rebuild's collections are left over
+    assert leftovers(existing, ["ledger", "member_standing"], ["ledger", "member_standing"]) == \
         [name, "member_standing__rebuild_y"]
+    # the ledger rebuilt: ``name`` is in force, and the usual name a crash kept after the swap is left over
+    assert leftovers(existing, ["ledger", "member_standing"], [name, "member_standing"]) == \
+        ["ledger", "member_standing__rebuild_y"]
 
 
 class FakeCollection:

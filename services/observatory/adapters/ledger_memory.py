@@ -5,24 +5,23 @@ database on every request would take seconds with 200,000 events. Each process k
 of the ledger's rows (grouped by event type), loaded once (at start, by the ``ledger-memory`` job,
 or at the first report) and topped up with the rows appended since (those whose ``mark`` is above
 the version it last saw: :func:`services.observatory.adapters.ledger.mark`). A rebuild that replaced
-the collection (its generation changed) makes it load everything again.
+the collection (the name the process resolves ``ledger`` to changed: :mod:`runtime.rebuild`) makes it
+load everything again, from the collection of that name.
 
 Every figure still comes from the ledger's rows; the copy is only where they are read from. Asking
-costs two small reads (the version and the generation) at most every :data:`FRESH_FOR` seconds per
+costs one small read (the version) at most every :data:`FRESH_FOR` seconds per
 database, whoever asks: under load, reports may trail the ledger by that much — the ledger itself
 trails the other services by their consumers' lag.
 """
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from runtime.mongo import Database
-from runtime.rebuild import generation
+from services.observatory.adapters.freshness import Refreshed
 from services.observatory.adapters.ledger import LEDGER, mark, row_of_document
 from services.observatory.domain.ledger import LedgerRow
 
@@ -32,11 +31,11 @@ FRESH_FOR = 0.5  # seconds a checked copy is taken as fresh
 
 @dataclass
 class Snapshot:
-    """The rows of one database's ledger as of ``version`` (and the collection's ``generation``)."""
+    """The rows of one database's ledger as of ``version``, read from the collection ``generation``
+    (the name ``ledger`` resolved to: a rebuild changes it)."""
 
     version: int = -1
-    generation: int = -1
-    checked: float = float("-inf")  # monotonic time of the last check against the database
+    generation: str = ""
     by_type: dict[str, dict[str, LedgerRow]] = field(default_factory=lambda: defaultdict(dict))
 
     @property
@@ -59,34 +58,21 @@ class Snapshot:
         return found
 
 
-class LedgerMemory:
-    """The in-memory copies of the ledger, one per database (tests run several in one process)."""
-
-    def __init__(self) -> None:
-        self.snapshots: dict[str, Snapshot] = {}
-        self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-    async def fresh(self, db: Database) -> Snapshot:
-        """The copy of ``db``'s ledger, topped up with what was appended since it was last asked."""
-        name = db.db.name
-        current = self.snapshots.get(name)
-        if current is not None and time.monotonic() - current.checked < FRESH_FOR:
-            return current
-        async with self.locks[name]:  # one check at a time; those who waited take its result
-            current = self.snapshots.get(name) or Snapshot()
-            if time.monotonic() - current.checked < FRESH_FOR:
-                return current
-            checked = time.monotonic()
-            version, gen = await mark(db), await generation(db, "ledger", LEDGER)  # before the rows
-            if gen != current.generation:
-                loaded = Snapshot(version=version, generation=gen)
-                loaded.add([doc async for doc in db[LEDGER].find({}, _FIELDS)])
-                self.snapshots[name] = current = loaded
-            elif version != current.version:
-                current.add([doc async for doc in db[LEDGER].find({"mark": {"$gt": current.version}}, _FIELDS)])
-                current.version = version
-            current.checked = checked
-            return current
+async def _top_up(db: Database, current: Snapshot | None) -> Snapshot:
+    """``current`` topped up with the rows appended since its version — or the whole ledger, read
+    again, when the collection that holds it changed (a rebuild)."""
+    gen = db.db.resolve(LEDGER)
+    version, collection = await mark(db), db.db.raw[gen]  # the version before the rows
+    if current is None or gen != current.generation:
+        loaded = Snapshot(version=version, generation=gen)
+        loaded.add([doc async for doc in collection.find({}, _FIELDS)])
+        return loaded
+    if version != current.version:
+        current.add([doc async for doc in collection.find({"mark": {"$gt": current.version}}, _FIELDS)])
+        current.version = version
+    return current
 
 
-MEMORY = LedgerMemory()
+#: The in-memory copies of the ledger, one per database (tests run several in one process):
+#: ``await MEMORY.fresh(db)`` is ``db``'s, topped up with what was appended since it was last asked.
+MEMORY: Refreshed[Snapshot] = Refreshed(_top_up, FRESH_FOR)

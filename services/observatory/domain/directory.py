@@ -45,6 +45,7 @@ from reference import geo
 from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput
 from runtime.rules import optional_text, text
+from runtime.standing import entry_on
 from services.observatory.domain.territory import organisation_commune
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -477,7 +478,7 @@ def build_entries(sources: Sources, on: date) -> list[Entry]:
     for org_id, org in orgs.items():
         merged = structures_of.get(org_id, [])
         supplier = suppliers.get(org_id)
-        standing = _standing_on(sources.standing.get(org_id), on)
+        standing = entry_on((sources.standing.get(org_id) or {}).get("history"), on)
         base = {"name": org.get("name") or "", "siret": org.get("siret"),
                 "legal_family": family_of_legal_form(org.get("legal_form")),
                 "sectors": _union([org["sector"]] if org.get("sector") else [],
@@ -510,13 +511,6 @@ def _org_commune(org: dict[str, Any], supplier: dict[str, Any] | None, merged: l
     if supplier and supplier.get("base_commune"):
         return supplier["base_commune"]
     return next((v.commune for _, v in merged), None)
-
-
-def _standing_on(doc: dict[str, Any] | None, on: date) -> dict[str, Any] | None:
-    if not doc:
-        return None
-    in_force = [e for e in doc.get("history") or [] if e["on"] <= on.isoformat()]
-    return in_force[-1] if in_force else None
 
 
 def _entry(entry_id: str, org_id: str | None, structure_ids: list[str], base: dict[str, Any],

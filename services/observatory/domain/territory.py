@@ -49,6 +49,7 @@ from contracts.procurement import (LOCAL_AUTHORITY_KINDS, BuyerRegistered, Buyer
                                    SupplierArchived, SupplierProfiled, SupplierProfileUpdated)
 from reference import geo
 from runtime.errors import NotFound
+from runtime.standing import in_good_standing_on
 from services.observatory.domain.ledger import LedgerRow
 from services.observatory.domain.report import STATUS_EVENTS, Figure, Source, year_end
 
@@ -158,8 +159,7 @@ class Organisation:
     history: tuple[Mapping[str, Any], ...] = ()
 
     def in_good_standing(self, day: date) -> bool:
-        in_force = [e for e in self.history if e["on"] <= day.isoformat()]
-        return bool(in_force and in_force[-1]["in_good_standing"])
+        return in_good_standing_on(self.history, day)
 
 
 def organisation_of(profile: Mapping[str, Any], standing: Mapping[str, Any] | None) -> Organisation:

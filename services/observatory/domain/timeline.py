@@ -13,9 +13,10 @@ viewed, interested, answered), won contracts (awards, with their amounts), quote
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from contracts.events import (ConventionParticipantJoined, ConventionParticipantLeft, EventCancelled, EventHeld,
                               EventPublished, MeetingHeld, MeetingOutcome, MeetingOutcomeRecorded,
@@ -69,77 +70,59 @@ def _title(event_id: str | None, titles: Mapping[str, str]) -> str:
     return f"l'événement {event_id}" if event_id else "un événement"
 
 
+#: (data, the event's title, the convention's title) → the row's French label, or None to leave it out
+Label = Callable[[Mapping[str, Any], str, str], "str | None"]
+
+#: What the timeline shows, and how it says it: one label per kind of event.
+_LABELS: dict[type, Label] = {
+    MemberActivated: lambda d, event, convention: "Adhésion",
+    DuesInvoiced: lambda d, event, convention: f"Cotisation {d.get('year')} appelée ({euros(d.get('amount_cents'))})",
+    DuesPaymentRecorded: lambda d, event, convention:
+        f"Cotisation {d.get('year')} réglée ({euros(d.get('amount_cents'))})",
+    MembershipEnteredGracePeriod: lambda d, event, convention: f"Cotisation {d.get('year')} en retard (délai de grâce)",
+    MembershipLapsed: lambda d, event, convention: f"Adhésion échue (cotisation {d.get('year')} impayée)",
+    MembershipRenewed: lambda d, event, convention: f"Adhésion renouvelée pour {d.get('year')}",
+    MembershipWithdrawn: lambda d, event, convention: "Fin d'adhésion",
+    ApplicationSubmitted: lambda d, event, convention: "Demande d'adhésion",
+    ApplicationAdmitted: lambda d, event, convention: "Demande d'adhésion acceptée",
+    ApplicationRefused: lambda d, event, convention: "Demande d'adhésion refusée",
+    RegistrationConfirmed: lambda d, event, convention: f"Inscription à {event}",
+    RegistrationApproved: lambda d, event, convention: f"Inscription à {event}",
+    PlaceOfferAccepted: lambda d, event, convention: f"Inscription à {event} (place libérée acceptée)",
+    RegistrationCancelled: lambda d, event, convention: f"Inscription annulée : {event}",
+    ParticipantCheckedIn: lambda d, event, convention: f"Présent à {event}" if d.get("first_entry", True) else None,
+    ConventionParticipantJoined: lambda d, event, convention: f"Inscription aux rendez-vous d'affaires de {convention}",
+    ConventionParticipantLeft: lambda d, event, convention: f"Retrait des rendez-vous d'affaires de {convention}",
+    MeetingHeld: lambda d, event, convention: f"Rendez-vous d'affaires ({convention})",
+    MeetingOutcomeRecorded: lambda d, event, convention:
+        f"Suite d'un rendez-vous d'affaires : {_OUTCOMES.get(d.get('outcome'), d.get('outcome'))}"
+        + (f", {euros(d['amount_cents'])}" if d.get("amount_cents") is not None else ""),
+    SupplierProfiled: lambda d, event, convention: "Référencement comme fournisseur de l'ESS",
+    SupplierProfileUpdated: lambda d, event, convention: "Profil de fournisseur mis à jour",
+    SupplierArchived: lambda d, event, convention: "Profil de fournisseur archivé",
+    SupplierNotified: lambda d, event, convention: "Besoin reçu",
+    # "awarded": the award's own line says it, with its amount
+    FunnelStepRecorded: lambda d, event, convention: _STEPS.get(d.get("step")),
+    NeedAwarded: lambda d, event, convention:
+        f"Marché remporté{' en groupement' if d.get('grouping_id') else ''} ({euros(d.get('amount_cents'))})",
+    QuoteAccepted: lambda d, event, convention:
+        f"Devis accepté : {_OFFERS.get(d.get('offer'), d.get('offer'))} ({euros(d.get('net_cents'))} HT)",
+}
+_BY_TYPE: dict[str, Label] = {cls.event_type: label for cls, label in _LABELS.items()}
+
+
 def _what(row: LedgerRow, titles: Mapping[str, str]) -> str | None:
     """The French label of a row, or None for a row the timeline does not show."""
-    d, t = row.data, row.type
-    year = d.get("year")
-    if t == MemberActivated.event_type:
-        return "Adhésion"
-    if t == DuesInvoiced.event_type:
-        return f"Cotisation {year} appelée ({euros(d.get('amount_cents'))})"
-    if t == DuesPaymentRecorded.event_type:
-        return f"Cotisation {year} réglée ({euros(d.get('amount_cents'))})"
-    if t == MembershipEnteredGracePeriod.event_type:
-        return f"Cotisation {year} en retard (délai de grâce)"
-    if t == MembershipLapsed.event_type:
-        return f"Adhésion échue (cotisation {year} impayée)"
-    if t == MembershipRenewed.event_type:
-        return f"Adhésion renouvelée pour {year}"
-    if t == MembershipWithdrawn.event_type:
-        return "Fin d'adhésion"
-    if t == ApplicationSubmitted.event_type:
-        return "Demande d'adhésion"
-    if t == ApplicationAdmitted.event_type:
-        return "Demande d'adhésion acceptée"
-    if t == ApplicationRefused.event_type:
-        return "Demande d'adhésion refusée"
-    event = _title(d.get("event_id"), titles)
-    if t in (RegistrationConfirmed.event_type, RegistrationApproved.event_type):
-        return f"Inscription à {event}"
-    if t == PlaceOfferAccepted.event_type:
-        return f"Inscription à {event} (place libérée acceptée)"
-    if t == RegistrationCancelled.event_type:
-        return f"Inscription annulée : {event}"
-    if t == ParticipantCheckedIn.event_type:
-        return f"Présent à {event}" if d.get("first_entry", True) else None
-    convention = _title(row.subject, titles)
-    if t == ConventionParticipantJoined.event_type:
-        return f"Inscription aux rendez-vous d'affaires de {convention}"
-    if t == ConventionParticipantLeft.event_type:
-        return f"Retrait des rendez-vous d'affaires de {convention}"
-    if t == MeetingHeld.event_type:
-        return f"Rendez-vous d'affaires ({convention})"
-    if t == MeetingOutcomeRecorded.event_type:
-        outcome = _OUTCOMES.get(d.get("outcome"), d.get("outcome"))
-        amount = f", {euros(d['amount_cents'])}" if d.get("amount_cents") is not None else ""
-        return f"Suite d'un rendez-vous d'affaires : {outcome}{amount}"
-    if t == SupplierProfiled.event_type:
-        return "Référencement comme fournisseur de l'ESS"
-    if t == SupplierProfileUpdated.event_type:
-        return "Profil de fournisseur mis à jour"
-    if t == SupplierArchived.event_type:
-        return "Profil de fournisseur archivé"
-    if t == SupplierNotified.event_type:
-        return "Besoin reçu"
-    if t == FunnelStepRecorded.event_type:
-        return _STEPS.get(d.get("step"))  # "awarded": the award's own line says it, with its amount
-    if t == NeedAwarded.event_type:
-        grouping = " en groupement" if d.get("grouping_id") else ""
-        return f"Marché remporté{grouping} ({euros(d.get('amount_cents'))})"
-    if t == QuoteAccepted.event_type:
-        return f"Devis accepté : {_OFFERS.get(d.get('offer'), d.get('offer'))} ({euros(d.get('net_cents'))} HT)"
-    return None
+    label = _BY_TYPE.get(row.type)
+    if label is None:
+        return None
+    return label(row.data, _title(row.data.get("event_id"), titles), _title(row.subject, titles))
 
 
 _SUBJECT_LINK = {"member": "organisation_id", "application": "application_id", "registration": "registration_id",
                  "convention": "convention_id", "supplier": "supplier_id", "need": "need_id", "quote": "quote_id",
                  "event": "event_id"}
-_AGGREGATE = {cls.event_type: cls.aggregate_type for cls in (
-    MemberActivated, DuesInvoiced, DuesPaymentRecorded, MembershipEnteredGracePeriod, MembershipLapsed,
-    MembershipRenewed, MembershipWithdrawn, ApplicationSubmitted, ApplicationAdmitted, ApplicationRefused,
-    RegistrationConfirmed, RegistrationApproved, PlaceOfferAccepted, RegistrationCancelled, ParticipantCheckedIn,
-    ConventionParticipantJoined, ConventionParticipantLeft, MeetingHeld, MeetingOutcomeRecorded, SupplierProfiled,
-    SupplierProfileUpdated, SupplierArchived, SupplierNotified, FunnelStepRecorded, NeedAwarded, QuoteAccepted)}
+_AGGREGATE = {cls.event_type: cls.aggregate_type for cls in _LABELS}
 _DATA_LINKS = ("event_id", "invoice_id", "payment_id", "participant_id", "meeting_id", "need_id", "supplier_id",
                "grouping_id", "organisation_id")
 

@@ -7,8 +7,7 @@ the strategic objectives' status, each as it stood on ``as_of``.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import asdict
 from datetime import date
@@ -21,6 +20,7 @@ from contracts.events import (ConventionParticipantJoined, ConventionParticipant
                               PlaceOfferAccepted, RegistrationApproved, RegistrationCancelled, RegistrationConfirmed,
                               SurveyAnswerSubmitted, SurveyAnswerUpdated)
 from contracts.membership import ApplicationSubmitted, DuesInvoiced, DuesPaymentRecorded
+from services.observatory.adapters.freshness import Refreshed
 from services.observatory.adapters.ledger_memory import FRESH_FOR, MEMORY, Snapshot
 from services.observatory.domain.ledger import PROCUREMENT_KEPT
 from services.observatory.adapters.repository import FACTS, OBJECTIVES
@@ -114,40 +114,26 @@ def ledger_figures(ledger: Snapshot, year: int, as_of: date) -> dict[Team, list[
     return by_team
 
 
-class Records:
-    """The facts and objectives of one database, as this process last read them (they are few): read
-    again at most every :data:`FRESH_FOR` seconds, and at once after this process changed one
-    (:meth:`forget`); ``stamp`` changes whenever what was read differs."""
+Records = tuple[int, list[Fact], list[Objective]]  # a stamp, rising whenever what was read differs
 
-    def __init__(self) -> None:
-        self.read: dict[str, tuple[float, int, list[Fact], list[Objective]]] = {}
-        self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    def forget(self, db: Database) -> None:
-        name = db.db.name
-        if name in self.read:
-            self.read[name] = (float("-inf"), *self.read[name][1:])  # read again; the stamp goes on rising
-
-    async def fresh(self, db: Database) -> tuple[int, list[Fact], list[Objective]]:
-        name = db.db.name
-        async with self.locks[name]:
-            checked, stamp, facts, objectives = self.read.get(name) or (float("-inf"), 0, [], [])
-            if time.monotonic() - checked >= FRESH_FOR:
-                started = time.monotonic()
-                new_facts = [from_document(Fact, doc) async for doc in db[FACTS].find({})]
-                new_objectives = [from_document(Objective, doc) async for doc in db[OBJECTIVES].find({})]
-                if (_versions(new_facts), _versions(new_objectives)) != (_versions(facts), _versions(objectives)) \
-                        or name not in self.read:
-                    stamp, facts, objectives = stamp + 1, new_facts, new_objectives  # a new key: new reports
-                self.read[name] = (started, stamp, facts, objectives)
-            return stamp, facts, objectives
+async def _read_records(db: Database, previous: Records | None) -> Records:
+    """The facts and objectives of ``db`` (they are few), with a new stamp when they changed."""
+    facts = [from_document(Fact, doc) async for doc in db[FACTS].find({})]
+    objectives = [from_document(Objective, doc) async for doc in db[OBJECTIVES].find({})]
+    if previous is not None and (_versions(facts), _versions(objectives)) == (_versions(previous[1]),
+                                                                              _versions(previous[2])):
+        return previous
+    return (previous[0] + 1 if previous else 0), facts, objectives  # a new key: new reports
 
 
 def _versions(aggregates: list[Any]) -> list[tuple[str, int]]:
     return sorted((a.id, a.version) for a in aggregates)
 
 
-RECORDS = Records()
+#: The facts and objectives as this process last read them: again at most every FRESH_FOR seconds, and
+#: at once after this process changed one (``RECORDS.forget(db)``).
+RECORDS: Refreshed[Records] = Refreshed(_read_records, FRESH_FOR)
 REPORTS = ReportCache()  # the whole report, and its JSON
 
 
