@@ -23,6 +23,15 @@ For each batch of records of a partition:
    or that is not a valid CloudEvent of a known type, is published to the dead-letter topic
    ``<topic>.dlq`` with the error and its original coordinates in ``dlq_*`` headers;
 3. only then is the offset committed: offsets never run ahead of durable writes.
+
+Start-up does not wait for Kafka: :meth:`Consumer.run` joins the group itself (the group's
+rebalance takes seconds; a broker away at start is tried again with growing delays), so a
+service's HTTP API is ready as soon as its database is.
+
+Watching: a watchdog exports each assigned partition's lag (``cress_consumer_lag_messages``: the
+partition's end offset less this group's last commit) every :data:`WATCH_EVERY` seconds, and logs a
+consumer whose batch has not finished after :data:`STALL_AFTER` seconds (a write waiting on a lock,
+a database away), with the partition, the batch's size and how long it has waited.
 """
 from __future__ import annotations
 
@@ -35,7 +44,7 @@ from dataclasses import dataclass
 from datetime import timezone
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
@@ -50,6 +59,9 @@ from runtime.mongo import PROCESSED, Database, Transaction, utcnow
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Transaction, CloudEvent], Awaitable[None]]
+OUTCOMES = ("processed", "duplicate", "dead_lettered")  # of cress_messages_consumed_total
+WATCH_EVERY = 5.0  # seconds between two lag exports
+STALL_AFTER = 30.0  # seconds a batch may take before the consumer is logged as stalled
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,9 @@ class Consumer:
         self.topics = sorted({topic_for(t).name for t in self.handlers})
         self._stopping = False
         self._kafka: AIOKafkaConsumer | None = None
+        self._committed: dict[TopicPartition, int] = {}  # this process's last commit per partition
+        self._busy: tuple[TopicPartition, int, float] | None = None  # the batch in hand: partition, size, since
+        self._exported: set[TopicPartition] = set()  # partitions whose lag this process exports
 
     # -- wiring ------------------------------------------------------------------------
     def bind(self, db: Database, producer: AIOKafkaProducer, *, max_attempts: int = 5,
@@ -105,16 +120,38 @@ class Consumer:
         self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.batch_size = batch_size
+        for topic in self.topics:  # every series exists from the start, at 0: increase() sees the first one
+            metrics.MESSAGES_FAILED.labels(self.service, self.name, topic)
+            metrics.DEAD_LETTERS.labels(self.service, self.name, topic)
+            for outcome in OUTCOMES:
+                metrics.MESSAGES_CONSUMED.labels(self.service, self.name, topic, outcome)
         return self
 
     async def start(self) -> None:
+        """Join the group: returns once partitions are assigned (:meth:`run` calls it when needed)."""
         settings = self.db.settings
-        self._kafka = AIOKafkaConsumer(
+        kafka = AIOKafkaConsumer(
             *self.topics, bootstrap_servers=settings.kafka_bootstrap_servers, group_id=self.group_id,
             client_id=f"cress-{self.group_id}", enable_auto_commit=False,
             auto_offset_reset="earliest" if self.from_beginning else "latest",
             max_poll_records=self.batch_size)
-        await self._kafka.start()
+        try:
+            await kafka.start()
+        except BaseException:
+            await kafka.stop()
+            raise
+        self._kafka = kafka
+
+    async def _join(self) -> None:
+        delay = 1.0
+        while self._kafka is None and not self._stopping:
+            try:
+                await self.start()
+            except (KafkaError, OSError) as exc:  # the broker is away: the API serves meanwhile
+                log.warning("consumer %s: cannot join group %s (%s); trying again in %.0f s",
+                            self.name, self.group_id, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def stop(self) -> None:
         self._stopping = True
@@ -141,16 +178,67 @@ class Consumer:
             self._kafka = None
 
     async def run(self) -> None:
-        assert self._kafka is not None, "start() first"
-        while not self._stopping:
+        await self._join()
+        watchdog = asyncio.create_task(self._watch(), name=f"watch-{self.name}")
+        try:
+            while not self._stopping:
+                try:
+                    batches = await self._kafka.getmany(timeout_ms=200, max_records=self.batch_size)
+                    for tp, records in batches.items():  # what precedes a first batch was committed before
+                        self._committed.setdefault(tp, records[0].offset)
+                    for tp, records in batches.items():
+                        self._busy = (tp, len(records), time.monotonic())
+                        await self.process(records)
+                        await self._kafka.commit({tp: records[-1].offset + 1})
+                        self._committed[tp] = records[-1].offset + 1
+                        self._busy = None
+                except KafkaError as exc:  # rebalance or broker away: uncommitted records come again
+                    self._busy = None
+                    log.warning("consumer %s: %s; resuming", self.name, exc)
+                    await asyncio.sleep(1.0)
+        finally:
+            watchdog.cancel()
+
+    async def _watch(self) -> None:
+        stalled_logged = 0.0
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
             try:
-                batches = await self._kafka.getmany(timeout_ms=200, max_records=self.batch_size)
-                for tp, records in batches.items():
-                    await self.process(records)
-                    await self._kafka.commit({tp: records[-1].offset + 1})
-            except KafkaError as exc:  # rebalance or broker away: uncommitted records come again
-                log.warning("consumer %s: %s; resuming", self.name, exc)
-                await asyncio.sleep(1.0)
+                await self.export_lag()
+            except Exception as exc:  # noqa: BLE001 — a rebalance in between: next time
+                log.debug("consumer %s: lag not exported: %s", self.name, exc)
+            busy = self._busy
+            if busy is not None and time.monotonic() - busy[2] > STALL_AFTER \
+                    and time.monotonic() - stalled_logged > STALL_AFTER:
+                stalled_logged = time.monotonic()
+                tp, size, since = busy
+                log.warning("consumer %s: no progress on %s[%d] for %.0f s (a batch of %d records not yet written); "
+                            "its lag grows", self.name, tp.topic, tp.partition, time.monotonic() - since, size)
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Per assigned partition: messages at its end (asked of the broker now: the fetcher stops
+        fetching while a batch is in hand) not yet committed by this group."""
+        if self._kafka is None or not self._kafka.assignment():
+            return {}
+        assigned = list(self._kafka.assignment())
+        ends = await asyncio.wait_for(self._kafka.end_offsets(assigned), WATCH_EVERY)
+        lags = {}
+        for tp in assigned:
+            done = self._committed.get(tp)
+            if done is None:  # nothing received yet: the group's commit, else its position (nothing pending)
+                done = await self._kafka.committed(tp)
+                if done is None:
+                    done = await asyncio.wait_for(self._kafka.position(tp), WATCH_EVERY)
+            lags[tp] = max(0, ends[tp] - done)
+        return lags
+
+    async def export_lag(self) -> None:
+        lags = await self.lag()
+        for tp, lag in lags.items():
+            metrics.CONSUMER_LAG.labels(self.service, self.name, tp.topic, str(tp.partition)).set(lag)
+        for tp in self._exported - set(lags):  # partitions another instance took over: theirs to export
+            metrics.CONSUMER_LAG.remove(self.service, self.name, tp.topic, str(tp.partition))
+        self._exported = set(lags)
 
     # -- processing --------------------------------------------------------------------
     async def process(self, records: list[ConsumerRecord]) -> None:

@@ -361,6 +361,11 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
              if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
     if plain:
         raise TypeError(f"{definition.name}: routes not built with runtime.api.router(): {plain}")
+    for router in routers:  # each route's 500 series exists from the start, at 0: increase() sees the first
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.path not in UNMETERED:
+                for method in route.methods:
+                    metrics.HTTP_REQUESTS.labels(settings.service_name, method, route.path, "500")
     app.openapi = _problem_openapi(app)
     return app
 

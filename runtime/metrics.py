@@ -25,6 +25,9 @@ HANDLER_DURATION = Histogram("cress_message_handler_duration_seconds",
 OUTBOX_BACKLOG = Gauge("cress_outbox_backlog_records", "Outbox records not yet published.", ["service"])
 OUTBOX_OLDEST_AGE = Gauge("cress_outbox_oldest_pending_age_seconds",
                           "Age of the oldest outbox record not yet published (0 when none).", ["service"])
+CONSUMER_LAG = Gauge("cress_consumer_lag_messages", "Messages at a partition's end not yet committed by the "
+                     "consumer group (exported by the instance the partition is assigned to).",
+                     ["service", "consumer", "topic", "partition"])
 DEAD_LETTERS = Counter("cress_dead_letters_total", "Messages sent to a dead-letter topic.",
                        ["service", "consumer", "topic"])
 # The job's name is the `task` label: `job` (and `instance`) are Prometheus' own target labels.
@@ -52,7 +55,8 @@ WEBHOOK_LEASE_HELD = Gauge("cress_webhook_delivery_lease_held", "1 if this proce
 METRIC_NAMES: tuple[str, ...] = (
     "cress_http_requests_total", "cress_http_request_duration_seconds", "cress_messages_published_total",
     "cress_messages_consumed_total", "cress_messages_failed_total", "cress_message_handler_duration_seconds",
-    "cress_outbox_backlog_records", "cress_outbox_oldest_pending_age_seconds", "cress_dead_letters_total",
+    "cress_outbox_backlog_records", "cress_outbox_oldest_pending_age_seconds", "cress_consumer_lag_messages",
+    "cress_dead_letters_total",
     "cress_dependency_up", "cress_job_runs_total",
     "cress_webhook_deliveries_total", "cress_webhook_delivery_latency_seconds", "cress_webhook_backlog_messages",
     "cress_webhook_endpoints_disabled_total", "cress_webhook_delivery_lease_held",

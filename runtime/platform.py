@@ -5,7 +5,9 @@
 
 Start-up, in order: the MongoDB client, the outbox and idempotency indexes, the service's
 indexes, the topics of the catalogue (before any consumer subscribes), the Kafka producer, the
-service's command handlers, the outbox relay, the consumers and the periodic jobs. Shutdown in
+service's command handlers, the outbox relay, the consumers (each joins its Kafka group in its own
+task: start-up never waits for a rebalance or a broker away), the periodic jobs and a background
+probe of the dependencies (``cress_dependency_up`` every few seconds). Shutdown in
 reverse order; a worker stuck on a dead dependency is cancelled after a grace period rather
 than hanging the shutdown. :func:`runtime.http.create_app` runs the same lifecycle behind its
 routes; ``python -m runtime.platform <service>`` runs it alone (a process that only consumes
@@ -64,6 +66,18 @@ class Platform:
         return checks
 
 
+PROBE = "dependencies"
+PROBE_EVERY = 5.0  # seconds between two background readiness probes
+
+
+async def _probe(platform: Platform) -> None:
+    """Probe the dependencies every PROBE_EVERY seconds, whoever calls ``/readyz``: ``cress_dependency_up``
+    follows a database or broker that stops answering, and alerts fire, even when nobody asks."""
+    while True:
+        await platform.readiness()
+        await asyncio.sleep(PROBE_EVERY)
+
+
 async def _every(job: Job, platform: Platform) -> None:
     """Run ``job`` every ``job.every`` seconds; a failed run is logged, counted
     (``cress_job_runs_total{outcome="failed"}``, alerted on) and tried again at the next tick."""
@@ -109,12 +123,12 @@ async def running(definition: ServiceDefinition, settings: Settings | None = Non
                  for c in (definition.consumers() if consumers else ())]
         platform = Platform(definition, settings, db, producer, relay, bound)
         platform.commands = definition.commands(platform)
-        for consumer in bound:
-            await consumer.start()
+        # each consumer joins its group in its own task: the API does not wait for Kafka's rebalance
         platform.tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         platform.tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.name}") for c in bound]
         platform.tasks += [asyncio.create_task(_every(j, platform), name=f"job-{j.name}")
                            for j in (definition.jobs if jobs else ())]
+        platform.tasks.append(asyncio.create_task(_probe(platform), name=f"job-{PROBE}"))
         for task in platform.tasks:
             task.add_done_callback(_report_crash)
     except BaseException:
