@@ -205,14 +205,19 @@ class Member(Aggregate):
             method, ``on`` before the invoice was issued.
         :raises NotFound: no invoice for that year.
         :raises Conflict: withdrawn; the invoice is already paid or written off; ``payment_id``
-            already recorded.
+            already recorded for another year, amount or method.
+
+        Replaying a payment (same ``payment_id``, year, amount and method) records nothing and
+        returns its invoice: the first record stands, its date included (a client retrying a
+        request, or sending it again the next day without ``on``, gets the same answer).
         """
-        self._not_withdrawn("record a payment")
         _rules.positive(amount_cents, "amount_cents")
         method = _rules.enum_value(PaymentMethod, method, "method")
         payment_id = _rules.text(payment_id, "payment_id")
-        if any(p.payment_id == payment_id for inv in self.invoices for p in inv.payments):
-            raise Conflict(f"payment {payment_id} is already recorded for member {self.id}", payment_id=payment_id)
+        replayed = self.recorded_payment(payment_id)
+        if replayed is not None:
+            return self._replay(replayed, year=year, amount_cents=amount_cents, method=method)
+        self._not_withdrawn("record a payment")
         invoice = self._open_invoice(year, "record a payment")
         _rules.not_before(on, invoice.issued_on, "on", f"the issue of invoice {invoice.invoice_id}")
         if amount_cents > invoice.balance_cents:
@@ -341,6 +346,10 @@ class Member(Aggregate):
         """Total still due on open invoices."""
         return sum(inv.balance_cents for inv in self.invoices)
 
+    def recorded_payment(self, payment_id: str) -> tuple[DuesInvoice, DuesPayment] | None:
+        """The invoice and payment recorded under ``payment_id``, if any."""
+        return next(((inv, p) for inv in self.invoices for p in inv.payments if p.payment_id == payment_id), None)
+
     def live_invoice(self, year: int) -> DuesInvoice | None:
         """The year's invoice that is not written off (paid or open), if any."""
         return next((inv for inv in self.invoices if inv.year == year and inv.written_off_on is None), None)
@@ -402,6 +411,20 @@ class Member(Aggregate):
         self.record(DuesInvoiced(organisation_id=self.id, invoice_id=invoice.invoice_id, year=year,
                                  amount_cents=invoice.amount_cents, fee_bracket=invoice.fee_bracket,
                                  issued_on=on, due_on=invoice.due_on, grace_ends_on=invoice.grace_ends_on))
+        return invoice
+
+    def _replay(self, recorded: tuple[DuesInvoice, DuesPayment], *, year: int, amount_cents: int,
+                method: PaymentMethod) -> DuesInvoice:
+        """A payment sent again: the first record if it is the same payment, else a ``Conflict``
+        naming each difference."""
+        invoice, payment = recorded
+        differences = [f"{name} {given} (recorded: {first})" for name, given, first in (
+            ("year", year, invoice.year), ("amount_cents", amount_cents, payment.amount_cents),
+            ("method", method.value, payment.method.value)) if given != first]
+        if differences:
+            raise Conflict(f"payment {payment.payment_id} is already recorded for member {self.id} "
+                           f"({invoice.invoice_id}, {payment.paid_on}) with other values: {'; '.join(differences)}",
+                           payment_id=payment.payment_id)
         return invoice
 
     def _open_invoice(self, year: int, action: str) -> DuesInvoice:

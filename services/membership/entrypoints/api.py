@@ -202,12 +202,20 @@ async def invoice_dues(member_id: str, body: InvoiceIn, response: Response, svc:
 
 
 @members.post("/{member_id}/payments", status_code=201, response_model=Member, dependencies=[writes],
-              responses=WRITE, summary="Record a dues payment (partial allowed, overpayment refused)")
+              responses={200: {"description": "A replay: this payment_id was recorded before with the same "
+                                              "year, amount and method; nothing changed (the first record stands)"},
+                         **errors(401, 403, 404, 409, 412, 422,
+                                  c409="Invoice paid or written off, member withdrawn, or this payment_id "
+                                       "recorded with another year, amount or method (the detail names them)")},
+              summary="Record a dues payment (partial allowed, overpayment refused, idempotent by payment_id)")
 async def record_payment(member_id: str, body: PaymentIn, response: Response, svc: Service,
                          if_match: IfMatch = None) -> Member:
-    return tagged(response, await svc.record_payment(member_id, body.year, amount_cents=body.amount_cents,
-                                                     payment_id=body.payment_id, method=body.method,
-                                                     on=on_or_today(body), expected_version=expected(if_match)))
+    member, replayed = await svc.record_payment_once(
+        member_id, body.year, amount_cents=body.amount_cents, payment_id=body.payment_id, method=body.method,
+        on=on_or_today(body), expected_version=expected(if_match))
+    if replayed:
+        response.status_code = status.HTTP_200_OK
+    return tagged(response, member)
 
 
 @members.post("/{member_id}/reminders", status_code=201, response_model=Member, dependencies=[writes],

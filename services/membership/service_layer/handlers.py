@@ -152,10 +152,28 @@ class MembershipService:
     async def record_payment(self, member_id: str, year: int, *, amount_cents: int, payment_id: str | None,
                              method: str, on: date, expected_version: int | None = None,
                              within: Transaction | None = None):
-        async def step(tx: Transaction, member: Member) -> None:
+        member, _ = await self.record_payment_once(member_id, year, amount_cents=amount_cents, payment_id=payment_id,
+                                                   method=method, on=on, expected_version=expected_version,
+                                                   within=within)
+        return member
+
+    async def record_payment_once(self, member_id: str, year: int, *, amount_cents: int, payment_id: str | None,
+                                  method: str, on: date, expected_version: int | None = None,
+                                  within: Transaction | None = None) -> tuple[Member, bool]:
+        """Record a payment; ``(member, True)`` when ``payment_id`` was recorded before with the
+        same year, amount and method (nothing written: the first record stands). A replay is
+        not held to ``If-Match`` (the version it read may be the one its first send made stale)."""
+        async def work(tx: Transaction) -> tuple[Member, bool]:
+            member = await tx.get(MEMBERS, Member, member_id)
+            if payment_id is None or member.recorded_payment(payment_id) is None:
+                check_version(member, expected_version)
             member.record_payment(year, amount_cents=amount_cents, payment_id=payment_id or new_id("pay"),
                                   method=method, on=on)
-        return await self._member_step(member_id, expected_version, step, within)
+            if not member.pending_events:
+                return member, True
+            await tx.save(MEMBERS, member)
+            return member, False
+        return await self.db.transaction(work, within=within)
 
     async def send_reminder(self, member_id: str, year: int, *, on: date, expected_version: int | None = None,
                             within: Transaction | None = None):
