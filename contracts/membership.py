@@ -439,6 +439,21 @@ class MembershipWithdrawn(DomainEvent, event_type="org.cress.membership.membersh
     withdrawn_on: date = Field(description="Date the withdrawal takes effect.", examples=["2024-11-30"])
 
 
+# -- lifecycle additions (issue 10) ----------------------------------------------------------
+
+class ApplicationWithdrawn(DomainEvent, event_type="org.cress.membership.application-withdrawn.v1",
+                           aggregate_type="application", aggregate_id_field="application_id"):
+    """The applicant withdrew its application before the board decided; it may apply again."""
+
+    application_id: str = _application_id()
+    organisation_id: str = _organisation_id("Id of the organisation that withdrew its application.")
+    previous_status: str = Field(description="Where the application stood (submitted, welcome_meeting_held, "
+                                             "statutes_reviewed).", examples=["welcome_meeting_held"])
+    reason: str | None = Field(description="Why, as the applicant said it (no personal data).",
+                               examples=["Projet de fusion en cours ; nous reviendrons l'an prochain."])
+    withdrawn_on: date = Field(description="Date of the withdrawal.", examples=["2024-02-15"])
+
+
 __all__ = [
     "SERVICE", "TOPICS", "LegalForm", "LEGAL_FORM_LABELS", "ContactRole", "CONTACT_ROLE_LABELS",
     "StatutesReviewOutcome", "MemberStatus", "PaymentMethod", "WithdrawalReason",
@@ -448,4 +463,5 @@ __all__ = [
     "ApplicationRefused",
     "MemberActivated", "DuesInvoiced", "DuesPaymentRecorded", "DuesReminderSent",
     "MembershipEnteredGracePeriod", "MembershipLapsed", "MembershipRenewed", "MembershipWithdrawn",
+    "ApplicationWithdrawn",
 ]

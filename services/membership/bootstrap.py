@@ -6,7 +6,8 @@ consumers are listed here, one line per subscription.
 """
 from __future__ import annotations
 
-from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted, DuesInvoiced,
+from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted,
+                                  ApplicationWithdrawn, DuesInvoiced,
                                   DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
                                   MembershipWithdrawn)
 from runtime.consumer import Consumer, Subscription
@@ -35,6 +36,7 @@ def _consumers() -> list[Consumer]:
             Subscription(ApplicationSubmitted, p.on_application_submitted),
             Subscription(ApplicationAdmitted, p.on_application_admitted),
             Subscription(ApplicationRefused, p.on_application_refused),
+            Subscription(ApplicationWithdrawn, p.on_application_withdrawn),
             Subscription(MemberActivated, p.on_member_activated),
             Subscription(DuesInvoiced, p.on_dues_invoiced),
             Subscription(DuesPaymentRecorded, p.on_dues_payment_recorded),

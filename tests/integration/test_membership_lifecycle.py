@@ -31,3 +31,39 @@ async def test_a_replayed_payment_answers_200_with_the_first_result(client, app,
     records = await read_topic(settings, "membership.member",
                                lambda r: r.key == org.encode() and header(r, "ce_type").endswith("payment-recorded.v1"))
     assert len(records) == 1
+
+
+async def new_organisation(client, on: str, **over) -> str:
+    from tests.integration.conftest import unique_siret
+
+    body = {"siret": unique_siret(), "name": "Structure ESS", "legal_form": "association", "departement": "93",
+            "commune": "Montreuil", "sector": "économie circulaire", "headcount": 5,
+            "annual_budget_cents": 20_000_000, "on": on, **over}
+    r = await client.post("/organisations", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def test_an_applicant_withdraws_and_may_apply_again(client, app, settings):
+    org = await new_organisation(client, "2061-01-02")
+    app_id = (await client.post("/applications", json={"organisation_id": org, "on": "2061-01-05"})).json()["id"]
+    await client.post(f"/applications/{app_id}/welcome-meeting", json={"on": "2061-01-10"})
+    r = await client.post(f"/applications/{app_id}/withdrawal", json={"on": "2061-01-09"})
+    assert r.status_code == 422 and fields(r) == ["on"]
+    r = await client.post(f"/applications/{app_id}/withdrawal", json={"on": "2061-01-12", "reason": "Fusion"})
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn" and r.json()["withdrawal_reason"] == "Fusion"
+    r = await client.post(f"/applications/{app_id}/withdrawal", json={"on": "2061-01-13"})
+    assert r.status_code == 409 and r.json()["current_state"] == "withdrawn"
+    assert (await client.post(f"/applications/{app_id}/admission", json={"on": "2061-01-13"})).status_code == 409
+    r = await client.post("/applications", json={"organisation_id": org, "on": "2061-02-01"})
+    assert r.status_code == 201, "a withdrawn application is not an open one"
+    again = r.json()["id"]
+    await client.post(f"/applications/{again}/welcome-meeting", json={"on": "2061-02-02"})
+    await client.post(f"/applications/{again}/admission", json={"on": "2061-02-03"})
+    r = await client.post(f"/applications/{again}/withdrawal", json={"on": "2061-02-04"})
+    assert r.status_code == 409 and r.json()["current_state"] == "admitted"
+    records = await read_topic(settings, "membership.application", lambda r: r.key == app_id.encode(), count=3)
+    assert [header(r, "ce_type").split(".")[3] for r in records] == [
+        "application-submitted", "welcome-meeting-held", "application-withdrawn"]
+    listed = (await client.get("/applications", params={"status": "withdrawn", "organisation_id": org})).json()
+    assert [a["id"] for a in listed["items"]] == [app_id]

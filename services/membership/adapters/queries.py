@@ -83,6 +83,7 @@ async def yearly_statistics(db: Database, *, since: int | None = None, until: in
             "applications_submitted": row.get("applications_submitted", 0),
             "applications_admitted": row.get("applications_admitted", 0),
             "applications_refused": row.get("applications_refused", 0),
+            "applications_withdrawn": row.get("applications_withdrawn", 0),
             "members_joined": row.get("activated", 0),
             "members_reinstated": row.get("reinstated", 0),
             "members_lapsed": row.get("lapsed", 0),

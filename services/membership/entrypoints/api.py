@@ -18,7 +18,8 @@ from runtime.auth import PARTNER, READER, allow, staff
 from services.membership.adapters import queries
 from services.membership.domain import FeeScale, Member, MembershipApplication, Organisation
 from services.membership.domain.fee_scale import DuesTerms
-from services.membership.entrypoints.schemas import (ActivationIn, AdmissionIn, ApplicationIn, BatchResult,
+from services.membership.entrypoints.schemas import (ActivationIn, AdmissionIn, ApplicationIn,
+                                                     ApplicationWithdrawalIn, BatchResult,
                                                      ContactIn, Dated, InvoiceIn, OrganisationIn,
                                                      OrganisationPatch, PaymentIn, RefusalIn, Standing,
                                                      StatutesReviewIn, WithdrawalIn, YearFigures)
@@ -105,7 +106,8 @@ async def submit_application(body: ApplicationIn, response: Response, svc: Servi
                   summary="List applications")
 async def list_applications(platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                             status: str | None = Query(None, description="submitted, welcome_meeting_held, "
-                                                                          "statutes_reviewed, admitted, refused"),
+                                                                          "statutes_reviewed, admitted, refused, "
+                                                                          "withdrawn"),
                             organisation_id: str | None = None):
     items, total = await queries.list_applications(platform.db, status=status, organisation_id=organisation_id,
                                                    limit=limit, offset=offset)
@@ -152,6 +154,16 @@ async def refuse(application_id: str, body: RefusalIn, response: Response, svc: 
     return tagged(response, await svc.refuse(application_id, body.reason, on=on_or_today(body),
                                              board_meeting_ref=body.board_meeting_ref,
                                              expected_version=expected(if_match)))
+
+
+@applications.post("/{application_id}/withdrawal", response_model=MembershipApplication, dependencies=[writes],
+                   responses=errors(401, 403, 404, 409, 412, 422,
+                                    c409="The application is decided (admitted or refused) or already withdrawn"),
+                   summary="Record that the applicant withdrew its application (before the board decides)")
+async def withdraw_application(application_id: str, body: ApplicationWithdrawalIn, response: Response,
+                               svc: Service, if_match: IfMatch = None) -> MembershipApplication:
+    return tagged(response, await svc.withdraw_application(application_id, on=on_or_today(body), reason=body.reason,
+                                                           expected_version=expected(if_match)))
 
 
 # -- members ---------------------------------------------------------------------------------

@@ -75,6 +75,11 @@ class RefusalIn(AdmissionIn):
     reason: str = Field(min_length=1, max_length=2000, examples=["Activité hors du champ de l'ESS."])
 
 
+class ApplicationWithdrawalIn(Dated):
+    reason: str | None = Field(None, max_length=2000, description="Why the applicant withdraws (no personal data).",
+                               examples=["Projet de fusion en cours ; nous reviendrons l'an prochain."])
+
+
 class ActivationIn(Dated):
     application_id: str = Field(description="The admitted application.", examples=["app-8d2e41a0c9f3"])
 
@@ -113,6 +118,7 @@ class YearFigures(BaseModel):
     applications_submitted: int
     applications_admitted: int
     applications_refused: int
+    applications_withdrawn: int = 0
     members_joined: int
     members_reinstated: int
     members_lapsed: int

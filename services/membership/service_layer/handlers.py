@@ -86,7 +86,9 @@ class MembershipService:
             if member is not None and member.status is not MemberStatus.WITHDRAWN:
                 raise Conflict(f"organisation {org_id} is already a member ({member.status.value})",
                                current_state=member.status.value)
-            open_states = [s.value for s in ApplicationStatus if s.value not in ("admitted", "refused")]
+            open_states = [s.value for s in ApplicationStatus
+                           if s not in (ApplicationStatus.ADMITTED, ApplicationStatus.REFUSED,
+                                        ApplicationStatus.WITHDRAWN)]
             pending = await tx.collection(APPLICATIONS).find_one(
                 {"organisation_id": org_id, "status": {"$in": open_states}}, {"_id": 1}, session=tx.session)
             if pending is not None:
@@ -122,6 +124,11 @@ class MembershipService:
                      expected_version: int | None = None, within: Transaction | None = None):
         return await self._application_step(
             app_id, expected_version, lambda a: a.refuse(reason, on=on, board_meeting_ref=board_meeting_ref), within)
+
+    async def withdraw_application(self, app_id: str, *, on: date, reason: str | None = None,
+                                   expected_version: int | None = None, within: Transaction | None = None):
+        return await self._application_step(app_id, expected_version,
+                                            lambda a: a.withdraw(on=on, reason=reason), within)
 
     # -- members and dues --------------------------------------------------------------
     async def activate_member(self, app_id: str, *, on: date, within: Transaction | None = None) -> Member:

@@ -7,7 +7,8 @@ changes nothing. Dues are counted by the year they are for (the 2023 dues, whene
 """
 from __future__ import annotations
 
-from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted, DuesInvoiced,
+from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted,
+                                  ApplicationWithdrawn, DuesInvoiced,
                                   DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
                                   MembershipWithdrawn, MemberStatus)
 from pymongo import UpdateOne
@@ -30,6 +31,10 @@ async def on_application_admitted(event: ApplicationAdmitted, tx: Transaction, _
 
 async def on_application_refused(event: ApplicationRefused, tx: Transaction, _) -> None:
     await _inc(tx, event.decided_on.year, applications_refused=1)
+
+
+async def on_application_withdrawn(event: ApplicationWithdrawn, tx: Transaction, _) -> None:
+    await _inc(tx, event.withdrawn_on.year, applications_withdrawn=1)
 
 
 async def on_member_activated(event: MemberActivated, tx: Transaction, _) -> None:

@@ -13,7 +13,7 @@ EVENT_MODELS = [obj for _, obj in inspect.getmembers(cm, inspect.isclass)
 EXPECTED = {
     "organisation": {"organisation-registered", "organisation-updated", "contact-added", "contact-removed"},
     "application": {"application-submitted", "welcome-meeting-held", "statutes-reviewed", "application-admitted",
-                    "application-refused"},
+                    "application-refused", "application-withdrawn"},
     "member": {"member-activated", "dues-invoiced", "dues-payment-recorded", "dues-reminder-sent",
                "membership-entered-grace-period", "membership-lapsed", "membership-renewed",
                "membership-withdrawn"},
