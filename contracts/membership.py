@@ -321,8 +321,11 @@ def _year() -> Any:
 
 class MemberActivated(DomainEvent, event_type="org.cress.membership.member-activated.v1",
                       aggregate_type="member", aggregate_id_field="organisation_id"):
-    """An admitted organisation became an active member. Its first dues are invoiced at once
-    (a ``dues-invoiced`` event follows)."""
+    """An admitted organisation became an active member — for the first time (``period`` 1), or
+    again after its membership was withdrawn or lapsed (``period`` 2, 3…: a new membership
+    period of the same member, its history kept). Its dues of the year are invoiced at once (a
+    ``dues-invoiced`` event follows) unless that year's dues were already paid in the previous
+    period (then ``dues_cents`` is 0)."""
 
     organisation_id: str = _organisation_id("Id of the member organisation (the member's id).")
     application_id: str = Field(description="The admitted application.", examples=["app-8d2e41"])
@@ -334,6 +337,11 @@ class MemberActivated(DomainEvent, event_type="org.cress.membership.member-activ
     year: int = _year()
     dues_cents: int = Field(ge=0, description="Dues of the first year, in euro cents, from the fee scale.",
                             examples=[15_000])
+    period: int = Field(1, ge=1, description="Which membership period of the organisation this starts: 1 when it "
+                                             "first joins, 2+ when a withdrawn or lapsed organisation is admitted "
+                                             "again (same member id; ``since`` is the start of this period). "
+                                             "Absent from events published before periods existed: 1.",
+                        examples=[2])
 
 
 class DuesInvoiced(DomainEvent, event_type="org.cress.membership.dues-invoiced.v1",

@@ -2,10 +2,14 @@
 rejoining, the dues runner, fee scales per dues year, back-dated commands (years 2060–2069)."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
+from contracts.envelope import CloudEvent
+from runtime import members as view
 from runtime.mongo import OUTBOX
-from tests.integration.conftest import active_member, fields, read_topic, header
+from tests.integration.conftest import active_member, eventually, fields, header, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +71,66 @@ async def test_an_applicant_withdraws_and_may_apply_again(client, app, settings)
         "application-submitted", "welcome-meeting-held", "application-withdrawn"]
     listed = (await client.get("/applications", params={"status": "withdrawn", "organisation_id": org})).json()
     assert [a["id"] for a in listed["items"]] == [app_id]
+
+
+async def admit(client, org: str, on: str) -> str:
+    r = await client.post("/applications", json={"organisation_id": org, "on": on})
+    assert r.status_code == 201, r.text
+    app_id = r.json()["id"]
+    await client.post(f"/applications/{app_id}/welcome-meeting", json={"on": on})
+    assert (await client.post(f"/applications/{app_id}/admission", json={"on": on})).status_code == 200
+    return app_id
+
+
+async def test_a_withdrawn_organisation_joins_again_with_its_history_kept(client, app, settings):
+
+    org = await active_member(client, on="2062-01-10")
+    due = (await client.get(f"/members/{org}")).json()["invoices"][0]["amount_cents"]
+    await client.post(f"/members/{org}/payments", json={"year": 2062, "amount_cents": due, "on": "2062-01-20"})
+    r = await client.post("/applications", json={"organisation_id": org, "on": "2062-02-01"})
+    assert r.status_code == 409 and r.json()["current_state"] == "active", "an active member does not apply"
+    await client.post(f"/members/{org}/withdrawal", json={"reason": "resignation", "on": "2062-06-30"})
+    app2 = await admit(client, org, "2063-01-05")
+    r = await client.post("/members", json={"application_id": app2, "on": "2063-01-04"})
+    assert r.status_code == 422 and fields(r) == ["on"]
+    r = await client.post("/members", json={"application_id": app2, "on": "2063-01-10"})
+    assert r.status_code == 201, r.text
+    member = r.json()
+    assert member["id"] == org and member["status"] == "active" and member["since"] == "2063-01-10"
+    assert [(p["number"], p["start_on"], p["end_on"], p["end_reason"]) for p in member["periods"]] == [
+        (1, "2062-01-11", "2062-06-30", "resignation"), (2, "2063-01-10", None, None)]
+    assert (await client.post("/members", json={"application_id": app2, "on": "2063-01-11"})).status_code == 409
+    for day, standing in (("2062-03-01", True), ("2062-09-01", False), ("2063-02-01", True)):
+        r = await client.get(f"/members/{org}/standing", params={"on": day})
+        assert r.json()["in_good_standing"] is standing, day
+        page = (await client.get("/members/in-good-standing", params={"on": day})).json()
+        assert (org in [m["id"] for m in page["items"]]) is standing, day
+
+    # what other services learn from the events gives the same standing on each date
+    records = await read_topic(settings, "membership.member", lambda r: r.key == org.encode(), count=6)
+    kinds = [header(r, "ce_type").split(".")[3] for r in records]
+    assert kinds == ["member-activated", "dues-invoiced", "dues-payment-recorded", "membership-withdrawn",
+                     "member-activated", "dues-invoiced"]
+    assert CloudEvent.from_kafka(records[4].headers, records[4].value).to_domain().period == 2
+    db = app.state.platform.db
+    for record in records:
+        envelope = CloudEvent.from_kafka(record.headers, record.value)
+        event = envelope.to_domain()
+        handler = {"member-activated": view.on_member_activated,
+                   "membership-withdrawn": view.on_withdrawn}.get(header(record, "ce_type").split(".")[3])
+        if handler is not None:
+            await db.transaction(lambda tx, h=handler, e=event, env=envelope: h(e, tx, env))
+    doc = await db[view.STANDING].find_one({"_id": org})
+    assert [view.standing_on(doc, date.fromisoformat(d))["in_good_standing"]
+            for d in ("2062-03-01", "2062-09-01", "2063-02-01")] == [True, False, True]
+
+    async def figures():
+        rows = {row["year"]: row for row in (await client.get("/statistics/yearly")).json()}
+        return rows if rows.get(2063, {}).get("members_joined") == 1 else None
+
+    rows = await eventually(figures)
+    before = rows.get(2061, {}).get("members_at_year_end", 0)  # the tests of this module share their figures
+    assert (rows[2062]["members_joined"], rows[2062]["members_withdrawn"], rows[2062]["members_rejoined"]) == (1, 1, 0)
+    assert rows[2062]["members_at_year_end"] == before
+    assert (rows[2063]["members_joined"], rows[2063]["members_rejoined"]) == (1, 1)
+    assert rows[2063]["members_at_year_end"] == before + 1

@@ -58,7 +58,8 @@ async def list_members(db: Database, *, status: str | None = None, limit: int = 
 async def members_in_good_standing(db: Database, on: date, *, limit: int = 50,
                                    offset: int = 0) -> tuple[list[Member], int]:
     """Members in good standing on ``on`` (see :meth:`Member.in_good_standing`), by organisation id."""
-    docs = db[MEMBERS].find({"since": {"$lte": on.isoformat()}}).sort("_id", 1)
+    day = on.isoformat()  # ``since`` is the current period's start; an earlier period may cover ``on``
+    docs = db[MEMBERS].find({"$or": [{"since": {"$lte": day}}, {"periods.start_on": {"$lte": day}}]}).sort("_id", 1)
     members = [from_document(Member, d) async for d in docs]
     standing = [m for m in members if m.in_good_standing(on)]
     return standing[offset:offset + limit], len(standing)
@@ -86,6 +87,7 @@ async def yearly_statistics(db: Database, *, since: int | None = None, until: in
             "applications_withdrawn": row.get("applications_withdrawn", 0),
             "members_joined": row.get("activated", 0),
             "members_reinstated": row.get("reinstated", 0),
+            "members_rejoined": row.get("rejoined", 0),
             "members_lapsed": row.get("lapsed", 0),
             "members_withdrawn": row.get("withdrawn", 0),
             "members_at_year_end": members,

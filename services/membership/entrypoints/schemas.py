@@ -121,6 +121,8 @@ class YearFigures(BaseModel):
     applications_withdrawn: int = 0
     members_joined: int
     members_reinstated: int
+    members_rejoined: int = Field(0, description="Of members_joined, organisations admitted again after their "
+                                                 "membership was withdrawn or lapsed (a new membership period).")
     members_lapsed: int
     members_withdrawn: int
     members_at_year_end: int

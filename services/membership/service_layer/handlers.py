@@ -83,7 +83,7 @@ class MembershipService:
         async def work(tx: Transaction) -> MembershipApplication:
             org = await tx.get(ORGANISATIONS, Organisation, org_id)
             member = await tx.find(MEMBERS, Member, org_id)
-            if member is not None and member.status is not MemberStatus.WITHDRAWN:
+            if member is not None and member.status not in (MemberStatus.WITHDRAWN, MemberStatus.LAPSED):
                 raise Conflict(f"organisation {org_id} is already a member ({member.status.value})",
                                current_state=member.status.value)
             open_states = [s.value for s in ApplicationStatus
@@ -136,9 +136,11 @@ class MembershipService:
             application = await tx.get(APPLICATIONS, MembershipApplication, app_id)
             org = await tx.get(ORGANISATIONS, Organisation, application.organisation_id)
             existing = await tx.find(MEMBERS, Member, org.id)
-            if existing is not None:
-                raise Conflict(f"organisation {org.id} is already a member ({existing.status.value})",
-                               current_state=existing.status.value)
+            if existing is not None:  # withdrawn or lapsed: a new membership period (else a Conflict)
+                existing.start_period(application=application, organisation=org, fee_scale=self.fee_scale,
+                                      terms=self.terms, on=on)
+                await tx.save(MEMBERS, existing)
+                return existing
             member = Member.activate(application=application, organisation=org, fee_scale=self.fee_scale,
                                      terms=self.terms, on=on)
             await tx.save(MEMBERS, member)

@@ -38,7 +38,10 @@ async def on_application_withdrawn(event: ApplicationWithdrawn, tx: Transaction,
 
 
 async def on_member_activated(event: MemberActivated, tx: Transaction, _) -> None:
-    await _inc(tx, event.since.year, activated=1)
+    if event.period > 1:  # joined again after a withdrawal or lapse: counted in "activated" too
+        await _inc(tx, event.since.year, activated=1, rejoined=1)
+    else:
+        await _inc(tx, event.since.year, activated=1)
 
 
 async def on_dues_invoiced(event: DuesInvoiced, tx: Transaction, _) -> None:
