@@ -11,9 +11,11 @@ from contracts.membership import (ApplicationAdmitted, ApplicationRefused, Appli
                                   DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
                                   MembershipWithdrawn)
 from runtime.consumer import Consumer, Subscription
-from runtime.service import ServiceDefinition
+from runtime.service import Job, ServiceDefinition
 from services.membership.adapters.repository import ensure_indexes
 from services.membership.service_layer import projections as p
+from services.membership.service_layer.runner import run_dues
+from services.membership.settings import DuesSettings
 
 
 def _commands(platform):
@@ -68,6 +70,7 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
+    jobs=[Job("dues-runner", DuesSettings().runner_seconds, run_dues)],  # deadlines daily, invoicing yearly
     openapi_tags=[
         {"name": "organisations", "description": "ESS organisations and their contacts"},
         {"name": "applications", "description": "The joining workflow"},

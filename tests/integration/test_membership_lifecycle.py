@@ -2,7 +2,7 @@
 rejoining, the dues runner, fee scales per dues year, back-dated commands (years 2060–2069)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -134,3 +134,41 @@ async def test_a_withdrawn_organisation_joins_again_with_its_history_kept(client
     assert rows[2062]["members_at_year_end"] == before
     assert (rows[2063]["members_joined"], rows[2063]["members_rejoined"]) == (1, 1)
     assert rows[2063]["members_at_year_end"] == before + 1
+
+
+async def test_the_dues_runner_invoices_and_applies_deadlines_by_itself_once_a_day(client, app):
+    from services.membership.bootstrap import SERVICE
+    from services.membership.service_layer.runner import DuesRunner, run_dues
+
+    assert [job.run for job in SERVICE.jobs if job.name == "dues-runner"] == [run_dues]
+    svc = app.state.platform.commands
+    org = await active_member(client, on="2064-02-10")  # 2064 invoice due 2064-03-12, grace ends 2064-05-11
+    today = {"day": date(2064, 3, 13)}
+    runner = DuesRunner(svc, clock=lambda: today["day"], owner="runner-a")
+    other = DuesRunner(svc, clock=lambda: today["day"], owner="runner-b")
+    done = await runner.run_once()
+    assert done["deadlines"]["changed"] >= 1 and "invoicing" in done  # 2064's, after its invoicing day
+    assert (await client.get(f"/members/{org}")).json()["status"] == "grace_period"
+    assert await other.run_once() == {"lease": False}, "one runner at a time"
+    assert "deadlines" not in await runner.run_once(), "a second run the same day does nothing more"
+    today["day"] = date(2065, 1, 4)  # the day before the invoicing day (5 January by default)
+    done = await runner.run_once()
+    assert "invoicing" not in done and (await client.get(f"/members/{org}")).json()["status"] == "lapsed"
+    await client.post(f"/members/{org}/invoices", json={"year": 2065, "on": "2065-01-04"})
+    due = (await client.get(f"/members/{org}")).json()["invoices"][-1]["amount_cents"]
+    await client.post(f"/members/{org}/payments", json={"year": 2065, "amount_cents": due, "on": "2065-01-04"})
+    second = await active_member(client, on="2064-06-01")
+    today["day"] = date(2065, 1, 6)
+    done = await runner.run_once()
+    assert done["invoicing"]["invoiced"] >= 1
+    invoiced = [i["year"] for i in (await client.get(f"/members/{second}")).json()["invoices"]]
+    assert invoiced == [2064, 2065]
+    assert "invoicing" not in await runner.run_once() and "deadlines" not in await runner.run_once()
+    assert [i["year"] for i in (await client.get(f"/members/{second}")).json()["invoices"]] == [2064, 2065]
+    runs = (await client.get("/dues/runs")).json()
+    assert {"deadlines:2064-03-13", "deadlines:2065-01-04", "deadlines:2065-01-06", "invoicing:2065"} <= \
+        {r["run"] for r in runs}
+    # the lease expires: another runner takes over
+    await app.state.platform.db["dues_runner_lease"].update_one({"_id": "dues-runner"},
+                                                                {"$set": {"until": datetime(2000, 1, 1)}})
+    assert (await other.run_once())["lease"] is True

@@ -19,10 +19,11 @@ from services.membership.adapters import queries
 from services.membership.domain import FeeScale, Member, MembershipApplication, Organisation
 from services.membership.domain.fee_scale import DuesTerms
 from services.membership.entrypoints.schemas import (ActivationIn, AdmissionIn, ApplicationIn,
-                                                     ApplicationWithdrawalIn, BatchResult,
+                                                     ApplicationWithdrawalIn, BatchResult, DuesRun,
                                                      ContactIn, Dated, InvoiceIn, OrganisationIn,
                                                      OrganisationPatch, PaymentIn, RefusalIn, Standing,
                                                      StatutesReviewIn, WithdrawalIn, YearFigures)
+from services.membership.service_layer import runner
 from services.membership.service_layer.handlers import MembershipService
 
 TEAM = "membership"
@@ -259,6 +260,12 @@ async def invoice_year(body: InvoiceIn, svc: Service) -> BatchResult:
 async def apply_deadlines(body: Dated, svc: Service) -> BatchResult:
     day = on_or_today(body)
     return BatchResult(on=day, counts=await svc.apply_deadlines(on=day))
+
+
+@dues.get("/runs", response_model=list[DuesRun], dependencies=[reads], responses=READ,
+          summary="What the dues runner did: daily deadlines and yearly invoicing runs, newest first")
+async def dues_runs(platform: PlatformDep, limit: Limit = 50) -> list[dict]:
+    return await runner.recent_runs(platform.db, limit=limit)
 
 
 @dues.get("/fee-scale", response_model=FeeScale, dependencies=[reads], responses=READ,

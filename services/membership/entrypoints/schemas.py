@@ -6,7 +6,7 @@ are checked by the domain and come back as 422/409 problem details.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -111,6 +111,15 @@ class Standing(BaseModel):
 class BatchResult(BaseModel):
     on: date
     counts: dict[str, int]
+
+
+class DuesRun(BaseModel):
+    run: str = Field(description="deadlines:<day> or invoicing:<year>.", examples=["deadlines:2026-03-02"])
+    kind: str = Field(examples=["deadlines"])
+    on: date = Field(description="The day it ran for.")
+    counts: dict[str, int] = Field(examples=[{"examined": 312, "changed": 4}])
+    ran_at: datetime
+    runner: str | None = Field(None, description="The process that ran it (host:pid:id).")
 
 
 class YearFigures(BaseModel):

@@ -122,3 +122,12 @@ def test_a_document_stored_before_periods_has_one_derived_period(member):
     legacy = Member.model_validate({**member.model_dump(), "periods": []})
     assert [(p.number, p.start_on, p.end_on, p.end_reason) for p in legacy.membership_periods()] == [
         (1, D(2060, 2, 5), D(2060, 6, 30), "dissolution")]
+
+
+def test_the_dues_terms_say_when_the_year_is_invoiced():
+    from services.membership.domain import DuesTerms
+
+    assert DuesTerms().invoicing_on(2061) == D(2061, 1, 5)
+    assert DuesTerms(invoicing_month=3, invoicing_day=28).invoicing_on(2061) == D(2061, 3, 28)
+    with pytest.raises(ValueError):
+        DuesTerms(invoicing_day=29)  # not a day every month has
