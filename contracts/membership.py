@@ -462,6 +462,48 @@ class ApplicationWithdrawn(DomainEvent, event_type="org.cress.membership.applica
     withdrawn_on: date = Field(description="Date of the withdrawal.", examples=["2024-02-15"])
 
 
+TOPICS = TOPICS + (
+    Topic("membership.fee-scale", SERVICE, "fee_scale",
+          description="The fee scale (barème) voted for each dues year, and its replacements. Key: the dues year."),
+)
+
+
+class FeeScaleBracket(BaseModel):
+    """One line of a fee scale, as the events carry it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(min_length=1, description="Short name of the bracket, shown on invoices.", examples=["B2"])
+    max_headcount: int | None = Field(description="Largest headcount of the bracket; null: unbounded.",
+                                      examples=[10])
+    max_budget_cents: int | None = Field(description="Largest annual budget or turnover, in euro cents; null: "
+                                                     "unbounded.", examples=[20_000_000])
+    dues_cents: int = Field(ge=0, description="Yearly dues of the bracket, in euro cents.", examples=[15_000])
+
+
+class FeeScaleAdopted(DomainEvent, event_type="org.cress.membership.fee-scale-adopted.v1",
+                      aggregate_type="fee_scale", aggregate_id_field="year"):
+    """The fee scale of a dues year was set (revision 1) or replaced (revision 2+). Invoices
+    issued before keep their amount; those issued after for that year use this scale."""
+
+    year: int = Field(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="The dues year the scale is for.",
+                      examples=[2027])
+    revision: int = Field(ge=1, description="1 for the first scale of the year, 2+ for each replacement.",
+                          examples=[1])
+    brackets: list[FeeScaleBracket] = Field(
+        description="The brackets, smallest first (the first one an organisation's headcount and budget both fit).",
+        examples=[[{"label": "B1", "max_headcount": 2, "max_budget_cents": 5_000_000, "dues_cents": 5_000},
+                   {"label": "B2", "max_headcount": None, "max_budget_cents": None, "dues_cents": 15_000}]])
+    adopted_on: date = Field(description="Date of the decision (e.g. the general assembly's vote).",
+                             examples=["2026-06-12"])
+    reference: str | None = Field(description="Reference of the decision (AG resolution, minutes), if any.",
+                                  examples=["AG-2026 résolution 4"])
+    forced: bool = Field(description="True when it replaced a scale some of the year's invoices were already "
+                                     "issued under (those keep their amount).", examples=[False])
+    invoices_already_issued: int = Field(ge=0, description="How many invoices of that year existed when it was "
+                                                           "adopted.", examples=[0])
+
+
 __all__ = [
     "SERVICE", "TOPICS", "LegalForm", "LEGAL_FORM_LABELS", "ContactRole", "CONTACT_ROLE_LABELS",
     "StatutesReviewOutcome", "MemberStatus", "PaymentMethod", "WithdrawalReason",
@@ -471,5 +513,5 @@ __all__ = [
     "ApplicationRefused",
     "MemberActivated", "DuesInvoiced", "DuesPaymentRecorded", "DuesReminderSent",
     "MembershipEnteredGracePeriod", "MembershipLapsed", "MembershipRenewed", "MembershipWithdrawn",
-    "ApplicationWithdrawn",
+    "ApplicationWithdrawn", "FeeScaleBracket", "FeeScaleAdopted",
 ]

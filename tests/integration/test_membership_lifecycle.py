@@ -172,3 +172,43 @@ async def test_the_dues_runner_invoices_and_applies_deadlines_by_itself_once_a_d
     await app.state.platform.db["dues_runner_lease"].update_one({"_id": "dues-runner"},
                                                                 {"$set": {"until": datetime(2000, 1, 1)}})
     assert (await other.run_once())["lease"] is True
+
+
+SCALE_2066 = [{"label": "S1", "max_headcount": 10, "max_budget_cents": 50_000_000, "dues_cents": 10_000},
+              {"label": "S2", "max_headcount": None, "max_budget_cents": None, "dues_cents": 30_000}]
+
+
+async def test_fee_scales_are_voted_per_dues_year_and_dues_follow_the_size_at_invoicing(client, settings):
+    r = await client.get("/dues/fee-scales/2066")
+    assert r.status_code == 200 and r.json()["source"] == "default"
+    r = await client.put("/dues/fee-scales/2066", json={"brackets": SCALE_2066[:1], "on": "2065-06-12"})
+    assert r.status_code == 422 and fields(r) == ["brackets"]
+    r = await client.put("/dues/fee-scales/2066", json={"brackets": SCALE_2066, "on": "2065-06-12",
+                                                        "reference": "AG-2065 r4"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["source"], r.json()["revision"], r.json()["reference"]) == ("voted", 1, "AG-2065 r4")
+    r = await client.put("/dues/fee-scales/3066", json={"brackets": SCALE_2066})
+    assert r.status_code == 422 and fields(r) == ["path.year"]
+
+    org = await active_member(client, on="2066-01-10", headcount=5, annual_budget_cents=20_000_000)
+    invoice = (await client.get(f"/members/{org}")).json()["invoices"][0]
+    assert (invoice["year"], invoice["fee_bracket"], invoice["amount_cents"]) == (2066, "S1", 10_000)
+    # 2066 is invoiced: its scale stays unless forced, and the invoice issued keeps its amount
+    raised = [{**b, "dues_cents": b["dues_cents"] + 2_000} for b in SCALE_2066]
+    r = await client.put("/dues/fee-scales/2066", json={"brackets": raised, "on": "2066-02-01"})
+    assert r.status_code == 409 and "force" in r.json()["detail"]
+    r = await client.put("/dues/fee-scales/2066", json={"brackets": raised, "on": "2066-02-01", "force": True})
+    assert r.status_code == 200 and r.json()["revision"] == 2 and r.json()["forced"] is True
+    assert [h["revision"] for h in r.json()["history"]] == [1]
+    assert (await client.get(f"/members/{org}")).json()["invoices"][0]["amount_cents"] == 10_000
+    # the organisation grew: 2067 is invoiced by its size then, under the scale of 2067 (none voted: the default)
+    r = await client.patch(f"/organisations/{org}", json={"headcount": 60, "on": "2066-09-01"})
+    assert r.status_code == 200
+    r = await client.post("/dues/invoicing", json={"year": 2067, "on": "2067-01-05"})
+    assert r.status_code == 200
+    invoice = (await client.get(f"/members/{org}")).json()["invoices"][-1]
+    assert (invoice["year"], invoice["fee_bracket"], invoice["amount_cents"]) == (2067, "B4", 100_000)
+    listed = (await client.get("/dues/fee-scales")).json()
+    assert [(s["year"], s["revision"]) for s in listed] == [(2066, 2)]
+    records = await read_topic(settings, "membership.fee-scale", lambda r: r.key == b"2066", count=2)
+    assert [CloudEvent.from_kafka(r.headers, r.value).to_domain().revision for r in records] == [1, 2]

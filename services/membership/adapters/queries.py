@@ -11,8 +11,9 @@ from datetime import date
 from typing import Any
 
 from runtime.mongo import Database, from_document
-from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS, STATISTICS
+from services.membership.adapters.repository import APPLICATIONS, FEE_SCALES, MEMBERS, ORGANISATIONS, STATISTICS
 from services.membership.domain import Member, MembershipApplication, Organisation
+from services.membership.domain.fee_scales import DuesYearScale
 
 
 async def search_organisations(db: Database, *, q: str | None = None, legal_form: str | None = None,
@@ -112,3 +113,13 @@ async def get_application(db: Database, application_id: str) -> MembershipApplic
 
 async def get_member(db: Database, member_id: str) -> Member:
     return await db.get(MEMBERS, Member, member_id)
+
+
+async def fee_scales(db: Database) -> list[DuesYearScale]:
+    """The scales voted per dues year, by year."""
+    return [from_document(DuesYearScale, d) async for d in db[FEE_SCALES].find({}).sort("year", 1)]
+
+
+async def fee_scale(db: Database, year: int) -> DuesYearScale | None:
+    doc = await db[FEE_SCALES].find_one({"_id": str(year)})
+    return from_document(DuesYearScale, doc) if doc is not None else None

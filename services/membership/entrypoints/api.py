@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from runtime.api import (ONE, READ, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, commands, errors, expected,
@@ -18,8 +18,10 @@ from runtime.auth import PARTNER, READER, allow, staff
 from services.membership.adapters import queries
 from services.membership.domain import FeeScale, Member, MembershipApplication, Organisation
 from services.membership.domain.fee_scale import DuesTerms
+from services.membership.domain.fee_scales import DuesYearScale
 from services.membership.entrypoints.schemas import (ActivationIn, AdmissionIn, ApplicationIn,
-                                                     ApplicationWithdrawalIn, BatchResult, DuesRun,
+                                                     ApplicationWithdrawalIn, BatchResult, DuesRun, FeeScaleIn,
+                                                     FeeScaleInForce,
                                                      ContactIn, Dated, InvoiceIn, OrganisationIn,
                                                      OrganisationPatch, PaymentIn, RefusalIn, Standing,
                                                      StatutesReviewIn, WithdrawalIn, YearFigures)
@@ -269,9 +271,47 @@ async def dues_runs(platform: PlatformDep, limit: Limit = 50) -> list[dict]:
 
 
 @dues.get("/fee-scale", response_model=FeeScale, dependencies=[reads], responses=READ,
-          summary="The fee scale (barème) in force")
+          summary="The default fee scale (settings), used for the dues years without a voted one")
 async def fee_scale(svc: Service) -> FeeScale:
     return svc.fee_scale
+
+
+Year = Annotated[int, Path(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="The dues year.")]
+
+
+def _in_force(year: int, voted: DuesYearScale | None, default: FeeScale) -> FeeScaleInForce:
+    if voted is None:
+        return FeeScaleInForce(year=year, source="default", scale=default)
+    return FeeScaleInForce(year=year, source="voted", scale=voted.scale, revision=voted.revision,
+                           adopted_on=voted.adopted_on, reference=voted.reference, forced=voted.forced,
+                           history=voted.history)
+
+
+@dues.get("/fee-scales", response_model=list[FeeScaleInForce], dependencies=[reads], responses=READ,
+          summary="The fee scales voted per dues year, with their history")
+async def fee_scales(platform: PlatformDep) -> list[FeeScaleInForce]:
+    voted = await queries.fee_scales(platform.db)
+    return [_in_force(v.year, v, v.scale) for v in voted]
+
+
+@dues.get("/fee-scales/{year}", response_model=FeeScaleInForce, dependencies=[reads], responses=READ,
+          summary="The fee scale invoicing a dues year uses (voted for it, else the default), with its history")
+async def fee_scale_of(year: Year, platform: PlatformDep, svc: Service) -> FeeScaleInForce:
+    return _in_force(year, await queries.fee_scale(platform.db, year), svc.fee_scale)
+
+
+@dues.put("/fee-scales/{year}", response_model=FeeScaleInForce, dependencies=[writes],
+          responses={201: {"description": "The first scale of that year"},
+                     **errors(401, 403, 409, 422, c409="Invoices of that year were already issued: send force=true "
+                                                       "to change the scale of the invoices still to come")},
+          summary="Set or replace the fee scale of a dues year (the general assembly's vote)")
+async def adopt_fee_scale(year: Year, body: FeeScaleIn, response: Response, svc: Service) -> FeeScaleInForce:
+    scale, created = await svc.adopt_fee_scale(year, [b.model_dump() for b in body.brackets], on=on_or_today(body),
+                                               reference=body.reference, force=body.force)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    tagged(response, scale)
+    return _in_force(year, scale, svc.fee_scale)
 
 
 @dues.get("/terms", response_model=DuesTerms, dependencies=[reads], responses=READ,

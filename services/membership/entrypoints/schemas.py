@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from contracts.membership import ContactRole, LegalForm, PaymentMethod, StatutesFinding, WithdrawalReason
 from runtime.api import Body, partial
+from services.membership.domain.fee_scale import FeeBracket, FeeScale
+from services.membership.domain.fee_scales import ScaleRevision
 
 
 class Dated(Body):
@@ -99,6 +101,31 @@ class PaymentIn(InvoiceIn):
 class WithdrawalIn(Dated):
     reason: WithdrawalReason = Field(examples=["resignation"])
     detail: str | None = Field(None, max_length=2000, description="No personal data.")
+
+
+class FeeScaleIn(Dated):
+    brackets: list[FeeBracket] = Field(
+        min_length=1, description="The brackets, smallest first; bounds rise strictly, dues do not fall, the last "
+                                  "bracket is unbounded (null bounds).",
+        examples=[[{"label": "B1", "max_headcount": 2, "max_budget_cents": 5_000_000, "dues_cents": 5_000},
+                   {"label": "B2", "max_headcount": 10, "max_budget_cents": 20_000_000, "dues_cents": 15_000},
+                   {"label": "B3", "max_headcount": None, "max_budget_cents": None, "dues_cents": 40_000}]])
+    reference: str | None = Field(None, max_length=200, description="The decision (AG resolution, minutes).",
+                                  examples=["AG-2026 résolution 4"])
+    force: bool = Field(False, description="Replace the scale although invoices of that year were already issued "
+                                           "(they keep their amount; only later invoices follow the new scale).")
+
+
+class FeeScaleInForce(BaseModel):
+    year: int
+    source: str = Field(description="voted: adopted for that year through the API; default: the settings' scale.",
+                        examples=["voted"])
+    scale: FeeScale
+    revision: int | None = None
+    adopted_on: date | None = None
+    reference: str | None = None
+    forced: bool = False
+    history: list[ScaleRevision] = Field(default_factory=list, description="Earlier revisions, oldest first.")
 
 
 class Standing(BaseModel):

@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 
 from runtime.aggregate import Aggregate, check_version, new_id
 from runtime.errors import Conflict
-from runtime.mongo import Database, Transaction
-from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS
+from runtime.mongo import Database, Transaction, from_document
+from services.membership.adapters.repository import APPLICATIONS, FEE_SCALES, MEMBERS, ORGANISATIONS
 from services.membership.domain import (ApplicationStatus, DuesTerms, FeeScale, Member, MemberStatus,
                                         MembershipApplication, Organisation)
+from services.membership.domain.fee_scales import DuesYearScale
 
 
 A = TypeVar("A", bound=Aggregate)
@@ -137,12 +138,12 @@ class MembershipService:
             org = await tx.get(ORGANISATIONS, Organisation, application.organisation_id)
             existing = await tx.find(MEMBERS, Member, org.id)
             if existing is not None:  # withdrawn or lapsed: a new membership period (else a Conflict)
-                existing.start_period(application=application, organisation=org, fee_scale=self.fee_scale,
-                                      terms=self.terms, on=on)
+                existing.start_period(application=application, organisation=org,
+                                      fee_scale=await self.scale_for(on.year, tx), terms=self.terms, on=on)
                 await tx.save(MEMBERS, existing)
                 return existing
-            member = Member.activate(application=application, organisation=org, fee_scale=self.fee_scale,
-                                     terms=self.terms, on=on)
+            member = Member.activate(application=application, organisation=org,
+                                     fee_scale=await self.scale_for(on.year, tx), terms=self.terms, on=on)
             await tx.save(MEMBERS, member)
             return member
         return await self.db.transaction(work, within=within)
@@ -155,7 +156,8 @@ class MembershipService:
                            within: Transaction | None = None):
         async def step(tx: Transaction, member: Member) -> None:
             org = await tx.get(ORGANISATIONS, Organisation, member.id)
-            member.invoice_dues(year, organisation=org, fee_scale=self.fee_scale, terms=self.terms, on=on)
+            member.invoice_dues(year, organisation=org, fee_scale=await self.scale_for(year, tx), terms=self.terms,
+                                on=on)
         return await self._member_step(member_id, expected_version, step, within)
 
     async def record_payment(self, member_id: str, year: int, *, amount_cents: int, payment_id: str | None,
@@ -196,6 +198,35 @@ class MembershipService:
             member.withdraw(reason, on=on, detail=detail)
         return await self._member_step(member_id, expected_version, step, within)
 
+    # -- fee scales per dues year -------------------------------------------------------
+    async def scale_for(self, year: int, tx: Transaction | None = None) -> FeeScale:
+        """The scale invoicing ``year`` uses: the one adopted for it, else the settings' default.
+        (The organisation's size is read when invoicing: a change of size changes next year's dues.)"""
+        if tx is not None:
+            voted = await tx.find(FEE_SCALES, DuesYearScale, str(year))
+        else:
+            doc = await self.db[FEE_SCALES].find_one({"_id": str(year)})
+            voted = from_document(DuesYearScale, doc) if doc is not None else None
+        return voted.scale if voted is not None else self.fee_scale
+
+    async def adopt_fee_scale(self, year: int, brackets: list[dict[str, Any]], *, on: date,
+                              reference: str | None = None, force: bool = False,
+                              within: Transaction | None = None) -> tuple[DuesYearScale, bool]:
+        """Set or replace the scale of dues ``year`` (see :mod:`..domain.fee_scales`); returns it
+        and whether it was created."""
+        async def work(tx: Transaction) -> tuple[DuesYearScale, bool]:
+            issued = await tx.collection(MEMBERS).count_documents({"invoices.year": year}, session=tx.session)
+            current = await tx.find(FEE_SCALES, DuesYearScale, str(year))
+            if current is None:
+                current = DuesYearScale.adopt(year, brackets, on=on, reference=reference, invoices_issued=issued,
+                                              force=force)
+                await tx.save(FEE_SCALES, current, conflict=f"the fee scale of {year} was adopted meanwhile")
+                return current, True
+            if current.replace(brackets, on=on, reference=reference, invoices_issued=issued, force=force):
+                await tx.save(FEE_SCALES, current)
+            return current, False
+        return await self.db.transaction(work, within=within)
+
     # -- batches (each member in its own transaction) -----------------------------------
     async def _member_ids(self, statuses: list[str]) -> list[str]:
         return [d["_id"] async for d in self.db[MEMBERS].find({"status": {"$in": statuses}}, {"_id": 1}).sort("_id")]
@@ -224,7 +255,8 @@ class MembershipService:
                 if member.live_invoice(year) is not None:
                     return False
                 org = await tx.get(ORGANISATIONS, Organisation, member_id)
-                member.invoice_dues(year, organisation=org, fee_scale=self.fee_scale, terms=self.terms, on=on)
+                member.invoice_dues(year, organisation=org, fee_scale=await self.scale_for(year, tx),
+                                    terms=self.terms, on=on)
                 await tx.save(MEMBERS, member)
                 return True
             done = await self.db.transaction(work)
