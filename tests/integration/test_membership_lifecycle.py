@@ -212,3 +212,42 @@ async def test_fee_scales_are_voted_per_dues_year_and_dues_follow_the_size_at_in
     assert [(s["year"], s["revision"]) for s in listed] == [(2066, 2)]
     records = await read_topic(settings, "membership.fee-scale", lambda r: r.key == b"2066", count=2)
     assert [CloudEvent.from_kafka(r.headers, r.value).to_domain().revision for r in records] == [1, 2]
+
+
+async def test_a_back_dated_deadline_run_decides_from_the_facts_of_its_date(client, app):
+    escaped = await active_member(client, on="2068-01-10")  # 2068 invoice due 2068-02-09, grace ends 2068-04-10
+    paid_next = await active_member(client, on="2068-01-10")
+    lapses = await active_member(client, on="2068-01-10")
+    good = await active_member(client, on="2068-01-10")
+    due = (await client.get(f"/members/{good}")).json()["invoices"][0]["amount_cents"]
+    await client.post(f"/members/{good}/payments", json={"year": 2068, "amount_cents": due, "on": "2068-02-01"})
+    # recorded before the run, made after its date
+    await client.post(f"/members/{escaped}/payments", json={"year": 2068, "amount_cents": due, "on": "2069-01-20"})
+    await client.post(f"/members/{paid_next}/invoices", json={"year": 2069, "on": "2069-01-05"})
+    await client.post(f"/members/{paid_next}/payments", json={"year": 2069, "amount_cents": due, "on": "2069-01-20"})
+
+    r = await client.post("/dues/deadlines", json={"on": "2068-12-31"})
+    assert r.status_code == 200, r.text
+    result = r.json()
+    refused = {item["member_id"]: item["later_fact"] for item in result["refused"]}
+    assert refused.keys() >= {escaped, paid_next} and lapses not in refused and good not in refused
+    assert "2069-01-20" in refused[escaped] and "2069-01-20" in refused[paid_next]
+    statuses = {m: (await client.get(f"/members/{m}")).json()["status"] for m in (escaped, paid_next, lapses, good)}
+    assert statuses == {escaped: "active", paid_next: "active", lapses: "lapsed", good: "active"}
+    for member, standing in ((escaped, False), (paid_next, False), (lapses, False), (good, True)):
+        r = await client.get(f"/members/{member}/standing", params={"on": "2068-12-31"})
+        assert r.json()["in_good_standing"] is standing, member
+    # its 2068 dues are still unpaid past their grace: not in good standing until they are paid
+    assert (await client.get(f"/members/{paid_next}/standing", params={"on": "2069-02-01"})).json()[
+        "in_good_standing"] is False
+
+    # a status change dated before the member's last fact: 409 naming it
+    r = await client.post(f"/members/{escaped}/withdrawal", json={"reason": "resignation", "on": "2068-12-01"})
+    assert r.status_code == 409 and r.json()["later_fact_on"] == "2069-01-20"
+    assert "payment" in r.json()["detail"]
+    # a date typo beyond the platform's horizon is refused at the door, naming the field
+    r = await client.post("/dues/deadlines", json={"on": "3023-12-08"})
+    assert r.status_code == 422 and fields(r) == ["on"]
+    r = await client.get("/statistics/yearly", params={"since": 3023})
+    assert r.status_code == 422 and fields(r) == ["query.since"]
+    assert (await client.get("/statistics/yearly", params={"since": 2150})).status_code == 200

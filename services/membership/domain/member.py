@@ -229,6 +229,7 @@ class Member(Aggregate):
         _rules.not_before(on, application.decided_on, "on", "the board decision")
         last_change = self.status_changes()[-1]
         _rules.not_before(on, last_change.since, "on", f"the member's {last_change.status.value} status")
+        self._not_before_facts(on, "start a new membership period")
         period = MembershipPeriod(number=periods[-1].number + 1, application_id=application.id, start_on=on)
         self.periods = [*periods, period]
         self.application_id = application.id
@@ -301,6 +302,9 @@ class Member(Aggregate):
         if amount_cents > invoice.balance_cents:
             raise InvalidInput("amount_cents", f"overpayment: {amount_cents} cents paid but only "
                                                f"{invoice.balance_cents} cents due on {invoice.invoice_id}")
+        if (amount_cents == invoice.balance_cents and self.status in (MemberStatus.GRACE_PERIOD, MemberStatus.LAPSED)
+                and not any(inv.is_overdue(on) for inv in self.current_invoices() if inv is not invoice)):
+            self._not_before_facts(on, "record a payment that brings the member back to active")
         invoice.payments.append(DuesPayment(payment_id=payment_id, amount_cents=amount_cents, method=method,
                                             paid_on=on))
         self.record(DuesPaymentRecorded(
@@ -350,6 +354,7 @@ class Member(Aggregate):
         """
         if self.status is not MemberStatus.ACTIVE:
             self._conflict("enter the grace period", "only an active member enters the grace period")
+        self._not_before_facts(on, "enter the grace period")
         overdue = self._overdue(on)
         if not overdue:
             raise Conflict(f"member {self.id} has no dues overdue on {on}", current_state=self.status.value)
@@ -370,6 +375,7 @@ class Member(Aggregate):
         """
         if self.status not in (MemberStatus.ACTIVE, MemberStatus.GRACE_PERIOD):
             self._conflict("lapse", "only an active member or one in its grace period can lapse")
+        self._not_before_facts(on, "lapse")
         late = [inv for inv in self.current_invoices() if inv.is_beyond_grace(on)]
         if not late:
             raise Conflict(f"member {self.id} has no dues unpaid beyond their grace period on {on}",
@@ -389,7 +395,22 @@ class Member(Aggregate):
 
     def apply_deadlines(self, *, on: date) -> list[DomainEvent]:
         """What the daily scheduler calls: enter the grace period and/or lapse if due on
-        ``on``. Idempotent: nothing due, nothing recorded. Returns the events it recorded."""
+        ``on``. Idempotent: nothing due, nothing recorded. Returns the events it recorded.
+
+        Decided from the facts as of ``on``: when the member has facts dated after ``on`` (a
+        back-dated run), what was due on ``on`` is judged by the status and the payments of that
+        day; if nothing was due, nothing happens; if something was (the member should have
+        entered its grace period or lapsed that day), it is refused — a ``Conflict`` naming the
+        later fact — rather than recorded out of order into a state the later facts cannot
+        resolve (a lapse written after the payment that settled it, a grace period entered after
+        a renewal).
+        """
+        later = self.latest_fact()
+        if later is not None and later[0] > on:
+            due = self.deadline_due_as_of(on)
+            if due is not None:
+                self._not_before_facts(on, due)
+            return []
         before = len(self.pending_events)
         if self.status is MemberStatus.ACTIVE and self._overdue(on):
             self.enter_grace_period(on=on)
@@ -410,6 +431,7 @@ class Member(Aggregate):
         reason = _rules.enum_value(WithdrawalReason, reason, "reason")
         detail = _rules.optional_text(detail, "detail", max_length=2000)
         _rules.not_before(on, self.since, "on", "the start of the membership")
+        self._not_before_facts(on, "withdraw")
         previous = self.status
         self._change_status(MemberStatus.WITHDRAWN, on)
         self._end_period(on, reason.value)
@@ -457,6 +479,37 @@ class Member(Aggregate):
         """The invoices of the current period (those the deadlines judge)."""
         period = self.period
         return [inv for inv in self.invoices if inv.period == period]
+
+    def latest_fact(self) -> tuple[date, str] | None:
+        """The member's last recorded fact: its date and what it was (a status change, an
+        invoice issued, a payment, a reminder), the latest date first recorded on a tie."""
+        facts: list[tuple[date, str]] = [(c.since, f"{c.status.value} since {c.since}") for c in self.status_changes()]
+        for inv in self.invoices:
+            facts.append((inv.issued_on, f"invoice {inv.invoice_id} issued on {inv.issued_on}"))
+            facts += [(p.paid_on, f"payment {p.payment_id} of invoice {inv.invoice_id} on {p.paid_on}")
+                      for p in inv.payments]
+            if inv.last_reminder_on is not None:
+                facts.append((inv.last_reminder_on, f"reminder {inv.reminders_sent} of invoice {inv.invoice_id} "
+                                                     f"on {inv.last_reminder_on}"))
+        return max(facts, key=lambda fact: fact[0]) if facts else None
+
+    def deadline_due_as_of(self, on: date) -> str | None:
+        """What the deadlines asked of the member on ``on``, judged by the facts of that day
+        (status in force, invoices issued and payments made by then): ``"lapse"``, ``"enter
+        the grace period"``, or None."""
+        status = self.status_on(on)
+        if status not in (MemberStatus.ACTIVE, MemberStatus.GRACE_PERIOD):
+            return None
+        period = self.period_on(on)
+        number = period.number if period else 1
+        invoices = [inv for inv in self.invoices if inv.period == number and inv.issued_on <= on
+                    and (inv.written_off_on is None or inv.written_off_on > on)]
+        unpaid = [inv for inv in invoices if inv.paid_cents_on(on) < inv.amount_cents]
+        if any(on > inv.grace_ends_on for inv in unpaid):
+            return "lapse"
+        if status is MemberStatus.ACTIVE and any(on > inv.due_on for inv in unpaid):
+            return "enter the grace period"
+        return None
 
     def recorded_payment(self, payment_id: str) -> tuple[DuesInvoice, DuesPayment] | None:
         """The invoice and payment recorded under ``payment_id``, if any."""
@@ -569,6 +622,15 @@ class Member(Aggregate):
     def _end_period(self, on: date, reason: str) -> None:
         periods = self.membership_periods()
         self.periods = [*periods[:-1], periods[-1].model_copy(update={"end_on": on, "end_reason": reason})]
+
+    def _not_before_facts(self, on: date, action: str) -> None:
+        """A status change dated before the member's last recorded fact is refused, naming it."""
+        later = self.latest_fact()
+        if later is not None and later[0] > on:
+            raise Conflict(f"cannot {action} on {on}: member {self.id} has a later recorded fact ({later[1]}); "
+                           f"a status change is not recorded before facts that followed it — date it "
+                           f"{later[0]} or later", current_state=self.status.value,
+                           later_fact=later[1], later_fact_on=later[0].isoformat())
 
     def _not_withdrawn(self, action: str) -> None:
         if self.status is MemberStatus.WITHDRAWN:

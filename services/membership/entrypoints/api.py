@@ -258,10 +258,13 @@ async def invoice_year(body: InvoiceIn, svc: Service) -> BatchResult:
 
 
 @dues.post("/deadlines", response_model=BatchResult, dependencies=[writes], responses=READ,
-           summary="Apply payment deadlines: overdue members enter their grace period, past-grace ones lapse")
+           summary="Apply payment deadlines as of a date: overdue members enter their grace period, past-grace "
+                   "ones lapse (judged from the facts of that date; members with later facts are not moved "
+                   "back in time but listed as refused)")
 async def apply_deadlines(body: Dated, svc: Service) -> BatchResult:
     day = on_or_today(body)
-    return BatchResult(on=day, counts=await svc.apply_deadlines(on=day))
+    counts, refused = await svc.apply_deadlines_report(on=day)
+    return BatchResult(on=day, counts=counts, refused=refused)
 
 
 @dues.get("/runs", response_model=list[DuesRun], dependencies=[reads], responses=READ,
@@ -323,7 +326,7 @@ async def dues_terms(svc: Service) -> DuesTerms:
 # -- statistics ------------------------------------------------------------------------------
 @statistics.get("/yearly", response_model=list[YearFigures], dependencies=[reads], responses=READ,
                 summary="Members and dues per year: counts, growth, invoiced, collected")
-async def yearly(platform: PlatformDep, since: int | None = Query(None, ge=2000, le=2100),
+async def yearly(platform: PlatformDep, since: int | None = Query(None, ge=EARLIEST_YEAR, le=LATEST_YEAR),
                  until: int | None = Query(None, ge=EARLIEST_YEAR, le=LATEST_YEAR)) -> list[dict]:
     return await queries.yearly_statistics(platform.db, since=since, until=until)
 

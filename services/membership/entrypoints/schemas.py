@@ -135,9 +135,18 @@ class Standing(BaseModel):
     status: str
 
 
+class RefusedMember(BaseModel):
+    member_id: str
+    detail: str = Field(description="Why: the change due on that date would come before this later fact.")
+    later_fact: str = Field(examples=["payment VIR-2023-12 of invoice org-5f1c2a-2022 on 2023-01-20"])
+
+
 class BatchResult(BaseModel):
     on: date
     counts: dict[str, int]
+    refused: list[RefusedMember] = Field(
+        default_factory=list, description="Deadlines: members whose change due on that date would come before a "
+                                          "fact recorded later (not changed; date the run later, or handle them).")
 
 
 class DuesRun(BaseModel):

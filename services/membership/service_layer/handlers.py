@@ -233,7 +233,15 @@ class MembershipService:
 
     async def apply_deadlines(self, *, on: date) -> dict[str, int]:
         """Move overdue members to their grace period, and past-grace ones to lapsed."""
-        counts = {"examined": 0, "changed": 0}
+        counts, _ = await self.apply_deadlines_report(on=on)
+        return counts
+
+    async def apply_deadlines_report(self, *, on: date) -> tuple[dict[str, int], list[dict[str, str]]]:
+        """:meth:`apply_deadlines`, and the members it refused to change: those whose change
+        due on ``on`` (judged from the facts as of ``on``) would come before a fact recorded
+        later (``member_id``, ``detail`` naming that fact). Counts: examined, changed, refused."""
+        counts = {"examined": 0, "changed": 0, "refused": 0}
+        refused: list[dict[str, str]] = []
         for member_id in await self._member_ids([MemberStatus.ACTIVE.value, MemberStatus.GRACE_PERIOD.value]):
             counts["examined"] += 1
 
@@ -243,8 +251,14 @@ class MembershipService:
                     return False
                 await tx.save(MEMBERS, member)
                 return True
-            counts["changed"] += await self.db.transaction(work)
-        return counts
+            try:
+                counts["changed"] += await self.db.transaction(work)
+            except Conflict as exc:
+                if "later_fact" not in exc.extra:
+                    raise
+                counts["refused"] += 1
+                refused.append({"member_id": member_id, "detail": exc.detail, "later_fact": exc.extra["later_fact"]})
+        return counts, refused
 
     async def invoice_year(self, year: int, *, on: date) -> dict[str, int]:
         """Invoice ``year``'s dues to every active or in-grace member not yet invoiced for it."""
