@@ -207,6 +207,9 @@ class OrganisationRegistered(_OrganisationProfile,
     """An ESS organisation became known to the chamber."""
 
     registered_on: date = Field(description="Date of registration.", examples=["2024-01-15"])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class OrganisationUpdated(_OrganisationProfile,
@@ -342,6 +345,9 @@ class MemberActivated(DomainEvent, event_type="org.cress.membership.member-activ
                                              "again (same member id; ``since`` is the start of this period). "
                                              "Absent from events published before periods existed: 1.",
                         examples=[2])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class DuesInvoiced(DomainEvent, event_type="org.cress.membership.dues-invoiced.v1",
@@ -357,6 +363,9 @@ class DuesInvoiced(DomainEvent, event_type="org.cress.membership.dues-invoiced.v
     due_on: date = Field(description="Payment deadline.", examples=["2024-02-09"])
     grace_ends_on: date = Field(description="Last day of the grace period; unpaid after it, the membership lapses.",
                                 examples=["2024-04-09"])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class DuesPaymentRecorded(DomainEvent, event_type="org.cress.membership.dues-payment-recorded.v1",
@@ -373,6 +382,9 @@ class DuesPaymentRecorded(DomainEvent, event_type="org.cress.membership.dues-pay
     balance_cents: int = Field(ge=0, description="What remains due on the invoice after this payment.",
                                examples=[5_000])
     fully_paid: bool = Field(description="True when this payment settles the invoice.", examples=[False])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class DuesReminderSent(DomainEvent, event_type="org.cress.membership.dues-reminder-sent.v1",
@@ -431,6 +443,9 @@ class MembershipRenewed(DomainEvent, event_type="org.cress.membership.membership
     status: MemberStatus = Field(description="Status after the payment (active unless other dues are overdue).",
                                  examples=["active"])
     renewed_on: date = Field(description="Date of the settling payment.", examples=["2025-01-20"])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class MembershipWithdrawn(DomainEvent, event_type="org.cress.membership.membership-withdrawn.v1",

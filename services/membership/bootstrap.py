@@ -77,5 +77,7 @@ SERVICE = ServiceDefinition(
         {"name": "members", "description": "Members, good standing, dues invoices and payments"},
         {"name": "dues", "description": "Yearly invoicing, deadlines, fee scale"},
         {"name": "statistics", "description": "Figures per year (from the yearly-statistics read model)"},
+        {"name": "register", "description": "Bringing a chamber's past register in (organisations, members, "
+                                            "invoices, payments)"},
     ],
 )

@@ -251,3 +251,59 @@ async def test_a_back_dated_deadline_run_decides_from_the_facts_of_its_date(clie
     r = await client.get("/statistics/yearly", params={"since": 3023})
     assert r.status_code == 422 and fields(r) == ["query.since"]
     assert (await client.get("/statistics/yearly", params={"since": 2150})).status_code == 200
+
+
+REGISTER_HEADER = ("kind;siret;name;legal_form;departement;commune;sector;headcount;annual_budget_cents;"
+                   "registered_on;member_since;year;amount_cents;issued_on;fee_bracket;paid_on;method;payment_id\n")
+
+
+async def test_a_register_is_imported_as_it_happened_once_with_a_line_report(client, app, settings, tmp_path):
+    from tests.integration.conftest import unique_siret
+    from services.membership.register_cli import run_import
+
+    old, newer = unique_siret(), unique_siret()
+    body = (REGISTER_HEADER
+            + f"organisation;{old};Les Ateliers;association;93;Montreuil;recyclage;12;45000000;2060-01-10;2060-02-01"
+              ";;;;;;;\n"
+            + f"invoice;{old};;;;;;;;;;2060;12000;2060-02-01;B2;;;\n"
+            + f"payment;{old};;;;;;;;;;2060;12000;;;2060-03-01;cheque;CHQ-2060-17\n"
+            + f"invoice;{old};;;;;;;;;;2061;12500;2061-12-15;B2;;;\n"
+            + f"payment;{old};;;;;;;;;;2061;12500;;;2062-01-10;transfer;\n"
+            + f"payment;{old};;;;;;;;;;2061;1,5;;;2062-01-10;transfer;\n"
+            + f"invoice;{unique_siret()};;;;;;;;;;2061;100;2061-01-05;;;;\n"
+            + f"organisation;{newer};Coop;scop;75;Paris;numérique;3;9000000;2061-05-01;;;;;;;;\n")
+    r = await client.post("/register-imports", content=body.encode(), headers={"content-type": "text/csv"})
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert {k: result["counts"][k] for k in ("organisations", "members", "invoices", "payments", "rejected")} == \
+        {"organisations": 2, "members": 1, "invoices": 2, "payments": 2, "rejected": 2}
+    assert [(f["line"], f["field"]) for f in result["faults"]] == [(7, "amount_cents"), (8, "siret")]
+    org = (await client.get("/organisations", params={"q": old})).json()["items"][0]["id"]
+    member = (await client.get(f"/members/{org}")).json()
+    assert member["since"] == "2060-02-01" and member["application_id"] == "imported"
+    assert [(i["year"], i["amount_cents"], i["fee_bracket"], i["issued_on"]) for i in member["invoices"]] == [
+        (2060, 12_000, "B2", "2060-02-01"), (2061, 12_500, "B2", "2061-12-15")]
+    records = await read_topic(settings, "membership.member", lambda r: r.key == org.encode(), count=6)
+    events = [CloudEvent.from_kafka(r.headers, r.value).to_domain() for r in records]
+    assert [type(e).__name__ for e in events] == ["MemberActivated", "DuesInvoiced", "DuesPaymentRecorded",
+                                                  "DuesInvoiced", "DuesPaymentRecorded", "MembershipRenewed"]
+    assert all(e.imported for e in events)
+
+    # again, through the CLI's code (progress bar on stderr): nothing changes
+    file = tmp_path / "registre.csv"
+    file.write_text(body, encoding="utf-8")
+    again = await run_import(app.state.platform.db, file)
+    assert {k: again["counts"][k] for k in ("organisations", "members", "invoices", "payments", "unchanged")} == \
+        {"organisations": 0, "members": 0, "invoices": 0, "payments": 0, "unchanged": 6}
+    assert (await client.get(f"/members/{org}")).json()["version"] == member["version"]
+
+    # collected counts by dues year, received by the year the money came in
+    async def figures():
+        rows = {row["year"]: row for row in (await client.get("/statistics/yearly", params={"since": 2060})).json()}
+        return rows if rows.get(2061, {}).get("dues_collected_cents", 0) >= 12_500 else None
+
+    rows = await eventually(figures)  # (the figures also count the events other tests of the session published)
+    assert rows[2062]["dues_received_cents"] >= 12_500, "the 2061 dues paid in January 2062, by payment year"
+    assert rows[2060]["dues_collected_cents"] >= 12_000 and rows[2060]["dues_received_cents"] >= 12_000
+    r = await client.post("/register-imports", content=b"name;siret\nx;1\n", headers={"content-type": "text/csv"})
+    assert r.status_code == 422 and fields(r) == ["file"]

@@ -95,6 +95,7 @@ async def yearly_statistics(db: Database, *, since: int | None = None, until: in
             "growth_percent": growth,
             "dues_invoiced_cents": row.get("dues_invoiced_cents", 0),
             "dues_collected_cents": row.get("dues_collected_cents", 0),
+            "dues_received_cents": row.get("dues_received_cents", 0),
             "dues_written_off_cents": row.get("dues_written_off_cents", 0),
         }
         previous = members

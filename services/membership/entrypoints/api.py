@@ -9,22 +9,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Response, status
+from fastapi import Depends, File, Path, Query, Request, Response, UploadFile, status
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
-from runtime.api import (ONE, READ, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, commands, errors, expected,
+from runtime.api import (ONE, READ, WRITE, body_limit, IfMatch, Limit, Offset, Page, PlatformDep, commands, errors, expected,
                          on_or_today, router, tagged, today)
 from runtime.auth import PARTNER, READER, allow, staff
+from runtime.errors import InvalidInput
 from services.membership.adapters import queries
 from services.membership.domain import FeeScale, Member, MembershipApplication, Organisation
 from services.membership.domain.fee_scale import DuesTerms
 from services.membership.domain.fee_scales import DuesYearScale
 from services.membership.entrypoints.schemas import (ActivationIn, AdmissionIn, ApplicationIn,
                                                      ApplicationWithdrawalIn, BatchResult, DuesRun, FeeScaleIn,
-                                                     FeeScaleInForce,
+                                                     FeeScaleInForce, RegisterImportResult,
                                                      ContactIn, Dated, InvoiceIn, OrganisationIn,
                                                      OrganisationPatch, PaymentIn, RefusalIn, Standing,
                                                      StatutesReviewIn, WithdrawalIn, YearFigures)
+from services.membership.service_layer import register as register_import
 from services.membership.service_layer import runner
 from services.membership.service_layer.handlers import MembershipService
 
@@ -325,10 +327,42 @@ async def dues_terms(svc: Service) -> DuesTerms:
 
 # -- statistics ------------------------------------------------------------------------------
 @statistics.get("/yearly", response_model=list[YearFigures], dependencies=[reads], responses=READ,
-                summary="Members and dues per year: counts, growth, invoiced, collected")
+                summary="Members and dues per year: counts, growth, invoiced, collected (by dues year) and received "
+                        "(by the year the money came in)")
 async def yearly(platform: PlatformDep, since: int | None = Query(None, ge=EARLIEST_YEAR, le=LATEST_YEAR),
                  until: int | None = Query(None, ge=EARLIEST_YEAR, le=LATEST_YEAR)) -> list[dict]:
     return await queries.yearly_statistics(platform.db, since=since, until=until)
 
 
-ROUTERS = (organisations, applications, members, dues, statistics)
+# -- register import ---------------------------------------------------------------------------
+register = router("/register-imports", tags=["register"])
+REGISTER_MAX_BYTES = 20 * 1024 * 1024
+
+
+@register.post(
+    "", response_model=RegisterImportResult, dependencies=[writes],
+    responses=errors(401, 403, 413, 422, c413="The file is over 20 MiB (use the CLI: python -m "
+                                              "services.membership.register_cli import FILE)",
+                     c422="The file cannot be read (field `file`: empty, not text, no kind and siret columns)"),
+    summary="Import a chamber's register (multipart `file`, or the body as text/csv): organisations, members since a date, past invoices and "
+            "payments, recorded as they happened (events marked imported); bad lines in the line report; "
+            "importing the same file again changes nothing")
+@body_limit(REGISTER_MAX_BYTES)
+async def import_register(request: Request, svc: Service,
+                          file: Annotated[UploadFile | None, File(
+                              description="The register (CSV, ; or , separated, UTF-8 or Windows-1252) with a header "
+                                          "naming at least kind and siret: kind;siret;name;legal_form;departement;"
+                                          "commune;sector;headcount;annual_budget_cents;registered_on;member_since;"
+                                          "year;amount_cents;issued_on;fee_bracket;paid_on;method;payment_id")] = None
+                          ) -> dict:
+    if file is not None:
+        content = await file.read()
+    elif request.headers.get("content-type", "").split(";")[0].strip() in ("text/csv", "text/plain"):
+        content = await request.body()
+    else:
+        raise InvalidInput("file", "send the register as multipart/form-data (part `file`) or as the body with "
+                                   "Content-Type: text/csv")
+    return await register_import.import_register(svc, content)
+
+
+ROUTERS = (organisations, applications, members, dues, statistics, register)

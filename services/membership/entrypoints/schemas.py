@@ -158,6 +158,20 @@ class DuesRun(BaseModel):
     runner: str | None = Field(None, description="The process that ran it (host:pid:id).")
 
 
+class RegisterFault(BaseModel):
+    line: int = Field(description="Line number in the file (the header is line 1).", examples=[17])
+    field: str = Field(examples=["amount_cents"])
+    message: str = Field(examples=["amount_cents: '12,5' is not a whole number"])
+
+
+class RegisterImportResult(BaseModel):
+    counts: dict[str, int] = Field(examples=[{"lines": 1204, "organisations": 300, "members": 300, "invoices": 2400,
+                                              "payments": 2390, "unchanged": 0, "rejected": 4, "done": 1204}])
+    faults: list[RegisterFault] = Field(description="The bad lines, by line number (the first 1,000).")
+    faults_truncated: bool
+    imported_on: date
+
+
 class YearFigures(BaseModel):
     year: int
     applications_submitted: int
@@ -172,6 +186,10 @@ class YearFigures(BaseModel):
     members_withdrawn: int
     members_at_year_end: int
     growth_percent: float | None = Field(description="Growth of the members at year end, % of the year before.")
-    dues_invoiced_cents: int
-    dues_collected_cents: int
-    dues_written_off_cents: int
+    dues_invoiced_cents: int = Field(description="Dues OF this year invoiced (by dues year).")
+    dues_collected_cents: int = Field(description="Payments of the dues OF this year, whenever they came in "
+                                                  "(by dues year: the 2023 dues paid in January 2024 count in 2023).")
+    dues_received_cents: int = Field(0, description="Payments that came in DURING this year, whatever dues year "
+                                                    "they paid (by payment date: the 2023 dues paid in January "
+                                                    "2024 count in 2024) — the treasurer's figure.")
+    dues_written_off_cents: int = Field(description="Dues OF this year written off when a membership lapsed.")
