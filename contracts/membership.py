@@ -207,6 +207,9 @@ class OrganisationRegistered(_OrganisationProfile,
     """An ESS organisation became known to the chamber."""
 
     registered_on: date = Field(description="Date of registration.", examples=["2024-01-15"])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class OrganisationUpdated(_OrganisationProfile,
@@ -321,8 +324,11 @@ def _year() -> Any:
 
 class MemberActivated(DomainEvent, event_type="org.cress.membership.member-activated.v1",
                       aggregate_type="member", aggregate_id_field="organisation_id"):
-    """An admitted organisation became an active member. Its first dues are invoiced at once
-    (a ``dues-invoiced`` event follows)."""
+    """An admitted organisation became an active member — for the first time (``period`` 1), or
+    again after its membership was withdrawn or lapsed (``period`` 2, 3…: a new membership
+    period of the same member, its history kept). Its dues of the year are invoiced at once (a
+    ``dues-invoiced`` event follows) unless that year's dues were already paid in the previous
+    period (then ``dues_cents`` is 0)."""
 
     organisation_id: str = _organisation_id("Id of the member organisation (the member's id).")
     application_id: str = Field(description="The admitted application.", examples=["app-8d2e41"])
@@ -334,6 +340,14 @@ class MemberActivated(DomainEvent, event_type="org.cress.membership.member-activ
     year: int = _year()
     dues_cents: int = Field(ge=0, description="Dues of the first year, in euro cents, from the fee scale.",
                             examples=[15_000])
+    period: int = Field(1, ge=1, description="Which membership period of the organisation this starts: 1 when it "
+                                             "first joins, 2+ when a withdrawn or lapsed organisation is admitted "
+                                             "again (same member id; ``since`` is the start of this period). "
+                                             "Absent from events published before periods existed: 1.",
+                        examples=[2])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class DuesInvoiced(DomainEvent, event_type="org.cress.membership.dues-invoiced.v1",
@@ -349,6 +363,9 @@ class DuesInvoiced(DomainEvent, event_type="org.cress.membership.dues-invoiced.v
     due_on: date = Field(description="Payment deadline.", examples=["2024-02-09"])
     grace_ends_on: date = Field(description="Last day of the grace period; unpaid after it, the membership lapses.",
                                 examples=["2024-04-09"])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class DuesPaymentRecorded(DomainEvent, event_type="org.cress.membership.dues-payment-recorded.v1",
@@ -365,6 +382,9 @@ class DuesPaymentRecorded(DomainEvent, event_type="org.cress.membership.dues-pay
     balance_cents: int = Field(ge=0, description="What remains due on the invoice after this payment.",
                                examples=[5_000])
     fully_paid: bool = Field(description="True when this payment settles the invoice.", examples=[False])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class DuesReminderSent(DomainEvent, event_type="org.cress.membership.dues-reminder-sent.v1",
@@ -423,6 +443,9 @@ class MembershipRenewed(DomainEvent, event_type="org.cress.membership.membership
     status: MemberStatus = Field(description="Status after the payment (active unless other dues are overdue).",
                                  examples=["active"])
     renewed_on: date = Field(description="Date of the settling payment.", examples=["2025-01-20"])
+    imported: bool = Field(False, description="True when brought in by the register import (a fact of the "
+                                                 "chamber's past, recorded as it happened), not recorded live.",
+                           examples=[False])
 
 
 class MembershipWithdrawn(DomainEvent, event_type="org.cress.membership.membership-withdrawn.v1",
@@ -439,6 +462,63 @@ class MembershipWithdrawn(DomainEvent, event_type="org.cress.membership.membersh
     withdrawn_on: date = Field(description="Date the withdrawal takes effect.", examples=["2024-11-30"])
 
 
+# -- lifecycle additions (issue 10) ----------------------------------------------------------
+
+class ApplicationWithdrawn(DomainEvent, event_type="org.cress.membership.application-withdrawn.v1",
+                           aggregate_type="application", aggregate_id_field="application_id"):
+    """The applicant withdrew its application before the board decided; it may apply again."""
+
+    application_id: str = _application_id()
+    organisation_id: str = _organisation_id("Id of the organisation that withdrew its application.")
+    previous_status: str = Field(description="Where the application stood (submitted, welcome_meeting_held, "
+                                             "statutes_reviewed).", examples=["welcome_meeting_held"])
+    reason: str | None = Field(description="Why, as the applicant said it (no personal data).",
+                               examples=["Projet de fusion en cours ; nous reviendrons l'an prochain."])
+    withdrawn_on: date = Field(description="Date of the withdrawal.", examples=["2024-02-15"])
+
+
+TOPICS = TOPICS + (
+    Topic("membership.fee-scale", SERVICE, "fee_scale",
+          description="The fee scale (barème) voted for each dues year, and its replacements. Key: the dues year."),
+)
+
+
+class FeeScaleBracket(BaseModel):
+    """One line of a fee scale, as the events carry it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    label: str = Field(min_length=1, description="Short name of the bracket, shown on invoices.", examples=["B2"])
+    max_headcount: int | None = Field(description="Largest headcount of the bracket; null: unbounded.",
+                                      examples=[10])
+    max_budget_cents: int | None = Field(description="Largest annual budget or turnover, in euro cents; null: "
+                                                     "unbounded.", examples=[20_000_000])
+    dues_cents: int = Field(ge=0, description="Yearly dues of the bracket, in euro cents.", examples=[15_000])
+
+
+class FeeScaleAdopted(DomainEvent, event_type="org.cress.membership.fee-scale-adopted.v1",
+                      aggregate_type="fee_scale", aggregate_id_field="year"):
+    """The fee scale of a dues year was set (revision 1) or replaced (revision 2+). Invoices
+    issued before keep their amount; those issued after for that year use this scale."""
+
+    year: int = Field(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="The dues year the scale is for.",
+                      examples=[2027])
+    revision: int = Field(ge=1, description="1 for the first scale of the year, 2+ for each replacement.",
+                          examples=[1])
+    brackets: list[FeeScaleBracket] = Field(
+        description="The brackets, smallest first (the first one an organisation's headcount and budget both fit).",
+        examples=[[{"label": "B1", "max_headcount": 2, "max_budget_cents": 5_000_000, "dues_cents": 5_000},
+                   {"label": "B2", "max_headcount": None, "max_budget_cents": None, "dues_cents": 15_000}]])
+    adopted_on: date = Field(description="Date of the decision (e.g. the general assembly's vote).",
+                             examples=["2026-06-12"])
+    reference: str | None = Field(description="Reference of the decision (AG resolution, minutes), if any.",
+                                  examples=["AG-2026 résolution 4"])
+    forced: bool = Field(description="True when it replaced a scale some of the year's invoices were already "
+                                     "issued under (those keep their amount).", examples=[False])
+    invoices_already_issued: int = Field(ge=0, description="How many invoices of that year existed when it was "
+                                                           "adopted.", examples=[0])
+
+
 __all__ = [
     "SERVICE", "TOPICS", "LegalForm", "LEGAL_FORM_LABELS", "ContactRole", "CONTACT_ROLE_LABELS",
     "StatutesReviewOutcome", "MemberStatus", "PaymentMethod", "WithdrawalReason",
@@ -448,4 +528,5 @@ __all__ = [
     "ApplicationRefused",
     "MemberActivated", "DuesInvoiced", "DuesPaymentRecorded", "DuesReminderSent",
     "MembershipEnteredGracePeriod", "MembershipLapsed", "MembershipRenewed", "MembershipWithdrawn",
+    "ApplicationWithdrawn", "FeeScaleBracket", "FeeScaleAdopted",
 ]

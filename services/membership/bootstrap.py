@@ -6,13 +6,16 @@ consumers are listed here, one line per subscription.
 """
 from __future__ import annotations
 
-from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted, DuesInvoiced,
+from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted,
+                                  ApplicationWithdrawn, DuesInvoiced,
                                   DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
                                   MembershipWithdrawn)
 from runtime.consumer import Consumer, Subscription
-from runtime.service import ServiceDefinition
+from runtime.service import Job, ServiceDefinition
 from services.membership.adapters.repository import ensure_indexes
 from services.membership.service_layer import projections as p
+from services.membership.service_layer.runner import run_dues
+from services.membership.settings import DuesSettings
 
 
 def _commands(platform):
@@ -35,6 +38,7 @@ def _consumers() -> list[Consumer]:
             Subscription(ApplicationSubmitted, p.on_application_submitted),
             Subscription(ApplicationAdmitted, p.on_application_admitted),
             Subscription(ApplicationRefused, p.on_application_refused),
+            Subscription(ApplicationWithdrawn, p.on_application_withdrawn),
             Subscription(MemberActivated, p.on_member_activated),
             Subscription(DuesInvoiced, p.on_dues_invoiced),
             Subscription(DuesPaymentRecorded, p.on_dues_payment_recorded),
@@ -66,11 +70,14 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
+    jobs=[Job("dues-runner", DuesSettings().runner_seconds, run_dues)],  # deadlines daily, invoicing yearly
     openapi_tags=[
         {"name": "organisations", "description": "ESS organisations and their contacts"},
         {"name": "applications", "description": "The joining workflow"},
         {"name": "members", "description": "Members, good standing, dues invoices and payments"},
         {"name": "dues", "description": "Yearly invoicing, deadlines, fee scale"},
         {"name": "statistics", "description": "Figures per year (from the yearly-statistics read model)"},
+        {"name": "register", "description": "Bringing a chamber's past register in (organisations, members, "
+                                            "invoices, payments)"},
     ],
 )

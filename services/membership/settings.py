@@ -6,7 +6,11 @@ The barème is voted by the general assembly; operators give it as a JSON file::
     {"brackets": [{"label": "B1", "max_headcount": 2, "max_budget_cents": 5000000, "dues_cents": 5000},
                   …, {"label": "B6", "dues_cents": 500000}]}
 
-Without it the example scale of :data:`DEFAULT_FEE_SCALE` applies. ``GET /dues/fee-scale``
+Without it the example scale of :data:`DEFAULT_FEE_SCALE` applies.
+
+The dues runner (:mod:`services.membership.service_layer.runner`) applies the deadlines every day
+and invoices year Y on ``MEMBERSHIP_INVOICING_DAY``/``MEMBERSHIP_INVOICING_MONTH`` of Y (default
+5 January); it looks every ``MEMBERSHIP_RUNNER_SECONDS`` (default 600). ``GET /dues/fee-scale``
 shows the scale in force. An invoice keeps the amount computed when it was issued.
 """
 from __future__ import annotations
@@ -26,6 +30,10 @@ class DuesSettings(BaseSettings):
     fee_scale_file: Path | None = Field(None, description="JSON file of the fee scale; default: the example scale.")
     payment_terms_days: int = Field(DEFAULT_DUES_TERMS.payment_terms_days, ge=0)
     grace_period_days: int = Field(DEFAULT_DUES_TERMS.grace_period_days, ge=0)
+    invoicing_month: int = Field(DEFAULT_DUES_TERMS.invoicing_month, ge=1, le=12)
+    invoicing_day: int = Field(DEFAULT_DUES_TERMS.invoicing_day, ge=1, le=28)
+    runner_seconds: float = Field(600.0, gt=0, description="How often the dues runner looks whether today's "
+                                                           "deadlines or the year's invoicing are due.")
 
     def fee_scale(self) -> FeeScale:
         if self.fee_scale_file is None:
@@ -41,4 +49,5 @@ class DuesSettings(BaseSettings):
             raise InvalidInput("MEMBERSHIP_FEE_SCALE_FILE", f"{self.fee_scale_file}: {where}") from None
 
     def terms(self) -> DuesTerms:
-        return DuesTerms(payment_terms_days=self.payment_terms_days, grace_period_days=self.grace_period_days)
+        return DuesTerms(payment_terms_days=self.payment_terms_days, grace_period_days=self.grace_period_days,
+                         invoicing_month=self.invoicing_month, invoicing_day=self.invoicing_day)

@@ -11,8 +11,9 @@ from datetime import date
 from typing import Any
 
 from runtime.mongo import Database, from_document
-from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS, STATISTICS
+from services.membership.adapters.repository import APPLICATIONS, FEE_SCALES, MEMBERS, ORGANISATIONS, STATISTICS
 from services.membership.domain import Member, MembershipApplication, Organisation
+from services.membership.domain.fee_scales import DuesYearScale
 
 
 async def search_organisations(db: Database, *, q: str | None = None, legal_form: str | None = None,
@@ -58,7 +59,8 @@ async def list_members(db: Database, *, status: str | None = None, limit: int = 
 async def members_in_good_standing(db: Database, on: date, *, limit: int = 50,
                                    offset: int = 0) -> tuple[list[Member], int]:
     """Members in good standing on ``on`` (see :meth:`Member.in_good_standing`), by organisation id."""
-    docs = db[MEMBERS].find({"since": {"$lte": on.isoformat()}}).sort("_id", 1)
+    day = on.isoformat()  # ``since`` is the current period's start; an earlier period may cover ``on``
+    docs = db[MEMBERS].find({"$or": [{"since": {"$lte": day}}, {"periods.start_on": {"$lte": day}}]}).sort("_id", 1)
     members = [from_document(Member, d) async for d in docs]
     standing = [m for m in members if m.in_good_standing(on)]
     return standing[offset:offset + limit], len(standing)
@@ -83,14 +85,17 @@ async def yearly_statistics(db: Database, *, since: int | None = None, until: in
             "applications_submitted": row.get("applications_submitted", 0),
             "applications_admitted": row.get("applications_admitted", 0),
             "applications_refused": row.get("applications_refused", 0),
+            "applications_withdrawn": row.get("applications_withdrawn", 0),
             "members_joined": row.get("activated", 0),
             "members_reinstated": row.get("reinstated", 0),
+            "members_rejoined": row.get("rejoined", 0),
             "members_lapsed": row.get("lapsed", 0),
             "members_withdrawn": row.get("withdrawn", 0),
             "members_at_year_end": members,
             "growth_percent": growth,
             "dues_invoiced_cents": row.get("dues_invoiced_cents", 0),
             "dues_collected_cents": row.get("dues_collected_cents", 0),
+            "dues_received_cents": row.get("dues_received_cents", 0),
             "dues_written_off_cents": row.get("dues_written_off_cents", 0),
         }
         previous = members
@@ -109,3 +114,13 @@ async def get_application(db: Database, application_id: str) -> MembershipApplic
 
 async def get_member(db: Database, member_id: str) -> Member:
     return await db.get(MEMBERS, Member, member_id)
+
+
+async def fee_scales(db: Database) -> list[DuesYearScale]:
+    """The scales voted per dues year, by year."""
+    return [from_document(DuesYearScale, d) async for d in db[FEE_SCALES].find({}).sort("year", 1)]
+
+
+async def fee_scale(db: Database, year: int) -> DuesYearScale | None:
+    doc = await db[FEE_SCALES].find_one({"_id": str(year)})
+    return from_document(DuesYearScale, doc) if doc is not None else None

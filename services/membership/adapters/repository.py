@@ -13,6 +13,7 @@ ORGANISATIONS = "organisations"
 APPLICATIONS = "applications"
 MEMBERS = "members"
 STATISTICS = "yearly_statistics"  # read model kept by the yearly-statistics consumer
+FEE_SCALES = "fee_scales"  # one DuesYearScale per dues year
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -22,3 +23,4 @@ async def ensure_indexes(db: Database) -> None:
     await db[APPLICATIONS].create_index([("organisation_id", ASCENDING), ("status", ASCENDING)])
     await db[APPLICATIONS].create_index([("status", ASCENDING), ("submitted_on", DESCENDING)])
     await db[MEMBERS].create_index([("status", ASCENDING), ("since", ASCENDING)])
+    await db[MEMBERS].create_index("invoices.year")  # has year Y been invoiced (fee scale changes)

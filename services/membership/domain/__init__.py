@@ -20,7 +20,11 @@ Aggregates
 - :class:`Member` — keyed by organisation id, created by :meth:`Member.activate` from an
   admitted application; yearly dues from the :class:`FeeScale` (invoice, partial payments,
   overpayment rejected, reminders), grace period after the deadline, lapse after it (unpaid
-  invoices written off), renewal by paying a new invoice, withdrawal with a reason (terminal).
+  invoices written off), renewal by paying a new invoice, withdrawal with a reason (until admitted again).
+
+  A withdrawn or lapsed organisation admitted again starts a new membership period on the
+  same Member (:meth:`Member.start_period`, ``MemberActivated`` with ``period`` 2, 3…): the
+  member id stays the organisation id, the history is kept (``Member.periods``).
 
   Every status change is kept in ``Member.status_history`` (:class:`StatusChange`: ``status``,
   ``since``); documents stored without it get a history derived from ``since`` and the current
@@ -46,14 +50,14 @@ from contracts.membership import (ContactRole, LegalForm, MemberStatus, PaymentM
 
 from .application import ApplicationStatus, MembershipApplication, StatutesReview
 from .fee_scale import DEFAULT_DUES_TERMS, DEFAULT_FEE_SCALE, DuesTerms, FeeBracket, FeeScale
-from .member import DuesInvoice, DuesPayment, Member, StatusChange
+from .member import DuesInvoice, DuesPayment, Member, MembershipPeriod, StatusChange
 from .organisation import Contact, Organisation
 from runtime.siret import is_valid_siret, normalize_siret, siren_of, validate_siret
 from ._rules import DEPARTEMENTS
 
 __all__ = [
     "Organisation", "Contact", "MembershipApplication", "ApplicationStatus", "StatutesReview",
-    "Member", "DuesInvoice", "DuesPayment", "StatusChange",
+    "Member", "DuesInvoice", "DuesPayment", "StatusChange", "MembershipPeriod",
     "FeeScale", "FeeBracket", "DEFAULT_FEE_SCALE", "DuesTerms", "DEFAULT_DUES_TERMS",
     "LegalForm", "ContactRole", "StatutesFinding", "StatutesReviewOutcome", "MemberStatus", "PaymentMethod",
     "WithdrawalReason",

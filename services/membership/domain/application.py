@@ -17,6 +17,9 @@
   compliant last review; ``refuse`` needs the same steps done (whatever the review outcome)
   and a reason. Both are final.
 
+- Withdrawal: until the board decides, the applicant may withdraw its application (final for
+  this application; the organisation may submit a new one).
+
 Every step taken out of order raises :class:`Conflict` naming the current state and the step
 expected next. Dates must not go backwards (``InvalidInput`` on ``on``).
 """
@@ -28,9 +31,9 @@ from typing import Iterable
 
 from pydantic import BaseModel, Field
 
-from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted, LegalForm,
-                                  StatutesFinding, StatutesReviewed, StatutesReviewOutcome,
-                                  WelcomeMeetingHeld)
+from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted,
+                                  ApplicationWithdrawn, LegalForm, StatutesFinding, StatutesReviewed,
+                                  StatutesReviewOutcome, WelcomeMeetingHeld)
 from runtime.aggregate import Aggregate
 from runtime.errors import Conflict, InvalidInput
 
@@ -44,6 +47,7 @@ class ApplicationStatus(StrEnum):
     STATUTES_REVIEWED = "statutes_reviewed"
     ADMITTED = "admitted"
     REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
 
 
 class StatutesReview(BaseModel):
@@ -68,6 +72,8 @@ class MembershipApplication(Aggregate):
     decided_on: date | None = None
     board_meeting_ref: str | None = None
     refusal_reason: str | None = None
+    withdrawn_on: date | None = None
+    withdrawal_reason: str | None = None
 
     # -- factory -------------------------------------------------------------------------
     @classmethod
@@ -182,7 +188,31 @@ class MembershipApplication(Aggregate):
         self.record(ApplicationRefused(application_id=self.id, organisation_id=self.organisation_id,
                                        reason=reason, decided_on=on, board_meeting_ref=self.board_meeting_ref))
 
+    def withdraw(self, *, on: date, reason: str | None = None) -> None:
+        """The applicant withdraws its application before the board decides →
+        ``ApplicationWithdrawn``. The organisation may apply again later.
+
+        :raises Conflict: already decided (admitted or refused) or withdrawn.
+        :raises InvalidInput: ``on`` before the last step taken; reason too long.
+        """
+        if self.is_decided or self.status is ApplicationStatus.WITHDRAWN:
+            self._conflict("withdraw the application")
+        reason = _rules.optional_text(reason, "reason", max_length=2000)
+        last = self.last_review.reviewed_on if self.last_review else self.welcome_meeting_on
+        _rules.not_before(on, last or self.submitted_on, "on", "the last step of the application")
+        previous = self.status
+        self.status = ApplicationStatus.WITHDRAWN
+        self.withdrawn_on = on
+        self.withdrawal_reason = reason
+        self.record(ApplicationWithdrawn(application_id=self.id, organisation_id=self.organisation_id,
+                                         previous_status=previous.value, reason=reason, withdrawn_on=on))
+
     # -- queries -------------------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        """Still on its way to a decision (not decided, not withdrawn)."""
+        return not self.is_decided and self.status is not ApplicationStatus.WITHDRAWN
+
     @property
     def statutes_review_required(self) -> bool:
         return self.legal_form.is_commercial_company
@@ -193,7 +223,7 @@ class MembershipApplication(Aggregate):
 
     @property
     def is_decided(self) -> bool:
-        return self.status in (ApplicationStatus.ADMITTED, ApplicationStatus.REFUSED)
+        return self.status in (ApplicationStatus.ADMITTED, ApplicationStatus.REFUSED)  # withdrawn: not decided
 
     @property
     def ready_for_decision(self) -> bool:
@@ -214,6 +244,8 @@ class MembershipApplication(Aggregate):
             if self.last_review and self.last_review.outcome is StatutesReviewOutcome.MUST_AMEND:
                 return "review the amended statutes, or refuse"
             return "board decision (admit or refuse)"
+        if s is ApplicationStatus.WITHDRAWN:
+            return "none: the application was withdrawn (the organisation may apply again)"
         return "none: the application is decided"
 
     # -- internals -----------------------------------------------------------------------

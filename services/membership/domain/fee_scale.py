@@ -4,6 +4,8 @@ keeps the amount and dates computed when it was issued.
 """
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from runtime.errors import InvalidInput
@@ -110,6 +112,16 @@ class DuesTerms(BaseModel):
     grace_period_days: int = Field(default=60, ge=0,
                                    description="Days after the deadline before an unpaid membership lapses.",
                                    examples=[60])
+    invoicing_month: int = Field(default=1, ge=1, le=12,
+                                 description="Month of the yearly invoicing (the dues runner invoices year Y's dues "
+                                             "on invoicing_day/invoicing_month of Y, or at its first run after).",
+                                 examples=[1])
+    invoicing_day: int = Field(default=5, ge=1, le=28, description="Day of the month of the yearly invoicing "
+                                                                   "(1–28: a day every month has).", examples=[5])
+
+    def invoicing_on(self, year: int) -> date:
+        """The day the dues of ``year`` are invoiced."""
+        return date(year, self.invoicing_month, self.invoicing_day)
 
 
 DEFAULT_DUES_TERMS = DuesTerms()

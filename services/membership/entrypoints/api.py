@@ -9,19 +9,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Query, Response, status
+from fastapi import Depends, File, Path, Query, Request, Response, UploadFile, status
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
-from runtime.api import (ONE, READ, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, commands, errors, expected,
+from runtime.api import (ONE, READ, WRITE, body_limit, IfMatch, Limit, Offset, Page, PlatformDep, commands, errors, expected,
                          on_or_today, router, tagged, today)
 from runtime.auth import PARTNER, READER, allow, staff
+from runtime.errors import InvalidInput
 from services.membership.adapters import queries
 from services.membership.domain import FeeScale, Member, MembershipApplication, Organisation
 from services.membership.domain.fee_scale import DuesTerms
-from services.membership.entrypoints.schemas import (ActivationIn, AdmissionIn, ApplicationIn, BatchResult,
+from services.membership.domain.fee_scales import DuesYearScale
+from services.membership.entrypoints.schemas import (ActivationIn, AdmissionIn, ApplicationIn,
+                                                     ApplicationWithdrawalIn, BatchResult, DuesRun, FeeScaleIn,
+                                                     FeeScaleInForce, RegisterImportResult,
                                                      ContactIn, Dated, InvoiceIn, OrganisationIn,
                                                      OrganisationPatch, PaymentIn, RefusalIn, Standing,
                                                      StatutesReviewIn, WithdrawalIn, YearFigures)
+from services.membership.service_layer import register as register_import
+from services.membership.service_layer import runner
 from services.membership.service_layer.handlers import MembershipService
 
 TEAM = "membership"
@@ -105,7 +111,8 @@ async def submit_application(body: ApplicationIn, response: Response, svc: Servi
                   summary="List applications")
 async def list_applications(platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                             status: str | None = Query(None, description="submitted, welcome_meeting_held, "
-                                                                          "statutes_reviewed, admitted, refused"),
+                                                                          "statutes_reviewed, admitted, refused, "
+                                                                          "withdrawn"),
                             organisation_id: str | None = None):
     items, total = await queries.list_applications(platform.db, status=status, organisation_id=organisation_id,
                                                    limit=limit, offset=offset)
@@ -152,6 +159,16 @@ async def refuse(application_id: str, body: RefusalIn, response: Response, svc: 
     return tagged(response, await svc.refuse(application_id, body.reason, on=on_or_today(body),
                                              board_meeting_ref=body.board_meeting_ref,
                                              expected_version=expected(if_match)))
+
+
+@applications.post("/{application_id}/withdrawal", response_model=MembershipApplication, dependencies=[writes],
+                   responses=errors(401, 403, 404, 409, 412, 422,
+                                    c409="The application is decided (admitted or refused) or already withdrawn"),
+                   summary="Record that the applicant withdrew its application (before the board decides)")
+async def withdraw_application(application_id: str, body: ApplicationWithdrawalIn, response: Response,
+                               svc: Service, if_match: IfMatch = None) -> MembershipApplication:
+    return tagged(response, await svc.withdraw_application(application_id, on=on_or_today(body), reason=body.reason,
+                                                           expected_version=expected(if_match)))
 
 
 # -- members ---------------------------------------------------------------------------------
@@ -202,12 +219,20 @@ async def invoice_dues(member_id: str, body: InvoiceIn, response: Response, svc:
 
 
 @members.post("/{member_id}/payments", status_code=201, response_model=Member, dependencies=[writes],
-              responses=WRITE, summary="Record a dues payment (partial allowed, overpayment refused)")
+              responses={200: {"description": "A replay: this payment_id was recorded before with the same "
+                                              "year, amount and method; nothing changed (the first record stands)"},
+                         **errors(401, 403, 404, 409, 412, 422,
+                                  c409="Invoice paid or written off, member withdrawn, or this payment_id "
+                                       "recorded with another year, amount or method (the detail names them)")},
+              summary="Record a dues payment (partial allowed, overpayment refused, idempotent by payment_id)")
 async def record_payment(member_id: str, body: PaymentIn, response: Response, svc: Service,
                          if_match: IfMatch = None) -> Member:
-    return tagged(response, await svc.record_payment(member_id, body.year, amount_cents=body.amount_cents,
-                                                     payment_id=body.payment_id, method=body.method,
-                                                     on=on_or_today(body), expected_version=expected(if_match)))
+    member, replayed = await svc.record_payment_once(
+        member_id, body.year, amount_cents=body.amount_cents, payment_id=body.payment_id, method=body.method,
+        on=on_or_today(body), expected_version=expected(if_match))
+    if replayed:
+        response.status_code = status.HTTP_200_OK
+    return tagged(response, member)
 
 
 @members.post("/{member_id}/reminders", status_code=201, response_model=Member, dependencies=[writes],
@@ -235,16 +260,63 @@ async def invoice_year(body: InvoiceIn, svc: Service) -> BatchResult:
 
 
 @dues.post("/deadlines", response_model=BatchResult, dependencies=[writes], responses=READ,
-           summary="Apply payment deadlines: overdue members enter their grace period, past-grace ones lapse")
+           summary="Apply payment deadlines as of a date: overdue members enter their grace period, past-grace "
+                   "ones lapse (judged from the facts of that date; members with later facts are not moved "
+                   "back in time but listed as refused)")
 async def apply_deadlines(body: Dated, svc: Service) -> BatchResult:
     day = on_or_today(body)
-    return BatchResult(on=day, counts=await svc.apply_deadlines(on=day))
+    counts, refused = await svc.apply_deadlines_report(on=day)
+    return BatchResult(on=day, counts=counts, refused=refused)
+
+
+@dues.get("/runs", response_model=list[DuesRun], dependencies=[reads], responses=READ,
+          summary="What the dues runner did: daily deadlines and yearly invoicing runs, newest first")
+async def dues_runs(platform: PlatformDep, limit: Limit = 50) -> list[dict]:
+    return await runner.recent_runs(platform.db, limit=limit)
 
 
 @dues.get("/fee-scale", response_model=FeeScale, dependencies=[reads], responses=READ,
-          summary="The fee scale (barème) in force")
+          summary="The default fee scale (settings), used for the dues years without a voted one")
 async def fee_scale(svc: Service) -> FeeScale:
     return svc.fee_scale
+
+
+Year = Annotated[int, Path(ge=EARLIEST_YEAR, le=LATEST_YEAR, description="The dues year.")]
+
+
+def _in_force(year: int, voted: DuesYearScale | None, default: FeeScale) -> FeeScaleInForce:
+    if voted is None:
+        return FeeScaleInForce(year=year, source="default", scale=default)
+    return FeeScaleInForce(year=year, source="voted", scale=voted.scale, revision=voted.revision,
+                           adopted_on=voted.adopted_on, reference=voted.reference, forced=voted.forced,
+                           history=voted.history)
+
+
+@dues.get("/fee-scales", response_model=list[FeeScaleInForce], dependencies=[reads], responses=READ,
+          summary="The fee scales voted per dues year, with their history")
+async def fee_scales(platform: PlatformDep) -> list[FeeScaleInForce]:
+    voted = await queries.fee_scales(platform.db)
+    return [_in_force(v.year, v, v.scale) for v in voted]
+
+
+@dues.get("/fee-scales/{year}", response_model=FeeScaleInForce, dependencies=[reads], responses=READ,
+          summary="The fee scale invoicing a dues year uses (voted for it, else the default), with its history")
+async def fee_scale_of(year: Year, platform: PlatformDep, svc: Service) -> FeeScaleInForce:
+    return _in_force(year, await queries.fee_scale(platform.db, year), svc.fee_scale)
+
+
+@dues.put("/fee-scales/{year}", response_model=FeeScaleInForce, dependencies=[writes],
+          responses={201: {"description": "The first scale of that year"},
+                     **errors(401, 403, 409, 422, c409="Invoices of that year were already issued: send force=true "
+                                                       "to change the scale of the invoices still to come")},
+          summary="Set or replace the fee scale of a dues year (the general assembly's vote)")
+async def adopt_fee_scale(year: Year, body: FeeScaleIn, response: Response, svc: Service) -> FeeScaleInForce:
+    scale, created = await svc.adopt_fee_scale(year, [b.model_dump() for b in body.brackets], on=on_or_today(body),
+                                               reference=body.reference, force=body.force)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    tagged(response, scale)
+    return _in_force(year, scale, svc.fee_scale)
 
 
 @dues.get("/terms", response_model=DuesTerms, dependencies=[reads], responses=READ,
@@ -255,10 +327,42 @@ async def dues_terms(svc: Service) -> DuesTerms:
 
 # -- statistics ------------------------------------------------------------------------------
 @statistics.get("/yearly", response_model=list[YearFigures], dependencies=[reads], responses=READ,
-                summary="Members and dues per year: counts, growth, invoiced, collected")
-async def yearly(platform: PlatformDep, since: int | None = Query(None, ge=2000, le=2100),
+                summary="Members and dues per year: counts, growth, invoiced, collected (by dues year) and received "
+                        "(by the year the money came in)")
+async def yearly(platform: PlatformDep, since: int | None = Query(None, ge=EARLIEST_YEAR, le=LATEST_YEAR),
                  until: int | None = Query(None, ge=EARLIEST_YEAR, le=LATEST_YEAR)) -> list[dict]:
     return await queries.yearly_statistics(platform.db, since=since, until=until)
 
 
-ROUTERS = (organisations, applications, members, dues, statistics)
+# -- register import ---------------------------------------------------------------------------
+register = router("/register-imports", tags=["register"])
+REGISTER_MAX_BYTES = 20 * 1024 * 1024
+
+
+@register.post(
+    "", response_model=RegisterImportResult, dependencies=[writes],
+    responses=errors(401, 403, 413, 422, c413="The file is over 20 MiB (use the CLI: python -m "
+                                              "services.membership.register_cli import FILE)",
+                     c422="The file cannot be read (field `file`: empty, not text, no kind and siret columns)"),
+    summary="Import a chamber's register (multipart `file`, or the body as text/csv): organisations, members since a date, past invoices and "
+            "payments, recorded as they happened (events marked imported); bad lines in the line report; "
+            "importing the same file again changes nothing")
+@body_limit(REGISTER_MAX_BYTES)
+async def import_register(request: Request, svc: Service,
+                          file: Annotated[UploadFile | None, File(
+                              description="The register (CSV, ; or , separated, UTF-8 or Windows-1252) with a header "
+                                          "naming at least kind and siret: kind;siret;name;legal_form;departement;"
+                                          "commune;sector;headcount;annual_budget_cents;registered_on;member_since;"
+                                          "year;amount_cents;issued_on;fee_bracket;paid_on;method;payment_id")] = None
+                          ) -> dict:
+    if file is not None:
+        content = await file.read()
+    elif request.headers.get("content-type", "").split(";")[0].strip() in ("text/csv", "text/plain"):
+        content = await request.body()
+    else:
+        raise InvalidInput("file", "send the register as multipart/form-data (part `file`) or as the body with "
+                                   "Content-Type: text/csv")
+    return await register_import.import_register(svc, content)
+
+
+ROUTERS = (organisations, applications, members, dues, statistics, register)

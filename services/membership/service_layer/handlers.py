@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 
 from runtime.aggregate import Aggregate, check_version, new_id
 from runtime.errors import Conflict
-from runtime.mongo import Database, Transaction
-from services.membership.adapters.repository import APPLICATIONS, MEMBERS, ORGANISATIONS
+from runtime.mongo import Database, Transaction, from_document
+from services.membership.adapters.repository import APPLICATIONS, FEE_SCALES, MEMBERS, ORGANISATIONS
 from services.membership.domain import (ApplicationStatus, DuesTerms, FeeScale, Member, MemberStatus,
                                         MembershipApplication, Organisation)
+from services.membership.domain.fee_scales import DuesYearScale
 
 
 A = TypeVar("A", bound=Aggregate)
@@ -83,10 +84,12 @@ class MembershipService:
         async def work(tx: Transaction) -> MembershipApplication:
             org = await tx.get(ORGANISATIONS, Organisation, org_id)
             member = await tx.find(MEMBERS, Member, org_id)
-            if member is not None and member.status is not MemberStatus.WITHDRAWN:
+            if member is not None and member.status not in (MemberStatus.WITHDRAWN, MemberStatus.LAPSED):
                 raise Conflict(f"organisation {org_id} is already a member ({member.status.value})",
                                current_state=member.status.value)
-            open_states = [s.value for s in ApplicationStatus if s.value not in ("admitted", "refused")]
+            open_states = [s.value for s in ApplicationStatus
+                           if s not in (ApplicationStatus.ADMITTED, ApplicationStatus.REFUSED,
+                                        ApplicationStatus.WITHDRAWN)]
             pending = await tx.collection(APPLICATIONS).find_one(
                 {"organisation_id": org_id, "status": {"$in": open_states}}, {"_id": 1}, session=tx.session)
             if pending is not None:
@@ -123,17 +126,24 @@ class MembershipService:
         return await self._application_step(
             app_id, expected_version, lambda a: a.refuse(reason, on=on, board_meeting_ref=board_meeting_ref), within)
 
+    async def withdraw_application(self, app_id: str, *, on: date, reason: str | None = None,
+                                   expected_version: int | None = None, within: Transaction | None = None):
+        return await self._application_step(app_id, expected_version,
+                                            lambda a: a.withdraw(on=on, reason=reason), within)
+
     # -- members and dues --------------------------------------------------------------
     async def activate_member(self, app_id: str, *, on: date, within: Transaction | None = None) -> Member:
         async def work(tx: Transaction) -> Member:
             application = await tx.get(APPLICATIONS, MembershipApplication, app_id)
             org = await tx.get(ORGANISATIONS, Organisation, application.organisation_id)
             existing = await tx.find(MEMBERS, Member, org.id)
-            if existing is not None:
-                raise Conflict(f"organisation {org.id} is already a member ({existing.status.value})",
-                               current_state=existing.status.value)
-            member = Member.activate(application=application, organisation=org, fee_scale=self.fee_scale,
-                                     terms=self.terms, on=on)
+            if existing is not None:  # withdrawn or lapsed: a new membership period (else a Conflict)
+                existing.start_period(application=application, organisation=org,
+                                      fee_scale=await self.scale_for(on.year, tx), terms=self.terms, on=on)
+                await tx.save(MEMBERS, existing)
+                return existing
+            member = Member.activate(application=application, organisation=org,
+                                     fee_scale=await self.scale_for(on.year, tx), terms=self.terms, on=on)
             await tx.save(MEMBERS, member)
             return member
         return await self.db.transaction(work, within=within)
@@ -146,16 +156,35 @@ class MembershipService:
                            within: Transaction | None = None):
         async def step(tx: Transaction, member: Member) -> None:
             org = await tx.get(ORGANISATIONS, Organisation, member.id)
-            member.invoice_dues(year, organisation=org, fee_scale=self.fee_scale, terms=self.terms, on=on)
+            member.invoice_dues(year, organisation=org, fee_scale=await self.scale_for(year, tx), terms=self.terms,
+                                on=on)
         return await self._member_step(member_id, expected_version, step, within)
 
     async def record_payment(self, member_id: str, year: int, *, amount_cents: int, payment_id: str | None,
                              method: str, on: date, expected_version: int | None = None,
                              within: Transaction | None = None):
-        async def step(tx: Transaction, member: Member) -> None:
+        member, _ = await self.record_payment_once(member_id, year, amount_cents=amount_cents, payment_id=payment_id,
+                                                   method=method, on=on, expected_version=expected_version,
+                                                   within=within)
+        return member
+
+    async def record_payment_once(self, member_id: str, year: int, *, amount_cents: int, payment_id: str | None,
+                                  method: str, on: date, expected_version: int | None = None,
+                                  within: Transaction | None = None) -> tuple[Member, bool]:
+        """Record a payment; ``(member, True)`` when ``payment_id`` was recorded before with the
+        same year, amount and method (nothing written: the first record stands). A replay is
+        not held to ``If-Match`` (the version it read may be the one its first send made stale)."""
+        async def work(tx: Transaction) -> tuple[Member, bool]:
+            member = await tx.get(MEMBERS, Member, member_id)
+            if payment_id is None or member.recorded_payment(payment_id) is None:
+                check_version(member, expected_version)
             member.record_payment(year, amount_cents=amount_cents, payment_id=payment_id or new_id("pay"),
                                   method=method, on=on)
-        return await self._member_step(member_id, expected_version, step, within)
+            if not member.pending_events:
+                return member, True
+            await tx.save(MEMBERS, member)
+            return member, False
+        return await self.db.transaction(work, within=within)
 
     async def send_reminder(self, member_id: str, year: int, *, on: date, expected_version: int | None = None,
                             within: Transaction | None = None):
@@ -169,13 +198,50 @@ class MembershipService:
             member.withdraw(reason, on=on, detail=detail)
         return await self._member_step(member_id, expected_version, step, within)
 
+    # -- fee scales per dues year -------------------------------------------------------
+    async def scale_for(self, year: int, tx: Transaction | None = None) -> FeeScale:
+        """The scale invoicing ``year`` uses: the one adopted for it, else the settings' default.
+        (The organisation's size is read when invoicing: a change of size changes next year's dues.)"""
+        if tx is not None:
+            voted = await tx.find(FEE_SCALES, DuesYearScale, str(year))
+        else:
+            doc = await self.db[FEE_SCALES].find_one({"_id": str(year)})
+            voted = from_document(DuesYearScale, doc) if doc is not None else None
+        return voted.scale if voted is not None else self.fee_scale
+
+    async def adopt_fee_scale(self, year: int, brackets: list[dict[str, Any]], *, on: date,
+                              reference: str | None = None, force: bool = False,
+                              within: Transaction | None = None) -> tuple[DuesYearScale, bool]:
+        """Set or replace the scale of dues ``year`` (see :mod:`..domain.fee_scales`); returns it
+        and whether it was created."""
+        async def work(tx: Transaction) -> tuple[DuesYearScale, bool]:
+            issued = await tx.collection(MEMBERS).count_documents({"invoices.year": year}, session=tx.session)
+            current = await tx.find(FEE_SCALES, DuesYearScale, str(year))
+            if current is None:
+                current = DuesYearScale.adopt(year, brackets, on=on, reference=reference, invoices_issued=issued,
+                                              force=force)
+                await tx.save(FEE_SCALES, current, conflict=f"the fee scale of {year} was adopted meanwhile")
+                return current, True
+            if current.replace(brackets, on=on, reference=reference, invoices_issued=issued, force=force):
+                await tx.save(FEE_SCALES, current)
+            return current, False
+        return await self.db.transaction(work, within=within)
+
     # -- batches (each member in its own transaction) -----------------------------------
     async def _member_ids(self, statuses: list[str]) -> list[str]:
         return [d["_id"] async for d in self.db[MEMBERS].find({"status": {"$in": statuses}}, {"_id": 1}).sort("_id")]
 
     async def apply_deadlines(self, *, on: date) -> dict[str, int]:
         """Move overdue members to their grace period, and past-grace ones to lapsed."""
-        counts = {"examined": 0, "changed": 0}
+        counts, _ = await self.apply_deadlines_report(on=on)
+        return counts
+
+    async def apply_deadlines_report(self, *, on: date) -> tuple[dict[str, int], list[dict[str, str]]]:
+        """:meth:`apply_deadlines`, and the members it refused to change: those whose change
+        due on ``on`` (judged from the facts as of ``on``) would come before a fact recorded
+        later (``member_id``, ``detail`` naming that fact). Counts: examined, changed, refused."""
+        counts = {"examined": 0, "changed": 0, "refused": 0}
+        refused: list[dict[str, str]] = []
         for member_id in await self._member_ids([MemberStatus.ACTIVE.value, MemberStatus.GRACE_PERIOD.value]):
             counts["examined"] += 1
 
@@ -185,8 +251,14 @@ class MembershipService:
                     return False
                 await tx.save(MEMBERS, member)
                 return True
-            counts["changed"] += await self.db.transaction(work)
-        return counts
+            try:
+                counts["changed"] += await self.db.transaction(work)
+            except Conflict as exc:
+                if "later_fact" not in exc.extra:
+                    raise
+                counts["refused"] += 1
+                refused.append({"member_id": member_id, "detail": exc.detail, "later_fact": exc.extra["later_fact"]})
+        return counts, refused
 
     async def invoice_year(self, year: int, *, on: date) -> dict[str, int]:
         """Invoice ``year``'s dues to every active or in-grace member not yet invoiced for it."""
@@ -197,7 +269,8 @@ class MembershipService:
                 if member.live_invoice(year) is not None:
                     return False
                 org = await tx.get(ORGANISATIONS, Organisation, member_id)
-                member.invoice_dues(year, organisation=org, fee_scale=self.fee_scale, terms=self.terms, on=on)
+                member.invoice_dues(year, organisation=org, fee_scale=await self.scale_for(year, tx),
+                                    terms=self.terms, on=on)
                 await tx.save(MEMBERS, member)
                 return True
             done = await self.db.transaction(work)

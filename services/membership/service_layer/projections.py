@@ -3,11 +3,14 @@
 
 One document per year in ``yearly_statistics`` with counters; each handler increments them
 inside the consumer's transaction, with the processed-event record, so a redelivered event
-changes nothing. Dues are counted by the year they are for (the 2023 dues, whenever paid).
+changes nothing. Dues invoiced, collected and written off are counted by the year they are for
+(the 2023 dues, whenever paid); ``dues_received_cents`` counts the payments by the year the money
+came in (a 2023 payment of the 2022 dues counts in 2023 there, in 2022 in ``dues_collected_cents``).
 """
 from __future__ import annotations
 
-from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted, DuesInvoiced,
+from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted,
+                                  ApplicationWithdrawn, DuesInvoiced,
                                   DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
                                   MembershipWithdrawn, MemberStatus)
 from pymongo import UpdateOne
@@ -32,8 +35,15 @@ async def on_application_refused(event: ApplicationRefused, tx: Transaction, _) 
     await _inc(tx, event.decided_on.year, applications_refused=1)
 
 
+async def on_application_withdrawn(event: ApplicationWithdrawn, tx: Transaction, _) -> None:
+    await _inc(tx, event.withdrawn_on.year, applications_withdrawn=1)
+
+
 async def on_member_activated(event: MemberActivated, tx: Transaction, _) -> None:
-    await _inc(tx, event.since.year, activated=1)
+    if event.period > 1:  # joined again after a withdrawal or lapse: counted in "activated" too
+        await _inc(tx, event.since.year, activated=1, rejoined=1)
+    else:
+        await _inc(tx, event.since.year, activated=1)
 
 
 async def on_dues_invoiced(event: DuesInvoiced, tx: Transaction, _) -> None:
@@ -41,7 +51,8 @@ async def on_dues_invoiced(event: DuesInvoiced, tx: Transaction, _) -> None:
 
 
 async def on_dues_payment_recorded(event: DuesPaymentRecorded, tx: Transaction, _) -> None:
-    await _inc(tx, event.year, dues_collected_cents=event.amount_cents)
+    await _inc(tx, event.year, dues_collected_cents=event.amount_cents)  # by dues year
+    await _inc(tx, event.paid_on.year, dues_received_cents=event.amount_cents)  # by the year the money came in
 
 
 async def on_membership_lapsed(event: MembershipLapsed, tx: Transaction, _) -> None:

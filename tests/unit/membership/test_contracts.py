@@ -13,10 +13,11 @@ EVENT_MODELS = [obj for _, obj in inspect.getmembers(cm, inspect.isclass)
 EXPECTED = {
     "organisation": {"organisation-registered", "organisation-updated", "contact-added", "contact-removed"},
     "application": {"application-submitted", "welcome-meeting-held", "statutes-reviewed", "application-admitted",
-                    "application-refused"},
+                    "application-refused", "application-withdrawn"},
     "member": {"member-activated", "dues-invoiced", "dues-payment-recorded", "dues-reminder-sent",
                "membership-entered-grace-period", "membership-lapsed", "membership-renewed",
                "membership-withdrawn"},
+    "fee_scale": {"fee-scale-adopted"},
 }
 
 
@@ -32,9 +33,10 @@ def test_every_event_belongs_to_its_aggregate_topic(model):
     assert model.event_type.startswith("org.cress.membership.") and model.event_type.endswith(".v1")
     assert event_class(model.event_type) is model and model.event_type in registered_events()
     topic = topic_for(model.event_type)
-    assert topic.name == f"membership.{model.aggregate_type}" and topic.aggregate_type == model.aggregate_type
+    assert topic.name == f"membership.{model.aggregate_type.replace('_', '-')}" and topic.aggregate_type == model.aggregate_type
     id_field = model.aggregate_id_field
-    assert id_field == ("application_id" if model.aggregate_type == "application" else "organisation_id")
+    assert id_field == {"application": "application_id", "fee_scale": "year"}.get(model.aggregate_type,
+                                                                                  "organisation_id")
 
 
 @pytest.mark.parametrize("model", EVENT_MODELS, ids=lambda m: m.__name__)

@@ -103,6 +103,32 @@ def test_payment_on_paid_or_unknown_invoice_and_duplicate_payment(member):
     assert "already recorded" in exc.value.detail
 
 
+def test_a_replayed_payment_returns_the_first_record_and_records_nothing(member):
+    first = member.record_payment(2024, amount_cents=5_000, payment_id="p1", on=D(2024, 2, 20), method="cheque")
+    member.pull_events()
+    again = member.record_payment(2024, amount_cents=5_000, payment_id="p1", on=D(2024, 2, 27), method="cheque")
+    assert again is first and member.pull_events() == []
+    assert [(p.payment_id, p.paid_on) for p in first.payments] == [("p1", D(2024, 2, 20))], "the first date stands"
+    assert first.balance_cents == 10_000
+
+
+def test_a_payment_id_replayed_with_other_values_is_a_conflict_naming_them(member):
+    member.record_payment(2024, amount_cents=5_000, payment_id="p1", on=D(2024, 2, 20), method="cheque")
+    with pytest.raises(Conflict) as exc:
+        member.record_payment(2024, amount_cents=6_000, payment_id="p1", on=D(2024, 2, 20), method="transfer")
+    assert "amount_cents 6000 (recorded: 5000)" in exc.value.detail
+    assert "method transfer (recorded: cheque)" in exc.value.detail
+    assert member.invoices[0].paid_cents == 5_000
+
+
+def test_a_replayed_payment_after_withdrawal_still_answers_the_first_record(member):
+    member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 2, 20))
+    member.withdraw("resignation", on=D(2024, 6, 1))
+    member.pull_events()
+    assert member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 6, 2)).is_paid
+    assert member.pull_events() == []
+
+
 def test_invoice_dues_rules(member, org):
     with pytest.raises(Conflict):
         member.invoice_dues(2024, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 3, 1))

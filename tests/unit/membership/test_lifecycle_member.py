@@ -1,0 +1,133 @@
+"""Members join again (membership periods) — issue 10."""
+from datetime import date as D
+
+import pytest
+
+from contracts.membership import DuesInvoiced, MemberActivated
+from runtime.errors import Conflict, InvalidInput
+from services.membership.domain import DEFAULT_FEE_SCALE, Member, MembershipApplication, MemberStatus
+
+from .conftest import TERMS, make_org
+
+
+def admitted(org, app_id: str, on: D) -> MembershipApplication:
+    app = MembershipApplication.submit(app_id, organisation=org, on=on)
+    app.hold_welcome_meeting(on=on)
+    app.admit(on=on)
+    return app
+
+
+@pytest.fixture
+def org():
+    o = make_org()
+    o.pull_events()
+    return o
+
+
+@pytest.fixture
+def member(org) -> Member:
+    """Joined 2060-02-05 (2060 invoice, 150 €, due 2060-03-06, grace ends 2060-05-05)."""
+    m = Member.activate(application=admitted(org, "app-1", D(2060, 2, 1)), organisation=org,
+                        fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2060, 2, 5))
+    m.pull_events()
+    return m
+
+
+def rejoin(member, org, on: D, app_id: str = "app-2"):
+    return member.start_period(application=admitted(org, app_id, on), organisation=org,
+                               fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=on)
+
+
+def test_a_withdrawn_member_joins_again_in_a_new_period_with_its_history(member, org):
+    member.record_payment(2060, amount_cents=15_000, payment_id="p1", on=D(2060, 2, 20))
+    member.withdraw("resignation", on=D(2060, 9, 30))
+    member.invoices  # noqa: B018
+    member.pull_events()
+    period = rejoin(member, org, D(2062, 3, 1))
+    activated, invoiced = member.pull_events()
+    assert isinstance(activated, MemberActivated) and isinstance(invoiced, DuesInvoiced)
+    assert (activated.organisation_id, activated.application_id, activated.since, activated.period) == \
+        (org.id, "app-2", D(2062, 3, 1), 2)
+    assert (invoiced.year, invoiced.invoice_id, invoiced.amount_cents) == (2062, f"{org.id}-2062", 15_000)
+    assert member.id == org.id and member.status is MemberStatus.ACTIVE and member.since == D(2062, 3, 1)
+    assert period.number == 2 and member.application_id == "app-2" and member.withdrawn_on is None
+    assert [(p.number, p.application_id, p.start_on, p.end_on, p.end_reason) for p in member.periods] == [
+        (1, "app-1", D(2060, 2, 5), D(2060, 9, 30), "resignation"), (2, "app-2", D(2062, 3, 1), None, None)]
+    # standing on any date, through both periods and the gap
+    assert member.in_good_standing(D(2060, 6, 1)) and not member.in_good_standing(D(2061, 6, 1))
+    assert member.in_good_standing(D(2062, 3, 1)) and member.status_on(D(2061, 6, 1)) is MemberStatus.WITHDRAWN
+
+
+def test_a_lapsed_member_joins_again_and_old_unpaid_dues_do_not_hold_the_new_period(member, org):
+    member.apply_deadlines(on=D(2060, 5, 6))
+    assert member.status is MemberStatus.LAPSED and member.periods[-1].end_reason == "lapsed"
+    rejoin(member, org, D(2061, 1, 10))
+    assert member.period == 2 and member.in_good_standing(D(2061, 1, 10))
+    assert not member.in_good_standing(D(2060, 5, 6))
+    assert member.apply_deadlines(on=D(2061, 1, 11)) == []
+
+
+def test_dues_left_unpaid_at_withdrawal_stay_owed_but_are_judged_with_their_period(member, org):
+    member.withdraw("resignation", on=D(2060, 3, 1))  # the 2060 invoice is still open
+    rejoin(member, org, D(2060, 11, 2))
+    (old, new) = member.invoices
+    assert (old.period, old.is_open, new.period, new.year, new.invoice_id) == (1, True, 2, 2060, f"{org.id}-2060-2")
+    assert member.in_good_standing(D(2060, 11, 2))
+    assert member.apply_deadlines(on=D(2060, 11, 3)) == []
+    assert not member.in_good_standing(D(2061, 3, 1)), "the new period's own invoice, unpaid past grace, counts"
+
+
+def test_a_year_paid_in_the_previous_period_is_not_invoiced_again(member, org):
+    member.record_payment(2060, amount_cents=15_000, payment_id="p1", on=D(2060, 2, 20))
+    member.withdraw("resignation", on=D(2060, 6, 30))
+    member.pull_events()
+    rejoin(member, org, D(2060, 10, 1))
+    (activated,) = member.pull_events()
+    assert activated.dues_cents == 0 and activated.period == 2 and len(member.invoices) == 1
+    assert member.live_invoice(2060).is_paid
+    with pytest.raises(Conflict):
+        member.invoice_dues(2060, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2060, 10, 2))
+
+
+def test_a_renewal_by_payment_goes_on_in_the_same_period(member, org):
+    member.apply_deadlines(on=D(2060, 5, 6))
+    member.invoice_dues(2061, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2061, 1, 5))
+    member.record_payment(2061, amount_cents=15_000, payment_id="p2", on=D(2061, 1, 20))
+    assert member.status is MemberStatus.ACTIVE and len(member.periods) == 1 and member.periods[0].end_on is None
+
+
+def test_only_a_withdrawn_or_lapsed_member_with_a_new_admitted_application_joins_again(member, org):
+    with pytest.raises(Conflict) as exc:
+        rejoin(member, org, D(2060, 3, 1))
+    assert "active" in exc.value.detail
+    member.withdraw("resignation", on=D(2060, 6, 30))
+    with pytest.raises(Conflict):  # the application a period already started from
+        member.start_period(application=admitted(org, "app-1", D(2060, 7, 1)), organisation=org,
+                            fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2060, 7, 1))
+    pending = MembershipApplication.submit("app-3", organisation=org, on=D(2060, 7, 1))
+    with pytest.raises(Conflict):
+        member.start_period(application=pending, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2060, 7, 2))
+    with pytest.raises(InvalidInput) as exc:
+        rejoin(member, org, D(2060, 6, 29))
+    assert exc.value.field == "on" and "withdrawn" in exc.value.detail
+    other = make_org("org-2", siret="44306184100047")
+    with pytest.raises(InvalidInput):
+        member.start_period(application=admitted(other, "app-9", D(2060, 8, 1)), organisation=other,
+                            fee_scale=DEFAULT_FEE_SCALE, on=D(2060, 8, 1))
+    assert member.status is MemberStatus.WITHDRAWN and len(member.membership_periods()) == 1
+
+
+def test_a_document_stored_before_periods_has_one_derived_period(member):
+    member.withdraw("dissolution", on=D(2060, 6, 30))
+    legacy = Member.model_validate({**member.model_dump(), "periods": []})
+    assert [(p.number, p.start_on, p.end_on, p.end_reason) for p in legacy.membership_periods()] == [
+        (1, D(2060, 2, 5), D(2060, 6, 30), "dissolution")]
+
+
+def test_the_dues_terms_say_when_the_year_is_invoiced():
+    from services.membership.domain import DuesTerms
+
+    assert DuesTerms().invoicing_on(2061) == D(2061, 1, 5)
+    assert DuesTerms(invoicing_month=3, invoicing_day=28).invoicing_on(2061) == D(2061, 3, 28)
+    with pytest.raises(ValueError):
+        DuesTerms(invoicing_day=29)  # not a day every month has
