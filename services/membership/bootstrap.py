@@ -16,17 +16,29 @@ from services.membership.service_layer import projections as p
 
 
 def _commands(platform):
+    from services.membership.service_layer.governance import GovernanceService
     from services.membership.service_layer.handlers import MembershipService
-    from services.membership.settings import DuesSettings
+    from services.membership.settings import DuesSettings, GovernanceSettings
 
     dues = DuesSettings()  # a bad barème file stops the start-up, named
-    return MembershipService(platform.db, dues.fee_scale(), dues.terms())
+    commands = MembershipService(platform.db, dues.fee_scale(), dues.terms())
+    # governance (AG, board, colleges, commissions): its own commands, beside the others'
+    commands.governance = GovernanceService(platform.db, GovernanceSettings().statutes())  # bad statutes: no start
+    return commands
 
 
 def _routers():
     from services.membership.entrypoints.api import ROUTERS
+    from services.membership.entrypoints.governance_api import ROUTERS as GOVERNANCE_ROUTERS
 
-    return ROUTERS
+    return (*ROUTERS, *GOVERNANCE_ROUTERS)
+
+
+async def _indexes(db) -> None:
+    from services.membership.adapters.governance import ensure_governance_indexes
+
+    await ensure_indexes(db)
+    await ensure_governance_indexes(db)
 
 
 def _consumers() -> list[Consumer]:
@@ -64,7 +76,7 @@ SERVICE = ServiceDefinition(
     contracts="contracts.membership",
     commands=_commands,
     routers=_routers,
-    indexes=ensure_indexes,
+    indexes=_indexes,
     consumers=_consumers,
     openapi_tags=[
         {"name": "organisations", "description": "ESS organisations and their contacts"},
@@ -72,5 +84,9 @@ SERVICE = ServiceDefinition(
         {"name": "members", "description": "Members, good standing, dues invoices and payments"},
         {"name": "dues", "description": "Yearly invoicing, deadlines, fee scale"},
         {"name": "statistics", "description": "Figures per year (from the yearly-statistics read model)"},
+        {"name": "governance", "description": "Statutes, colleges, voting rights on a date"},
+        {"name": "assemblies", "description": "General assemblies: convocation, attendance, proxies, quorum, votes"},
+        {"name": "board", "description": "The board (CA): mandates, who sits on it on a date"},
+        {"name": "commissions", "description": "Commissions and members' seminars, who takes part"},
     ],
 )

@@ -273,9 +273,9 @@ class Assembly(Aggregate):
             raise Conflict(f"member {grantor_id} already gave its proxy to {session.proxies[grantor.organisation_id]}",
                            current_state=Attendance.REPRESENTED.value)
         if session.attendance.get(holder.organisation_id) is not Attendance.PRESENT:
+            now = session.attendance.get(holder.organisation_id, Attendance.ABSENT)
             raise InvalidInput("holder_id", f"the proxy holder must be present (statutes: a proxy goes to a member "
-                                            f"present with voting rights); {holder_id} is "
-                                            f"{session.attendance.get(holder.organisation_id, Attendance.ABSENT).value}")
+                                            f"present with voting rights); {holder_id} is {now.value}")
         held = sum(1 for h in session.proxies.values() if h == holder.organisation_id)
         limit = self.statutes.max_proxies_per_holder
         if held >= limit:
