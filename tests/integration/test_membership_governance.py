@@ -126,7 +126,8 @@ async def test_a_whole_general_assembly(app, settings):
             r = await client.post(f"/assemblies/{ag}/board-ballots",
                                   json={"voter_id": voter, "candidate_ids": chosen, "on": "2051-06-12"})
             assert r.status_code == 200, r.text
-        r = await client.post(f"/assemblies/{ag}/board-ballots", json={"voter_id": a1, "candidate_ids": [a2]})
+        r = await client.post(f"/assemblies/{ag}/board-ballots",
+                              json={"voter_id": a1, "candidate_ids": [a2], "on": "2051-06-12"})
         assert r.status_code == 409
         r = await client.post(f"/assemblies/{ag}/closing", json={"on": "2051-06-12"})
         assert r.status_code == 409 and "elect the board" in r.json()["detail"]

@@ -41,7 +41,9 @@ class GovernanceService:
             if aggregate.pending_events:
                 await tx.save(collection, aggregate)
             return aggregate
-        return await self.db.transaction(work, within=within)
+        # many clerks record attendance and ballots on one assembly at once: a concurrent save is
+        # retried on fresh state (the domain decides again), unless the client named a version
+        return await self.db.transaction(work, within=within, conflict_retries=5 if expected_version is None else 0)
 
     # -- colleges --------------------------------------------------------------------------------
     async def assign_college(self, organisation_id: str, college: str | None, *, on: date,

@@ -294,3 +294,10 @@ def test_mandates_end_early_or_by_term():
     [expired] = other.expire_terms(on=D(2054, 6, 12))
     assert isinstance(other.pull_events()[0], MandateEnded) and expired.last_day == D(2054, 6, 11)
     assert other.expire_terms(on=D(2054, 6, 13)) == []
+
+
+def test_nothing_is_voted_before_the_session_opened():
+    ag = in_session()
+    with pytest.raises(InvalidInput) as e:
+        ag.vote("r1", "a1", "for", on=D(2051, 6, 11))
+    assert e.value.field == "on"

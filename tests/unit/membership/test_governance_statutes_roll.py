@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from contracts.membership import LegalForm, VotingRightsWithheld
 from runtime.errors import Conflict, InvalidInput
 from services.membership.domain import DEFAULT_FEE_SCALE
+from services.membership.settings import GovernanceSettings
 from services.membership.domain.governance import (DEFAULT_STATUTES, College, CollegeAssignment, MajorityRule,
                                                    QuorumRule, Statutes, roll_on, voting_rights)
 
@@ -111,3 +112,19 @@ def test_a_dated_college_assignment_overrides_the_legal_form_from_its_date():
     with pytest.raises(InvalidInput) as e:
         assignment.assign("clubs", statutes=DEFAULT_STATUTES, on=D(2024, 10, 1))
     assert e.value.field == "college"
+
+
+def test_statutes_come_from_a_file_checked_at_start(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEMBERSHIP_STATUTES_FILE", raising=False)
+    assert GovernanceSettings().statutes() == DEFAULT_STATUTES
+    good = tmp_path / "statuts.json"
+    good.write_text(DEFAULT_STATUTES.model_copy(update={"max_proxies_per_holder": 5}).model_dump_json())
+    assert GovernanceSettings(statutes_file=good).statutes().max_proxies_per_holder == 5
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"colleges": [{"code": "all", "label": "Tous", "legal_forms": ["association"]}], '
+                   '"quorum": {"share": "3/2"}}')
+    with pytest.raises(InvalidInput) as e:
+        GovernanceSettings(statutes_file=bad).statutes()
+    assert e.value.field == "MEMBERSHIP_STATUTES_FILE" and "quorum.share" in e.value.detail
+    with pytest.raises(InvalidInput, match="cannot read"):
+        GovernanceSettings(statutes_file=tmp_path / "missing.json").statutes()

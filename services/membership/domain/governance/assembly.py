@@ -341,7 +341,7 @@ class Assembly(Aggregate):
         self._not_closed("vote")
         resolution = self.resolution(resolution_id)
         choice = _rules.enum_value(VoteChoice, choice, "choice")
-        self._in_session("vote")
+        self._in_session("vote", on)
         if resolution.decision is not None:
             raise Conflict(f"resolution {resolution_id} was already "
                            f"{'adopted' if resolution.decision.adopted else 'rejected'} on "
@@ -362,7 +362,7 @@ class Assembly(Aggregate):
         """
         self._not_closed("decide a resolution")
         resolution = self.resolution(resolution_id)
-        self._in_session("decide a resolution")
+        self._in_session("decide a resolution", on)
         if resolution.decision is not None:
             raise Conflict(f"resolution {resolution_id} is already decided", current_state="decided")
         return self._decide(resolution, on)
@@ -400,7 +400,7 @@ class Assembly(Aggregate):
         :raises Conflict: closed; session not open; board already elected; the voter already voted.
         """
         self._not_closed("vote for the board")
-        self._in_session("vote for the board")
+        self._in_session("vote for the board", on)
         election = self.election
         if election.elected_on is not None:
             raise Conflict(f"the board was already elected on {election.elected_on}", current_state="elected")
@@ -452,7 +452,7 @@ class Assembly(Aggregate):
         :raises Conflict: closed; session not open; already elected; no seat to fill.
         """
         self._not_closed("elect the board")
-        self._in_session("elect the board")
+        self._in_session("elect the board", on)
         if self.election.elected_on is not None:
             raise Conflict(f"the board was already elected on {self.election.elected_on}", current_state="elected")
         if not self.election.seats_to_fill:
@@ -549,11 +549,12 @@ class Assembly(Aggregate):
                                       f"{action}: {entry.detail} (reason: {entry.reason.value})")
         return entry
 
-    def _in_session(self, action: str) -> None:
+    def _in_session(self, action: str, on: date) -> None:
         if self.status is not AssemblyStatus.IN_SESSION:
             raise Conflict(f"cannot {action}: assembly {self.id} is {self.status.value}; votes are taken once the "
                            f"session is open with its quorum", current_state=self.status.value,
                            expected_step="open" if self.status is AssemblyStatus.CONVENED else "reconvene")
+        _rules.not_before(on, self.session.opened_on, "on", "the session's opening")
 
     def _not_closed(self, action: str) -> None:
         if self.status is AssemblyStatus.CLOSED:
