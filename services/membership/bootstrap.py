@@ -13,6 +13,7 @@ from runtime.consumer import Consumer, Subscription
 from runtime.service import ServiceDefinition
 from services.membership.adapters.repository import ensure_indexes
 from services.membership.service_layer import projections as p
+from services.membership.service_layer.governance import on_membership_ended
 
 
 def _commands(platform):
@@ -53,6 +54,10 @@ def _consumers() -> list[Consumer]:
             Subscription(MembershipLapsed, p.on_membership_lapsed),
             Subscription(MembershipRenewed, p.on_membership_renewed),
             Subscription(MembershipWithdrawn, p.on_membership_withdrawn),
+        ]),
+        Consumer("board-seats", [  # a member that lapses or withdraws leaves the board
+            Subscription(MembershipLapsed, on_membership_ended),
+            Subscription(MembershipWithdrawn, on_membership_ended),
         ]),
     ]
 

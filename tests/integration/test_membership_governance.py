@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import active_member, bearer, client_of, fields, header, read_topic
+from tests.integration.conftest import active_member, bearer, client_of, eventually, fields, header, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -164,11 +164,25 @@ async def test_a_whole_general_assembly(app, settings):
         assert (await client.get(f"/members/{a2}")).json()["status"] == "lapsed"
         r = await client.post(f"/members/{c1}/withdrawal", json={"reason": "resignation", "on": "2052-05-01"})
         assert r.status_code == 200
-        r = await client.post(f"/board/mandates/{elected[a2]['mandate_id']}/end",
-                              json={"reason": "membership_ended", "on": "2052-04-10"})
-        assert r.status_code == 200 and r.json()["ended_on"] == "2052-04-10"
-        on_later = (await client.get("/board", params={"on": "2052-05-01"})).json()
-        assert sorted(m["organisation_id"] for m in on_later["mandates"]) == sorted([a1, n1])
+
+        async def sitting(on: str) -> list[str]:
+            board_then = (await client.get("/board", params={"on": on})).json()
+            return sorted(m["organisation_id"] for m in board_then["mandates"])
+
+        # a lapsed member leaves the board (the board-seats consumer ends its mandate the day before)
+        async def a2_left() -> bool:
+            return await sitting("2052-04-10") == sorted([a1, n1])
+        await eventually(a2_left)
+        assert await sitting("2052-04-09") == sorted([a1, a2, n1])
+        ended = next(m for m in (await client.get("/board/mandates")).json() if m["organisation_id"] == a2)
+        assert (ended["ended_on"], ended["end_reason"]) == ("2052-04-09", "membership_ended")
+        r = await client.post(f"/board/mandates/{elected[n1]['mandate_id']}/end",
+                              json={"reason": "resigned", "on": "2053-01-31"})
+        assert r.status_code == 200 and r.json()["ended_on"] == "2053-01-31"
+        r = await client.post(f"/board/mandates/{elected[n1]['mandate_id']}/end",
+                              json={"reason": "resigned", "on": "2053-02-01"})
+        assert r.status_code == 409
+        assert await sitting("2053-02-01") == [a1]
         again = (await client.get("/governance/voting-rights", params={"on": "2051-05-20"})).json()
         assert again == live, "the roll of a past date does not move with later facts"
         assert (await client.get(f"/assemblies/{ag}/voting-rights")).json() == frozen
@@ -206,8 +220,8 @@ async def test_a_whole_general_assembly(app, settings):
     for record in records:
         payload = json.loads(record.value)
         assert "choice" not in payload and "name" not in payload
-    board_events = await read_topic(settings, "membership.board", lambda r: True, count=5)
-    assert kinds(board_events) == ["board-elected"] + ["mandate-started"] * 3 + ["mandate-ended"]
+    board_events = await read_topic(settings, "membership.board", lambda r: True, count=6)
+    assert kinds(board_events) == ["board-elected"] + ["mandate-started"] * 3 + ["mandate-ended"] * 2
     elected_event = json.loads(board_events[0].value)
     assert elected_event["assembly_id"] == ag and {s["organisation_id"] for s in elected_event["seats"]} == {a1, a2, n1}
     commission_events = await read_topic(settings, "membership.commission", lambda r: r.key == com.encode(), count=3)

@@ -9,9 +9,10 @@ the assembly with a copy of the statutes in force.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
+from contracts.membership import MembershipLapsed, MembershipWithdrawn
 from runtime.aggregate import Aggregate, check_version, new_id
 from runtime.errors import Conflict, InvalidInput
 from runtime.mongo import Database, Transaction, from_document
@@ -190,3 +191,17 @@ class GovernanceService:
         async def step(tx: Transaction, commission: Commission) -> None:
             commission.leave(organisation_id, on=on)
         return await self._change(COMMISSIONS, Commission, commission_id, expected_version, step, within)
+
+
+# -- consumer: a board seat needs a member --------------------------------------------------------
+async def on_membership_ended(event: MembershipLapsed | MembershipWithdrawn, tx: Transaction, _) -> None:
+    """When a member lapses or withdraws, its board mandates end the day before (reason
+    ``membership_ended``): who sits on the board on a date stays true without a clerk's step.
+    A redelivered event changes nothing (the mandates have ended already)."""
+    day = event.lapsed_on if isinstance(event, MembershipLapsed) else event.withdrawn_on
+    board = await tx.find(BOARD, Board, BOARD_ID)
+    if board is None:
+        return
+    board.membership_ended(event.organisation_id, last_day=day - timedelta(days=1))
+    if board.pending_events:
+        await tx.save(BOARD, board)

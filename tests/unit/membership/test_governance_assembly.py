@@ -301,3 +301,22 @@ def test_nothing_is_voted_before_the_session_opened():
     with pytest.raises(InvalidInput) as e:
         ag.vote("r1", "a1", "for", on=D(2051, 6, 11))
     assert e.value.field == "on"
+
+
+def test_a_member_that_stops_being_one_leaves_the_board():
+    ag = convene(seats_to_fill={"associations": 2})
+    for org in ("a1", "a2"):
+        ag.register_candidacy(org, on=SENT)
+        ag.record_attendance(org, "present", on=MEETING)
+    ag.open(on=MEETING)
+    ag.vote_board("a1", ["a1", "a2"], on=MEETING)
+    board = Board.start()
+    ids = iter(["m1", "m2"])
+    board.elect(ag, ag.mark_board_elected(on=MEETING), statutes=DEFAULT_STATUTES, new_id=lambda: next(ids))
+    board.pull_events()
+    [ended] = board.membership_ended("a2", last_day=D(2052, 4, 9))
+    assert (ended.mandate_id, ended.last_day, ended.end_reason.value) == ("m2", D(2052, 4, 9), "membership_ended")
+    assert [m.organisation_id for m in board.sitting_on(D(2052, 4, 10))] == ["a1"]
+    assert board.membership_ended("a2", last_day=D(2052, 5, 1)) == [], "idempotent"
+    assert board.membership_ended("a1", last_day=D(2060, 1, 1)) == [], "a term already over is left to expire"
+    assert [type(e) for e in board.pull_events()] == [MandateEnded]

@@ -124,6 +124,17 @@ class Board(Aggregate):
                                      college=m.college, ended_on=m.end_on, reason=MandateEndReason.TERM_EXPIRED))
         return expired
 
+    def membership_ended(self, organisation_id: str, *, last_day: date) -> list[Mandate]:
+        """The organisation stopped being a member after ``last_day``: its mandates running then
+        end that day (``membership_ended``) → one ``MandateEnded`` each. Mandates that had not
+        started, or whose term ended before, are left as they are. Idempotent."""
+        ended = []
+        for m in self.mandates:
+            if (m.organisation_id == organisation_id and m.end_reason is None
+                    and m.start_on <= last_day <= m.end_on):
+                ended.append(self.end_mandate(m.mandate_id, MandateEndReason.MEMBERSHIP_ENDED, on=last_day))
+        return ended
+
     def end_mandate(self, mandate_id: str, reason: MandateEndReason | str, *, on: date) -> Mandate:
         """A mandate ends before its term, ``on`` being its last day → ``MandateEnded``.
 
