@@ -266,3 +266,43 @@ async def test_second_convocation_when_the_quorum_is_not_met(app, settings):
     assert kinds(records) == ["assembly-convened", "attendance-recorded", "assembly-quorum-not-reached",
                               "assembly-reconvened", "attendance-recorded", "assembly-opened", "ballot-cast",
                               "resolution-adopted", "assembly-closed"]
+
+
+async def test_hostile_input_gets_a_4xx_never_a_500(app, settings):
+    async with client_of(app, settings, *STAFF) as client:
+        org = await active_member(client, on="2054-01-09")
+        r = await client.post("/assemblies", json={"title": "AG 2054", "meeting_on": "2054-06-12", "on": "2054-05-20"})
+        ag = r.json()["id"]
+        probes = [
+            ("post", "/assemblies", {"title": "x", "meeting_on": "3023-06-12"}, 422),
+            ("post", "/assemblies", {"title": "", "meeting_on": "2054-06-12"}, 422),
+            ("post", "/assemblies", {"title": "x", "meeting_on": "2054-06-12", "agenda": [{"title": "t"}] * 201}, 422),
+            ("post", "/assemblies", {"title": "x", "meeting_on": "2054-06-12", "on": "2054-05-20",
+                                     "reference_on": "2054-06-01"}, 422),
+            ("post", "/assemblies", {"title": "x", "meeting_on": "2054-06-12", "quorum": "0"}, 422),
+            ("post", "/assemblies/ag-nope/attendance", {"organisation_id": org, "attendance": "present"}, 404),
+            ("post", f"/assemblies/{ag}/attendance", {"organisation_id": "org-nope", "attendance": "present"}, 422),
+            ("post", f"/assemblies/{ag}/attendance", {"organisation_id": org, "attendance": "represented"}, 422),
+            ("post", f"/assemblies/{ag}/attendance", {"organisation_id": "x" * 101, "attendance": "present"}, 422),
+            ("post", f"/assemblies/{ag}/proxies", {"grantor_id": org, "holder_id": org}, 422),
+            ("post", f"/assemblies/{ag}/resolutions/r1/votes", {"voter_id": org, "choice": "for"}, 404),
+            ("post", f"/assemblies/{ag}/board-ballots", {"voter_id": org, "candidate_ids": ["c"] * 101}, 422),
+            ("post", f"/assemblies/{ag}/board-election", {"on": "2054-06-12"}, 409),
+            ("post", f"/assemblies/{ag}/closing", {"on": "2054-06-12"}, 409),
+            ("post", f"/assemblies/{ag}/second-convocation", {"meeting_on": "2054-07-12"}, 409),
+            ("post", f"/assemblies/{ag}/opening", {"on": "2054-06-11"}, 422),
+            ("put", "/governance/colleges/org-nope", {"college": "networks"}, 404),
+            ("put", f"/governance/colleges/{org}", {"college": "x" * 41}, 422),
+            ("post", "/board/mandates/mdt-nope/end", {"reason": "resigned"}, 404),
+            ("post", "/board/mandates/mdt-nope/end", {"reason": "term_expired"}, 404),
+            ("post", "/commissions", {"name": "x", "kind": "club"}, 422),
+            ("post", "/commissions/com-nope/members", {"organisation_id": org}, 404),
+            ("get", "/board?on=3023-01-01", None, 422),
+            ("get", "/governance/voting-rights?on=not-a-date", None, 422),
+            ("get", "/assemblies/ag-nope/quorum", None, 404),
+            ("get", "/governance/colleges/org-nope", None, 404),
+        ]
+        for method, path, body, expected_status in probes:
+            r = await client.request(method, path, json=body)
+            assert r.status_code == expected_status, (method, path, body, r.status_code, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json"), path
