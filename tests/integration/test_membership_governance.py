@@ -203,6 +203,8 @@ async def test_a_whole_general_assembly(app, settings):
         members_on = (await client.get(f"/commissions/{com}/members", params={"on": "2051-08-01"})).json()
         assert [m["organisation_id"] for m in members_on["members"]] == [a1]
         assert (await client.get(f"/commissions/{com}/members", params={"on": "2052-01-01"})).json()["members"] == []
+        listed = (await client.get("/commissions", params={"kind": "commission"})).json()
+        assert [c["id"] for c in listed["items"]] == [com]
 
         # -- roles ------------------------------------------------------------------------------------------
         reader = bearer(settings, "reader")
@@ -262,6 +264,10 @@ async def test_second_convocation_when_the_quorum_is_not_met(app, settings):
         assert r.status_code == 200
         r = await client.post(f"/assemblies/{ag}/closing", json={"on": "2053-06-26"})
         assert r.status_code == 200 and r.json()["resolutions"][0]["decision"]["adopted"] is True
+        listed = (await client.get("/assemblies")).json()
+        assert listed["total"] == 1 and listed["items"][0]["id"] == ag
+        assert (listed["items"][0]["status"], listed["items"][0]["convocation_number"]) == ("closed", 2)
+        assert listed["items"][0]["meeting_on"] == "2053-06-26"
     records = await read_topic(settings, "membership.assembly", lambda r: r.key == ag.encode(), count=9)
     assert kinds(records) == ["assembly-convened", "attendance-recorded", "assembly-quorum-not-reached",
                               "assembly-reconvened", "attendance-recorded", "assembly-opened", "ballot-cast",

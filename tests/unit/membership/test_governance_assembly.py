@@ -320,3 +320,33 @@ def test_a_member_that_stops_being_one_leaves_the_board():
     assert board.membership_ended("a2", last_day=D(2052, 5, 1)) == [], "idempotent"
     assert board.membership_ended("a1", last_day=D(2060, 1, 1)) == [], "a term already over is left to expire"
     assert [type(e) for e in board.pull_events()] == [MandateEnded]
+
+
+def test_a_represented_member_arriving_after_its_holder_voted_has_voted():
+    ag = in_session()
+    ag.give_proxy("a3", "a1", on=MEETING)
+    ag.vote("r1", "a1", "for", on=MEETING)
+    ag.record_attendance("a3", "present", on=MEETING)  # comes in person: its proxy ends
+    with pytest.raises(Conflict, match="already voted"):
+        ag.vote("r1", "a3", "against", on=MEETING)
+    ag.vote("r2", "a3", "against", on=MEETING)  # the next item: its own ballot
+    assert ag.resolution("r1").ballots["a3"].value == "for"
+
+
+def test_seats_filled_since_the_convocation_are_not_filled_twice():
+    elections = []
+    for assembly_id in ("ag-1", "ag-2"):
+        ag = Assembly.convene(assembly_id, title="AG", meeting_on=MEETING, on=SENT, roll=ROLL,
+                              statutes=DEFAULT_STATUTES, seats_to_fill={"networks": 2})
+        ag.register_candidacy("n1", on=SENT)
+        ag.record_attendance("n1", "present", on=MEETING)
+        ag.record_attendance("a1", "present", on=MEETING)
+        assert ag.open(on=MEETING)
+        ag.vote_board("n1", ["n1"], on=MEETING)
+        elections.append((ag, ag.mark_board_elected(on=MEETING)))
+    one_seat = DEFAULT_STATUTES.model_copy(update={"colleges": tuple(
+        c.model_copy(update={"board_seats": 1}) if c.code == "networks" else c for c in DEFAULT_STATUTES.colleges)})
+    board = Board.start()
+    board.elect(*elections[0], statutes=one_seat, new_id=lambda: "m1")
+    with pytest.raises(Conflict, match="filled since the convocation"):
+        board.elect(*elections[1], statutes=one_seat, new_id=lambda: "m2")

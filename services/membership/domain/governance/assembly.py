@@ -346,7 +346,7 @@ class Assembly(Aggregate):
             raise Conflict(f"resolution {resolution_id} was already "
                            f"{'adopted' if resolution.decision.adopted else 'rejected'} on "
                            f"{resolution.decision.decided_on}", current_state="decided")
-        counted_for = self._ballot_of(voter_id, resolution.voted_by, resolution_id)
+        counted_for = self._ballot_of(voter_id, resolution.ballots, resolution_id)
         for member_id in counted_for:
             resolution.ballots[member_id] = choice
         resolution.voted_by.append(counted_for[0])
@@ -418,7 +418,7 @@ class Assembly(Aggregate):
             if per_college[college] > election.seats_to_fill.get(college, 0):
                 raise InvalidInput(f"candidate_ids.{i}", f"at most {election.seats_to_fill.get(college, 0)} "
                                                          f"candidates of college {college} (its seats to fill)")
-        counted_for = self._ballot_of(voter_id, election.voted_by, BOARD_ELECTION)
+        counted_for = self._ballot_of(voter_id, election.ballots, BOARD_ELECTION)
         for member_id in counted_for:
             election.ballots[member_id] = list(candidate_ids)
         election.voted_by.append(counted_for[0])
@@ -520,8 +520,10 @@ class Assembly(Aggregate):
                           decided_on=on))
         return decision
 
-    def _ballot_of(self, voter_id: str, voted_by: list[str], item: str) -> list[str]:
-        """The members a ballot of ``voter_id`` counts for: itself, then those it represents."""
+    def _ballot_of(self, voter_id: str, ballots: dict[str, Any], item: str) -> list[str]:
+        """The members a ballot of ``voter_id`` counts for: itself, then those it represents.
+        ``ballots``: the item's ballots so far, by member (a member whose holder voted for it
+        before it came in person has voted already)."""
         voter = self._voter(voter_id, "voter_id", "vote")
         session = self.session
         attendance = session.attendance.get(voter.organisation_id, Attendance.ABSENT)
@@ -530,7 +532,7 @@ class Assembly(Aggregate):
                                            f"{session.proxies[voter.organisation_id]} votes for it")
         if attendance is not Attendance.PRESENT:
             raise InvalidInput("voter_id", f"only members present vote; {voter_id} is {attendance.value}")
-        if voter.organisation_id in voted_by:
+        if voter.organisation_id in ballots:
             raise Conflict(f"member {voter_id} already voted on {item}", current_state="voted")
         represented = sorted(g for g, h in session.proxies.items() if h == voter.organisation_id)
         return [voter.organisation_id, *represented]

@@ -93,7 +93,12 @@ class Board(Aggregate):
         started: list[Mandate] = []
         for college in dict.fromkeys(r.college for r in results):
             elected = [r for r in results if r.college == college and r.elected]
-            first_board = not any(m.college == college for m in self.sitting_on(start))
+            sitting = sum(1 for m in self.sitting_on(start) if m.college == college)
+            vacant = next((c.board_seats for c in statutes.colleges if c.code == college), 0) - sitting
+            if len(elected) > vacant:
+                raise Conflict(f"college {college} has {max(vacant, 0)} board seats vacant on {start}, not "
+                               f"{len(elected)}: they were filled since the convocation", current_state="filled")
+            first_board = sitting == 0
             years = (staggered_years(len(elected), rules.mandate_years) if rules.renewal_by_thirds and first_board
                      else [rules.mandate_years] * len(elected))
             for result, term in zip(elected, years):
