@@ -530,3 +530,341 @@ __all__ = [
     "MembershipEnteredGracePeriod", "MembershipLapsed", "MembershipRenewed", "MembershipWithdrawn",
     "ApplicationWithdrawn", "FeeScaleBracket", "FeeScaleAdopted",
 ]
+
+
+# == governance ("instances"): colleges, general assembly, board, commissions =================
+# Four more aggregates, four more topics (added to ``TOPICS`` below):
+#
+# - ``college_assignment`` (key ``organisation_id``): staff's explicit college of a member
+#   organisation, overriding the college its legal form gives under the statutes;
+# - ``assembly`` (key ``assembly_id``): a general assembly (AG): convocation with its frozen roll
+#   of voting rights, second convocation, attendance and proxies, quorum, ballots, resolutions
+#   adopted or rejected (results per college), board candidacies, closing (the record is then
+#   immutable);
+# - ``board`` (key ``board_id``, one board per chamber): the board (CA) elected by the AG and
+#   its mandates (start, end);
+# - ``commission`` (key ``commission_id``): commissions and members' seminars, and which member
+#   organisations take part (join / leave dates).
+#
+# Ids only: an organisation is a legal entity; no person's name, e-mail or phone ever enters
+# these events. How a member voted is not published either (ballots are counted in the record):
+# ``ballot-cast`` says who voted on what item, the results come with ``resolution-adopted`` /
+# ``resolution-rejected`` and ``board-elected``.
+
+TOPICS = TOPICS + (
+    Topic("membership.college-assignment", SERVICE, "college_assignment",
+          description="Colleges (collèges) staff assigned explicitly to member organisations, overriding "
+                      "the college their legal form gives. Key: the organisation id."),
+    Topic("membership.assembly", SERVICE, "assembly",
+          description="General assemblies (AG): convocation and roll of voting rights, attendance, proxies, "
+                      "quorum, ballots, resolutions adopted or rejected per college, closing."),
+    Topic("membership.board", SERVICE, "board",
+          description="The board (CA): elections by the general assembly and mandates started and ended."),
+    Topic("membership.commission", SERVICE, "commission",
+          description="Commissions and members' seminars: creation, member organisations joining and leaving."),
+)
+
+
+class Attendance(StrEnum):
+    """How a member on an assembly's roll takes part in a session."""
+
+    PRESENT = "present"
+    REPRESENTED = "represented"  # gave a proxy (pouvoir) to a member present
+    EXCUSED = "excused"
+    ABSENT = "absent"
+
+
+class VoteChoice(StrEnum):
+    FOR = "for"
+    AGAINST = "against"
+    ABSTAIN = "abstain"
+
+
+class ResolutionKind(StrEnum):
+    """Which majority of the statutes applies: ordinary, or extraordinary (statutes, dissolution…)."""
+
+    ORDINARY = "ordinary"
+    EXTRAORDINARY = "extraordinary"
+
+
+class VotingRightsWithheld(StrEnum):
+    """Why a member on an assembly's roll has no voting rights on the reference date."""
+
+    LAPSED = "lapsed"
+    WITHDRAWN = "withdrawn"
+    NOT_IN_GOOD_STANDING = "not_in_good_standing"  # dues unpaid past their grace period
+    DUES_UNPAID = "dues_unpaid"  # the reference year's dues not paid by the reference date (statutes)
+
+
+class MandateEndReason(StrEnum):
+    TERM_EXPIRED = "term_expired"
+    RESIGNED = "resigned"
+    MEMBERSHIP_ENDED = "membership_ended"
+    OTHER = "other"
+
+
+class CommissionKind(StrEnum):
+    COMMISSION = "commission"
+    SEMINAR = "seminar"  # a members' seminar (its sessions' attendance lives in the events service)
+
+
+class CollegeResult(BaseModel):
+    """The votes of one college on one resolution: counts of ballots and their weights."""
+
+    model_config = ConfigDict(frozen=True)
+
+    college: str = Field(description="College code.", examples=["associations"])
+    for_count: int = Field(ge=0, description="Members voting for (the represented included).", examples=[12])
+    against_count: int = Field(ge=0, description="Members voting against.", examples=[3])
+    abstain_count: int = Field(ge=0, description="Members abstaining.", examples=[1])
+    for_weight: int = Field(ge=0, description="Weighted votes for (count × the college's weight).", examples=[24])
+    against_weight: int = Field(ge=0, description="Weighted votes against.", examples=[6])
+    abstain_weight: int = Field(ge=0, description="Weighted abstentions.", examples=[2])
+
+
+class ElectedSeat(BaseModel):
+    """A board seat filled by an election."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mandate_id: str = Field(description="Id of the mandate.", examples=["mdt-3b9e01c2d4f5"])
+    organisation_id: str = Field(description="The elected member organisation.", examples=["org-5f1c2a"])
+    college: str = Field(description="College of the seat.", examples=["cooperatives"])
+    votes_weight: int = Field(ge=0, description="Weighted votes the candidate received.", examples=[31])
+    end_on: date = Field(description="Last day of the mandate.", examples=["2054-06-11"])
+
+
+def _assembly_id() -> Any:
+    return Field(description="Id of the general assembly.", examples=["ag-7c1d2e3f4a5b"])
+
+
+def _convocation_number() -> Any:
+    return Field(ge=1, le=2, description="1 for the first convocation, 2 for the second (quorum not met).",
+                 examples=[1])
+
+
+class CollegeAssigned(DomainEvent, event_type="org.cress.membership.college-assigned.v1",
+                      aggregate_type="college_assignment", aggregate_id_field="organisation_id"):
+    """Staff set a member organisation's college explicitly from a date (or, with ``college``
+    null, gave it back the college its legal form gives under the statutes)."""
+
+    organisation_id: str = _organisation_id("Id of the member organisation.")
+    college: str | None = Field(description="College code; null: back to the legal form's college.",
+                                examples=["networks"])
+    since_on: date = Field(description="First day the assignment holds.", examples=["2050-01-10"])
+
+
+class AssemblyConvened(DomainEvent, event_type="org.cress.membership.assembly-convened.v1",
+                       aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """A general assembly was convened; its roll of voting rights (as of ``reference_on``) is frozen."""
+
+    assembly_id: str = _assembly_id()
+    meeting_on: date = Field(description="Date of the assembly.", examples=["2051-06-12"])
+    convened_on: date = Field(description="Date the convocation was sent.", examples=["2051-05-20"])
+    reference_on: date = Field(description="Date the voting rights are assessed on.", examples=["2051-05-20"])
+    notice_days: int = Field(ge=0, description="Minimum notice the statutes require, in days.", examples=[15])
+    resolution_ids: list[str] = Field(description="The agenda's resolutions, in order.", examples=[["r1", "r2"]])
+    voters: int = Field(ge=0, description="Members with voting rights on the reference date.", examples=[40])
+    non_voters: int = Field(ge=0, description="Members on the roll without voting rights.", examples=[3])
+    voters_per_college: dict[str, int] = Field(description="Members with voting rights per college.",
+                                               examples=[{"associations": 25, "cooperatives": 15}])
+
+
+class AssemblyReconvened(DomainEvent, event_type="org.cress.membership.assembly-reconvened.v1",
+                         aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """The quorum was not met: the assembly was convened a second time (same roll)."""
+
+    assembly_id: str = _assembly_id()
+    convocation_number: int = _convocation_number()
+    meeting_on: date = Field(description="Date of the second session.", examples=["2051-06-26"])
+    convened_on: date = Field(description="Date the second convocation was sent.", examples=["2051-06-12"])
+    notice_days: int = Field(ge=0, description="Minimum notice of a second convocation, in days.", examples=[7])
+
+
+class AttendanceRecorded(DomainEvent, event_type="org.cress.membership.attendance-recorded.v1",
+                         aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """A member's attendance at a session was recorded (present, excused, absent). A proxy
+    records ``represented`` with ``proxy-given`` instead."""
+
+    assembly_id: str = _assembly_id()
+    organisation_id: str = _organisation_id("The member organisation.")
+    attendance: Attendance = Field(description="Attendance (code).", examples=["present"])
+    convocation_number: int = _convocation_number()
+    recorded_on: date = Field(description="Date recorded.", examples=["2051-06-12"])
+
+
+class ProxyGiven(DomainEvent, event_type="org.cress.membership.proxy-given.v1",
+                 aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """A member gave its proxy (pouvoir) to a member present with voting rights: it is represented."""
+
+    assembly_id: str = _assembly_id()
+    grantor_id: str = Field(description="The represented member organisation.", examples=["org-11aa22"])
+    holder_id: str = Field(description="The member organisation holding the proxy.", examples=["org-33bb44"])
+    convocation_number: int = _convocation_number()
+    given_on: date = Field(description="Date recorded.", examples=["2051-06-12"])
+
+
+class _QuorumFigures(DomainEvent):
+    assembly_id: str = _assembly_id()
+    convocation_number: int = _convocation_number()
+    counted: int = Field(ge=0, description="Voters present or represented (their weights if the quorum is weighted).",
+                         examples=[18])
+    voters: int = Field(ge=0, description="All voters of the roll (their weights if weighted).", examples=[40])
+    required: int = Field(ge=0, description="The least ``counted`` that meets the quorum.", examples=[10])
+    weighted: bool = Field(description="Whether the quorum counts weights.", examples=[False])
+    opened_on: date = Field(description="Date of the session.", examples=["2051-06-12"])
+
+
+class AssemblyOpened(_QuorumFigures, event_type="org.cress.membership.assembly-opened.v1",
+                     aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """The session opened with its quorum met (or no quorum required): votes may be cast."""
+
+
+class AssemblyQuorumNotReached(_QuorumFigures, event_type="org.cress.membership.assembly-quorum-not-reached.v1",
+                               aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """The quorum was not met: the assembly cannot deliberate; a second convocation may follow."""
+
+
+class BallotCast(DomainEvent, event_type="org.cress.membership.ballot-cast.v1",
+                 aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """A member voted on an agenda item, for itself and the members it represents. The choice is
+    not published (see the results in ``resolution-adopted`` / ``resolution-rejected`` / ``board-elected``)."""
+
+    assembly_id: str = _assembly_id()
+    item_id: str = Field(description="The resolution's id, or ``board-election``.", examples=["r1"])
+    voter_id: str = Field(description="The member organisation voting.", examples=["org-33bb44"])
+    represented_ids: list[str] = Field(description="The members it voted for by proxy.", examples=[["org-11aa22"]])
+    cast_on: date = Field(description="Date of the vote.", examples=["2051-06-12"])
+
+
+class _ResolutionDecided(DomainEvent):
+    assembly_id: str = _assembly_id()
+    resolution_id: str = Field(description="The resolution's id on the agenda.", examples=["r1"])
+    kind: ResolutionKind = Field(description="Which majority applied (code).", examples=["ordinary"])
+    majority: str = Field(description="The statutes' majority rule applied, in words.",
+                          examples=["more than 1/2 of the weighted votes for or against (abstentions not counted)"])
+    results: list[CollegeResult] = Field(description="Votes per college.",
+                                         examples=[[{"college": "associations", "for_count": 12, "against_count": 3,
+                                                     "abstain_count": 1, "for_weight": 24, "against_weight": 6,
+                                                     "abstain_weight": 2}]])
+    for_weight: int = Field(ge=0, description="Votes for, weighted if the majority is.", examples=[24])
+    against_weight: int = Field(ge=0, description="Votes against, weighted if the majority is.", examples=[6])
+    abstain_weight: int = Field(ge=0, description="Abstentions, weighted if the majority is.", examples=[2])
+    decided_on: date = Field(description="Date of the decision.", examples=["2051-06-12"])
+
+
+class ResolutionAdopted(_ResolutionDecided, event_type="org.cress.membership.resolution-adopted.v1",
+                        aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """A resolution was adopted by the statutes' majority."""
+
+
+class ResolutionRejected(_ResolutionDecided, event_type="org.cress.membership.resolution-rejected.v1",
+                         aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """A resolution did not get the statutes' majority."""
+
+
+class CandidacyRegistered(DomainEvent, event_type="org.cress.membership.candidacy-registered.v1",
+                          aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """A member with voting rights stood for a board seat of its college at this assembly."""
+
+    assembly_id: str = _assembly_id()
+    organisation_id: str = _organisation_id("The candidate member organisation.")
+    college: str = Field(description="The college whose seat it stands for.", examples=["associations"])
+    registered_on: date = Field(description="Date of the candidacy.", examples=["2051-06-01"])
+
+
+class AssemblyClosed(DomainEvent, event_type="org.cress.membership.assembly-closed.v1",
+                     aggregate_type="assembly", aggregate_id_field="assembly_id"):
+    """The assembly closed: its record (attendance, quorum, results) can no longer change."""
+
+    assembly_id: str = _assembly_id()
+    convocation_number: int = _convocation_number()
+    closed_on: date = Field(description="Date of closing.", examples=["2051-06-12"])
+    present: int = Field(ge=0, description="Members present.", examples=[15])
+    represented: int = Field(ge=0, description="Members represented by proxy.", examples=[4])
+    excused: int = Field(ge=0, description="Members excused.", examples=[6])
+    absent: int = Field(ge=0, description="Members on the roll absent.", examples=[18])
+    resolutions_adopted: list[str] = Field(description="Ids of the resolutions adopted.", examples=[["r1"]])
+    resolutions_rejected: list[str] = Field(description="Ids of the resolutions rejected.", examples=[["r2"]])
+
+
+class BoardElected(DomainEvent, event_type="org.cress.membership.board-elected.v1",
+                   aggregate_type="board", aggregate_id_field="board_id"):
+    """A general assembly elected board members; each seat's mandate starts (``mandate-started``)."""
+
+    board_id: str = Field(description="Id of the board (one per chamber).", examples=["board"])
+    assembly_id: str = _assembly_id()
+    elected_on: date = Field(description="Date of the election (the assembly's session).", examples=["2051-06-12"])
+    seats: list[ElectedSeat] = Field(description="The seats filled.",
+                                     examples=[[{"mandate_id": "mdt-3b9e01c2d4f5", "organisation_id": "org-5f1c2a",
+                                                 "college": "associations", "votes_weight": 31,
+                                                 "end_on": "2054-06-11"}]])
+    vacant_seats: dict[str, int] = Field(description="Seats left vacant per college (too few candidates).",
+                                         examples=[{"networks": 1}])
+
+
+class MandateStarted(DomainEvent, event_type="org.cress.membership.mandate-started.v1",
+                     aggregate_type="board", aggregate_id_field="board_id"):
+    """A member organisation took a board seat."""
+
+    board_id: str = Field(description="Id of the board.", examples=["board"])
+    mandate_id: str = Field(description="Id of the mandate.", examples=["mdt-3b9e01c2d4f5"])
+    organisation_id: str = _organisation_id("The member organisation sitting on the board.")
+    college: str = Field(description="College of the seat.", examples=["associations"])
+    assembly_id: str = _assembly_id()
+    start_on: date = Field(description="First day of the mandate.", examples=["2051-06-12"])
+    end_on: date = Field(description="Last day of the mandate (term).", examples=["2054-06-11"])
+
+
+class MandateEnded(DomainEvent, event_type="org.cress.membership.mandate-ended.v1",
+                   aggregate_type="board", aggregate_id_field="board_id"):
+    """A board mandate ended (term expired, resignation, end of membership…)."""
+
+    board_id: str = Field(description="Id of the board.", examples=["board"])
+    mandate_id: str = Field(description="Id of the mandate.", examples=["mdt-3b9e01c2d4f5"])
+    organisation_id: str = _organisation_id("The member organisation leaving its seat.")
+    college: str = Field(description="College of the seat.", examples=["associations"])
+    ended_on: date = Field(description="Last day of the mandate.", examples=["2053-01-31"])
+    reason: MandateEndReason = Field(description="Why it ended (code).", examples=["resigned"])
+
+
+def _commission_id() -> Any:
+    return Field(description="Id of the commission or seminar.", examples=["com-2a3b4c5d6e7f"])
+
+
+class CommissionCreated(DomainEvent, event_type="org.cress.membership.commission-created.v1",
+                        aggregate_type="commission", aggregate_id_field="commission_id"):
+    """A commission or members' seminar was set up."""
+
+    commission_id: str = _commission_id()
+    kind: CommissionKind = Field(description="commission or seminar (code).", examples=["commission"])
+    name: str = Field(description="Its name (not personal data).", examples=["Commission transition écologique"])
+    created_on: date = Field(description="Date of creation.", examples=["2051-01-15"])
+
+
+class CommissionMemberJoined(DomainEvent, event_type="org.cress.membership.commission-member-joined.v1",
+                             aggregate_type="commission", aggregate_id_field="commission_id"):
+    """A member organisation joined a commission or seminar."""
+
+    commission_id: str = _commission_id()
+    organisation_id: str = _organisation_id("The member organisation.")
+    joined_on: date = Field(description="First day it takes part.", examples=["2051-02-01"])
+
+
+class CommissionMemberLeft(DomainEvent, event_type="org.cress.membership.commission-member-left.v1",
+                           aggregate_type="commission", aggregate_id_field="commission_id"):
+    """A member organisation left a commission or seminar."""
+
+    commission_id: str = _commission_id()
+    organisation_id: str = _organisation_id("The member organisation.")
+    left_on: date = Field(description="Last day it took part.", examples=["2052-03-31"])
+
+
+__all__ += [
+    "Attendance", "VoteChoice", "ResolutionKind", "VotingRightsWithheld", "MandateEndReason", "CommissionKind",
+    "CollegeResult", "ElectedSeat",
+    "CollegeAssigned", "AssemblyConvened", "AssemblyReconvened", "AttendanceRecorded", "ProxyGiven",
+    "AssemblyOpened", "AssemblyQuorumNotReached", "BallotCast", "ResolutionAdopted", "ResolutionRejected",
+    "CandidacyRegistered", "AssemblyClosed", "BoardElected", "MandateStarted", "MandateEnded",
+    "CommissionCreated", "CommissionMemberJoined", "CommissionMemberLeft",
+]

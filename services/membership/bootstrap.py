@@ -16,20 +16,33 @@ from services.membership.adapters.repository import ensure_indexes
 from services.membership.service_layer import projections as p
 from services.membership.service_layer.runner import run_dues
 from services.membership.settings import DuesSettings
+from services.membership.service_layer.governance import on_membership_ended
 
 
 def _commands(platform):
+    from services.membership.service_layer.governance import GovernanceService
     from services.membership.service_layer.handlers import MembershipService
-    from services.membership.settings import DuesSettings
+    from services.membership.settings import DuesSettings, GovernanceSettings
 
     dues = DuesSettings()  # a bad barème file stops the start-up, named
-    return MembershipService(platform.db, dues.fee_scale(), dues.terms())
+    commands = MembershipService(platform.db, dues.fee_scale(), dues.terms())
+    # governance (AG, board, colleges, commissions): its own commands, beside the others'
+    commands.governance = GovernanceService(platform.db, GovernanceSettings().statutes())  # bad statutes: no start
+    return commands
 
 
 def _routers():
     from services.membership.entrypoints.api import ROUTERS
+    from services.membership.entrypoints.governance_api import ROUTERS as GOVERNANCE_ROUTERS
 
-    return ROUTERS
+    return (*ROUTERS, *GOVERNANCE_ROUTERS)
+
+
+async def _indexes(db) -> None:
+    from services.membership.adapters.governance import ensure_governance_indexes
+
+    await ensure_indexes(db)
+    await ensure_governance_indexes(db)
 
 
 def _consumers() -> list[Consumer]:
@@ -45,6 +58,10 @@ def _consumers() -> list[Consumer]:
             Subscription(MembershipLapsed, p.on_membership_lapsed),
             Subscription(MembershipRenewed, p.on_membership_renewed),
             Subscription(MembershipWithdrawn, p.on_membership_withdrawn),
+        ]),
+        Consumer("board-seats", [  # a member that lapses or withdraws leaves the board
+            Subscription(MembershipLapsed, on_membership_ended),
+            Subscription(MembershipWithdrawn, on_membership_ended),
         ]),
     ]
 
@@ -68,7 +85,7 @@ SERVICE = ServiceDefinition(
     contracts="contracts.membership",
     commands=_commands,
     routers=_routers,
-    indexes=ensure_indexes,
+    indexes=_indexes,
     consumers=_consumers,
     jobs=[Job("dues-runner", DuesSettings().runner_seconds, run_dues)],  # deadlines daily, invoicing yearly
     openapi_tags=[
@@ -79,5 +96,9 @@ SERVICE = ServiceDefinition(
         {"name": "statistics", "description": "Figures per year (from the yearly-statistics read model)"},
         {"name": "register", "description": "Bringing a chamber's past register in (organisations, members, "
                                             "invoices, payments)"},
+        {"name": "governance", "description": "Statutes, colleges, voting rights on a date"},
+        {"name": "assemblies", "description": "General assemblies: convocation, attendance, proxies, quorum, votes"},
+        {"name": "board", "description": "The board (CA): mandates, who sits on it on a date"},
+        {"name": "commissions", "description": "Commissions and members' seminars, who takes part"},
     ],
 )

@@ -51,3 +51,29 @@ class DuesSettings(BaseSettings):
     def terms(self) -> DuesTerms:
         return DuesTerms(payment_terms_days=self.payment_terms_days, grace_period_days=self.grace_period_days,
                          invoicing_month=self.invoicing_month, invoicing_day=self.invoicing_day)
+
+
+# -- governance: the statutes' rules ------------------------------------------------------------
+# Like the barème, the statutes' governance rules come from a JSON file validated at start-up
+# (``MEMBERSHIP_STATUTES_FILE``; schema: :class:`services.membership.domain.governance.Statutes`,
+# ``GET /governance/statutes`` shows those in force); without it, DEFAULT_STATUTES apply.
+
+class GovernanceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEMBERSHIP_", extra="ignore", frozen=True)
+
+    statutes_file: Path | None = Field(None, description="JSON file of the statutes' governance rules.")
+
+    def statutes(self):
+        from services.membership.domain.governance import DEFAULT_STATUTES, Statutes
+
+        if self.statutes_file is None:
+            return DEFAULT_STATUTES
+        try:
+            text = self.statutes_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput("MEMBERSHIP_STATUTES_FILE", f"cannot read {self.statutes_file}: {exc}") from None
+        try:
+            return Statutes.model_validate_json(text)
+        except ValidationError as exc:
+            where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'statutes'}: {e['msg']}" for e in exc.errors())
+            raise InvalidInput("MEMBERSHIP_STATUTES_FILE", f"{self.statutes_file}: {where}") from None

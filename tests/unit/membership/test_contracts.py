@@ -18,7 +18,16 @@ EXPECTED = {
                "membership-entered-grace-period", "membership-lapsed", "membership-renewed",
                "membership-withdrawn"},
     "fee_scale": {"fee-scale-adopted"},
+    # governance
+    "college_assignment": {"college-assigned"},
+    "assembly": {"assembly-convened", "assembly-reconvened", "attendance-recorded", "proxy-given", "assembly-opened",
+                 "assembly-quorum-not-reached", "ballot-cast", "resolution-adopted", "resolution-rejected",
+                 "candidacy-registered", "assembly-closed"},
+    "board": {"board-elected", "mandate-started", "mandate-ended"},
+    "commission": {"commission-created", "commission-member-joined", "commission-member-left"},
 }
+ID_FIELDS = {"application": "application_id", "assembly": "assembly_id", "board": "board_id",
+             "commission": "commission_id", "fee_scale": "year"}
 
 
 def test_the_expected_event_set():
@@ -33,10 +42,9 @@ def test_every_event_belongs_to_its_aggregate_topic(model):
     assert model.event_type.startswith("org.cress.membership.") and model.event_type.endswith(".v1")
     assert event_class(model.event_type) is model and model.event_type in registered_events()
     topic = topic_for(model.event_type)
-    assert topic.name == f"membership.{model.aggregate_type.replace('_', '-')}" and topic.aggregate_type == model.aggregate_type
-    id_field = model.aggregate_id_field
-    assert id_field == {"application": "application_id", "fee_scale": "year"}.get(model.aggregate_type,
-                                                                                  "organisation_id")
+    assert topic.name == f"membership.{model.aggregate_type.replace('_', '-')}"
+    assert topic.aggregate_type == model.aggregate_type
+    assert model.aggregate_id_field == ID_FIELDS.get(model.aggregate_type, "organisation_id")
 
 
 @pytest.mark.parametrize("model", EVENT_MODELS, ids=lambda m: m.__name__)
