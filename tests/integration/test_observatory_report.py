@@ -56,6 +56,8 @@ async def test_the_membership_report_as_of_any_date(infrastructure):
                 ok = (f01["new_members"]["value"] == 3 and f02["new_members"]["value"] == 2
                       and f02["withdrawals"]["value"] == 1 and f02["lapses"]["value"] == 1
                       and f02["dues_invoiced_cents"]["value"] == dues[c] + dues[d]
+                      and f01["dues_collected_cents"]["value"] == dues[a] + dues[b]
+                      and f02["dues_collected_cents"]["value"] == dues[c]
                       and f01["members_at_year_end"]["value"] == f01["members_previous_year_end"]["value"] + 3)
                 return ok and (f01, f02, fm)
 
