@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -29,7 +26,7 @@ from aiokafka.errors import KafkaError
 
 from contracts.envelope import CloudEvent
 from contracts.topics import topic_for
-from runtime import metrics
+from runtime import lease, metrics
 from runtime.mongo import OUTBOX, Database, Transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -93,7 +90,7 @@ class OutboxRelay:
         self.lease_seconds = lease_seconds
         self.coalesce = coalesce
         self.after_publish = after_publish
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = lease.owner_id()
         self._wake = asyncio.Event()
         self._stopping = False
         self._lease_until = utcnow()
@@ -143,12 +140,23 @@ class OutboxRelay:
             doc = await self.db[LEASE].find_one_and_update(
                 {"_id": "relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
                 {"$set": {"owner": self.owner, "until": until}}, upsert=True, return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:  # another relay holds a live lease
-            return False
+        except DuplicateKeyError:  # another relay holds a live lease — unless it is dead
+            doc = await self._take_over_from_the_dead(until)
         if doc and doc.get("owner") == self.owner:
             self._lease_until = until
             return True
         return False
+
+    async def _take_over_from_the_dead(self, until) -> dict[str, Any] | None:
+        """The lease, taken from a holder on this machine whose process is gone (a restart after a
+        ``kill -9``): no waiting the lease out (see :mod:`runtime.lease`)."""
+        current = await self.db[LEASE].find_one({"_id": "relay"})
+        if not current or not lease.abandoned(current.get("owner")):
+            return None
+        log.info("outbox relay: taking over the lease of %s, a process that no longer runs", current["owner"])
+        return await self.db[LEASE].find_one_and_update(
+            {"_id": "relay", "owner": current["owner"]}, {"$set": {"owner": self.owner, "until": until}},
+            return_document=ReturnDocument.AFTER)
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending records, in order; return how many."""
