@@ -158,13 +158,14 @@ class EventApp:
             raise ValueError("subscriber() needs at least one event class")
         if self._built:
             raise RuntimeError("subscriptions are declared before the app starts or its AsyncAPI is generated")
+        for event in events:
+            if not (isinstance(event, type) and issubclass(event, DomainEvent) and hasattr(event, "event_type")):
+                raise TypeError(f"{event!r} is not an event class of the contracts")
 
         def register(func: Callable) -> Callable:
             if not asyncio.iscoroutinefunction(func):
                 raise TypeError(f"{func.__name__}: handlers are `async def`")
             for event in events:
-                if not (isinstance(event, type) and issubclass(event, DomainEvent) and hasattr(event, "event_type")):
-                    raise TypeError(f"{event!r} is not an event class of the contracts")
                 gid = self.group_id(group)
                 topic = topic_for(event.event_type).name
                 route = self._routes.setdefault((gid, topic), _Route(gid, topic, from_beginning))
