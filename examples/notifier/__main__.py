@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from aiokafka.errors import KafkaConnectionError
+
 from examples.notifier.app import Config, create_app, send_digest
 
 DEFAULT_ASYNCAPI = Path(__file__).parent / "asyncapi.json"
@@ -28,7 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(config)
         print(f"notifier: group {config.name} on {config.bootstrap_servers}; SMTP {config.smtp_host}:{config.smtp_port}; "
               f"address book {config.address_book}", file=sys.stderr)
-        asyncio.run(app.run())
+        try:
+            asyncio.run(app.run())
+        except KafkaConnectionError as exc:
+            print(f"notifier: cannot reach Kafka at {config.bootstrap_servers} ({exc}): start `make run`, "
+                  "or set KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)
+            return 1
     elif args.command == "digest":
         print(asyncio.run(send_digest(config, days=args.days)))
     else:
