@@ -97,12 +97,16 @@ async def test_notifier_mails_a_welcome_note_once_and_the_weeks_digest(kafka, tm
             await app.wait_assigned()
             welcome = await publish(producer, activated(org))
             # another type on the same topic: skipped by the welcome handler, journaled
-            await publish(producer, DuesInvoiced(organisation_id=org, invoice_id=f"{org}-2026", year=2026,
+            dues = await publish(producer, DuesInvoiced(organisation_id=org, invoice_id=f"{org}-2026", year=2026,
                                                  amount_cents=15_000, fee_bracket="B2", issued_on=date(2026, 11, 20),
                                                  due_on=date(2026, 12, 20), grace_ends_on=date(2027, 3, 20)))
             # an organisation the address book does not know: dead-lettered, no mail
             await publish(producer, activated(stranger))
-            await eventually(lambda: len(inbox.mails) >= 1 and app.dead_lettered, timeout=30)
+            # (the journal group reads the log from the beginning: in a full test session it also meets
+            # other tests' records, poison ones included, which it dead-letters too)
+            def stranger_dead_lettered():
+                return [(dlq, d, e) for dlq, d, e in app.dead_lettered if d.envelope and d.envelope.subject == stranger]
+            await eventually(lambda: len(inbox.mails) >= 1 and stranger_dead_lettered(), timeout=30)
             mail = inbox.mails[0]
             assert mail["To"] == "contact@coop.example"
             assert "Coop du Coin" in mail["Subject"]
@@ -114,10 +118,11 @@ async def test_notifier_mails_a_welcome_note_once_and_the_weeks_digest(kafka, tm
             marker = await publish(producer, activated(org, application_id="app-second"))
             await eventually(lambda: app.journal.welcomed(marker.id), timeout=30)
             assert [m["To"] for m in inbox.mails] == ["contact@coop.example"] * 2  # the first, and the marker's
-            dlq, delivery, error = app.dead_lettered[0]
+            [(dlq, delivery, error)] = stranger_dead_lettered()
             assert dlq == "membership.member.dlq" and stranger in str(error)
-            await eventually(lambda: app.journal.week(datetime.now(timezone.utc) + timedelta(seconds=1))
-                             ["org.cress.membership.dues-invoiced.v1"] == 1, timeout=30)
+            journaled = "SELECT type FROM events WHERE id IN (?, ?)"
+            await eventually(lambda: len(app.journal.db.execute(journaled, (welcome.id, dues.id)).fetchall()) == 2,
+                             timeout=60)
         finally:
             await app.stop()
         body = await send_digest(config, until=datetime.now(timezone.utc) + timedelta(seconds=1))
