@@ -8,13 +8,19 @@ On the embedded stack (or the servers named by KAFKA_BOOTSTRAP_SERVERS / MONGODB
 2. raw — the same durable writes by hand with aiokafka and PyMongo, in collections with the
    same indexes and the same majority write concern: per command a transaction with the state
    and an outbox record; publish, mark sent in bulk; a ``getmany`` consumer writing the
-   projection and the processed-event records in one transaction per batch, then committing.
+   projection and the processed-event records in one transaction per batch, then committing;
+3. faststream — the platform's producing side as in 1, the projection consumed by the subscriber kit
+   for internal apps (:mod:`contracts.faststream`: a FastStream ``batch=True`` subscriber, 500 records
+   at most) whose batch handler writes the projection and the processed-event records in one
+   transaction; FastStream acknowledges (commits) the batch after the handler returned, i.e. after
+   the durable write.
 
 Both run C concurrent command submitters, and the clock stops when the projection holds all N.
 Then p50/p99 latency of a read (GET /organisations/{id}) and a write (POST /organisations)
 endpoint of a real uvicorn process under 32 concurrent clients.
 
-The last line is ``ratio=<platform/raw>`` (goal ≥ 0.8).
+The last lines are ``faststream_ratio=<faststream/platform>`` (the issue's bar for moving the
+runtime's consumer onto FastStream: ≥ 0.95) and ``ratio=<platform/raw>`` (goal ≥ 0.8).
 """
 from __future__ import annotations
 
@@ -36,11 +42,13 @@ from pymongo.write_concern import WriteConcern
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from contracts.faststream import Delivery, EventApp
 from contracts.membership import OrganisationRegistered
 from contracts.topics import Topic
 from runtime.auth import issue_token
 from runtime.consumer import Consumer, Subscription
 from runtime.kafka import ensure_topics, make_producer
+from runtime.mongo import PROCESSED
 from runtime.platform import running
 from runtime.service import service
 from runtime.settings import Settings
@@ -132,6 +140,55 @@ async def platform_pipeline(settings: Settings, items: list[dict], concurrency: 
         consumer.stop()
         await task
         await consumer.close()
+    return len(items) / elapsed
+
+
+# -- 3. FastStream ---------------------------------------------------------------------------------
+async def faststream_pipeline(settings: Settings, items: list[dict], concurrency: int) -> float:
+    """As :func:`platform_pipeline`, the projection consumed by the FastStream subscriber kit instead of
+    the runtime's consumer: one transaction per batch (processed-event records included, as the
+    runtime's consumer does), the batch acknowledged after it."""
+    processed = f"{settings.mongodb_database}.bench-directory"
+
+    async with running(service("membership"), settings, consumers=False, jobs=False) as platform:
+        db = platform.db
+        app = EventApp(f"{settings.mongodb_database}.faststream", bootstrap_servers=settings.kafka_bootstrap_servers,
+                       batch_size=settings.consumer_batch_size)
+
+        @app.subscriber(OrganisationRegistered, batch=True)
+        async def project(deliveries: list[Delivery]) -> None:
+            async def work(tx) -> None:
+                keys = [f"{processed}:{d.envelope.id}" for d in deliveries]
+                seen = {x["_id"] async for x in tx.db[PROCESSED].find(
+                    {"_id": {"$in": keys}}, {"_id": 1}, session=tx.session)}
+                fresh = [(k, d) for k, d in zip(keys, deliveries) if k not in seen]
+                for _, d in fresh:
+                    event: OrganisationRegistered = d.event  # type: ignore[assignment]
+                    tx.stage("directory", UpdateOne(
+                        {"_id": event.organisation_id},
+                        {"$set": {"departement": event.departement, "legal_form": event.legal_form.value}},
+                        upsert=True))
+                if fresh:
+                    await tx.db[PROCESSED].insert_many(
+                        [{"_id": k, "consumer": "bench-directory", "event_id": d.envelope.id, "type": d.envelope.type}
+                         for k, d in fresh], session=tx.session)
+            await db.transaction(work)
+
+        await app.start()
+        try:
+            await app.wait_assigned()
+            commands: MembershipService = platform.commands
+            today = date.today()
+            with progress() as bar:
+                started = time.perf_counter()
+                await run_pool(items, concurrency, lambda p: commands.register_organisation(p, on=today), bar,
+                               "faststream: commands")
+                commands_done = time.perf_counter() - started
+                await wait_count(db["directory"], len(items), bar, "faststream: projection")
+                elapsed = time.perf_counter() - started
+            err.print(f"faststream: commands {commands_done:.1f} s, projection complete at {elapsed:.1f} s")
+        finally:
+            await app.stop()
     return len(items) / elapsed
 
 
@@ -285,11 +342,13 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
         # Interleaved rounds, alternating which pipeline goes first, so that the database's drift
         # (SecantusDB slows down as it fills) weighs on both alike.
         per_round = [items[i::rounds] for i in range(rounds)]
-        totals = {"raw": [0, 0.0], "platform": [0, 0.0]}
+        totals = {"raw": [0, 0.0], "platform": [0, 0.0], "faststream": [0, 0.0]}
+        pipelines = {"raw": raw_pipeline, "platform": platform_pipeline, "faststream": faststream_pipeline}
+        names = list(pipelines)
         for r, chunk in enumerate(per_round):
-            order = ("raw", "platform") if r % 2 == 0 else ("platform", "raw")
+            order = names[r % 3:] + names[:r % 3]  # each pipeline goes first in turn
             for name in order:
-                pipeline = raw_pipeline if name == "raw" else platform_pipeline
+                pipeline = pipelines[name]
                 db_name = f"bench_{name}_{stamp}_{r}"
                 settings = service("membership").settings(**base, mongodb_database=db_name)
                 rate = asyncio.run(pipeline(settings, chunk, concurrency))
@@ -300,6 +359,9 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
         platform = totals["platform"][0] / totals["platform"][1]
         print(f"raw      (aiokafka + PyMongo, same durable writes): {raw:8.1f} commands/s end to end")
         print(f"platform (service layer → outbox → Kafka → idempotent consumer): {platform:8.1f} commands/s end to end")
+        faststream = totals["faststream"][0] / totals["faststream"][1]
+        print(f"faststream (service layer → outbox → Kafka → FastStream kit, batch, ack after the write): "
+              f"{faststream:8.1f} commands/s end to end")
 
         settings = service("membership").settings(**base, mongodb_database=f"bench_http_{stamp}")
         port = free_port()
@@ -316,6 +378,7 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline."),
             p50, p99, n, failed = lat[kind]
             print(f"{label:<26} {clients} clients, {n} requests: p50={p50:.1f} ms p99={p99:.1f} ms"
                   + (f" ({failed} transport errors)" if failed else ""))
+        print(f"faststream_ratio={faststream / platform:.3f}")
         print(f"ratio={platform / raw:.3f}")
     finally:
         infra.stop()

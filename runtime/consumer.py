@@ -41,7 +41,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timezone
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -50,6 +49,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
 from contracts.base import DomainEvent
+from contracts.deadletter import dead_letter_headers as contract_dead_letter_headers
 from contracts.envelope import CloudEvent, EnvelopeError
 from contracts.topics import topic_by_name, topic_for
 from runtime import logging as log_context
@@ -77,17 +77,10 @@ class PermanentError(Exception):
 
 
 def dead_letter_headers(record: ConsumerRecord, consumer: str, error: BaseException, attempts: int) -> list:
-    meta = {
-        "dlq_error": f"{type(error).__name__}: {error}"[:2000],
-        "dlq_original_topic": record.topic,
-        "dlq_original_partition": str(record.partition),
-        "dlq_original_offset": str(record.offset),
-        "dlq_consumer": consumer,
-        "dlq_attempts": str(attempts),
-        "dlq_failed_at": utcnow().astimezone(timezone.utc).isoformat(),
-    }
-    original = [(k, v) for k, v in (record.headers or ()) if not k.startswith("dlq_")]
-    return original + [(k, v.encode()) for k, v in meta.items()]
+    """The record's headers and the ``dlq_*`` ones (:mod:`contracts.deadletter`: the FastStream kit writes the same)."""
+    return contract_dead_letter_headers(topic=record.topic, partition=record.partition, offset=record.offset,
+                                        headers=record.headers, consumer=consumer, error=error, attempts=attempts,
+                                        failed_at=utcnow())
 
 
 class Consumer:
