@@ -248,37 +248,38 @@ async def test_concurrent_payments_are_all_kept(client):
 
 
 async def test_statistics_and_good_standing_follow_the_events(client):
-    # years of its own (2071-2072): the yearly figures read every test's events on the shared topics
+    # years before every other test's (1991-1992): the yearly figures read every test's events on the
+    # shared topics, and a year's members at year end count those who joined in any earlier year
     ids = []
     for i, siret in enumerate(("73282932000074", "44306184100047", "55210055400013")):
-        org = await client.post("/organisations", json=org_body(siret=siret, name=f"Structure {i}", on="2071-01-05"))
+        org = await client.post("/organisations", json=org_body(siret=siret, name=f"Structure {i}", on="1991-01-05"))
         ids.append(org.json()["id"])
-        app_id = (await client.post("/applications", json={"organisation_id": ids[-1], "on": "2071-02-01"})).json()["id"]
-        await client.post(f"/applications/{app_id}/welcome-meeting", json={"on": "2071-02-02"})
-        await client.post(f"/applications/{app_id}/admission", json={"on": "2071-02-03"})
-        r = await client.post("/members", json={"application_id": app_id, "on": "2071-02-04"})
+        app_id = (await client.post("/applications", json={"organisation_id": ids[-1], "on": "1991-02-01"})).json()["id"]
+        await client.post(f"/applications/{app_id}/welcome-meeting", json={"on": "1991-02-02"})
+        await client.post(f"/applications/{app_id}/admission", json={"on": "1991-02-03"})
+        r = await client.post("/members", json={"application_id": app_id, "on": "1991-02-04"})
         assert r.status_code == 201, r.text
     paid = ids[0]
     dues = (await client.get(f"/members/{paid}")).json()["invoices"][0]["amount_cents"]
-    await client.post(f"/members/{paid}/payments", json={"year": 2071, "amount_cents": dues, "on": "2071-02-20"})
-    r = await client.post("/dues/deadlines", json={"on": "2071-12-31"})
+    await client.post(f"/members/{paid}/payments", json={"year": 1991, "amount_cents": dues, "on": "1991-02-20"})
+    r = await client.post("/dues/deadlines", json={"on": "1991-12-31"})
     assert r.json()["counts"]["changed"] == 2  # the two unpaid members lapse (grace over)
-    standing = (await client.get("/members/in-good-standing", params={"on": "2071-12-31"})).json()
+    standing = (await client.get("/members/in-good-standing", params={"on": "1991-12-31"})).json()
     assert [m["id"] for m in standing["items"]] == [paid] and standing["total"] == 1
-    r = await client.post("/dues/invoicing", json={"year": 2072, "on": "2072-01-05"})
+    r = await client.post("/dues/invoicing", json={"year": 1992, "on": "1992-01-05"})
     assert r.json()["counts"] == {"invoiced": 1, "already_invoiced": 0}
 
     async def figures():
-        rows = (await client.get("/statistics/yearly", params={"since": 2071})).json()
+        rows = (await client.get("/statistics/yearly", params={"since": 1991})).json()
         y = {row["year"]: row for row in rows}
-        return y if 2072 in y and y[2071]["members_lapsed"] == 2 else None
+        return y if 1992 in y and y[1991]["members_lapsed"] == 2 else None
 
     years = await eventually(figures)
-    assert years[2071]["applications_submitted"] == 3 and years[2071]["members_joined"] == 3
-    assert years[2071]["members_at_year_end"] == 1
-    assert years[2071]["dues_collected_cents"] == dues
-    assert years[2071]["dues_invoiced_cents"] == dues + 2 * years[2071]["dues_written_off_cents"] // 2
-    assert years[2072]["dues_invoiced_cents"] > 0
+    assert years[1991]["applications_submitted"] == 3 and years[1991]["members_joined"] == 3
+    assert years[1991]["members_at_year_end"] == 1
+    assert years[1991]["dues_collected_cents"] == dues
+    assert years[1991]["dues_invoiced_cents"] == dues + 2 * years[1991]["dues_written_off_cents"] // 2
+    assert years[1992]["dues_invoiced_cents"] > 0
 
 
 async def test_search_filters_and_pagination(client):
