@@ -76,6 +76,7 @@ from contracts.topics import topic_for
 from runtime.auth import issue_token
 from runtime.settings import Settings
 from runtime.stack import Infrastructure, Process, free_port, start_infrastructure, start_service, wait_ready
+from services.webhooks.adapters.repository import attempts_of, due_query
 
 err = Console(stderr=True)
 EVENT_TYPE = ContactAdded.event_type
@@ -346,7 +347,8 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
                 publish_s = await publishing
                 await asyncio.sleep(3.0)  # late duplicates, if any, arrive
                 for _ in range(120):  # the service writes its last records
-                    if not await mongo[database]["messages"].count_documents({"status": "pending"}):
+                    if not sum([await mongo[database]["messages"].count_documents(due_query(e))
+                                for e in endpoint_ids]):
                         break
                     await asyncio.sleep(1.0)
             lines.append(f"published {events} events in {publish_s:.1f} s ({events / publish_s:.0f}/s) to {TOPIC}; "
@@ -394,12 +396,17 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
                     if first is not None and any(t > first for _, t in hits):
                         suspects.append((r, e, hits))
             duplicates = redelivered = 0
+            suspected: dict[tuple[int, str], dict] = {}  # one query per endpoint (no index by webhook-id)
+            for index in {r.index for r, _, _ in suspects}:
+                ids = [e for r, e, _ in suspects if r.index == index]
+                async for doc in db["messages"].find({"endpoint_id": endpoint_ids[index], "webhook_id": {"$in": ids}}):
+                    suspected[index, doc["webhook_id"]] = doc
             for r, e, hits in suspects:
                 first = r.first_2xx(e)
                 later = [(s, t) for s, t in hits if t > first]
-                message = await db["messages"].find_one({"endpoint_id": endpoint_ids[r.index], "webhook_id": e})
-                recorded = 0 if message is None else await db["attempts"].count_documents(
-                    {"message_id": message["_id"], "outcome": "delivered"})
+                message = suspected.get((r.index, e))
+                logged = [] if message is None else await attempts_of(db, message)
+                recorded = sum(1 for a in logged if a["outcome"] == "delivered")
                 explained = (killed_at is not None and first < killed_at and all(t > killed_at for _, t in later)
                              and recorded <= 1 and message is not None and message.get("replays", 0) == 0)
                 if explained:
@@ -407,8 +414,7 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
                 else:
                     duplicates += len(later)
                     if duplicates <= 5:
-                        attempts = [] if message is None else await db["attempts"].find(
-                            {"message_id": message["_id"]}).sort("at", 1).to_list()
+                        attempts = logged
                         lines.append(f"  duplicate: receiver {r.index + 1} {e}: answers "
                                      f"{[(s, round(t - t0, 3)) for s, t in hits]}; killed at "
                                      f"{(killed_at or t0) - t0:.3f}, restarted at {(restarted_at or t0) - t0:.3f}; "
