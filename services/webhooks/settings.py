@@ -35,8 +35,8 @@ class WebhooksSettings(BaseSettings):
     response_max_bytes: int = Field(65_536, ge=1024, description="Reading stops beyond this: the attempt fails as "
                                                                  "`too_large`.")
     # -- the worker -----------------------------------------------------------------------------------
-    max_concurrency: int = Field(64, ge=1, le=10_000, description="Deliveries in flight at once, all endpoints.")
-    per_endpoint_concurrency: int = Field(4, ge=1, le=100, description="Deliveries in flight at once to one "
+    max_concurrency: int = Field(128, ge=1, le=10_000, description="Deliveries in flight at once, all endpoints.")
+    per_endpoint_concurrency: int = Field(8, ge=1, le=100, description="Deliveries in flight at once to one "
                                                                        "endpoint: a hanging endpoint holds at "
                                                                        "most this many of the pool.")
     fetch_batch: int = Field(500, ge=1, le=10_000, description="Due messages of one endpoint fetched in one query "

@@ -272,7 +272,7 @@ async def test_a_hanging_endpoint_does_not_hold_the_others(webhooks, receiver):
         receiver.script("/hang", hold=hold)
         slow = await register(a, receiver.url("/hang"))
         fast = await register(a, receiver.url("/fast"))
-        for _ in range(6):  # more than the slow endpoint's slots
+        for _ in range(app.state.platform.commands.settings.per_endpoint_concurrency + 2):  # more than its slots
             assert (await a.post(f"/endpoints/{slow['id']}/test")).status_code == 202
         quick = [(await a.post(f"/endpoints/{fast['id']}/test")).json() for _ in range(3)]
         for message in quick:

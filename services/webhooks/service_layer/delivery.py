@@ -85,6 +85,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "CRESS-Webhooks/1.0 (+https://www.standardwebhooks.com)"
 RESCAN_SECONDS = 5.0  # an endpoint's due messages are read from the start at least this often
+GAUGE_COST_RATIO = 20.0  # the backlog counts take at most 1/20 of the time
 _WAKERS: weakref.WeakKeyDictionary[Database, asyncio.Event] = weakref.WeakKeyDictionary()
 _NEWS: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()  # wake() calls, per database
 
@@ -265,6 +266,7 @@ class Deliverer:
         self._news = -1
         self._turn = 0
         self._gauged: set[str] = set()
+        self._gauges_not_before = float("-inf")
         self._recorder: Recorder | None = None
 
     @property
@@ -587,7 +589,14 @@ class Deliverer:
     # -- gauges and retention ---------------------------------------------------------------------------------
     async def update_gauges(self) -> None:
         """Backlog per endpoint (pending messages, one count per endpoint on the due index); enabled
-        endpoints without any, and those whose backlog ended, show 0."""
+        endpoints without any, and those whose backlog ended, show 0.
+
+        Counting reads every pending message: when the last counts took more than half a second (a large
+        backlog), the next ones wait ``GAUGE_COST_RATIO`` times as long (at most 1/20 of the database's
+        time, which the deliveries need more then)."""
+        if time.monotonic() < self._gauges_not_before:
+            return
+        started = time.monotonic()
         ids = [d["_id"] for d in await self.db[ENDPOINTS].find({"deleted_at": None}, {"_id": 1}).to_list()]
         counts = {}
         for endpoint_id in ids:
@@ -597,6 +606,8 @@ class Deliverer:
         for endpoint_id in set(counts) | self._gauged | set(self.endpoints):  # enabled ones show 0 too
             metrics.WEBHOOK_BACKLOG.labels(self.service, endpoint_id).set(counts.get(endpoint_id, 0))
         self._gauged = set(counts)
+        took = time.monotonic() - started
+        self._gauges_not_before = time.monotonic() + GAUGE_COST_RATIO * took if took > 0.5 else float("-inf")
 
     async def purge(self) -> int:
         """Delete attempt batches and finished messages older than the retention (messages by endpoint,
