@@ -65,14 +65,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from contracts.webhooks import DisabledReason, MessageFailed
 from runtime import metrics
 from runtime.errors import InvalidInput
 from runtime.mongo import Database, Transaction, from_document, utcnow
-from services.webhooks.adapters.repository import ATTEMPTS, ENDPOINTS, HEALTH, LEASE, MESSAGES, due_query
+from services.webhooks.adapters.repository import ATTEMPTS, BY_ENDPOINT, DUE_INDEX, ENDPOINTS, HEALTH, LEASE, \
+    MESSAGES, due_query
 from services.webhooks.adapters.resolver import Refused, Resolver, Unresolvable, checked_addresses, resolve
 from services.webhooks.domain.addresses import AllowList, endpoint_url, literal
 from services.webhooks.domain.delivery import MessageStatus, Outcome, TokenBucket, answer_outcome, outcome_of, \
@@ -406,8 +407,9 @@ class Deliverer:
             limit = self.settings.fetch_batch + sum(1 for d in queue if d["next_attempt_at"] >= horizon)
         else:
             limit = self.settings.fetch_batch + len(known)
-        docs = await self.db[MESSAGES].find(due_query(endpoint_id, bounds)) \
-            .sort([("next_attempt_at", ASCENDING)]).limit(limit).to_list()
+        # the due index's order, no sort (see due_query); sorted here, in case a server answers otherwise
+        docs = await self.db[MESSAGES].find(due_query(endpoint_id, bounds)).hint(DUE_INDEX).limit(limit).to_list()
+        docs.sort(key=lambda d: d["next_attempt_at"])
         queue.extend(d for d in docs if d["_id"] not in known)
         if len(docs) < limit:
             self.drained[endpoint_id] = monotonic
@@ -600,7 +602,7 @@ class Deliverer:
         ids = [d["_id"] for d in await self.db[ENDPOINTS].find({"deleted_at": None}, {"_id": 1}).to_list()]
         counts = {}
         for endpoint_id in ids:
-            n = await self.db[MESSAGES].count_documents(due_query(endpoint_id))
+            n = await self.db[MESSAGES].count_documents(due_query(endpoint_id), hint=DUE_INDEX)
             if n:
                 counts[endpoint_id] = n
         for endpoint_id in set(counts) | self._gauged | set(self.endpoints):  # enabled ones show 0 too
@@ -619,7 +621,7 @@ class Deliverer:
             endpoint_id = endpoint["_id"]
             messages = await self.db[MESSAGES].delete_many({"endpoint_id": endpoint_id, "created_at": {"$lt": cutoff},
                                                             "status": {"$ne": MessageStatus.PENDING.value},
-                                                            "updated_at": {"$lt": cutoff}})
+                                                            "updated_at": {"$lt": cutoff}}, hint=BY_ENDPOINT)
             deleted += messages.deleted_count
         return deleted
 
