@@ -81,7 +81,7 @@ from contracts.topics import topic_for
 from runtime.auth import issue_token
 from runtime.settings import Settings
 from runtime.stack import Infrastructure, Process, free_port, start_infrastructure, start_service, wait_ready
-from services.webhooks.adapters.repository import BY_ENDPOINT, DUE_INDEX, attempts_of, due_query
+from services.webhooks.adapters.repository import attempts_of, due_query
 
 err = Console(stderr=True)
 EVENT_TYPE = ContactAdded.event_type
@@ -355,7 +355,7 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
                 publish_s = await publishing
                 await asyncio.sleep(3.0)  # late duplicates, if any, arrive
                 for _ in range(120):  # the service writes its last records
-                    if not sum([await mongo[database]["messages"].count_documents(due_query(e), hint=DUE_INDEX)
+                    if not sum([await mongo[database]["messages"].count_documents(due_query(e))
                                 for e in endpoint_ids]):
                         break
                     await asyncio.sleep(1.0)
@@ -409,7 +409,7 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
             for index in {r.index for r, _, _ in suspects}:
                 ids = [e for r, e, _ in suspects if r.index == index]
                 async for doc in db["messages"].find({"endpoint_id": endpoint_ids[index],
-                                                      "webhook_id": {"$in": ids}}).hint(BY_ENDPOINT):
+                                                      "webhook_id": {"$in": ids}}):
                     suspected[index, doc["webhook_id"]] = doc
             for r, e, hits in suspects:
                 first = r.first_2xx(e)
@@ -453,7 +453,7 @@ async def where_latency_goes(db, endpoint_id: str, measured: set[str]) -> list[s
     """For one receiver never down: publication → message written by the fan-out → its request sent (the
     wait in the endpoint's queue) → the answer (every delivered attempt's own latency)."""
     created: dict[str, tuple[datetime, datetime]] = {}  # message id -> (event time, message written)
-    async for m in db["messages"].find({"endpoint_id": endpoint_id}).hint(BY_ENDPOINT):
+    async for m in db["messages"].find({"endpoint_id": endpoint_id}):
         if m["webhook_id"] in measured:
             created[m["_id"]] = (m["event_at"], m["created_at"])
     sent: dict[str, datetime] = {}

@@ -20,9 +20,8 @@ Why this shape (SecantusDB, the embedded database, writes about 1,000 small docu
 each index of a collection costs every insert and every update of it): a delivery costs one insert
 (its message, in the fan-out's batch) and its share of one ``update_many`` (successes of a batch are
 marked together); its attempt is one entry of a batch document, not a document of its own. The
-messages have two indexes: the due ones of an endpoint (partial: pending messages only, so a message
-leaves it when delivered and a delivered message costs no entry there) and an endpoint's messages
-newest first.
+messages have two indexes: an endpoint's by status and next attempt (the due ones) and an
+endpoint's newest first.
 
 Earlier shape (before 2026-11; the service was not deployed with it): an ``attempts`` collection, one
 document per attempt, and three more indexes on ``messages``. :func:`ensure_indexes` drops the
@@ -51,19 +50,16 @@ HEALTH = "endpoint_health"
 LEASE = "delivery_lease"
 
 
-DUE_INDEX = "due"  # pending messages of an endpoint by next_attempt_at
-BY_ENDPOINT = "endpoint_id_1_created_at_-1"  # an endpoint's messages, newest first
-_OBSOLETE = ("endpoint_id_1_webhook_id_1", "status_1_next_attempt_at_1", "endpoint_id_1_status_1_next_attempt_at_1")
+_OBSOLETE = ("endpoint_id_1_webhook_id_1", "status_1_next_attempt_at_1", "due")
 
 
 def due_query(endpoint_id: str, next_attempt_at: dict[str, Any] | None = None) -> dict[str, Any]:
     """The pending messages of an endpoint (optionally bounded by ``next_attempt_at``, e.g. ``{"$lte": now}``),
-    for the partial index :data:`DUE_INDEX` (its filter, ``status`` pending, is part of the query).
+    on the index (endpoint, status, next_attempt_at).
 
-    Queries on messages name their index (``hint``): SecantusDB's planner never picks a partial index
-    by itself, and scans the whole collection for an endpoint's messages of one status rather than use
-    :data:`BY_ENDPOINT`. It also sorts every match in memory before a ``limit``: the due messages are
-    read in the index's order (ascending ``next_attempt_at``) without a ``sort``."""
+    SecantusDB reads every index entry in the query's bounds and sorts them in memory before a
+    ``limit`` (and its planner ignores partial indexes; a ``hint`` reads the whole index): the delivery
+    worker bounds ``next_attempt_at`` to a window (:meth:`~..service_layer.delivery.Deliverer._fetch`)."""
     query: dict[str, Any] = {"endpoint_id": endpoint_id, "status": MessageStatus.PENDING.value}
     if next_attempt_at:
         query["next_attempt_at"] = next_attempt_at
@@ -77,9 +73,8 @@ async def ensure_indexes(db: Database, retention_days: int = 30) -> None:
     for name in _OBSOLETE:  # the earlier shape's (see the module's docstring)
         if name in existing:
             await db[MESSAGES].drop_index(name)
-    await db[MESSAGES].create_index([("endpoint_id", ASCENDING), ("next_attempt_at", ASCENDING)], name=DUE_INDEX,
-                                    partialFilterExpression={"status": MessageStatus.PENDING.value})
-    await db[MESSAGES].create_index([("endpoint_id", ASCENDING), ("created_at", DESCENDING)], name=BY_ENDPOINT)
+    await db[MESSAGES].create_index([("endpoint_id", ASCENDING), ("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+    await db[MESSAGES].create_index([("endpoint_id", ASCENDING), ("created_at", DESCENDING)])
     try:
         await db[ATTEMPTS].create_index("at", expireAfterSeconds=retention_days * 86_400, name="attempts_ttl")
     except PyMongoError as exc:  # a server without TTL indexes: the purge job does it

@@ -16,7 +16,7 @@ from contracts.webhooks import DisabledReason
 from runtime.api import ONE, READ, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, errors, expected, router
 from runtime.auth import PARTNER, Forbidden, Principal, allow, staff
 from runtime.errors import NotFound
-from services.webhooks.adapters.repository import BY_ENDPOINT, ENDPOINTS, MESSAGES, attempts_of
+from services.webhooks.adapters.repository import ENDPOINTS, MESSAGES, attempts_of
 from services.webhooks.domain.delivery import MessageStatus
 from services.webhooks.domain.endpoints import Endpoint
 from services.webhooks.entrypoints.schemas import (AttemptView, EndpointIn, EndpointPatch, EndpointView,
@@ -183,10 +183,8 @@ async def list_messages(endpoint_id: str, principal: Caller, platform: PlatformD
         query["status"] = status_.value
     if since is not None:
         query["created_at"] = {"$gte": since}
-    messages_ = platform.db[MESSAGES]  # on the index of an endpoint's messages (see repository.due_query)
-    total = await messages_.count_documents(query, hint=BY_ENDPOINT)
-    docs = await messages_.find(query).hint(BY_ENDPOINT).sort([("created_at", -1), ("_id", -1)]).skip(offset) \
-        .limit(limit).to_list()
+    docs, total = await platform.db.page(MESSAGES, query, sort=[("created_at", -1), ("_id", -1)], limit=limit,
+                                         offset=offset)
     return Page(items=[MessageView.of(d) for d in docs], total=total, limit=limit, offset=offset)
 
 

@@ -14,8 +14,8 @@ Each round (when woken by the fan-out or a command, when a request ends, or ever
    (``max_concurrency`` requests) and its rate limit (a token bucket) — so a slow or hanging
    endpoint holds at most its own slots, never the others'. The messages come from the endpoint's
    queue in memory, filled by one query for up to ``fetch_batch`` due messages (``status``
-   pending, ``next_attempt_at`` past, oldest due first; a backlog is read on from where the last
-   query stopped, see :meth:`Deliverer._fetch`) when it runs short; an endpoint found
+   pending, ``next_attempt_at`` past, oldest due first; a backlog is read window by window from
+   where the last query stopped, see :meth:`Deliverer._fetch`) when it runs short; an endpoint found
    without due messages is not asked again before ``poll_interval_seconds`` unless the worker is
    woken;
 3. each message is sent by a task of its own, on the endpoint's own HTTP client (its connection
@@ -65,15 +65,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from contracts.webhooks import DisabledReason, MessageFailed
 from runtime import metrics
 from runtime.errors import InvalidInput
 from runtime.mongo import Database, Transaction, from_document, utcnow
-from services.webhooks.adapters.repository import ATTEMPTS, BY_ENDPOINT, DUE_INDEX, ENDPOINTS, HEALTH, LEASE, \
-    MESSAGES, due_query
+from services.webhooks.adapters.repository import ATTEMPTS, ENDPOINTS, HEALTH, LEASE, MESSAGES, due_query
 from services.webhooks.adapters.resolver import Refused, Resolver, Unresolvable, checked_addresses, resolve
 from services.webhooks.domain.addresses import AllowList, endpoint_url, literal
 from services.webhooks.domain.delivery import MessageStatus, Outcome, TokenBucket, answer_outcome, outcome_of, \
@@ -85,7 +84,8 @@ from services.webhooks.settings import WebhooksSettings
 log = logging.getLogger(__name__)
 
 USER_AGENT = "CRESS-Webhooks/1.0 (+https://www.standardwebhooks.com)"
-RESCAN_SECONDS = 5.0  # an endpoint's due messages are read from the start at least this often
+FIRST_WINDOW_SECONDS, MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 5.0, 0.01, 3600.0  # of next_attempt_at, per fetch
+LATE_SECONDS = 2.0  # each window starts this much before the last message fetched
 GAUGE_COST_RATIO = 20.0  # the backlog counts take at most 1/20 of the time
 _WAKERS: weakref.WeakKeyDictionary[Database, asyncio.Event] = weakref.WeakKeyDictionary()
 _NEWS: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()  # wake() calls, per database
@@ -255,7 +255,7 @@ class Deliverer:
         self.recording: dict[str, set[str]] = {}  # endpoint id -> message ids whose attempt is being written
         self.queues: dict[str, deque[dict[str, Any]]] = {}  # endpoint id -> due messages fetched, not started
         self.drained: dict[str, float] = {}  # endpoint id -> when (monotonic) a fetch found no more due messages
-        self.horizons: dict[str, tuple[datetime, float]] = {}  # endpoint id -> (keyset of its next fetch, since when)
+        self.horizons: dict[str, tuple[datetime, float]] = {}  # endpoint id -> (its next fetch from, window seconds)
         self.buckets: dict[str, TokenBucket] = {}
         self.clients: dict[tuple[str, str], httpx.AsyncClient] = {}
         self.failing_since: dict[str, datetime | None] = {}
@@ -392,31 +392,34 @@ class Deliverer:
         out those already queued, in flight or being recorded (left out here rather than by the query:
         a long ``$nin`` costs the database more than the few documents read in excess).
 
-        While an endpoint has more due messages than one fetch takes, the next fetch goes on from the
-        last one's ``next_attempt_at`` (keyset) instead of reading again what is already known; it starts
-        from the beginning again once the endpoint is drained, and at least every ``RESCAN_SECONDS``
-        (a message committed late with an earlier ``next_attempt_at`` is found then)."""
+        SecantusDB reads every due message in the query's bounds before its ``limit``: while an endpoint
+        has a backlog, each fetch reads a window of ``next_attempt_at`` going on from the last one
+        (keyset; the window narrows when it held more than a fetch takes, widens when it held fewer),
+        back ``LATE_SECONDS`` (messages committed a little late with an earlier ``next_attempt_at``);
+        the endpoint's whole due set is read again once it is drained (a window reaching the present
+        with room to spare)."""
         known = {d["_id"] for d in queue} | self.in_flight.get(endpoint_id, set()) \
             | self.recording.get(endpoint_id, set())
-        horizon, since = self.horizons.get(endpoint_id, (None, monotonic))
-        if horizon is not None and monotonic - since >= RESCAN_SECONDS:
-            horizon = None
+        state = self.horizons.get(endpoint_id)
         bounds: dict[str, Any] = {"$lte": now}
-        if horizon is not None:
-            bounds["$gte"] = horizon
-            limit = self.settings.fetch_batch + sum(1 for d in queue if d["next_attempt_at"] >= horizon)
-        else:
-            limit = self.settings.fetch_batch + len(known)
-        # the due index's order, no sort (see due_query); sorted here, in case a server answers otherwise
-        docs = await self.db[MESSAGES].find(due_query(endpoint_id, bounds)).hint(DUE_INDEX).limit(limit).to_list()
-        docs.sort(key=lambda d: d["next_attempt_at"])
+        upper, window = now, FIRST_WINDOW_SECONDS
+        if state is not None:
+            horizon, window = state
+            upper = min(now, horizon + timedelta(seconds=window))
+            bounds = {"$gte": horizon - timedelta(seconds=LATE_SECONDS), "$lte": upper}
+        limit = self.settings.fetch_batch + len(known)
+        docs = await self.db[MESSAGES].find(due_query(endpoint_id, bounds)) \
+            .sort([("next_attempt_at", ASCENDING)]).limit(limit).to_list()
         queue.extend(d for d in docs if d["_id"] not in known)
-        if len(docs) < limit:
+        if len(docs) >= limit:  # more in this window: go on from the last one, with a narrower window
+            self.drained.pop(endpoint_id, None)
+            self.horizons[endpoint_id] = (docs[-1]["next_attempt_at"], max(window / 2, MIN_WINDOW_SECONDS))
+        elif upper < now:  # the window ends before the present: the next one from its end, wider
+            self.drained.pop(endpoint_id, None)
+            self.horizons[endpoint_id] = (upper, min(window * 2, MAX_WINDOW_SECONDS))
+        else:
             self.drained[endpoint_id] = monotonic
             self.horizons.pop(endpoint_id, None)
-        else:
-            self.drained.pop(endpoint_id, None)
-            self.horizons[endpoint_id] = (docs[-1]["next_attempt_at"], since if horizon is not None else monotonic)
 
     def _done(self, endpoint_id: str, message_id: str) -> Callable[[asyncio.Task], None]:
         def callback(task: asyncio.Task) -> None:
@@ -602,7 +605,7 @@ class Deliverer:
         ids = [d["_id"] for d in await self.db[ENDPOINTS].find({"deleted_at": None}, {"_id": 1}).to_list()]
         counts = {}
         for endpoint_id in ids:
-            n = await self.db[MESSAGES].count_documents(due_query(endpoint_id), hint=DUE_INDEX)
+            n = await self.db[MESSAGES].count_documents(due_query(endpoint_id))
             if n:
                 counts[endpoint_id] = n
         for endpoint_id in set(counts) | self._gauged | set(self.endpoints):  # enabled ones show 0 too
@@ -621,7 +624,7 @@ class Deliverer:
             endpoint_id = endpoint["_id"]
             messages = await self.db[MESSAGES].delete_many({"endpoint_id": endpoint_id, "created_at": {"$lt": cutoff},
                                                             "status": {"$ne": MessageStatus.PENDING.value},
-                                                            "updated_at": {"$lt": cutoff}}, hint=BY_ENDPOINT)
+                                                            "updated_at": {"$lt": cutoff}})
             deleted += messages.deleted_count
         return deleted
 

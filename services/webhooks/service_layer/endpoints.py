@@ -18,7 +18,7 @@ from contracts.webhooks import SERVICE, DisabledReason, EndpointDisabled, Endpoi
 from runtime.aggregate import check_version, new_id
 from runtime.errors import Conflict, InvalidInput, NotFound
 from runtime.mongo import Database, Transaction, utcnow
-from services.webhooks.adapters.repository import BY_ENDPOINT, ENDPOINTS, MESSAGES, new_message
+from services.webhooks.adapters.repository import ENDPOINTS, MESSAGES, new_message
 from services.webhooks.adapters.resolver import Refused, Resolver, Unresolvable, checked_addresses, resolve
 from services.webhooks.domain.addresses import AllowList, endpoint_url
 from services.webhooks.domain.delivery import MessageStatus
@@ -219,7 +219,7 @@ class EndpointsService:
                 raise InvalidInput("since", "since is in the future")
             result = await tx.db[MESSAGES].update_many(
                 {"endpoint_id": endpoint_id, "status": MessageStatus.FAILED.value, "created_at": {"$gte": since}},
-                _requeue(at), hint=BY_ENDPOINT, session=tx.session)
+                _requeue(at), session=tx.session)
             tx.events.append(MessagesReplayed(endpoint_id=endpoint.id, partner_id=endpoint.partner_id,
                                               message_id=None, since=since, count=result.modified_count,
                                               replayed_at=at))
