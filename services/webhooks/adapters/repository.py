@@ -24,7 +24,7 @@ messages have two indexes: an endpoint's by status and next attempt (the due one
 endpoint's newest first.
 
 Earlier shape (before 2026-11; the service was not deployed with it): an ``attempts`` collection, one
-document per attempt, and three more indexes on ``messages``. :func:`ensure_indexes` drops the
+document per attempt, and two more indexes on ``messages``. :func:`ensure_indexes` drops the
 indexes that shape left; an ``attempts`` collection left on a development database is not read.
 """
 from __future__ import annotations
