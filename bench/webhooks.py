@@ -19,8 +19,8 @@ own database):
    goes). The CloudEvents ``time`` is the publication instant: latency is measured from it to the
    receiver's 2xx (same machine, same clock);
 4. receiver 1 answers 503 (``--down-mode 503``) or refuses connections (``refused``: its listening
-   socket is closed) from the start of the publication for ``--down-seconds`` (20 s by default;
-   60 s is "a minute"), then comes back; the service's retry schedule is shortened for the bench
+   socket is closed) from the start of the publication for ``--down-seconds`` (60 s by default: a
+   minute), then comes back; the service's retry schedule is shortened for the bench
    (``--schedule``, ``WEBHOOKS_RETRY_SCHEDULE_SECONDS``; default 0, 1, 2, 4, 8, 15, 30, 60, 120 s:
    about 4 minutes in all, longer than the outage) and so is the delivery lease
    (``WEBHOOKS_LEASE_SECONDS``, 3 s: the restarted process takes over sooner);
@@ -33,12 +33,17 @@ Then, from what the receivers recorded and from the service's database:
   one), plus messages still pending or failed in the service's database;
 - ``duplicates_after_2xx``: requests of a message a receiver had already answered with a 2xx,
   except the at-least-once case the design allows (module :mod:`services.webhooks.service_layer.delivery`):
-  the 2xx was answered before the kill, its attempt never reached the database (the process died
-  in between), and it was sent again after the restart — these are counted apart
+  the 2xx was answered before the new process was started (so to the killed process; its answer
+  may be handled a few milliseconds after the kill, the receivers answering meanwhile: they are
+  given 0.5 s to answer what the dead process sent), its attempt never reached the database (the
+  process died in between), and it was sent again after the restart — these are counted apart
   (``redelivered_after_kill``, a receiver deduplicates them by ``webhook-id``);
 - deliveries/s: pairs delivered / seconds from the first publication to the last first 2xx;
 - latency p50/p99 from the event's publication to its first 2xx, for the receivers that were
-  never down (``p99_ms`` of the last line) and for the one that was.
+  never down (``p99_ms`` of the last line), for the one that was, and for all; and where it goes for
+  one receiver never down: the fan-out (publication → message written), the wait in the endpoint's
+  queue (→ request sent) and the request itself (→ 2xx). With the 20,000 events published unpaced (in
+  seconds), the queue dominates by construction; ``--rate`` paces the publication.
 
 Progress goes to stderr, figures to stdout with the machine's load; the last line is
 ``lost=<n> duplicates_after_2xx=<n> deliveries_per_s=<n> p99_ms=<n>``; the exit code is 1 when
@@ -76,6 +81,7 @@ from contracts.topics import topic_for
 from runtime.auth import issue_token
 from runtime.settings import Settings
 from runtime.stack import Infrastructure, Process, free_port, start_infrastructure, start_service, wait_ready
+from services.webhooks.adapters.repository import attempts_of, due_query
 
 err = Console(stderr=True)
 EVENT_TYPE = ContactAdded.event_type
@@ -297,6 +303,7 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
             said = time.monotonic()
             killed_at: float | None = None  # time.time()
             restarted_at: float | None = None
+            respawn_at: float | None = None
             kill_wall = 0.0
 
             def count_2xx(rs: list[Receiver]) -> int:
@@ -330,10 +337,12 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
                     if killed_at is None and done_others >= kill_at * expected_others:
                         killed_at = time.time()
                         cpu_before = _cpu_seconds(service.proc.popen.pid, _children())
-                        service.kill()
+                        await asyncio.to_thread(service.kill)  # the receivers keep answering meanwhile
                         killed_at = time.time()  # every answer the dead process got is before this
                         err.print(f"SIGKILLed the webhooks service at {killed_at - t0:.1f} s "
                                   f"({done_others} deliveries to the healthy receivers done); restarting…")
+                        await asyncio.sleep(0.5)  # the receivers answer what the dead process had sent
+                        respawn_at = time.time()  # no other process sends before this
                         t = time.perf_counter()
                         await asyncio.to_thread(service.start)
                         restarted_at = time.time()
@@ -346,7 +355,8 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
                 publish_s = await publishing
                 await asyncio.sleep(3.0)  # late duplicates, if any, arrive
                 for _ in range(120):  # the service writes its last records
-                    if not await mongo[database]["messages"].count_documents({"status": "pending"}):
+                    if not sum([await mongo[database]["messages"].count_documents(due_query(e))
+                                for e in endpoint_ids]):
                         break
                     await asyncio.sleep(1.0)
             lines.append(f"published {events} events in {publish_s:.1f} s ({events / publish_s:.0f}/s) to {TOPIC}; "
@@ -375,6 +385,7 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
             lines.append(f"  latency from publication to the first 2xx, receivers never down: {_ms(lat_healthy)}")
             lines.append(f"  … of events published after the restart: {_ms(lat_after)}")
             lines.append(f"  … receiver 1 ({down_mode} for {down_seconds:g} s): {_ms(lat_down)}")
+            lines.append(f"  … every receiver: {_ms(lat_healthy + lat_down)}")
             statuses = Counter(s for r in receivers for h in r.hits.values() for s, _ in h)
             lines.append("  receivers answered: " + ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items()))
                          + f"; signatures verified {sum(r.verified for r in receivers)}, bad "
@@ -394,25 +405,33 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
                     if first is not None and any(t > first for _, t in hits):
                         suspects.append((r, e, hits))
             duplicates = redelivered = 0
+            suspected: dict[tuple[int, str], dict] = {}  # one query per endpoint (no index by webhook-id)
+            for index in {r.index for r, _, _ in suspects}:
+                ids = [e for r, e, _ in suspects if r.index == index]
+                async for doc in db["messages"].find({"endpoint_id": endpoint_ids[index],
+                                                      "webhook_id": {"$in": ids}}):
+                    suspected[index, doc["webhook_id"]] = doc
             for r, e, hits in suspects:
                 first = r.first_2xx(e)
                 later = [(s, t) for s, t in hits if t > first]
-                message = await db["messages"].find_one({"endpoint_id": endpoint_ids[r.index], "webhook_id": e})
-                recorded = 0 if message is None else await db["attempts"].count_documents(
-                    {"message_id": message["_id"], "outcome": "delivered"})
-                explained = (killed_at is not None and first < killed_at and all(t > killed_at for _, t in later)
+                message = suspected.get((r.index, e))
+                logged = [] if message is None else await attempts_of(db, message)
+                recorded = sum(1 for a in logged if a["outcome"] == "delivered")
+                # sent by the process killed (answered before another existed: it never read the 2xx), sent
+                # again by the new one, the first 2xx not recorded, no replay
+                explained = (respawn_at is not None and first < respawn_at and all(t > respawn_at for _, t in later)
                              and recorded <= 1 and message is not None and message.get("replays", 0) == 0)
                 if explained:
                     redelivered += len(later)
                 else:
                     duplicates += len(later)
                     if duplicates <= 5:
-                        attempts = [] if message is None else await db["attempts"].find(
-                            {"message_id": message["_id"]}).sort("at", 1).to_list()
+                        attempts = logged
                         lines.append(f"  duplicate: receiver {r.index + 1} {e}: answers "
                                      f"{[(s, round(t - t0, 3)) for s, t in hits]}; killed at "
                                      f"{(killed_at or t0) - t0:.3f}, restarted at {(restarted_at or t0) - t0:.3f}; "
                                      f"attempts logged {[(a['outcome'], round(a['at'].replace(tzinfo=timezone.utc).timestamp() - t0, 3)) for a in attempts]}")
+            lines.extend(await where_latency_goes(db, endpoint_ids[1], set(publisher.published)))
             lost = len(missing) + not_done["pending"] + not_done["failed"]
             lines.append(f"lost: {lost} ({len(missing)} pairs without a 2xx; messages pending "
                          f"{not_done['pending']}, failed {not_done['failed']} in the service's database)")
@@ -430,6 +449,28 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
     return Figures(lost, duplicates, redelivered, rate_out, percentile(lat_healthy, 99) * 1000, bad, lines)
 
 
+async def where_latency_goes(db, endpoint_id: str, measured: set[str]) -> list[str]:
+    """For one receiver never down: publication → message written by the fan-out → its request sent (the
+    wait in the endpoint's queue) → the answer (every delivered attempt's own latency)."""
+    created: dict[str, tuple[datetime, datetime]] = {}  # message id -> (event time, message written)
+    async for m in db["messages"].find({"endpoint_id": endpoint_id}):
+        if m["webhook_id"] in measured:
+            created[m["_id"]] = (m["event_at"], m["created_at"])
+    sent: dict[str, datetime] = {}
+    answer: list[float] = []
+    async for batch in db["attempt_batches"].find():
+        for a in batch["attempts"]:
+            if a["outcome"] == "delivered":
+                answer.append(a["latency_ms"] / 1000)
+                if a["message_id"] in created and a["message_id"] not in sent:
+                    sent[a["message_id"]] = a["at"]
+    fan_out = [(c - e).total_seconds() for e, c in created.values()]
+    queued = [(sent[m] - created[m][1]).total_seconds() for m in sent]
+    return [f"  where it goes (receiver 2): publication → message written (fan-out) {_ms(fan_out)}",
+            f"    … → its request sent (waiting in the endpoint's queue) {_ms(queued)}",
+            f"    … the request itself, to the 2xx (every delivered attempt, all receivers) {_ms(answer)}"]
+
+
 def _ms(values: list[float]) -> str:
     if not values:
         return "none"
@@ -440,7 +481,7 @@ def _ms(values: list[float]) -> str:
 def main(events: int = typer.Option(20_000, help="Events published."),
          endpoints: int = typer.Option(10, help="Endpoints (local receivers), each subscribed to every event."),
          rate: float = typer.Option(0.0, help="Events published per second (0: as fast as the producer goes)."),
-         down_seconds: float = typer.Option(20.0, help="How long receiver 1 is down (60: a minute)."),
+         down_seconds: float = typer.Option(60.0, help="How long receiver 1 is down (a minute)."),
          down_mode: str = typer.Option("503", help="503: it answers 503; refused: it refuses connections."),
          kill_at: float = typer.Option(0.4, help="Share of the healthy receivers' deliveries done when the "
                                                  "webhooks process is SIGKILLed."),

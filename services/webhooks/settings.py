@@ -35,14 +35,14 @@ class WebhooksSettings(BaseSettings):
     response_max_bytes: int = Field(65_536, ge=1024, description="Reading stops beyond this: the attempt fails as "
                                                                  "`too_large`.")
     # -- the worker -----------------------------------------------------------------------------------
-    max_concurrency: int = Field(64, ge=1, le=10_000, description="Deliveries in flight at once, all endpoints.")
-    per_endpoint_concurrency: int = Field(4, ge=1, le=100, description="Deliveries in flight at once to one "
+    max_concurrency: int = Field(128, ge=1, le=10_000, description="Deliveries in flight at once, all endpoints.")
+    per_endpoint_concurrency: int = Field(8, ge=1, le=100, description="Deliveries in flight at once to one "
                                                                        "endpoint: a hanging endpoint holds at "
                                                                        "most this many of the pool.")
     fetch_batch: int = Field(500, ge=1, le=10_000, description="Due messages of one endpoint fetched in one query "
                                                              "(kept in memory until their slot is free).")
-    record_batch_size: int = Field(100, ge=1, le=10_000, description="Attempts written in one transaction at most.")
-    record_linger_seconds: float = Field(0.02, ge=0, le=5, description="An attempt waits at most this long for "
+    record_batch_size: int = Field(250, ge=1, le=10_000, description="Attempts written in one transaction at most.")
+    record_linger_seconds: float = Field(0.05, ge=0, le=5, description="An attempt waits at most this long for "
                                                                       "others to be written with it.")
     poll_interval_seconds: float = Field(0.25, gt=0, le=60, description="How often due messages are looked for "
                                                                         "(new events wake the worker at once).")

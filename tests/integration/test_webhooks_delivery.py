@@ -272,7 +272,7 @@ async def test_a_hanging_endpoint_does_not_hold_the_others(webhooks, receiver):
         receiver.script("/hang", hold=hold)
         slow = await register(a, receiver.url("/hang"))
         fast = await register(a, receiver.url("/fast"))
-        for _ in range(6):  # more than the slow endpoint's slots
+        for _ in range(app.state.platform.commands.settings.per_endpoint_concurrency + 2):  # more than its slots
             assert (await a.post(f"/endpoints/{slow['id']}/test")).status_code == 202
         quick = [(await a.post(f"/endpoints/{fast['id']}/test")).json() for _ in range(3)]
         for message in quick:
@@ -312,3 +312,17 @@ async def test_partners_never_see_each_others_endpoints(webhooks, receiver):
         r = await staff.post(f"/endpoints/{ep['id']}/disable")
         assert r.status_code == 200 and r.json()["disabled_reason"] == "by_staff"
         assert (await a.get(f"/endpoints/{ep['id']}")).json()["enabled"] is False
+
+
+async def test_a_2xx_with_a_body_too_large_is_delivered_and_the_attempt_says_it_was_cut(webhooks, receiver):
+    app, ws = webhooks
+    limit = app.state.platform.commands.settings.response_max_bytes
+    async with as_(app, ws, "partner-l", "partner") as a:
+        receiver.script("/chatty", then=(200, {}, "x" * (limit + 10)))
+        ep = await register(a, receiver.url("/chatty"))
+        message = (await a.post(f"/endpoints/{ep['id']}/test")).json()
+        done = await settled(a, message["id"], "delivered")
+        assert done["attempts"] == 1 and done["last_status_code"] == 200
+        [attempt] = (await a.get(f"/messages/{message['id']}/attempts")).json()
+        assert attempt["outcome"] == "delivered" and "cut" in attempt["error"]
+        assert len(receiver.received("/chatty")) == 1  # not sent again

@@ -3,7 +3,8 @@ called.
 
 - :func:`outcome_of` — 2xx delivered; 3xx a failure (redirects are not followed); ``410 Gone``
   disables the endpoint; 429 and 503 are throttling (their ``Retry-After`` is honoured); any
-  other status a failure;
+  other status a failure; :func:`answer_outcome` — the same for an answer whose body may have been
+  cut (too large to read whole);
 - :func:`retry_delay` — the configured schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
   10 h by default) with jitter, stretched to a receiver's ``Retry-After`` (capped); ``None`` once
   the schedule is spent (the message is ``failed``);
@@ -56,6 +57,16 @@ def outcome_of(status_code: int) -> Outcome:
     if 300 <= status_code < 400:
         return Outcome.REDIRECT
     return Outcome.HTTP_ERROR
+
+
+def answer_outcome(status_code: int, body_cut: bool) -> Outcome:
+    """What an answer comes to when its body was read only up to the limit (``body_cut``): a 2xx is
+    delivered all the same (the receiver accepted the message; only its answer was not kept whole);
+    any other status with a body too large fails as ``too_large``."""
+    outcome = outcome_of(status_code)
+    if body_cut and not outcome.succeeded:
+        return Outcome.TOO_LARGE
+    return outcome
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

@@ -16,7 +16,7 @@ from contracts.webhooks import DisabledReason
 from runtime.api import ONE, READ, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, errors, expected, router
 from runtime.auth import PARTNER, Forbidden, Principal, allow, staff
 from runtime.errors import NotFound
-from services.webhooks.adapters.repository import ATTEMPTS, ENDPOINTS, MESSAGES
+from services.webhooks.adapters.repository import ENDPOINTS, MESSAGES, attempts_of
 from services.webhooks.domain.delivery import MessageStatus
 from services.webhooks.domain.endpoints import Endpoint
 from services.webhooks.entrypoints.schemas import (AttemptView, EndpointIn, EndpointPatch, EndpointView,
@@ -197,9 +197,7 @@ async def get_message(message_id: str, principal: Caller, platform: PlatformDep)
               summary="Every attempt of a message, oldest first: time, status code or error, latency, response")
 async def list_attempts(message_id: str, principal: Caller, platform: PlatformDep) -> list[AttemptView]:
     doc = await _message(platform, message_id, scope(principal))
-    attempts = await platform.db[ATTEMPTS].find({"message_id": doc["_id"]}).sort([("at", 1), ("attempt", 1)]) \
-        .limit(1000).to_list()
-    return [AttemptView.of(a) for a in attempts]
+    return [AttemptView.of(a) for a in await attempts_of(platform.db, doc)]
 
 
 @messages.post("/messages/{message_id}/replay", status_code=status.HTTP_202_ACCEPTED, response_model=MessageView,

@@ -13,7 +13,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 
 from runtime.errors import InvalidInput
 from services.webhooks.domain.addresses import AllowList, endpoint_url, refusal
-from services.webhooks.domain.delivery import Outcome, TokenBucket, outcome_of, parse_retry_after, retry_delay
+from services.webhooks.domain.delivery import Outcome, TokenBucket, answer_outcome, outcome_of, parse_retry_after, \
+    retry_delay
 from services.webhooks.domain.filters import event_type_filters, matches
 from services.webhooks.domain.signing import new_secret, signature, signing_secret, webhook_headers
 
@@ -88,6 +89,14 @@ def test_status_codes():
     assert outcome_of(429) is Outcome.THROTTLED and outcome_of(503) is Outcome.THROTTLED
     assert outcome_of(500) is Outcome.HTTP_ERROR and outcome_of(404) is Outcome.HTTP_ERROR
     assert outcome_of(199) is Outcome.HTTP_ERROR
+
+
+def test_a_2xx_whose_body_was_cut_is_delivered_other_statuses_fail_as_too_large():
+    assert answer_outcome(200, body_cut=True) is Outcome.DELIVERED
+    assert answer_outcome(204, body_cut=False) is Outcome.DELIVERED
+    assert answer_outcome(500, body_cut=True) is Outcome.TOO_LARGE
+    assert answer_outcome(410, body_cut=True) is Outcome.TOO_LARGE
+    assert answer_outcome(410, body_cut=False) is Outcome.GONE
 
 
 # -- addresses ---------------------------------------------------------------------------------------
