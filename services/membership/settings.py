@@ -16,12 +16,15 @@ shows the scale in force. An invoice keeps the amount computed when it was issue
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.membership.domain import DEFAULT_DUES_TERMS, DEFAULT_FEE_SCALE, DuesTerms, FeeScale
 from runtime.errors import InvalidInput
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class DuesSettings(BaseSettings):
@@ -38,15 +41,7 @@ class DuesSettings(BaseSettings):
     def fee_scale(self) -> FeeScale:
         if self.fee_scale_file is None:
             return DEFAULT_FEE_SCALE
-        try:
-            text = self.fee_scale_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput("MEMBERSHIP_FEE_SCALE_FILE", f"cannot read {self.fee_scale_file}: {exc}") from None
-        try:
-            return FeeScale.model_validate_json(text)
-        except ValidationError as exc:
-            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise InvalidInput("MEMBERSHIP_FEE_SCALE_FILE", f"{self.fee_scale_file}: {where}") from None
+        return _from_json_file(self.fee_scale_file, FeeScale, "MEMBERSHIP_FEE_SCALE_FILE")
 
     def terms(self) -> DuesTerms:
         return DuesTerms(payment_terms_days=self.payment_terms_days, grace_period_days=self.grace_period_days,
@@ -68,12 +63,18 @@ class GovernanceSettings(BaseSettings):
 
         if self.statutes_file is None:
             return DEFAULT_STATUTES
-        try:
-            text = self.statutes_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput("MEMBERSHIP_STATUTES_FILE", f"cannot read {self.statutes_file}: {exc}") from None
-        try:
-            return Statutes.model_validate_json(text)
-        except ValidationError as exc:
-            where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'statutes'}: {e['msg']}" for e in exc.errors())
-            raise InvalidInput("MEMBERSHIP_STATUTES_FILE", f"{self.statutes_file}: {where}") from None
+        return _from_json_file(self.statutes_file, Statutes, "MEMBERSHIP_STATUTES_FILE")
+
+
+def _from_json_file(path: Path, model: type[M], variable: str) -> M:
+    """A configuration file read and validated at start-up; its faults name the variable, the file and
+    each field (a bad file stops the service, named)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(variable, f"cannot read {path}: {exc}") from None
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(variable, f"{path}: {where}") from None
