@@ -13,7 +13,7 @@ A handler is ``async def handler(event, tx, envelope)``: it writes through ``tx`
 a command with ``within=tx``), so its writes, the events it records and the processed-event
 record commit together.
 
-For each batch of records of a partition:
+For each batch of records (what one fetch returned, every partition's records in their order):
 
 1. the batch is handled in one MongoDB transaction: for each event not yet in the
    ``processed_events`` record of this consumer, the handler runs, and the (consumer, event id)
@@ -100,7 +100,7 @@ class Consumer:
         self._stopping = False
         self._kafka: AIOKafkaConsumer | None = None
         self._committed: dict[TopicPartition, int] = {}  # this process's last commit per partition
-        self._busy: tuple[TopicPartition, int, float] | None = None  # the batch in hand: partition, size, since
+        self._busy: tuple[list[TopicPartition], int, float] | None = None  # the batch in hand: partitions, size, since
         self._exported: set[TopicPartition] = set()  # partitions whose lag this process exports
 
     # -- wiring ------------------------------------------------------------------------
@@ -177,20 +177,30 @@ class Consumer:
             while not self._stopping:
                 try:
                     batches = await self._kafka.getmany(timeout_ms=200, max_records=self.batch_size)
-                    for tp, records in batches.items():  # what precedes a first batch was committed before
-                        self._committed.setdefault(tp, records[0].offset)
-                    for tp, records in batches.items():
-                        self._busy = (tp, len(records), time.monotonic())
-                        await self.process(records)
-                        await self._kafka.commit({tp: records[-1].offset + 1})
-                        self._committed[tp] = records[-1].offset + 1
-                        self._busy = None
+                    if batches:
+                        await self.take(batches)
                 except KafkaError as exc:  # rebalance or broker away: uncommitted records come again
                     self._busy = None
                     log.warning("consumer %s: %s; resuming", self.name, exc)
                     await asyncio.sleep(1.0)
         finally:
             watchdog.cancel()
+
+    async def take(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Handle what one fetch returned, then commit its offsets.
+
+        One batch for all the fetch's partitions (each partition's records in their order): one
+        transaction and one offset commit per fetch, not one of each per partition. The offsets are
+        committed only once :meth:`process` returned, i.e. once the writes are durable."""
+        for tp, records in batches.items():  # what precedes a batch is committed (by whoever held it)
+            self._committed[tp] = records[0].offset
+        records = [r for part in batches.values() for r in part]
+        self._busy = (list(batches), len(records), time.monotonic())
+        await self.process(records)
+        offsets = {tp: part[-1].offset + 1 for tp, part in batches.items()}
+        await self._kafka.commit(offsets)
+        self._committed.update(offsets)
+        self._busy = None
 
     async def _watch(self) -> None:
         stalled_logged = 0.0
@@ -204,9 +214,10 @@ class Consumer:
             if busy is not None and time.monotonic() - busy[2] > STALL_AFTER \
                     and time.monotonic() - stalled_logged > STALL_AFTER:
                 stalled_logged = time.monotonic()
-                tp, size, since = busy
-                log.warning("consumer %s: no progress on %s[%d] for %.0f s (a batch of %d records not yet written); "
-                            "its lag grows", self.name, tp.topic, tp.partition, time.monotonic() - since, size)
+                tps, size, since = busy
+                where = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in tps)
+                log.warning("consumer %s: no progress on %s for %.0f s (a batch of %d records not yet written); "
+                            "its lag grows", self.name, where, time.monotonic() - since, size)
 
     async def lag(self) -> dict[TopicPartition, int]:
         """Per assigned partition: messages at its end (asked of the broker now: the fetcher stops
@@ -235,7 +246,7 @@ class Consumer:
 
     # -- processing --------------------------------------------------------------------
     async def process(self, records: list[ConsumerRecord]) -> None:
-        """Handle the records of one partition, in order; return once all are durable."""
+        """Handle the records (each partition's in order); return once all are durable."""
         try:
             await self._process_batch(records)
         except Exception as exc:  # noqa: BLE001 — fall back to one by one, with retries

@@ -172,7 +172,7 @@ class Database:
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000,
             appname=f"cress-{settings.service_name}")
         self.db = AliasedDatabase(self.client[settings.mongodb_database])
-        self._on_commit: Callable[[], None] | None = None  # wakes the outbox relay up
+        self._on_commit: Callable[[list[str]], None] | None = None  # wakes the outbox relay up
         self._following: asyncio.Task | None = None
 
     def __getitem__(self, name: str) -> AsyncCollection:
@@ -217,7 +217,8 @@ class Database:
         docs = await self.db[collection].find(query).sort(sort).skip(offset).limit(limit).to_list()
         return ([from_document(model, d) for d in docs] if model is not None else docs), total
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
+    def on_commit(self, callback: Callable[[list[str]], None]) -> None:
+        """``callback(ids)`` after each commit that wrote outbox records (their ids)."""
         self._on_commit = callback
 
     async def transaction(self, work: Callable[[Transaction], Awaitable[T]], *,
@@ -243,16 +244,15 @@ class Database:
             return await work(within)
 
         cid = correlation_id or log_context.correlation_id.get()
-        published = False
+        published: list[str] = []
 
         async def callback(session: AsyncClientSession) -> T:
             nonlocal published
             tx = Transaction(self.db, session, self.settings.source, correlation_id=cid, causation_id=causation_id)
             result = await work(tx)
             await tx.flush()
-            published = bool(tx.events)  # of the attempt that commits (a retried one starts again)
-            if published:
-                await append_to_outbox(tx)
+            # of the attempt that commits (a retried one starts again)
+            published = await append_to_outbox(tx) if tx.events else []
             return result
 
         for attempt in range(conflict_retries + 1):
@@ -269,5 +269,5 @@ class Database:
                     raise
                 await asyncio.sleep(0.005 * (attempt + 1))
         if published and self._on_commit is not None:
-            self._on_commit()  # only commits that wrote to the outbox wake the relay
+            self._on_commit(published)  # only commits that wrote to the outbox wake the relay
         return result

@@ -10,6 +10,12 @@ aggregate version, then position in the command), waits for Kafka's acknowledgem
 marks them sent. A relay killed between commit and publish, or between publish and mark,
 publishes the records again after restart: nothing is lost, and consumers drop the
 duplicates by event id. One relay per service publishes at a time (a lease in MongoDB).
+
+Under load the relay does not wait for the mark before its next round: a round's acknowledged
+records are marked sent in the background while the next round reads and publishes the records
+committed since (its query leaves out the records being marked, so nothing is published twice by
+a running relay; at most one mark is under way). A wake-up by a commit of this process whose
+records an earlier round already read does not cost a query.
 """
 from __future__ import annotations
 
@@ -36,7 +42,8 @@ LEASE = "outbox_lease"
 SENT_RETENTION = timedelta(days=7)
 
 
-async def append_to_outbox(tx: Transaction) -> None:
+async def append_to_outbox(tx: Transaction) -> list[str]:
+    """Write the events ``tx`` recorded to the outbox, in its transaction; return the records' ids."""
     now = utcnow()
     records = []
     for position, event in enumerate(tx.events):
@@ -57,6 +64,7 @@ async def append_to_outbox(tx: Transaction) -> None:
         })
     await tx.db[OUTBOX].insert_many(records, session=tx.session, ordered=True)
     tx.events.clear()
+    return [r["_id"] for r in records]
 
 
 def envelope_of(record: dict[str, Any], source: str) -> CloudEvent:
@@ -94,9 +102,18 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._lease_until = utcnow()
+        self._marking: asyncio.Task | None = None  # the mark of the last round's records, under way
+        self._unmarked: set[str] = set()  # their ids: acknowledged by the broker, not yet marked sent
+        self._expected: set[str] = set()  # ids committed by this process and not yet read by a round
+        self._read: dict[str, None] = {}  # ids the last rounds read (a late notification of one is not news)
 
-    def notify(self) -> None:
-        """Called after each commit: publish now rather than at the next poll."""
+    def notify(self, ids: list[str] | None = None) -> None:
+        """Called after each commit (with the ids of the records it wrote): publish now rather than at
+        the next poll."""
+        if ids is None:
+            self._expected.add("")  # unknown records: the next round reads the outbox
+        else:
+            self._expected.update(i for i in ids if i not in self._read)
         self._wake.set()
 
     def stop(self) -> None:
@@ -106,30 +123,43 @@ class OutboxRelay:
     async def run(self) -> None:
         last_gauges = 0.0
         loop = asyncio.get_running_loop()
-        while not self._stopping:
-            published = 0
-            round_started = loop.time()
-            try:
-                if await self._hold_lease():
-                    published = await self.publish_pending()
-                if loop.time() - last_gauges > 2.0:
-                    await self.update_gauges()
-                    last_gauges = loop.time()
-            except (PyMongoError, KafkaError, OSError) as exc:
-                log.warning("outbox relay: %s; retrying", exc)
-                await asyncio.sleep(1.0)
-                continue
-            if published < self.batch_size:  # caught up: wait for a commit or the next poll
+        woken = False  # by a commit of this process (else: the first round, or the poll's timeout)
+        try:
+            while not self._stopping:
+                published = 0
+                round_started = loop.time()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                except asyncio.TimeoutError:
-                    pass
-                self._wake.clear()
-                # Under load, let commits accumulate a little: fewer, larger rounds on the database.
-                # ``coalesce`` is the shortest period between the starts of two rounds, not a pause
-                # added after each: a round that already took that long (find, acks, mark sent)
-                # goes on at once, and the last commits of a burst wait at most one period.
-                await asyncio.sleep(max(0.0, self.coalesce - (loop.time() - round_started)))
+                    if await self._hold_lease():
+                        if woken and not self._expected:
+                            pass  # every record committed here since was read already: no query
+                        else:
+                            published = await self.publish_pending(mark_later=True)
+                    if loop.time() - last_gauges > 2.0:
+                        await self.update_gauges()
+                        last_gauges = loop.time()
+                except (PyMongoError, KafkaError, OSError) as exc:
+                    log.warning("outbox relay: %s; retrying", exc)
+                    await asyncio.sleep(1.0)
+                    woken = False
+                    continue
+                woken = False
+                if published < self.batch_size:  # caught up: wait for a commit or the next poll
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                        woken = True
+                    except asyncio.TimeoutError:
+                        pass
+                    self._wake.clear()
+                    # Under load, let commits accumulate a little: fewer, larger rounds on the database.
+                    # ``coalesce`` is the shortest period between the starts of two rounds, not a pause
+                    # added after each: a round that already took that long (find, acks) goes on at
+                    # once, and the last commits of a burst wait at most one period.
+                    await asyncio.sleep(max(0.0, self.coalesce - (loop.time() - round_started)))
+        finally:
+            try:
+                await self._marked()
+            except PyMongoError as exc:  # published, not marked: published again after the restart
+                log.warning("outbox relay: last records not marked sent (%s)", exc)
 
     async def _hold_lease(self) -> bool:
         now = utcnow()
@@ -158,12 +188,31 @@ class OutboxRelay:
             {"_id": "relay", "owner": current["owner"]}, {"$set": {"owner": self.owner, "until": until}},
             return_document=ReturnDocument.AFTER)
 
-    async def publish_pending(self) -> int:
-        """Publish one batch of pending records, in order; return how many."""
-        records = await self.db[OUTBOX].find({"status": PENDING}).sort(
+    async def publish_pending(self, *, mark_later: bool = False) -> int:
+        """Publish one batch of pending records, in order; return how many.
+
+        The records are marked sent once the broker acknowledged them all; with ``mark_later``
+        (the relay's loop) the mark goes on in the background and this returns at the acks: the
+        next call leaves those records out of its query, and waits for that mark before starting
+        its own. Otherwise they are marked when this returns."""
+        self._expected.clear()  # what this query reads (a notification after it adds to it again)
+        query: dict[str, Any] = {"status": PENDING}
+        if self._marking is not None and self._marking.done():
+            await self._marked()  # its failure (the database away) surfaces here, and the round is retried
+        if self._unmarked:
+            query["_id"] = {"$nin": list(self._unmarked)}
+        records = await self.db[OUTBOX].find(query).sort(
             [("created_at", ASCENDING), ("position", ASCENDING)]).limit(self.batch_size).to_list()
+        for record in records:
+            self._read[record["_id"]] = None
+            self._expected.discard(record["_id"])
+        while len(self._read) > 4 * self.batch_size:  # the ids of the last few rounds are enough
+            del self._read[next(iter(self._read))]
         if not records:
             return 0
+        # The last round's mark must have succeeded before this round publishes: if it failed, its
+        # records go out again before any later one (the failure is raised, the round retried).
+        await self._marked()
         futures = []
         for record in records:
             envelope = envelope_of(record, self.source)
@@ -172,11 +221,28 @@ class OutboxRelay:
         await asyncio.gather(*futures)  # acknowledged by the broker (acks=all)
         if self.after_publish is not None:
             await self.after_publish(records)
-        await self.db[OUTBOX].update_many({"_id": {"$in": [r["_id"] for r in records]}},
-                                          {"$set": {"status": SENT, "published_at": utcnow()}})
+        ids = [r["_id"] for r in records]
+        self._unmarked.update(ids)
+        self._marking = asyncio.create_task(self._mark_sent(ids), name="outbox-mark-sent")
         for record in records:
             metrics.MESSAGES_PUBLISHED.labels(self.service, record["topic"]).inc()
+        if not mark_later:
+            await self._marked()
         return len(records)
+
+    async def _mark_sent(self, ids: list[str]) -> None:
+        await self.db[OUTBOX].update_many({"_id": {"$in": ids}}, {"$set": {"status": SENT, "published_at": utcnow()}})
+
+    async def _marked(self) -> None:
+        """Wait for the mark under way. If it failed, its records are read and published again by a
+        later round (at least once: consumers drop the duplicates), and the failure is raised."""
+        task, self._marking = self._marking, None
+        if task is None:
+            return
+        try:
+            await task
+        finally:
+            self._unmarked.clear()
 
     async def update_gauges(self) -> None:
         backlog = await self.db[OUTBOX].count_documents({"status": PENDING})

@@ -11,6 +11,7 @@ import uuid
 from datetime import date
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from contracts.envelope import CloudEvent
 from contracts.membership import OrganisationRegistered
@@ -246,3 +247,97 @@ async def test_message_that_is_not_a_cloudevent_is_dead_lettered_at_once(setting
         assert len(dead) == 1 and header(dead[0], "dlq_attempts") == "1"
         assert "missing CloudEvents header" in header(dead[0], "dlq_error")
         assert json.loads(dead[0].value) == {"not": "an event"}
+
+
+async def _register(db: Database, org_id: str, collection: str = "organisations") -> str:
+    """Commit one organisation's registration; return the id of its outbox record."""
+    async def work(tx):
+        await tx.save(collection, organisation(org_id))
+
+    before = {r["_id"] async for r in db[OUTBOX].find({"aggregateid": org_id}, {"_id": 1})}
+    await db.transaction(work)
+    return [r["_id"] async for r in db[OUTBOX].find({"aggregateid": org_id}) if r["_id"] not in before][0]
+
+
+async def test_the_next_round_runs_while_the_last_is_marked_sent_and_publishes_nothing_twice(settings, platform):
+    """The relay's loop marks a round's records sent in the background: the next round leaves them out of
+    its query (no record goes out twice) and publishes only once the last mark has succeeded."""
+    db, producer = platform
+    relay = OutboxRelay(db, producer)
+    gate = asyncio.Event()
+    mark = relay._mark_sent  # noqa: SLF001
+
+    async def slow_mark(ids):  # the database takes its time to mark the first round
+        await gate.wait()
+        await mark(ids)
+
+    relay._mark_sent = slow_mark  # noqa: SLF001
+    prefix = f"org-{uuid.uuid4().hex[:6]}"
+    first = [await _register(db, f"{prefix}-a{i}") for i in range(3)]
+    assert await relay.publish_pending(mark_later=True) == 3
+    assert await db[OUTBOX].count_documents({"_id": {"$in": first}, "status": "pending"}) == 3, "not marked yet"
+
+    second = [await _register(db, f"{prefix}-b{i}") for i in range(2)]
+    asyncio.get_running_loop().call_later(0.3, gate.set)
+    assert await relay.publish_pending(mark_later=True) == 2, "the records being marked are left out"
+    await relay._marked()  # noqa: SLF001
+    assert await db[OUTBOX].count_documents({"_id": {"$in": first + second}, "status": "sent"}) == 5
+    records = await read_topic(settings, TOPIC, lambda r: r.key.decode().startswith(prefix), count=5)
+    assert sorted(header(r, "ce_id") for r in records) == sorted(first + second), "each record once"
+
+
+async def test_a_failed_mark_publishes_its_records_again_before_any_later_one(settings, platform):
+    db, producer = platform
+    relay = OutboxRelay(db, producer)
+    mark = relay._mark_sent  # noqa: SLF001
+    failures = [AutoReconnect("the database went away")]
+    gate = asyncio.Event()
+
+    async def flaky_mark(ids):
+        if failures:
+            await gate.wait()  # it fails while the next round is under way
+            raise failures.pop()
+        await mark(ids)
+
+    relay._mark_sent = flaky_mark  # noqa: SLF001
+    org_id = f"org-{uuid.uuid4().hex[:8]}"  # two events of one aggregate (one partition: its order)
+    a = await _register(db, org_id)
+    assert await relay.publish_pending(mark_later=True) == 1  # its mark fails in the background
+    b = await _register(db, org_id, "organisations_again")
+    asyncio.get_running_loop().call_later(0.3, gate.set)
+    with pytest.raises(AutoReconnect):
+        await relay.publish_pending(mark_later=True)  # b is not published ahead of a's second publication
+    assert await relay.publish_pending(mark_later=True) == 2
+    await relay._marked()  # noqa: SLF001
+    assert await db[OUTBOX].count_documents({"_id": {"$in": [a, b]}, "status": "pending"}) == 0
+    records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=3)
+    assert [header(r, "ce_id") for r in sorted(records, key=lambda r: r.offset)] == [a, a, b]
+
+
+async def test_a_commit_whose_records_were_read_already_does_not_cost_the_relay_a_query(settings, platform):
+    db, producer = platform
+    relay = OutboxRelay(db, producer, poll_interval=30.0, coalesce=0.0)
+    rounds: list[int] = []
+    publish = relay.publish_pending
+
+    async def counted(**kwargs):
+        rounds.append(await publish(**kwargs))
+        return rounds[-1]
+
+    relay.publish_pending = counted
+    db.on_commit(relay.notify)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: rounds == [0] or None)  # the first round, at start
+        org_id = f"org-{uuid.uuid4().hex[:8]}"
+        record_id = await _register(db, org_id)  # a commit: the relay wakes up and publishes it
+        await eventually(lambda: sum(rounds) == 1 or None)
+        done = len(rounds)
+        relay.notify([record_id])  # a late notification of a record read already
+        await asyncio.sleep(0.3)
+        assert len(rounds) == done, "no query for it"
+        relay.notify(["an-id-never-read"])
+        await eventually(lambda: len(rounds) > done or None)
+    finally:
+        relay.stop()
+        await task

@@ -95,3 +95,45 @@ async def test_periodic_jobs_outlive_a_failed_run_and_count_their_outcomes():
     await asyncio.gather(task, return_exceptions=True)
     assert failed._value.get() - before_failed == 1
     assert ok._value.get() - before_ok >= 3, "the job ran on after its failure"
+
+
+async def test_a_consumer_handles_a_fetch_of_several_partitions_as_one_batch_and_commits_after_it():
+    """One transaction and one offset commit per fetch (not one per partition), each partition's records in
+    their order, and the offsets committed only once the batch is durable (never when it failed)."""
+    from types import SimpleNamespace
+
+    import pytest
+    from aiokafka import TopicPartition
+
+    from contracts.membership import OrganisationRegistered
+    from runtime.consumer import Consumer, Subscription
+
+    async def project(event, tx, envelope) -> None:
+        pass
+
+    journal: list = []
+
+    class Kafka:
+        async def commit(self, offsets):
+            journal.append(("commit", dict(offsets)))
+
+    consumer = Consumer("unit-fetch", [Subscription(OrganisationRegistered, project)])
+    consumer._kafka = Kafka()  # noqa: SLF001
+
+    async def process(records):
+        journal.append(("process", [(r.partition, r.offset) for r in records]))
+
+    consumer.process = process
+    a, b = TopicPartition("membership.organisation", 0), TopicPartition("membership.organisation", 3)
+    record = lambda tp, offset: SimpleNamespace(topic=tp.topic, partition=tp.partition, offset=offset)  # noqa: E731
+    await consumer.take({a: [record(a, 7), record(a, 8)], b: [record(b, 2)]})
+    assert journal == [("process", [(0, 7), (0, 8), (3, 2)]), ("commit", {a: 9, b: 3})]
+
+    async def fails(records):
+        raise ConnectionError("the database went away")
+
+    consumer.process = fails
+    journal.clear()
+    with pytest.raises(ConnectionError):
+        await consumer.take({a: [record(a, 9)]})
+    assert journal == [], "nothing committed ahead of the writes"
