@@ -14,9 +14,6 @@ Dates are the day in Europe/Paris (``clock`` for the tests).
 """
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +22,7 @@ from zoneinfo import ZoneInfo
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from runtime import lease
 from runtime.mongo import utcnow
 
 LEASE = "dues_runner_lease"
@@ -45,7 +43,7 @@ class DuesRunner:
         self.db = svc.db
         self.clock = clock
         self.lease_seconds = lease_seconds
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or lease.owner_id()
 
     async def hold_lease(self) -> bool:
         """Take or renew the lease; False while another runner holds a live one."""

@@ -36,9 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -46,7 +43,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from contracts.procurement.needs import FunnelStep, ImpactAnswer, NeedStatus
-from runtime import members
+from runtime import lease, members
 from runtime.aggregate import check_version, new_id
 from runtime.errors import Conflict, InvalidInput, NotFound
 from runtime.mongo import Database, Transaction, from_document, stored_instant, to_document, utcnow
@@ -86,7 +83,7 @@ class NeedsService:
         self.tokens = tokens
         self.config = config or ProcurementSettings()
         self.clock = clock
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = lease.owner_id()
         self._dispatch_started = asyncio.Event()  # wakes this process's dispatch job up
 
     @property

@@ -51,9 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
-import socket
 import time
 import uuid
 import weakref
@@ -69,7 +67,7 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from contracts.webhooks import DisabledReason, MessageFailed
-from runtime import metrics
+from runtime import lease, metrics
 from runtime.errors import InvalidInput
 from runtime.mongo import Database, Transaction, from_document, utcnow
 from services.webhooks.adapters.repository import ATTEMPTS, ENDPOINTS, HEALTH, LEASE, MESSAGES, due_query
@@ -249,7 +247,7 @@ class Deliverer:
         self.allow = AllowList.parse(settings.allow_hosts)
         self.rng = random.Random()
         self.service = db.settings.service_name
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = lease.owner_id()
         self._lease_until = utcnow() - timedelta(seconds=1)
         self.in_flight: dict[str, set[str]] = {}  # endpoint id -> message ids whose request is in flight
         self.recording: dict[str, set[str]] = {}  # endpoint id -> message ids whose attempt is being written
