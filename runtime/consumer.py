@@ -22,7 +22,14 @@ For each batch of records (what one fetch returned, every partition's records in
    exponential backoff (tenacity) up to ``CONSUMER_MAX_ATTEMPTS``; a record that still fails,
    or that is not a valid CloudEvent of a known type, is published to the dead-letter topic
    ``<topic>.dlq`` with the error and its original coordinates in ``dlq_*`` headers;
-3. only then is the offset committed: offsets never run ahead of durable writes.
+3. only then is the offset committed: offsets never run ahead of durable writes; a fetch that
+   could not be made durable is fetched again (its partitions are rewound to its first record).
+
+Fetching is FastStream's (``faststream.kafka``): one batch subscriber per consumer group
+(``batch=True``, up to ``CONSUMER_BATCH_SIZE`` records a fetch, ``AckPolicy.MANUAL``), whose handler
+is :meth:`Consumer.take` — FastStream fetches, the runtime decides when a fetch is durable and commits
+it. Chosen by measurement (``make bench``, README "The services' consumers"): FastStream's batch
+subscriber is as fast as the hand-written aiokafka loop it replaces.
 
 Start-up does not wait for Kafka: :meth:`Consumer.run` joins the group itself (the group's
 rebalance takes seconds; a broker away at start is tried again with growing delays), so a
@@ -36,6 +43,7 @@ a database away), with the partition, the batch's size and how long it has waite
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -45,6 +53,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.schemas import Topic as KafkaTopic
+from faststream.middlewares import AckPolicy
+from pydantic import SkipValidation
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
 
@@ -62,6 +74,30 @@ Handler = Callable[[Any, Transaction, CloudEvent], Awaitable[None]]
 OUTCOMES = ("processed", "duplicate", "dead_lettered")  # of cress_messages_consumed_total
 WATCH_EVERY = 5.0  # seconds between two lag exports
 STALL_AFTER = 30.0  # seconds a batch may take before the consumer is logged as stalled
+REFETCH_AFTER = 1.0  # seconds before a fetch that could not be written is fetched again
+GRACEFUL_STOP = 10.0  # seconds a batch in hand may take to finish when the service stops
+
+
+
+class _FastStreamNoise(logging.Filter):
+    """Drops two lines FastStream writes on every start and stop that say nothing here: the platform
+    creates its topics itself (:func:`runtime.kafka.ensure_topics`), and a task callback ran."""
+
+    NOISE = ("Topic creation is skipped", "callback for ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.NOISE)
+
+
+# FastStream's own log lines (a line per fetch at DEBUG; assignments, errors): under this module's logger
+_faststream_log = logging.getLogger(f"{__name__}.faststream")
+_faststream_log.addFilter(_FastStreamNoise())
+
+
+async def _records(message: Any) -> tuple[ConsumerRecord, ...]:
+    """The FastStream decoder of the services' consumers: the fetch's records as aiokafka gave them
+    (each is decoded and validated once, by :meth:`Consumer._decode`, inside the batch)."""
+    return message.raw_message
 
 
 @dataclass(frozen=True)
@@ -98,7 +134,9 @@ class Consumer:
             self.handlers[sub.event.event_type] = sub.handler
         self.topics = sorted({topic_for(t).name for t in self.handlers})
         self._stopping = False
-        self._kafka: AIOKafkaConsumer | None = None
+        self._stopped = asyncio.Event()
+        self._faststream: KafkaBroker | None = None
+        self._subscriber: Any = None  # FastStream's batch subscriber; its .consumer is the aiokafka consumer
         self._committed: dict[TopicPartition, int] = {}  # this process's last commit per partition
         self._busy: tuple[list[TopicPartition], int, float] | None = None  # the batch in hand: partitions, size, since
         self._exported: set[TopicPartition] = set()  # partitions whose lag this process exports
@@ -120,24 +158,48 @@ class Consumer:
                 metrics.MESSAGES_CONSUMED.labels(self.service, self.name, topic, outcome)
         return self
 
-    async def start(self) -> None:
-        """Join the group: returns once partitions are assigned (:meth:`run` calls it when needed)."""
+    def _broker(self) -> tuple[KafkaBroker, Any]:
+        """A FastStream broker with one batch subscriber: this consumer group on its topics.
+
+        ``AckPolicy.MANUAL``: FastStream never commits on its own; :meth:`take` commits the fetch's
+        offsets once its writes are durable, and rewinds the fetch's partitions when they are not."""
         settings = self.db.settings
-        kafka = AIOKafkaConsumer(
-            *self.topics, bootstrap_servers=settings.kafka_bootstrap_servers, group_id=self.group_id,
-            client_id=f"cress-{self.group_id}", enable_auto_commit=False,
+        broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"cress-{self.group_id}",
+                             consumer_only=True, logger=_faststream_log, log_level=logging.DEBUG,
+                             graceful_timeout=GRACEFUL_STOP)
+        subscriber = broker.subscriber(
+            *(KafkaTopic(t, declare=False) for t in self.topics), batch=True, group_id=self.group_id,
+            max_records=self.batch_size, batch_timeout_ms=200, ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest" if self.from_beginning else "latest",
-            max_poll_records=self.batch_size)
+            decoder=_records, title=f"{self.service}:{self.name}")
+
+        async def fetched(records: SkipValidation[Any]) -> None:  # one getmany: every partition's records
+            batches: dict[TopicPartition, list[ConsumerRecord]] = {}
+            for r in records:
+                batches.setdefault(TopicPartition(r.topic, r.partition), []).append(r)
+            await self.take(batches)
+
+        subscriber(fetched)
+        return broker, subscriber
+
+    async def start(self) -> None:
+        """Start the FastStream broker: the consumer joins its group (:meth:`run` calls it when needed)."""
+        broker, subscriber = self._broker()
         try:
-            await kafka.start()
+            await broker.start()
         except BaseException:
-            await kafka.stop()
+            await broker.stop()
             raise
-        self._kafka = kafka
+        self._faststream, self._subscriber = broker, subscriber
+
+    @property
+    def _kafka(self) -> AIOKafkaConsumer | None:
+        """The subscriber's aiokafka consumer (assignment, positions, commits, end offsets)."""
+        return self._subscriber.consumer if self._subscriber is not None else None
 
     async def _join(self) -> None:
         delay = 1.0
-        while self._kafka is None and not self._stopping:
+        while self._faststream is None and not self._stopping:
             try:
                 await self.start()
             except (KafkaError, OSError) as exc:  # the broker is away: the API serves meanwhile
@@ -148,10 +210,11 @@ class Consumer:
 
     def stop(self) -> None:
         self._stopping = True
+        self._stopped.set()
 
     async def wait_assigned(self, timeout: float = 60.0) -> None:
         """Wait until the group has given this consumer its partitions and their start offsets are
-        known (the run loop must be running).
+        known (the consumer must be started or running).
 
         An assignment alone is not enough: with ``auto_offset_reset="latest"`` the position is
         resolved afterwards, and events published in between would be skipped.
@@ -166,23 +229,19 @@ class Consumer:
                                remaining)
 
     async def close(self) -> None:
-        if self._kafka is not None:
-            await self._kafka.stop()
-            self._kafka = None
+        """Stop the broker: a batch in hand may finish (up to :data:`GRACEFUL_STOP` seconds), then the
+        consumer leaves its group."""
+        if self._faststream is not None:
+            broker, self._faststream, self._subscriber = self._faststream, None, None
+            await broker.stop()
 
     async def run(self) -> None:
+        """Join the group (retrying while the broker is away), then watch until :meth:`stop`: FastStream's
+        task fetches and calls :meth:`take` for each fetch."""
         await self._join()
         watchdog = asyncio.create_task(self._watch(), name=f"watch-{self.name}")
         try:
-            while not self._stopping:
-                try:
-                    batches = await self._kafka.getmany(timeout_ms=200, max_records=self.batch_size)
-                    if batches:
-                        await self.take(batches)
-                except KafkaError as exc:  # rebalance or broker away: uncommitted records come again
-                    self._busy = None
-                    log.warning("consumer %s: %s; resuming", self.name, exc)
-                    await asyncio.sleep(1.0)
+            await self._stopped.wait()
         finally:
             watchdog.cancel()
 
@@ -191,12 +250,25 @@ class Consumer:
 
         One batch for all the fetch's partitions (each partition's records in their order): one
         transaction and one offset commit per fetch, not one of each per partition. The offsets are
-        committed only once :meth:`process` returned, i.e. once the writes are durable."""
+        committed only once :meth:`process` returned, i.e. once the writes are durable. If it raised
+        (the dead-letter topic unreachable, say), each partition is rewound to the fetch's first
+        record: the next fetch brings them again, nothing is skipped."""
         for tp, records in batches.items():  # what precedes a batch is committed (by whoever held it)
             self._committed[tp] = records[0].offset
         records = [r for part in batches.values() for r in part]
         self._busy = (list(batches), len(records), time.monotonic())
-        await self.process(records)
+        try:
+            await self.process(records)
+        except BaseException as exc:
+            self._busy = None
+            for tp, part in batches.items():
+                with contextlib.suppress(Exception):  # a partition revoked meanwhile: its next holder starts there
+                    self._kafka.seek(tp, part[0].offset)
+            if isinstance(exc, Exception):
+                log.warning("consumer %s: a fetch of %d records not written (%s); fetching it again",
+                            self.name, len(records), exc)
+                await asyncio.sleep(REFETCH_AFTER)
+            raise
         offsets = {tp: part[-1].offset + 1 for tp, part in batches.items()}
         await self._kafka.commit(offsets)
         self._committed.update(offsets)

@@ -13,24 +13,18 @@ changes nothing. Exit codes: 0 imported (bad rows may have been reported), 2 ref
 """
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from runtime.errors import DomainError
+from runtime.cli import echo_faults, import_with_progress, run_or_refuse, service_database
 from runtime.mongo import Database
-from runtime.outbox import ensure_outbox_indexes
-from runtime.service import service
 from services.membership.adapters.repository import ensure_indexes
 from services.membership.service_layer.handlers import MembershipService
 from services.membership.service_layer.register import import_register
 from services.membership.settings import DuesSettings
 
 cli = typer.Typer(help="Bring a chamber's membership register in (CSV), with a progress bar.", add_completion=False)
-console = Console(stderr=True)
 
 
 @cli.callback()
@@ -41,16 +35,8 @@ def main() -> None:
 async def run_import(db: Database, file: Path) -> dict:
     dues = DuesSettings()
     svc = MembershipService(db, dues.fee_scale(), dues.terms())
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task(f"reading {file.name}", total=None)
-        content = await asyncio.to_thread(file.read_bytes)
-
-        def progress(counts: dict[str, int]) -> None:
-            bar.update(task, total=counts["lines"], completed=counts["done"],
-                       description=f"importing {file.name} ({counts['rejected']:,} bad lines)")
-
-        return await import_register(svc, content, progress=progress)
+    return await import_with_progress(file, lambda content, progress: import_register(
+        svc, content, progress=lambda c: progress(c["lines"], c["done"], c["rejected"])))
 
 
 @cli.command("import")
@@ -59,22 +45,11 @@ def import_file(file: Path = typer.Argument(..., exists=True, dir_okay=False, re
                 ) -> None:
     """Import a register file; prints the counts and the line report of bad rows."""
     async def main() -> dict:
-        db = Database(service("membership").settings())
-        try:
-            await ensure_outbox_indexes(db)
-            await ensure_indexes(db)
+        async with service_database("membership", ensure_indexes) as db:
             return await run_import(db, file)
-        finally:
-            await db.close()
 
-    try:
-        done = asyncio.run(main())
-    except DomainError as exc:
-        field = exc.extra.get("field")
-        console.print(f"[red]refused:[/red] {field + ': ' if field else ''}{exc.detail}")
-        raise typer.Exit(2) from None
-    for fault in done["faults"]:
-        typer.echo(f"line {fault['line']}: {fault['field']}: {fault['message']}")
+    done = run_or_refuse(main)
+    echo_faults(done["faults"])
     c = done["counts"]
     typer.echo(f"{c['lines']:,} lines: {c['organisations']:,} organisations, {c['members']:,} members, "
                f"{c['invoices']:,} invoices, {c['payments']:,} payments imported; {c['unchanged']:,} unchanged, "

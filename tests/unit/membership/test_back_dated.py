@@ -14,23 +14,15 @@ import pytest
 from runtime.errors import Conflict
 from services.membership.domain import DEFAULT_FEE_SCALE, Member, MemberStatus
 
-from .conftest import TERMS, admitted_application, make_org
+from .conftest import TERMS, make_member
 
 RUN_ON = D(2067, 12, 31)
 
 
 @pytest.fixture
-def org():
-    o = make_org()
-    o.pull_events()
-    return o
-
-
-@pytest.fixture
-def member(org) -> Member:
+def member(org) -> Member:  # org: conftest's
     """Joined 2067-01-10: the 2067 invoice (150 €) is due 2067-02-09, its grace ends 2067-04-10."""
-    m = Member.activate(application=admitted_application(org), organisation=org, fee_scale=DEFAULT_FEE_SCALE,
-                        terms=TERMS, on=D(2067, 1, 10))
+    m = make_member(org, on=D(2067, 1, 10))
     m.pull_events()
     return m
 

@@ -18,14 +18,7 @@ def admitted(org, app_id: str, on: D) -> MembershipApplication:
 
 
 @pytest.fixture
-def org():
-    o = make_org()
-    o.pull_events()
-    return o
-
-
-@pytest.fixture
-def member(org) -> Member:
+def member(org) -> Member:  # org: conftest's
     """Joined 2060-02-05 (2060 invoice, 150 €, due 2060-03-06, grace ends 2060-05-05)."""
     m = Member.activate(application=admitted(org, "app-1", D(2060, 2, 1)), organisation=org,
                         fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2060, 2, 5))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import time
 
 from reference import geo, shapes
 from reference.geo import DATA
@@ -129,14 +128,14 @@ def test_contains_honours_holes():
     assert shapes.contains({"type": "MultiPolygon", "coordinates": [square["coordinates"]]}, 3.5, 2)
 
 
-def test_the_file_is_small_and_loads_fast():
+def test_the_file_is_small_and_loads():
+    """Small enough to ship and serve (its load time is no test's business: timed tests fail on a busy
+    machine; the page's speed is measured by `make bench-observatory`)."""
     path = DATA / "departements.geojson.gz"
     assert path.stat().st_size < 2_000_000
-    started = time.perf_counter()
     with gzip.open(path, "rt", encoding="utf-8") as f:
         collection = json.load(f)
     shapes._features.cache_clear()
     shapes._boxes.cache_clear()
-    shapes.departement_shape("93")
-    assert time.perf_counter() - started < 1.0
+    assert shapes.departement_shape("93")
     assert {f["id"] for f in collection["features"]} == {d.code for d in geo.departements()}
