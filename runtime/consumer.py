@@ -232,8 +232,8 @@ class Consumer:
         """Stop the broker: a batch in hand may finish (up to :data:`GRACEFUL_STOP` seconds), then the
         consumer leaves its group."""
         if self._faststream is not None:
-            broker, self._faststream, self._subscriber = self._faststream, None, None
-            await broker.stop()
+            await self._faststream.stop()  # the batch in hand commits through the subscriber's consumer
+            self._faststream, self._subscriber = None, None
 
     async def run(self) -> None:
         """Join the group (retrying while the broker is away), then watch until :meth:`stop`: FastStream's
@@ -253,6 +253,7 @@ class Consumer:
         committed only once :meth:`process` returned, i.e. once the writes are durable. If it raised
         (the dead-letter topic unreachable, say), each partition is rewound to the fetch's first
         record: the next fetch brings them again, nothing is skipped."""
+        kafka = self._kafka
         for tp, records in batches.items():  # what precedes a batch is committed (by whoever held it)
             self._committed[tp] = records[0].offset
         records = [r for part in batches.values() for r in part]
@@ -263,14 +264,14 @@ class Consumer:
             self._busy = None
             for tp, part in batches.items():
                 with contextlib.suppress(Exception):  # a partition revoked meanwhile: its next holder starts there
-                    self._kafka.seek(tp, part[0].offset)
+                    kafka.seek(tp, part[0].offset)
             if isinstance(exc, Exception):
                 log.warning("consumer %s: a fetch of %d records not written (%s); fetching it again",
                             self.name, len(records), exc)
                 await asyncio.sleep(REFETCH_AFTER)
             raise
         offsets = {tp: part[-1].offset + 1 for tp, part in batches.items()}
-        await self._kafka.commit(offsets)
+        await kafka.commit(offsets)
         self._committed.update(offsets)
         self._busy = None
 
