@@ -74,6 +74,7 @@ Handler = Callable[[Any, Transaction, CloudEvent], Awaitable[None]]
 OUTCOMES = ("processed", "duplicate", "dead_lettered")  # of cress_messages_consumed_total
 WATCH_EVERY = 5.0  # seconds between two lag exports
 STALL_AFTER = 30.0  # seconds a batch may take before the consumer is logged as stalled
+FETCH_WAIT_MS = 100  # a fetch waits this long for records; FastStream sleeps as long again after an empty one
 REFETCH_AFTER = 1.0  # seconds before a fetch that could not be written is fetched again
 GRACEFUL_STOP = 10.0  # seconds a batch in hand may take to finish when the service stops
 
@@ -169,7 +170,7 @@ class Consumer:
                              graceful_timeout=GRACEFUL_STOP)
         subscriber = broker.subscriber(
             *(KafkaTopic(t, declare=False) for t in self.topics), batch=True, group_id=self.group_id,
-            max_records=self.batch_size, batch_timeout_ms=200, ack_policy=AckPolicy.MANUAL,
+            max_records=self.batch_size, batch_timeout_ms=FETCH_WAIT_MS, ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest" if self.from_beginning else "latest",
             decoder=_records, title=f"{self.service}:{self.name}")
 
