@@ -43,6 +43,7 @@ class Issuer:
         self._discovered_issuer = discovered_issuer  # what the discovery document claims (default: the truth)
         self._keys: dict[str, tuple[Any, str]] = {}  # kid -> (private key, alg)
         self.published: list[str] = []
+        self.extra_jwks: list[dict[str, Any]] = []  # published as given (keys the platform must not take)
         self.jwks_requests = 0
         self.discovery_requests = 0
         self._lock = threading.Lock()
@@ -123,6 +124,11 @@ class Issuer:
         signature = hmac.new(self.public_pem(kid), f"{header}.{body}".encode(), hashlib.sha256).digest()
         return f"{header}.{body}.{_b64(signature)}"
 
+    def jwk(self, kid: str) -> dict[str, Any]:
+        key, alg = self._keys[kid]
+        exporter = RSAAlgorithm if alg == "RS256" else ECAlgorithm
+        return {**exporter.to_jwk(key.public_key(), as_dict=True), "kid": kid, "use": "sig", "alg": alg}
+
     # -- HTTP ------------------------------------------------------------------------------------------
     def _discovery(self, request: Request) -> Response:
         with self._lock:
@@ -138,9 +144,5 @@ class Issuer:
     def _jwks(self, request: Request) -> Response:
         with self._lock:
             self.jwks_requests += 1
-            keys = []
-            for kid in self.published:
-                key, alg = self._keys[kid]
-                exporter = RSAAlgorithm if alg == "RS256" else ECAlgorithm
-                keys.append({**exporter.to_jwk(key.public_key(), as_dict=True), "kid": kid, "use": "sig", "alg": alg})
-        return Response(json.dumps({"keys": keys}), content_type="application/json")
+            keys = [self.jwk(kid) for kid in self.published]
+        return Response(json.dumps({"keys": keys + self.extra_jwks}), content_type="application/json")

@@ -172,6 +172,15 @@ async def test_a_token_signed_with_another_key_under_a_known_kid_is_refused(issu
             "does not match the key's algorithm")
 
 
+async def test_only_rs256_and_es256_signing_keys_are_taken_from_the_jwks(issuer, call):
+    kid = issuer.add_key("RS256")
+    issuer.extra_jwks += [{"kty": "oct", "kid": "shared-1", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0", "alg": "HS256"},
+                          {**issuer.jwk(issuer.add_key("RS256", publish=False)), "kid": "enc-1", "use": "enc"}]
+    assert (await call(issuer.token(kid=kid))).status_code == 200
+    refused(await call(issuer.token(kid=kid, header_kid="shared-1")), f"publishes no key 'shared-1' (known: {kid})")
+    refused(await call(issuer.token(kid=kid, header_kid="enc-1")), f"publishes no key 'enc-1' (known: {kid})")
+
+
 async def test_a_token_without_a_key_id_is_refused(issuer, call):
     kid = issuer.add_key("RS256")
     refused(await call(issuer.token(kid=kid, header_kid=None)), "names no key (kid)")
