@@ -325,13 +325,14 @@ def _compose_settings(env: dict[str, Any], variables: dict[str, str], monkeypatc
 
 def test_app_services_run_in_production_with_the_identity_provider(app_services: dict[str, dict[str, Any]],
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.settings import DEV_JWT_SECRET
+
     for name, svc in app_services.items():
         settings = _compose_settings(environment_of(svc), PRODUCTION_COMPOSE_VARIABLES, monkeypatch)
         assert (settings.environment, settings.auth_mode) == ("production", "oidc"), name
         assert settings.oidc_issuer == "https://idp.example.org/realms/cress", name
         assert (settings.oidc_audience, settings.oidc_roles_claim) == ("cress-api", "realm_access.roles"), name
     with pytest.raises(ValueError, match="JWT_SECRET is the development default"):
-        from runtime.settings import DEV_JWT_SECRET
         _compose_settings(environment_of(next(iter(app_services.values()))),
                           {**PRODUCTION_COMPOSE_VARIABLES, "JWT_SECRET": DEV_JWT_SECRET}, monkeypatch)
 
