@@ -1,8 +1,18 @@
-"""Bearer JWT authentication and role checks (PyJWT).
+"""Bearer JWT authentication, role checks and the partner routes' rate limit (PyJWT).
 
-Tokens are OAuth2 access tokens signed with the configured key (``JWT_SECRET``,
-``JWT_ALGORITHM``), with ``iss``, ``aud``, ``exp`` and ``sub`` required, and the
-roles in a ``roles`` claim:
+Two ways to verify a token (``AUTH_MODE``), the same claims checked (``iss``, ``aud``, ``exp``,
+``sub`` required, ``nbf``/``iat`` when present, ``JWT_LEEWAY_SECONDS`` of clock skew):
+
+- ``oidc`` (production): tokens of the chamber's identity provider ``OIDC_ISSUER``, signed RS256 or
+  ES256 with one of the keys its discovery document's JWKS publishes (:mod:`runtime.oidc`: cached,
+  fetched again on an unknown ``kid``), for the audience ``OIDC_AUDIENCE``; the roles in the claim
+  ``OIDC_ROLES_CLAIM`` (a dotted path reaches a nested claim). Any other algorithm (``none``, HS256
+  signed with a public key) is refused before a key is looked at.
+- ``dev`` (development, the tests): HS256 with the shared secret ``JWT_SECRET``, issuer
+  ``JWT_ISSUER``, audience ``JWT_AUDIENCE``, roles in ``roles``. ``python -m runtime.auth token``
+  (``make token``) prints one for the local stack.
+
+The roles:
 
 - ``admin``            everything;
 - ``staff:<team>``     staff of a team (pôle), e.g. ``staff:membership``: reads and writes
@@ -11,13 +21,14 @@ roles in a ``roles`` claim:
                        endpoints (e.g. who is a member in good standing);
 - ``reader``           read-only access to every read endpoint.
 
-No or invalid token: 401 with ``WWW-Authenticate: Bearer``. Valid token, wrong role: 403.
-``python -m runtime.auth token`` prints a development token for the local stack.
+No or invalid token: 401 with ``WWW-Authenticate: Bearer`` and the reason. Valid token, wrong
+role: 403. Identity provider unreachable and no keys cached: 503 naming it. A route admitting
+``partner`` is rate-limited per subject (:mod:`runtime.ratelimit`): 429 with ``Retry-After``.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
 import jwt
 import typer
@@ -25,7 +36,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from runtime import ratelimit
 from runtime.errors import DomainError
+from runtime.oidc import ALGORITHMS, IssuerKeys, UnknownKey
 from runtime.settings import Settings
 
 ADMIN, PARTNER, READER = "admin", "partner", "reader"
@@ -52,6 +65,10 @@ class Principal(BaseModel):
     def has_any(self, roles: set[str]) -> bool:
         return ADMIN in self.roles or bool(self.roles & roles)
 
+    def is_staff(self) -> bool:
+        """``admin`` or staff of some team (``staff:<team>``)."""
+        return ADMIN in self.roles or any(role.startswith("staff:") for role in self.roles)
+
 
 def issue_token(settings: Settings, subject: str, roles: list[str], *, ttl: timedelta = timedelta(hours=12),
                 now: datetime | None = None) -> str:
@@ -61,19 +78,86 @@ def issue_token(settings: Settings, subject: str, roles: list[str], *, ttl: time
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
-def decode_token(settings: Settings, token: str) -> Principal:
+def _verified_claims(token: str, key: Any, *, algorithms: list[str], issuer: str, audience: str,
+                     leeway: float) -> dict[str, Any]:
     try:
-        claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
-                            audience=settings.jwt_audience, issuer=settings.jwt_issuer,
-                            options={"require": ["exp", "iss", "aud", "sub"]})
+        return jwt.decode(token, key, algorithms=algorithms, audience=audience, issuer=issuer, leeway=leeway,
+                          options={"require": ["exp", "iss", "aud", "sub"]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the bearer token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise Unauthenticated("the bearer token is not valid yet (nbf or iat is in the future)") from None
+    except jwt.InvalidIssuerError:
+        raise Unauthenticated(f"invalid bearer token: its issuer (iss) is not {issuer}") from None
+    except jwt.InvalidAudienceError:
+        raise Unauthenticated(f"invalid bearer token: its audience (aud) is not {audience}") from None
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid bearer token: {exc}") from None
-    roles = claims.get("roles", [])
+
+
+def _principal(claims: dict[str, Any], roles_claim: str) -> Principal:
+    roles: Any = claims
+    for part in roles_claim.split("."):
+        roles = roles.get(part) if isinstance(roles, dict) else None
+    roles = [] if roles is None else roles
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise Unauthenticated("invalid bearer token: 'roles' must be a list of strings")
+        raise Unauthenticated(f"invalid bearer token: {roles_claim!r} must be a list of strings")
     return Principal(subject=str(claims["sub"]), roles=frozenset(roles))
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    """The principal of a development token (HS256, ``JWT_SECRET``)."""
+    claims = _verified_claims(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm],
+                              issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                              leeway=settings.jwt_leeway_seconds)
+    return _principal(claims, "roles")
+
+
+class Authenticator(Protocol):
+    async def principal(self, token: str) -> Principal: ...
+
+
+class SharedSecret:
+    """``AUTH_MODE=dev``: HS256 tokens signed with ``JWT_SECRET`` (:func:`issue_token`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def principal(self, token: str) -> Principal:
+        return decode_token(self.settings, token)
+
+
+class OpenIDConnect:
+    """``AUTH_MODE=oidc``: tokens of the identity provider ``OIDC_ISSUER`` (RS256 / ES256)."""
+
+    def __init__(self, settings: Settings, keys: IssuerKeys | None = None) -> None:
+        self.settings = settings
+        self.keys = keys or IssuerKeys.from_settings(settings)
+
+    async def principal(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid bearer token: {exc}") from None
+        alg = header.get("alg")
+        if alg not in ALGORITHMS:  # none, HS256 signed with a public key…: refused before any key is used
+            raise Unauthenticated(f"invalid bearer token: algorithm {alg!r} is not accepted "
+                                  f"(accepted: {', '.join(ALGORITHMS)})")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthenticated("invalid bearer token: its header names no key (kid)")
+        try:
+            key = await self.keys.key(kid)
+        except UnknownKey as exc:
+            raise Unauthenticated(f"invalid bearer token: {exc}") from None
+        claims = _verified_claims(token, key, algorithms=list(ALGORITHMS), issuer=self.settings.oidc_issuer,
+                                  audience=self.settings.oidc_audience, leeway=self.settings.jwt_leeway_seconds)
+        return _principal(claims, self.settings.oidc_roles_claim)
+
+
+def authenticator(settings: Settings) -> Authenticator:
+    """How this service verifies bearer tokens (``AUTH_MODE``)."""
+    return OpenIDConnect(settings) if settings.auth_mode == "oidc" else SharedSecret(settings)
 
 
 _bearer = HTTPBearer(auto_error=False, description="OAuth2 access token (JWT). `make token` prints one.")
@@ -83,19 +167,27 @@ async def current_principal(request: Request,
                             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
-    return decode_token(request.app.state.settings, credentials.credentials)
+    state = request.app.state
+    if getattr(state, "authenticator", None) is None:  # an app not built by runtime.http.create_app
+        state.authenticator = authenticator(state.settings)
+    return await state.authenticator.principal(credentials.credentials)
 
 
 def allow(*roles: str):
-    """A FastAPI dependency admitting ``admin`` and any of ``roles``; 403 for other principals."""
+    """A FastAPI dependency admitting ``admin`` and any of ``roles``; 403 for other principals.
+    A route admitting ``partner`` is rate-limited per subject (:func:`runtime.ratelimit.limit`)."""
     wanted = set(roles)
+    limited = PARTNER in wanted
 
-    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.has_any(wanted):
             needed = ", ".join(sorted(wanted | {ADMIN}))
             raise Forbidden(f"this operation needs one of the roles: {needed}", needed=sorted(wanted | {ADMIN}))
+        if limited:
+            ratelimit.limit(request, principal)
         return principal
 
+    dependency.__cress_rate_limited__ = limited  # type: ignore[attr-defined]  (runtime.http documents its 429)
     return dependency
 
 
@@ -106,7 +198,7 @@ cli = typer.Typer(help="Development tokens for the local stack.", add_completion
 def token(role: Annotated[list[str], typer.Option("--role", "-r", help="Role(s) to grant.")] = [ADMIN],  # noqa: B006
           subject: str = typer.Option("dev-admin", "--sub", help="The token's subject."),
           hours: float = typer.Option(12.0, help="Validity in hours.")) -> None:
-    """Print a signed bearer token valid for the local stack (uses JWT_SECRET)."""
+    """Print a signed bearer token valid for the local stack (AUTH_MODE=dev; uses JWT_SECRET)."""
     typer.echo(issue_token(Settings(), subject, list(role), ttl=timedelta(hours=hours)))
 
 

@@ -47,8 +47,10 @@ from contracts.base import EARLIEST_DATE, EARLIEST_YEAR, LATEST_DATE, LATEST_YEA
 from runtime import logging as log_context
 from runtime import metrics
 from runtime.api import Problem
+from runtime.auth import authenticator
 from runtime.errors import DomainError, InvalidInput
 from runtime.platform import Platform, running
+from runtime.ratelimit import TokenBuckets
 from runtime.service import ServiceDefinition, service
 from runtime.settings import DEV_JWT_SECRET, Settings
 
@@ -95,7 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
         extra = dict(exc.extra)
         if exc.status == 422 and "field" in extra:
             extra["errors"] = [{"field": extra["field"], "message": exc.detail, "type": "domain"}]
-        return problem(exc.status, exc.title, exc.detail, request, **extra)
+        return problem(exc.status, exc.title, exc.detail, request, headers=getattr(exc, "headers", None), **extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -317,8 +319,11 @@ def _problem_openapi(app: FastAPI):
                 if "requestBody" in operation:
                     responses.setdefault("400", {"description": "Malformed request (the body is not valid JSON)"})
                     responses.setdefault("413", {"description": "Request body too large"})
+                if "401" in responses:  # AUTH_MODE=oidc: no key of the identity provider
+                    responses.setdefault("503", {"description": "The identity provider cannot be reached and "
+                                                                "no keys of it are cached (AUTH_MODE=oidc)"})
                 for code, response in responses.items():
-                    if code.isdigit() and int(code) >= 400 and int(code) != 503:
+                    if code.isdigit() and int(code) >= 400 and (int(code) != 503 or "401" in responses):
                         response["content"] = {PROBLEM: {"schema": ref}}
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
@@ -335,6 +340,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
     log_context.configure(settings.service_name, settings.log_level, settings.log_format)
     if settings.jwt_secret == DEV_JWT_SECRET:
         log.warning("JWT_SECRET is the development default: anyone can mint tokens; set it outside a laptop")
+    if settings.environment == "production" and settings.auth_mode == "dev":
+        log.warning("ENVIRONMENT=production with AUTH_MODE=dev: staff should sign in through the identity "
+                    "provider (AUTH_MODE=oidc, OIDC_ISSUER, OIDC_AUDIENCE)")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -346,6 +354,8 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
                   lifespan=lifespan, openapi_tags=[*definition.openapi_tags,
                                                    {"name": "operations", "description": "Health, metrics, docs"}])
     app.state.settings = settings
+    app.state.authenticator = authenticator(settings)
+    app.state.rate_limits = TokenBuckets(settings.partner_rate_per_second, settings.partner_rate_burst)
     install_error_handlers(app)
     app.include_router(_operations_router())
     routers = list(definition.routers())
@@ -366,8 +376,20 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
             if isinstance(route, APIRoute) and route.path not in UNMETERED:
                 for method in route.methods:
                     metrics.HTTP_REQUESTS.labels(settings.service_name, method, route.path, "500")
+                if _rate_limited(route.dependant):  # its 429: documented, and counted from 0
+                    route.responses = {**route.responses, 429: {"description": _TOO_MANY}}
+                    metrics.RATE_LIMITED.labels(settings.service_name, route.path)
     app.openapi = _problem_openapi(app)
     return app
+
+
+_TOO_MANY = ("Too many requests from this principal on partner routes (see Retry-After; "
+             "PARTNER_RATE_PER_SECOND, PARTNER_RATE_BURST)")
+
+
+def _rate_limited(dependant) -> bool:
+    """Whether a route depends on a rate-limited :func:`runtime.auth.allow` (one admitting ``partner``)."""
+    return any(getattr(d.call, "__cress_rate_limited__", False) or _rate_limited(d) for d in dependant.dependencies)
 
 
 def app_from_environment() -> FastAPI:

@@ -6,15 +6,18 @@ The names are the variables: ``KAFKA_BOOTSTRAP_SERVERS``, ``MONGODB_URI``, ``JWT
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 (development default)
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused JWT_SECRET is not echoed into the logs.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     service_name: str = Field("membership", description="Which service this process runs.")
     http_port: int = Field(8001, ge=1, le=65535)
@@ -28,10 +31,37 @@ class Settings(BaseSettings):
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/?directConnection=true")
     mongodb_database: str | None = Field(None, description="Defaults to the service name.")
 
-    jwt_secret: str = Field(DEV_JWT_SECRET, min_length=32)
+    environment: Literal["development", "production"] = Field(
+        "development", description="`production` refuses a development secret (JWT_SECRET) at start.")
+    auth_mode: Literal["dev", "oidc"] = Field(
+        "dev", description="How bearer tokens are verified: `dev`, HS256 with JWT_SECRET (make token, the "
+                           "tests); `oidc`, RS256/ES256 tokens of the identity provider OIDC_ISSUER.")
+    # JWT_SECRET also keys the platform's signed links and badges (runtime.signing), in either mode.
+    jwt_secret: str = Field(DEV_JWT_SECRET)
     jwt_algorithm: str = Field("HS256")
     jwt_issuer: str = Field("cress-platform")
     jwt_audience: str = Field("cress-api")
+    jwt_leeway_seconds: float = Field(30, ge=0, le=600, description="Clock skew tolerated on exp/nbf/iat.")
+
+    oidc_issuer: str | None = Field(None, description="The identity provider (its discovery document is "
+                                                      "<issuer>/.well-known/openid-configuration).")
+    oidc_audience: str | None = Field(None, description="The `aud` the identity provider puts in tokens for "
+                                                        "the platform (its client id or API identifier).")
+    oidc_roles_claim: str = Field("roles", min_length=1, description="The claim holding the platform roles "
+                                  "(admin, staff:<team>, partner, reader); a dotted path reaches a nested one, "
+                                  "e.g. `realm_access.roles`.")
+    oidc_jwks_refresh_seconds: float = Field(300, gt=0, description="Keys older than this are fetched again "
+                                                                    "when next needed.")
+    oidc_jwks_max_age_seconds: float = Field(86_400, gt=0, description="While the identity provider cannot be "
+                                             "reached, cached keys keep verifying tokens up to this age.")
+    oidc_jwks_cooldown_seconds: float = Field(30, ge=0, description="At most one fetch of the keys per this "
+                                              "period for unknown key ids or after a failed fetch.")
+    oidc_http_timeout_seconds: float = Field(5, gt=0, le=60)
+
+    partner_rate_per_second: float = Field(10, gt=0, description="Requests a second a partner-facing route "
+                                           "grants one principal (`sub`), on average (a token bucket).")
+    partner_rate_burst: int = Field(50, ge=1, description="Requests a principal may send at once.")
+    rate_limit_staff: bool = Field(False, description="Also limit admin and staff on partner-facing routes.")
 
     log_level: str = Field("INFO")
     log_format: str = Field("json", pattern="^(json|console)$")
@@ -45,6 +75,31 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(5, ge=1, description="Attempts before a message goes to the dead-letter topic.")
     consumer_retry_base_seconds: float = Field(0.2, ge=0)
     consumer_batch_size: int = Field(500, ge=1)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_secret(cls, secret: str) -> str:
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"JWT_SECRET (jwt_secret) is shorter than {MIN_SECRET_BYTES} bytes; it keys the "
+                             f"development tokens and the platform's signed links: openssl rand -hex 32")
+        return secret
+
+    @model_validator(mode="after")
+    def _safe_authentication(self) -> Settings:
+        if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("ENVIRONMENT=production: JWT_SECRET is the development default; set a random "
+                             f"secret of at least {MIN_SECRET_BYTES} bytes (openssl rand -hex 32)")
+        if self.auth_mode == "oidc":
+            missing = [name for name, value in (("OIDC_ISSUER", self.oidc_issuer),
+                                                ("OIDC_AUDIENCE", self.oidc_audience)) if not value]
+            if missing:
+                raise ValueError(f"AUTH_MODE=oidc needs {' and '.join(missing)}")
+            scheme = self.oidc_issuer.split("://", 1)[0].lower() if "://" in self.oidc_issuer else ""
+            if scheme not in ("http", "https"):
+                raise ValueError(f"OIDC_ISSUER must be an http(s) URL, not {self.oidc_issuer!r}")
+            if self.environment == "production" and scheme != "https":
+                raise ValueError("ENVIRONMENT=production: OIDC_ISSUER must be an https URL")
+        return self
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -57,10 +57,16 @@ DOCUMENTED_METRIC_NAMES = (
 DOCUMENTED_SERVICE_ENV = {
     "SERVICE_NAME", "HTTP_PORT", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_IDEMPOTENT_PRODUCER",
     "MONGODB_URI", "MONGODB_DATABASE", "JWT_SECRET", "JWT_ALGORITHM", "JWT_ISSUER", "JWT_AUDIENCE",
+    "ENVIRONMENT", "AUTH_MODE", "OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_ROLES_CLAIM", "JWT_LEEWAY_SECONDS",
+    "PARTNER_RATE_PER_SECOND", "PARTNER_RATE_BURST",
     "LOG_LEVEL", "LOG_FORMAT",
 }
 # Values given to required compose variables (${VAR:?...}) when checking the environment.
 TEST_COMPOSE_VARIABLES = {"JWT_SECRET": "test-only-secret-of-at-least-32-characters!"}
+# The same stack in production, its staff signing in through the identity provider.
+PRODUCTION_COMPOSE_VARIABLES = {**TEST_COMPOSE_VARIABLES, "ENVIRONMENT": "production", "AUTH_MODE": "oidc",
+                                "OIDC_ISSUER": "https://idp.example.org/realms/cress", "OIDC_AUDIENCE": "cress-api",
+                                "OIDC_ROLES_CLAIM": "realm_access.roles"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
@@ -302,6 +308,33 @@ def test_app_service_environment_is_read_by_settings(app_services: dict[str, dic
         assert not missing, f"{name}: required settings not set: {sorted(missing)}"
         undocumented = DOCUMENTED_SERVICE_ENV - keys
         assert not undocumented, f"{name}: documented variables not set: {sorted(undocumented)}"
+
+
+def _compose_settings(env: dict[str, Any], variables: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    from runtime.settings import Settings
+
+    env_names, _, _ = settings_env_names()
+    with monkeypatch.context() as patch:
+        for env_name in env_names:  # nothing from the machine running the tests leaks in
+            patch.delenv(env_name, raising=False)
+            patch.delenv(env_name.lower(), raising=False)
+        for key, value in env.items():
+            patch.setenv(key, interpolate(value, variables))
+        return Settings()
+
+
+def test_app_services_run_in_production_with_the_identity_provider(app_services: dict[str, dict[str, Any]],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.settings import DEV_JWT_SECRET
+
+    for name, svc in app_services.items():
+        settings = _compose_settings(environment_of(svc), PRODUCTION_COMPOSE_VARIABLES, monkeypatch)
+        assert (settings.environment, settings.auth_mode) == ("production", "oidc"), name
+        assert settings.oidc_issuer == "https://idp.example.org/realms/cress", name
+        assert (settings.oidc_audience, settings.oidc_roles_claim) == ("cress-api", "realm_access.roles"), name
+    with pytest.raises(ValueError, match="JWT_SECRET is the development default"):
+        _compose_settings(environment_of(next(iter(app_services.values()))),
+                          {**PRODUCTION_COMPOSE_VARIABLES, "JWT_SECRET": DEV_JWT_SECRET}, monkeypatch)
 
 
 def test_app_service_environment_values_are_valid(app_services: dict[str, dict[str, Any]],

@@ -91,3 +91,30 @@ def test_the_problem_schema_and_the_etag_form_are_documented(service):
                 if p["name"].lower() == "if-match"]
     for parameter in if_match:
         assert 'e.g. `"3"`' in parameter["description"]
+
+
+def _partner_facing(service: str) -> set[tuple[str, str]]:
+    """(path, method) of the operations whose ``allow`` admits ``partner`` (read from the routes)."""
+    from fastapi.routing import APIRoute
+
+    from runtime.http import _rate_limited
+    from runtime.service import service as definition
+
+    return {(route.path, method.lower()) for router in definition(service).routers() for route in router.routes
+            if isinstance(route, APIRoute) and _rate_limited(route.dependant) for method in route.methods}
+
+
+def test_partner_facing_operations_document_their_429_and_only_they():
+    for name, spec in SPECS.items():
+        documented = {(p, m) for p, item in spec["paths"].items() for m, op in item.items() if "429" in op["responses"]}
+        assert documented == _partner_facing(name), name
+    assert ("/members/in-good-standing", "get") in _partner_facing("membership")
+    assert ("/organisations", "get") not in _partner_facing("membership")
+
+
+@pytest.mark.parametrize("service, path, method, op", GUARDED, ids=GUARDED_IDS)
+def test_bearer_operations_document_the_identity_provider_unavailable(service, path, method, op):
+    if _public(op):
+        assert "503" not in op["responses"], f"{method.upper()} {path}"
+        return
+    assert "identity provider" in op["responses"]["503"]["description"], f"{method.upper()} {path}"
