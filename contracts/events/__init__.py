@@ -20,6 +20,8 @@ their lower-case code.
 from __future__ import annotations
 
 from contracts.events.conventions import *  # noqa: F401,F403
+from contracts.events.privacy import TOPIC as _ERASURE_TOPIC
+from contracts.events.privacy import *  # noqa: F401,F403
 from contracts.events.registrations import *  # noqa: F401,F403
 from contracts.topics import Topic
 
@@ -36,4 +38,5 @@ TOPICS: tuple[Topic, ...] = (
     Topic("events.convention", SERVICE, "convention",
           description="Business conventions: participants, meeting requests, scheduling, agendas, meetings "
                       "held and their outcomes."),
+    _ERASURE_TOPIC,
 )
