@@ -9,7 +9,9 @@ roles in a ``roles`` claim:
                        of the service that team runs;
 - ``partner``          a partner (financing body, local authority, network): the partner
                        endpoints (e.g. who is a member in good standing);
-- ``reader``           read-only access to every read endpoint.
+- ``reader``           read-only access to every read endpoint;
+- ``privacy``          the chamber's data protection officer: a person's data, exported or
+                       erased (``/personal-data``, erasure requests), and nothing else.
 
 No or invalid token: 401 with ``WWW-Authenticate: Bearer``. Valid token, wrong role: 403.
 ``python -m runtime.auth token`` prints a development token for the local stack.
@@ -28,7 +30,7 @@ from pydantic import BaseModel
 from runtime.errors import DomainError
 from runtime.settings import Settings
 
-ADMIN, PARTNER, READER = "admin", "partner", "reader"
+ADMIN, PARTNER, READER, PRIVACY = "admin", "partner", "reader", "privacy"
 
 
 def staff(team: str) -> str:

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 (development default)
+DEV_PRIVACY_KEY = "dev-only-privacy-key-change-me-0123456789"  # noqa: S105 (development default)
 
 
 class Settings(BaseSettings):
@@ -32,6 +33,12 @@ class Settings(BaseSettings):
     jwt_algorithm: str = Field("HS256")
     jwt_issuer: str = Field("cress-platform")
     jwt_audience: str = Field("cress-api")
+
+    privacy_key: str = Field(
+        DEV_PRIVACY_KEY, min_length=32,
+        description="Key of the subject references of personal-data requests (HMAC of an e-mail, "
+                    "contracts.privacy): the same in every service, kept secret, never changed while a request "
+                    "is under way.")
 
     log_level: str = Field("INFO")
     log_format: str = Field("json", pattern="^(json|console)$")
