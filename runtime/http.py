@@ -50,7 +50,7 @@ from runtime.api import Problem
 from runtime.errors import DomainError, InvalidInput
 from runtime.platform import Platform, running
 from runtime.service import ServiceDefinition, service
-from runtime.settings import DEV_JWT_SECRET, Settings
+from runtime.settings import DEV_JWT_SECRET, DEV_PRIVACY_KEY, Settings
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -335,6 +335,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
     log_context.configure(settings.service_name, settings.log_level, settings.log_format)
     if settings.jwt_secret == DEV_JWT_SECRET:
         log.warning("JWT_SECRET is the development default: anyone can mint tokens; set it outside a laptop")
+    if settings.privacy_key == DEV_PRIVACY_KEY:
+        log.warning("PRIVACY_KEY is the development default: anyone can tell whose erasure request an event is; "
+                    "set it outside a laptop")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -57,10 +57,11 @@ DOCUMENTED_METRIC_NAMES = (
 DOCUMENTED_SERVICE_ENV = {
     "SERVICE_NAME", "HTTP_PORT", "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_IDEMPOTENT_PRODUCER",
     "MONGODB_URI", "MONGODB_DATABASE", "JWT_SECRET", "JWT_ALGORITHM", "JWT_ISSUER", "JWT_AUDIENCE",
-    "LOG_LEVEL", "LOG_FORMAT",
+    "PRIVACY_KEY", "LOG_LEVEL", "LOG_FORMAT",
 }
 # Values given to required compose variables (${VAR:?...}) when checking the environment.
-TEST_COMPOSE_VARIABLES = {"JWT_SECRET": "test-only-secret-of-at-least-32-characters!"}
+TEST_COMPOSE_VARIABLES = {"JWT_SECRET": "test-only-secret-of-at-least-32-characters!",
+                          "PRIVACY_KEY": "test-only-privacy-key-of-at-least-32-chars"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
@@ -313,6 +314,8 @@ def test_app_service_environment_values_are_valid(app_services: dict[str, dict[s
         env = environment_of(svc)
         jwt = str(env.get("JWT_SECRET", ""))
         assert jwt.startswith("${JWT_SECRET"), f"{name}: JWT_SECRET must come from the environment, not the file"
+        key = str(env.get("PRIVACY_KEY", ""))
+        assert key.startswith("${PRIVACY_KEY"), f"{name}: PRIVACY_KEY must come from the environment, not the file"
         with monkeypatch.context() as patch:
             for env_name in env_names:  # nothing from the machine running the tests leaks in
                 patch.delenv(env_name, raising=False)

@@ -14,6 +14,7 @@ from contracts.privacy import subject_ref
 from runtime.privacy import export, is_empty
 from tests.integration.conftest import (client_of, eventually, fields, read_topic, service_settings, serving,
                                         unique_siret)
+from tests.integration.test_surveys_api import PARTNER_QUESTIONS
 
 pytestmark = pytest.mark.integration
 
@@ -66,13 +67,25 @@ async def _event_with_registrations(events) -> tuple[str, list[str]]:
                                                                       "phone": "+33 6 12 34 56 78"})
         assert r.status_code == 201, r.text
         regs.append(r.json()["registration"]["id"])
+    # the person is also invited, as a partner, to the event's partners survey
+    r = await events.post(f"/events/{eid}/surveys", json={
+        "audience": "partners", "title": "Votre avis", "questions": PARTNER_QUESTIONS,
+        "closes_at": (datetime.now(timezone.utc) + timedelta(days=10)).isoformat()})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    r = await events.post(f"/surveys/{sid}/invitations", json={"partners": [
+        {"name": "Camille Martin", "email": EMAIL, "organisation": "Région"},
+        {"name": "Dominique Petit", "email": "d.petit@example.org"}]})
+    assert r.status_code == 200, r.text
     return eid, regs
 
 
 async def _figures(events, eid: str) -> dict:
     occupancy = (await events.get(f"/events/{eid}/occupancy")).json()
     page = (await events.get(f"/events/{eid}/registrations")).json()
+    surveys = (await events.get(f"/events/{eid}/surveys")).json()
     return {"occupancy": occupancy, "registrations": page["total"],
+            "invited": [(s["audience"], s["invited_count"]) for s in surveys],
             "statuses": sorted((r["id"], r["status"], r["category"]) for r in page["items"])}
 
 
@@ -81,7 +94,7 @@ async def test_a_person_is_exported_then_erased_everywhere_and_the_figures_stay(
     org = await _organisation_with_contacts(membership)
     eid, (camille, dominique) = await _event_with_registrations(events)
     before = await _figures(events, eid)
-    assert before["registrations"] == 2 and before["occupancy"]["held"] == 2
+    assert before["registrations"] == 2 and before["occupancy"]["held"] == 2 and before["invited"] == [("partners", 2)]
 
     # the export: one JSON of everything both holders keep about the person
     exported = await export(EMAIL, privacy)
@@ -91,6 +104,8 @@ async def test_a_person_is_exported_then_erased_everywhere_and_the_figures_stay(
     registrations = exported["services"]["events"]["registrations"]
     assert [(r["id"], r["event_id"], r["event_title"], r["person"]["name"]) for r in registrations] == [
         (camille, eid, "Club des collectivités", "Camille Martin")]
+    invitations = exported["services"]["events"]["survey_invitations"]
+    assert [(i["name"], i["email"], i["organisation"]) for i in invitations] == [("Camille Martin", EMAIL, "Région")]
     assert "d.petit" not in json.dumps(exported)  # nobody else's data
 
     # the request: 202, pending or already complete, the requester kept, no e-mail anywhere in it
@@ -107,7 +122,7 @@ async def test_a_person_is_exported_then_erased_everywhere_and_the_figures_stay(
 
     done = await eventually(complete, timeout=30)
     assert {s: c["erased"] for s, c in done["confirmations"].items()} == {
-        "membership": {"contacts": 1}, "events": {"registrations": 1, "survey_invitations": 0}}
+        "membership": {"contacts": 1}, "events": {"registrations": 1, "survey_invitations": 1}}
     assert done["completed_at"] is not None
 
     # afterwards the export is empty; the other person's data are untouched
@@ -116,6 +131,7 @@ async def test_a_person_is_exported_then_erased_everywhere_and_the_figures_stay(
     other = await export("d.petit@example.org", privacy)
     assert len(other["services"]["membership"]["contacts"]) == 1
     assert len(other["services"]["events"]["registrations"]) == 1
+    assert len(other["services"]["events"]["survey_invitations"]) == 1
 
     # the figures keep: the registration is there, confirmed, anonymised
     assert await _figures(events, eid) == before
@@ -132,7 +148,7 @@ async def test_a_person_is_exported_then_erased_everywhere_and_the_figures_stay(
         "personal-data-erasure-requested", "personal-data-erased", "personal-data-erasure-completed"}
     confirmed = await read_topic(platform["settings"], "events.erasure-request",
                                  lambda rec: rec.key.decode() == request["id"], count=1)
-    assert json.loads(confirmed[0].value)["erased"] == {"registrations": 1, "survey_invitations": 0}
+    assert json.loads(confirmed[0].value)["erased"] == {"registrations": 1, "survey_invitations": 1}
     assert all(b"camille" not in rec.value.lower() for rec in topic + confirmed)
     removed = await read_topic(platform["settings"], "membership.organisation",
                                lambda rec: rec.key.decode() == org and b"contact-removed" in dict(rec.headers)["ce_type"])

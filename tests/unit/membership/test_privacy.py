@@ -97,3 +97,31 @@ def test_an_export_is_empty_when_no_service_holds_anything():
     assert is_empty({"email": "x@example.org", "services": {"membership": {"contacts": []},
                                                            "events": {"registrations": [], "survey_answers": []}}})
     assert not is_empty({"email": "x@example.org", "services": {"membership": {"contacts": [{"id": "ct-1"}]}}})
+
+
+async def test_the_consumer_erases_then_confirms_in_the_handlers_transaction():
+    from types import SimpleNamespace
+
+    from contracts.events import EventsPersonalDataErased
+
+    seen = []
+
+    async def erase(tx, subject, at):
+        seen.append(subject)
+        return {"registrations": 2, "survey_invitations": 0}
+
+    consumer = ErasureConsumer("events", erase, EventsPersonalDataErased)
+    consumer.key = KEY  # what bind() takes from the settings
+    tx = SimpleNamespace(events=[])
+    request = PersonalDataErasureRequested(request_id="era-1", subject_ref=REF, holders=["membership", "events"],
+                                           requested_at=AT)
+    await consumer.on_request(request, tx, None)
+    [confirmation] = tx.events
+    assert isinstance(confirmation, EventsPersonalDataErased)
+    assert (confirmation.request_id, confirmation.service, confirmation.erased) == (
+        "era-1", "events", {"registrations": 2, "survey_invitations": 0})
+    assert seen[0].matches("camille.martin@example.org")
+
+    not_ours = request.model_copy(update={"request_id": "era-2", "holders": ["membership"]})
+    await consumer.on_request(not_ours, tx, None)  # a request that does not name this holder
+    assert len(tx.events) == 1 and len(seen) == 1
