@@ -159,7 +159,10 @@ async def export(email: str, clients: Mapping[str, httpx.AsyncClient]) -> dict[s
         raise ValueError(f"no client for the holders {', '.join(missing)}")
 
     async def part(service: str) -> dict[str, Any]:
-        response = await clients[service].get("/personal-data", params={"email": address})
+        try:
+            response = await clients[service].get("/personal-data", params={"email": address})
+        except httpx.HTTPError as exc:
+            raise RuntimeError(f"{service} did not answer /personal-data: {exc}") from exc
         if response.status_code != 200:
             raise RuntimeError(f"{service} answered {response.status_code} to /personal-data: {response.text[:300]}")
         return response.json()["data"]
@@ -174,6 +177,11 @@ def is_empty(exported: dict[str, Any]) -> bool:
 
 
 cli = typer.Typer(help="A person's data across the services (GDPR).", add_completion=False)
+
+
+@cli.callback()
+def _commands() -> None:
+    """A person's data across the services (GDPR): `export EMAIL`."""
 
 
 @cli.command("export")
