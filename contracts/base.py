@@ -29,7 +29,8 @@ EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 EARLIEST_DATE, LATEST_DATE = date(EARLIEST_YEAR, 1, 1), date(LATEST_YEAR, 12, 31)
 
 # Modules of this package that are infrastructure, not a service's contracts.
-_INFRASTRUCTURE = frozenset({"base", "envelope", "topics", "schemas", "asyncapi", "deadletter", "faststream"})
+_INFRASTRUCTURE = frozenset({"base", "envelope", "topics", "schemas", "asyncapi", "deadletter", "faststream",
+                             "privacy"})
 
 _TYPE_RE = re.compile(r"^org\.cress\.[a-z]+\.[a-z0-9]+(-[a-z0-9]+)*\.v[0-9]+$")
 _REGISTRY: dict[str, type[DomainEvent]] = {}

@@ -21,9 +21,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR, DomainEvent
+from contracts.privacy import AGGREGATE, SUBJECT_REF_PATTERN, PersonalDataErased
 from contracts.topics import Topic
 
 SERVICE = "membership"
@@ -868,3 +869,54 @@ __all__ += [
     "CandidacyRegistered", "AssemblyClosed", "BoardElected", "MandateStarted", "MandateEnded",
     "CommissionCreated", "CommissionMemberJoined", "CommissionMemberLeft",
 ]
+
+
+# == personal data (GDPR): erasure requests =====================================================
+# One more aggregate, one more topic: ``erasure_request`` (key ``request_id``), membership's audit
+# record of a person's request to have their data erased (:mod:`contracts.privacy`). The request
+# names the person by their subject reference only (a keyed hash of their e-mail), never by the
+# address itself; who asked stays in the audit record. Membership also holds personal data (the
+# contacts of organisations): it confirms its own erasure on this topic, like every holder on its own.
+
+TOPICS = TOPICS + (
+    Topic("membership.erasure-request", SERVICE, AGGREGATE,
+          description="Personal-data erasure requests (subject reference only: no e-mail), membership's "
+                      "confirmation that it erased, and their completion once every holder confirmed."),
+)
+
+
+class PersonalDataErasureRequested(DomainEvent, event_type="org.cress.membership.personal-data-erasure-requested.v1",
+                                   aggregate_type=AGGREGATE, aggregate_id_field="request_id"):
+    """Someone asked for a person's data to be erased: every holder erases or anonymises what it
+    holds about them and confirms with its ``personal-data-erased`` event."""
+
+    request_id: str = Field(description="Id of the request.", examples=["era-5f1c2a9b3d7e"])
+    subject_ref: str = Field(pattern=SUBJECT_REF_PATTERN,
+                             description="The person, as their subject reference: HMAC-SHA256 of their normalised "
+                                         "e-mail address under the platform's privacy key (contracts.privacy). A "
+                                         "holder hashes the addresses it holds to find them.",
+                             examples=["5d41402abc4b2a76b9719d911017c5925d41402abc4b2a76b9719d911017c592"])
+    holders: list[str] = Field(description="The services expected to confirm (the holders of personal data when "
+                                           "the request was made).", examples=[["membership", "events"]])
+    requested_at: AwareDatetime = Field(description="When (server time).", examples=["2026-11-27T10:00:00Z"])
+
+
+class MembershipPersonalDataErased(PersonalDataErased, event_type="org.cress.membership.personal-data-erased.v1",
+                                   aggregate_type=AGGREGATE, aggregate_id_field="request_id"):
+    """Membership removed the subject's contacts from every organisation (``erased["contacts"]``);
+    each removal also published its ``contact-removed``."""
+
+
+class PersonalDataErasureCompleted(DomainEvent, event_type="org.cress.membership.personal-data-erasure-completed.v1",
+                                   aggregate_type=AGGREGATE, aggregate_id_field="request_id"):
+    """Every holder the request named has confirmed: the person's data are erased everywhere."""
+
+    request_id: str = Field(description="Id of the request.", examples=["era-5f1c2a9b3d7e"])
+    erased: dict[str, dict[str, int]] = Field(description="Each holder's counts, by service then kind.",
+                                              examples=[{"membership": {"contacts": 1},
+                                                         "events": {"registrations": 2, "survey_invitations": 0}}])
+    completed_at: AwareDatetime = Field(description="When the last confirmation arrived (server time).",
+                                        examples=["2026-11-27T10:00:03Z"])
+
+
+__all__ += ["PersonalDataErasureRequested", "MembershipPersonalDataErased", "PersonalDataErasureCompleted"]

@@ -19,7 +19,9 @@ The roles:
                        of the service that team runs;
 - ``partner``          a partner (financing body, local authority, network): the partner
                        endpoints (e.g. who is a member in good standing);
-- ``reader``           read-only access to every read endpoint.
+- ``reader``           read-only access to every read endpoint;
+- ``privacy``          the chamber's data protection officer: a person's data, exported or
+                       erased (``/personal-data``, erasure requests), and nothing else.
 
 No or invalid token: 401 with ``WWW-Authenticate: Bearer`` and the reason. Valid token, wrong
 role: 403. Identity provider unreachable and no keys cached: 503 naming it. A route admitting
@@ -41,7 +43,7 @@ from runtime.errors import DomainError
 from runtime.oidc import ALGORITHMS, IssuerKeys, UnknownKey
 from runtime.settings import Settings
 
-ADMIN, PARTNER, READER = "admin", "partner", "reader"
+ADMIN, PARTNER, READER, PRIVACY = "admin", "partner", "reader", "privacy"
 
 
 def staff(team: str) -> str:

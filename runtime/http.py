@@ -52,7 +52,7 @@ from runtime.errors import DomainError, InvalidInput
 from runtime.platform import Platform, running
 from runtime.ratelimit import TokenBuckets
 from runtime.service import ServiceDefinition, service
-from runtime.settings import DEV_JWT_SECRET, Settings
+from runtime.settings import DEV_JWT_SECRET, DEV_PRIVACY_KEY, Settings
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -343,6 +343,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
     if settings.environment == "production" and settings.auth_mode == "dev":
         log.warning("ENVIRONMENT=production with AUTH_MODE=dev: staff should sign in through the identity "
                     "provider (AUTH_MODE=oidc, OIDC_ISSUER, OIDC_AUDIENCE)")
+    if settings.privacy_key == DEV_PRIVACY_KEY:
+        log.warning("PRIVACY_KEY is the development default: anyone can tell whose erasure request an event is; "
+                    "set it outside a laptop")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 (development default)
 MIN_SECRET_BYTES = 32
+DEV_PRIVACY_KEY = "dev-only-privacy-key-change-me-0123456789"  # noqa: S105 (development default)
 
 
 class Settings(BaseSettings):
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
     partner_rate_burst: int = Field(50, ge=1, description="Requests a principal may send at once.")
     rate_limit_staff: bool = Field(False, description="Also limit admin and staff on partner-facing routes.")
 
+    privacy_key: str = Field(
+        DEV_PRIVACY_KEY, min_length=32,
+        description="Key of the subject references of personal-data requests (HMAC of an e-mail, "
+                    "contracts.privacy): the same in every service, kept secret, never changed while a request "
+                    "is under way.")
+
     log_level: str = Field("INFO")
     log_format: str = Field("json", pattern="^(json|console)$")
 
@@ -89,6 +96,9 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
             raise ValueError("ENVIRONMENT=production: JWT_SECRET is the development default; set a random "
                              f"secret of at least {MIN_SECRET_BYTES} bytes (openssl rand -hex 32)")
+        if self.environment == "production" and self.privacy_key == DEV_PRIVACY_KEY:
+            raise ValueError("ENVIRONMENT=production: PRIVACY_KEY is the development default; set a random key "
+                             "of at least 32 characters, the same in every service (openssl rand -hex 32)")
         if self.auth_mode == "oidc":
             missing = [name for name, value in (("OIDC_ISSUER", self.oidc_issuer),
                                                 ("OIDC_AUDIENCE", self.oidc_audience)) if not value]

@@ -6,10 +6,13 @@ events (a local projection), never from the membership API.
 """
 from __future__ import annotations
 
+from contracts.events import EventsPersonalDataErased
 from runtime.consumer import Consumer
 from runtime.members import membership_view
+from runtime.privacy import ErasureConsumer
 from runtime.service import Job, ServiceDefinition
 from services.events.adapters.repository import ensure_indexes
+from services.events.service_layer.privacy import erase_people
 from services.events.settings import EventsSettings
 
 SETTINGS = EventsSettings()
@@ -34,13 +37,17 @@ def _routers():
     from services.events.entrypoints.api import ROUTERS
     from services.events.entrypoints.conventions import ROUTERS as CONVENTION_ROUTERS
     from services.events.entrypoints.surveys import ROUTERS as SURVEY_ROUTERS
+    from services.events.service_layer.privacy import collect
+    from runtime.privacy import personal_data_router
 
-    return (*ROUTERS, *SURVEY_ROUTERS, *CONVENTION_ROUTERS)
+    return (*ROUTERS, *SURVEY_ROUTERS, *CONVENTION_ROUTERS, personal_data_router(collect))
 
 
 def _consumers() -> list[Consumer]:
     return [
         membership_view("member-standing", organisations=False),  # who is a member in good standing
+        # GDPR: registered people and invited partners, anonymised on an erasure request
+        ErasureConsumer("events", erase_people, EventsPersonalDataErased),
     ]
 
 
@@ -108,5 +115,7 @@ SERVICE = ServiceDefinition(
                                                                      "iCalendar, printable pages)"},
         {"name": "convention day and follow-up", "description": "Arrivals and no-shows, meetings held (badges at "
                                                                 "the tables, or the organiser), outcomes"},
+        {"name": "personal data", "description": "What the service holds about a person, by e-mail (GDPR export; "
+                                                 "privacy officer only)"},
     ],
 )

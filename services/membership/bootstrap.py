@@ -9,33 +9,38 @@ from __future__ import annotations
 from contracts.membership import (ApplicationAdmitted, ApplicationRefused, ApplicationSubmitted,
                                   ApplicationWithdrawn, DuesInvoiced,
                                   DuesPaymentRecorded, MemberActivated, MembershipLapsed, MembershipRenewed,
-                                  MembershipWithdrawn)
+                                  MembershipPersonalDataErased, MembershipWithdrawn)
 from runtime.consumer import Consumer, Subscription
+from runtime.privacy import ErasureConsumer, confirmations
 from runtime.service import Job, ServiceDefinition
 from services.membership.adapters.repository import ensure_indexes
 from services.membership.service_layer import projections as p
 from services.membership.service_layer.runner import run_dues
 from services.membership.settings import DuesSettings
 from services.membership.service_layer.governance import on_membership_ended
+from services.membership.service_layer.privacy import erase_contacts, on_erased
 
 
 def _commands(platform):
     from services.membership.service_layer.governance import GovernanceService
     from services.membership.service_layer.handlers import MembershipService
+    from services.membership.service_layer.privacy import PrivacyService
     from services.membership.settings import DuesSettings, GovernanceSettings
 
     dues = DuesSettings()  # a bad barème file stops the start-up, named
     commands = MembershipService(platform.db, dues.fee_scale(), dues.terms())
     # governance (AG, board, colleges, commissions): its own commands, beside the others'
     commands.governance = GovernanceService(platform.db, GovernanceSettings().statutes())  # bad statutes: no start
+    commands.privacy = PrivacyService(platform.db, platform.settings.privacy_key)  # erasure requests (GDPR)
     return commands
 
 
 def _routers():
     from services.membership.entrypoints.api import ROUTERS
     from services.membership.entrypoints.governance_api import ROUTERS as GOVERNANCE_ROUTERS
+    from services.membership.entrypoints.privacy_api import ROUTERS as PRIVACY_ROUTERS
 
-    return (*ROUTERS, *GOVERNANCE_ROUTERS)
+    return (*ROUTERS, *GOVERNANCE_ROUTERS, *PRIVACY_ROUTERS)
 
 
 async def _indexes(db) -> None:
@@ -63,6 +68,10 @@ def _consumers() -> list[Consumer]:
             Subscription(MembershipLapsed, on_membership_ended),
             Subscription(MembershipWithdrawn, on_membership_ended),
         ]),
+        # GDPR: membership holds contacts (it erases them on request), and keeps the requests' audit
+        # record, where every holder's confirmation lands
+        ErasureConsumer("membership", erase_contacts, MembershipPersonalDataErased),
+        Consumer("erasure-confirmations", [Subscription(event, on_erased) for event in confirmations()]),
     ]
 
 
@@ -100,5 +109,7 @@ SERVICE = ServiceDefinition(
         {"name": "assemblies", "description": "General assemblies: convocation, attendance, proxies, quorum, votes"},
         {"name": "board", "description": "The board (CA): mandates, who sits on it on a date"},
         {"name": "commissions", "description": "Commissions and members' seminars, who takes part"},
+        {"name": "personal data", "description": "A person's data (GDPR): export, erasure requests and their "
+                                                 "confirmations (privacy officer only)"},
     ],
 )

@@ -59,10 +59,11 @@ DOCUMENTED_SERVICE_ENV = {
     "MONGODB_URI", "MONGODB_DATABASE", "JWT_SECRET", "JWT_ALGORITHM", "JWT_ISSUER", "JWT_AUDIENCE",
     "ENVIRONMENT", "AUTH_MODE", "OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_ROLES_CLAIM", "JWT_LEEWAY_SECONDS",
     "PARTNER_RATE_PER_SECOND", "PARTNER_RATE_BURST",
-    "LOG_LEVEL", "LOG_FORMAT",
+    "PRIVACY_KEY", "LOG_LEVEL", "LOG_FORMAT",
 }
 # Values given to required compose variables (${VAR:?...}) when checking the environment.
-TEST_COMPOSE_VARIABLES = {"JWT_SECRET": "test-only-secret-of-at-least-32-characters!"}
+TEST_COMPOSE_VARIABLES = {"JWT_SECRET": "test-only-secret-of-at-least-32-characters!",
+                          "PRIVACY_KEY": "test-only-privacy-key-of-at-least-32-chars"}
 # The same stack in production, its staff signing in through the identity provider.
 PRODUCTION_COMPOSE_VARIABLES = {**TEST_COMPOSE_VARIABLES, "ENVIRONMENT": "production", "AUTH_MODE": "oidc",
                                 "OIDC_ISSUER": "https://idp.example.org/realms/cress", "OIDC_AUDIENCE": "cress-api",
@@ -346,6 +347,8 @@ def test_app_service_environment_values_are_valid(app_services: dict[str, dict[s
         env = environment_of(svc)
         jwt = str(env.get("JWT_SECRET", ""))
         assert jwt.startswith("${JWT_SECRET"), f"{name}: JWT_SECRET must come from the environment, not the file"
+        key = str(env.get("PRIVACY_KEY", ""))
+        assert key.startswith("${PRIVACY_KEY"), f"{name}: PRIVACY_KEY must come from the environment, not the file"
         with monkeypatch.context() as patch:
             for env_name in env_names:  # nothing from the machine running the tests leaks in
                 patch.delenv(env_name, raising=False)

@@ -279,7 +279,7 @@ def test_oidc_mode_needs_its_issuer_and_audience(monkeypatch):
         Settings(auth_mode="oidc", oidc_issuer="idp.example.org", oidc_audience="api")
     with pytest.raises(ValueError, match="production: OIDC_ISSUER must be an https URL"):
         Settings(auth_mode="oidc", oidc_issuer="http://idp.example.org", oidc_audience="api",
-                 environment="production", jwt_secret="p" * 40)
+                 environment="production", jwt_secret="p" * 40, privacy_key="k" * 32)
 
 
 def test_production_refuses_the_development_secret_and_a_short_one(monkeypatch):
@@ -292,6 +292,10 @@ def test_production_refuses_the_development_secret_and_a_short_one(monkeypatch):
         Settings()
     assert "s3cr3t" not in str(err.value)  # a refused secret is not echoed into the logs
     monkeypatch.setenv("JWT_SECRET", "é" * 16)  # 16 characters, 32 bytes
+    monkeypatch.delenv("PRIVACY_KEY", raising=False)
+    with pytest.raises(ValueError, match="ENVIRONMENT=production: PRIVACY_KEY is the development default"):
+        Settings()
+    monkeypatch.setenv("PRIVACY_KEY", "k" * 32)
     assert Settings().environment == "production"
     monkeypatch.setenv("ENVIRONMENT", "development")
     monkeypatch.delenv("JWT_SECRET")

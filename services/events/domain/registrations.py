@@ -66,11 +66,14 @@ MAX_OFFER_HOURS = 720
 
 
 class Person(BaseModel):
-    """The registered person (personal data: never in events)."""
+    """The registered person (personal data: never in events). After an erasure request
+    (:meth:`Registration.erase_personal_data`) name, e-mail and phone are null and ``erased_at``
+    says when: the registration itself stays, and the figures count it."""
 
-    name: str
-    email: str
+    name: str | None
+    email: str | None
     phone: str | None = None
+    erased_at: AwareDatetime | None = None
 
 
 class OfferOutcome(StrEnum):
@@ -182,6 +185,20 @@ class Registration(Aggregate):
         else:
             reg.record(RegistrationWaitlisted(**ids, waitlist_seq=waitlist_seq, registered_at=at))
         return reg
+
+    # -- personal data -----------------------------------------------------------------------
+    def erase_personal_data(self, *, at: datetime) -> bool:
+        """Anonymise (GDPR erasure): the person's name, e-mail and phone go, with the free texts
+        that may name them (rejection reason, cancellation detail); the event, category, status,
+        history, offers and scans stay — every figure counts the registration as before. No
+        event: the erasure is confirmed by the service's ``personal-data-erased``. Returns False
+        when already erased."""
+        if self.person.erased_at is not None:
+            return False
+        self.person = Person(name=None, email=None, phone=None, erased_at=self._at(at))
+        self.rejection_reason = None
+        self.cancellation_detail = None
+        return True
 
     # -- approval ----------------------------------------------------------------------------
     def approve(self, *, at: datetime) -> None:

@@ -14,6 +14,7 @@ APPLICATIONS = "applications"
 MEMBERS = "members"
 STATISTICS = "yearly_statistics"  # read model kept by the yearly-statistics consumer
 FEE_SCALES = "fee_scales"  # one DuesYearScale per dues year
+ERASURE_REQUESTS = "erasure_requests"  # one ErasureRequest per request to erase a person's data (the audit record)
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -23,4 +24,5 @@ async def ensure_indexes(db: Database) -> None:
     await db[APPLICATIONS].create_index([("organisation_id", ASCENDING), ("status", ASCENDING)])
     await db[APPLICATIONS].create_index([("status", ASCENDING), ("submitted_on", DESCENDING)])
     await db[MEMBERS].create_index([("status", ASCENDING), ("since", ASCENDING)])
+    await db[ERASURE_REQUESTS].create_index([("status", ASCENDING), ("requested_at", DESCENDING)])
     await db[MEMBERS].create_index("invoices.year")  # has year Y been invoiced (fee scale changes)

@@ -30,6 +30,10 @@ Aggregates
   ``since``); documents stored without it get a history derived from ``since`` and the current
   state.
 
+- :class:`~services.membership.domain.privacy.ErasureRequest` — the audit record of a request to
+  erase a person's data in every service (GDPR): who asked, when, the person's subject reference
+  (never their e-mail), each holder's confirmation; complete once every holder has confirmed.
+
 Good standing
 -------------
 ``Member.in_good_standing(on)`` answers for any date ``on``, past included (e.g. "members in

@@ -17,6 +17,7 @@ from contracts.topics import catalogue
 from contracts.webhooks import SERVICE, DisabledReason, EndpointDisabled, EndpointTested, MessagesReplayed
 from runtime.aggregate import check_version, new_id
 from runtime.errors import Conflict, InvalidInput, NotFound
+from contracts.privacy import AGGREGATE as ERASURE
 from runtime.mongo import Database, Transaction, utcnow
 from services.webhooks.adapters.repository import ENDPOINTS, MESSAGES, new_message
 from services.webhooks.adapters.resolver import Refused, Resolver, Unresolvable, checked_addresses, resolve
@@ -27,8 +28,11 @@ from services.webhooks.settings import WebhooksSettings
 
 
 def deliverable_types() -> list[str]:
-    """The event types partners may subscribe to: every topic of the catalogue but this service's own."""
-    return sorted({t for topic in catalogue() if topic.service != SERVICE for t in topic.event_types})
+    """The event types partners may subscribe to: every topic of the catalogue but this service's own
+    and the personal-data erasure requests' (the platform's own GDPR bookkeeping: a partner has no
+    use for whose data were erased, even as a keyed hash)."""
+    return sorted({t for topic in catalogue() if topic.service != SERVICE and topic.aggregate_type != ERASURE
+                   for t in topic.event_types})
 
 
 def rules_of(settings: WebhooksSettings) -> EndpointRules:

@@ -493,3 +493,19 @@ def test_instants_must_be_timezone_aware(model):
     naive = {**data, at_fields[0]: "2023-05-09T14:00:00"}
     with pytest.raises(ValueError):
         model.model_validate(naive)
+
+
+def test_erasing_personal_data_anonymises_the_person_and_keeps_the_registration():
+    r = register(published())
+    r.pull_events()
+    r.cancel("other", at=AT + timedelta(hours=1), detail="Camille est malade")
+    r.pull_events()
+    kept = r.model_dump(exclude={"person", "cancellation_detail"})
+    assert r.erase_personal_data(at=AT + timedelta(days=1)) is True
+    assert (r.person.name, r.person.email, r.person.phone) == (None, None, None)
+    assert r.person.erased_at == AT + timedelta(days=1)
+    assert r.cancellation_detail is None  # a free text that may name the person
+    assert r.model_dump(exclude={"person", "cancellation_detail"}) == kept  # status, history, offers, scans stay
+    assert r.pending_events == ()  # the service's personal-data-erased confirms it, not a registration event
+    assert r.erase_personal_data(at=AT + timedelta(days=2)) is False  # once
+    assert r.person.erased_at == AT + timedelta(days=1)

@@ -25,9 +25,10 @@ EXPECTED = {
                  "candidacy-registered", "assembly-closed"},
     "board": {"board-elected", "mandate-started", "mandate-ended"},
     "commission": {"commission-created", "commission-member-joined", "commission-member-left"},
+    "erasure_request": {"personal-data-erasure-requested", "personal-data-erased", "personal-data-erasure-completed"},
 }
 ID_FIELDS = {"application": "application_id", "assembly": "assembly_id", "board": "board_id",
-             "commission": "commission_id", "fee_scale": "year"}
+             "commission": "commission_id", "fee_scale": "year", "erasure_request": "request_id"}
 
 
 def test_the_expected_event_set():

@@ -1,0 +1,192 @@
+"""A person's data across the services (GDPR), on the real broker and database: a person who is
+the contact of an organisation in membership and registered for an event in the events service
+is exported (one JSON of both), then erased on request — each holder erases or anonymises and
+confirms with its event, the request completes, the export is empty afterwards, and the event's
+figures are what they were."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from contracts.privacy import subject_ref
+from runtime.privacy import export, is_empty
+from tests.integration.conftest import (client_of, eventually, fields, read_topic, service_settings, serving,
+                                        unique_siret)
+from tests.integration.test_surveys_api import PARTNER_QUESTIONS
+
+pytestmark = pytest.mark.integration
+
+EMAIL = "Camille.Martin@Example.org"  # as the person gave it to membership; events stores it lower-cased
+SOON = datetime.now(timezone.utc) + timedelta(days=30)
+
+
+@pytest.fixture
+async def platform(infrastructure):
+    """membership and events, each in its own database, on the session's broker."""
+    m_settings = service_settings(infrastructure, "membership")
+    e_settings = service_settings(infrastructure, "events")
+    async with serving("membership", m_settings) as m_app, serving("events", e_settings) as e_app:
+        async with client_of(m_app, m_settings) as membership, client_of(e_app, e_settings) as events, \
+                client_of(m_app, m_settings, "privacy") as m_privacy, \
+                client_of(e_app, e_settings, "privacy") as e_privacy, \
+                client_of(m_app, m_settings, "staff:membership") as m_staff, \
+                client_of(e_app, e_settings, "staff:events") as e_staff:
+            yield {"membership": membership, "events": events, "privacy": {"membership": m_privacy,
+                                                                          "events": e_privacy},
+                   "staff": {"membership": m_staff, "events": e_staff}, "settings": m_settings}
+
+
+async def _organisation_with_contacts(membership) -> str:
+    r = await membership.post("/organisations", json={
+        "siret": unique_siret(), "name": "Les Ateliers Solidaires", "legal_form": "association",
+        "departement": "93", "commune": "Montreuil", "sector": "économie circulaire", "headcount": 5,
+        "annual_budget_cents": 20_000_000})
+    assert r.status_code == 201, r.text
+    org = r.json()["id"]
+    for name, email in (("Camille Martin", EMAIL), ("Dominique Petit", "d.petit@example.org")):
+        r = await membership.post(f"/organisations/{org}/contacts", json={
+            "name": name, "role": "membership_contact", "email": email, "phone": "+33 1 23 45 67 89",
+            "consent_on": date.today().isoformat()})
+        assert r.status_code == 201, r.text
+    return org
+
+
+async def _event_with_registrations(events) -> tuple[str, list[str]]:
+    r = await events.post("/events", json={
+        "kind": "club_des_collectivites", "team": "territories", "title": "Club des collectivités",
+        "starts_at": SOON.isoformat(), "ends_at": (SOON + timedelta(hours=3)).isoformat(),
+        "place": "CRESS, 7-9 rue Darboy, Paris", "capacity": 10})
+    assert r.status_code == 201, r.text
+    eid = r.json()["id"]
+    assert (await events.post(f"/events/{eid}/publication")).status_code == 200
+    regs = []
+    for name, email in (("Camille Martin", EMAIL), ("Dominique Petit", "d.petit@example.org")):
+        r = await events.post(f"/events/{eid}/registrations", json={"name": name, "email": email,
+                                                                      "phone": "+33 6 12 34 56 78"})
+        assert r.status_code == 201, r.text
+        regs.append(r.json()["registration"]["id"])
+    # the person is also invited, as a partner, to the event's partners survey
+    r = await events.post(f"/events/{eid}/surveys", json={
+        "audience": "partners", "title": "Votre avis", "questions": PARTNER_QUESTIONS,
+        "closes_at": (datetime.now(timezone.utc) + timedelta(days=10)).isoformat()})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    r = await events.post(f"/surveys/{sid}/invitations", json={"partners": [
+        {"name": "Camille Martin", "email": EMAIL, "organisation": "Région"},
+        {"name": "Dominique Petit", "email": "d.petit@example.org"}]})
+    assert r.status_code == 200, r.text
+    return eid, regs
+
+
+async def _figures(events, eid: str) -> dict:
+    occupancy = (await events.get(f"/events/{eid}/occupancy")).json()
+    page = (await events.get(f"/events/{eid}/registrations")).json()
+    surveys = (await events.get(f"/events/{eid}/surveys")).json()
+    return {"occupancy": occupancy, "registrations": page["total"],
+            "invited": [(s["audience"], s["invited_count"]) for s in surveys],
+            "statuses": sorted((r["id"], r["status"], r["category"]) for r in page["items"])}
+
+
+async def test_a_person_is_exported_then_erased_everywhere_and_the_figures_stay(platform):
+    membership, events, privacy = platform["membership"], platform["events"], platform["privacy"]
+    org = await _organisation_with_contacts(membership)
+    eid, (camille, dominique) = await _event_with_registrations(events)
+    before = await _figures(events, eid)
+    assert before["registrations"] == 2 and before["occupancy"]["held"] == 2 and before["invited"] == [("partners", 2)]
+
+    # the export: one JSON of everything both holders keep about the person
+    exported = await export(EMAIL, privacy)
+    assert exported["email"] == "camille.martin@example.org"
+    contacts = exported["services"]["membership"]["contacts"]
+    assert [(c["organisation_id"], c["name"], c["email"]) for c in contacts] == [(org, "Camille Martin", EMAIL)]
+    registrations = exported["services"]["events"]["registrations"]
+    assert [(r["id"], r["event_id"], r["event_title"], r["person"]["name"]) for r in registrations] == [
+        (camille, eid, "Club des collectivités", "Camille Martin")]
+    invitations = exported["services"]["events"]["survey_invitations"]
+    assert [(i["name"], i["email"], i["organisation"]) for i in invitations] == [("Camille Martin", EMAIL, "Région")]
+    assert "d.petit" not in json.dumps(exported)  # nobody else's data
+
+    # the request: 202, pending or already complete, the requester kept, no e-mail anywhere in it
+    r = await privacy["membership"].post("/personal-data-erasure-requests", json={"email": " camille.MARTIN@example.org"})
+    assert r.status_code == 202, r.text
+    request = r.json()
+    assert request["requested_by"] == "test" and request["holders"] == ["membership", "events"]
+    assert request["subject_ref"] == subject_ref(EMAIL, platform["settings"].privacy_key)
+    assert "camille" not in r.text.lower()
+
+    async def complete():
+        got = (await privacy["membership"].get(f"/personal-data-erasure-requests/{request['id']}")).json()
+        return got if got["status"] == "complete" else None
+
+    done = await eventually(complete, timeout=30)
+    assert {s: c["erased"] for s, c in done["confirmations"].items()} == {
+        "membership": {"contacts": 1}, "events": {"registrations": 1, "survey_invitations": 1}}
+    assert done["completed_at"] is not None
+
+    # afterwards the export is empty; the other person's data are untouched
+    after = await export(EMAIL, privacy)
+    assert is_empty(after), after
+    other = await export("d.petit@example.org", privacy)
+    assert len(other["services"]["membership"]["contacts"]) == 1
+    assert len(other["services"]["events"]["registrations"]) == 1
+    assert len(other["services"]["events"]["survey_invitations"]) == 1
+
+    # the figures keep: the registration is there, confirmed, anonymised
+    assert await _figures(events, eid) == before
+    reg = (await events.get(f"/registrations/{camille}")).json()["registration"]
+    assert reg["status"] == "confirmed" and reg["person"]["name"] is None and reg["person"]["email"] is None
+    assert reg["person"]["erased_at"] is not None
+    org_now = (await membership.get(f"/organisations/{org}")).json()
+    assert [c["name"] for c in org_now["contacts"]] == ["Dominique Petit"]
+
+    # the events: request, both confirmations and the completion, none of them naming the person
+    topic = await read_topic(platform["settings"], "membership.erasure-request",
+                             lambda rec: rec.key.decode() == request["id"], count=3)
+    assert {dict(rec.headers)["ce_type"].decode().split(".")[3] for rec in topic} == {
+        "personal-data-erasure-requested", "personal-data-erased", "personal-data-erasure-completed"}
+    confirmed = await read_topic(platform["settings"], "events.erasure-request",
+                                 lambda rec: rec.key.decode() == request["id"], count=1)
+    assert json.loads(confirmed[0].value)["erased"] == {"registrations": 1, "survey_invitations": 1}
+    assert all(b"camille" not in rec.value.lower() for rec in topic + confirmed)
+    removed = await read_topic(platform["settings"], "membership.organisation",
+                               lambda rec: rec.key.decode() == org and b"contact-removed" in dict(rec.headers)["ce_type"])
+    assert len(removed) == 1  # the contact's removal, through the outbox like any other
+
+
+async def test_a_second_request_about_an_erased_person_completes_with_nothing_to_erase(platform):
+    privacy = platform["privacy"]
+    await _organisation_with_contacts(platform["membership"])
+    ids = []
+    for _ in range(2):
+        r = await privacy["membership"].post("/personal-data-erasure-requests", json={"email": EMAIL})
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["id"])
+
+    async def both_complete():
+        got = [(await privacy["membership"].get(f"/personal-data-erasure-requests/{i}")).json() for i in ids]
+        return got if all(g["status"] == "complete" for g in got) else None
+
+    first, second = sorted(await eventually(both_complete, timeout=30),
+                           key=lambda g: g["confirmations"]["membership"]["erased"]["contacts"], reverse=True)
+    assert first["confirmations"]["membership"]["erased"] == {"contacts": 1}  # whichever ran first erased
+    assert second["confirmations"]["membership"]["erased"] == {"contacts": 0}  # the other found nothing
+    assert second["confirmations"]["events"]["erased"] == {"registrations": 0, "survey_invitations": 0}
+
+
+async def test_only_the_privacy_officer_exports_and_erases_and_bad_addresses_are_named(platform):
+    staff, privacy = platform["staff"], platform["privacy"]
+    r = await staff["membership"].post("/personal-data-erasure-requests", json={"email": EMAIL})
+    assert r.status_code == 403 and "privacy" in r.text
+    for service in ("membership", "events"):
+        r = await staff[service].get("/personal-data", params={"email": EMAIL})
+        assert r.status_code == 403, (service, r.text)
+        r = await privacy[service].get("/personal-data", params={"email": "not an address"})
+        assert r.status_code == 422 and fields(r) == ["query.email"], (service, r.text)
+    r = await privacy["membership"].post("/personal-data-erasure-requests", json={"email": "camille@"})
+    assert r.status_code == 422 and fields(r) == ["email"], r.text
+    r = await privacy["membership"].get("/personal-data-erasure-requests/era-unknown")
+    assert r.status_code == 404, r.text
+    r = await privacy["membership"].get("/organisations")  # the privacy role opens nothing else
+    assert r.status_code == 403, r.text
