@@ -12,6 +12,7 @@ roles in a ``roles`` claim:
 - ``reader``           read-only access to every read endpoint.
 
 No or invalid token: 401 with ``WWW-Authenticate: Bearer``. Valid token, wrong role: 403.
+Who may call which operation of which service is one table: :mod:`runtime.authorization`.
 ``python -m runtime.auth token`` prints a development token for the local stack.
 """
 from __future__ import annotations
@@ -96,6 +97,7 @@ def allow(*roles: str):
             raise Forbidden(f"this operation needs one of the roles: {needed}", needed=sorted(wanted | {ADMIN}))
         return principal
 
+    dependency.roles = frozenset(wanted)  # type: ignore[attr-defined]  # what runtime.authorization checks
     return dependency
 
 
