@@ -108,7 +108,6 @@ class Rule:
         return self[Caller.ANONYMOUS] is Decision.ALLOW
 
 
-
 TABLE = """
 [*]  every service
 #      path (as in the OpenAPI document)                                       admin own   other read  part  p-oth anon
