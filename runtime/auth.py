@@ -26,6 +26,8 @@ The roles:
 No or invalid token: 401 with ``WWW-Authenticate: Bearer`` and the reason. Valid token, wrong
 role: 403. Identity provider unreachable and no keys cached: 503 naming it. A route admitting
 ``partner`` is rate-limited per subject (:mod:`runtime.ratelimit`): 429 with ``Retry-After``.
+Who may call which operation of which service is one table: :mod:`runtime.authorization`.
+``python -m runtime.auth token`` prints a development token for the local stack.
 """
 from __future__ import annotations
 
@@ -190,6 +192,7 @@ def allow(*roles: str):
         return principal
 
     dependency.__cress_rate_limited__ = limited  # type: ignore[attr-defined]  (runtime.http documents its 429)
+    dependency.roles = frozenset(wanted)  # type: ignore[attr-defined]  # what runtime.authorization checks
     return dependency
 
 

@@ -293,7 +293,11 @@ def _operations_router() -> APIRouter:
 
     @router.get("/asyncapi", summary="AsyncAPI 3.0 document of the platform's events")
     async def asyncapi(request: Request) -> dict[str, Any]:
-        return asyncapi_document(request.app.state.settings)
+        # built once per app: it takes ~2 s of CPU on the event loop, and anyone may ask (no token)
+        state = request.app.state
+        if getattr(state, "asyncapi", None) is None:
+            state.asyncapi = asyncapi_document(state.settings)
+        return state.asyncapi
 
     return router
 

@@ -72,9 +72,10 @@ def service_settings(infrastructure: Infrastructure, name: str, **overrides) -> 
 
 
 @asynccontextmanager
-async def serving(name: str, settings: Settings) -> AsyncIterator:
-    """Service ``name``'s app, its lifespan (database, relay, consumers, jobs) running."""
-    application = create_app(service(name), settings)
+async def serving(name: str, settings: Settings, **options: bool) -> AsyncIterator:
+    """Service ``name``'s app, its lifespan (database, relay, consumers, jobs) running;
+    ``consumers=False`` / ``jobs=False`` leave those out (a test of the HTTP API alone)."""
+    application = create_app(service(name), settings, **options)
     async with LifespanManager(application, startup_timeout=90, shutdown_timeout=30):
         yield application
 

@@ -314,7 +314,9 @@ async def test_a_convention_from_settings_to_outcomes_through_the_api_alone(api,
     grid = (await api.get(f"/conventions/{cid}/agendas.html")).text
     assert grid.count('<section class="agenda"') == 12, "one page per participant"
     async with client_of(application, settings, "reader") as reader:
-        assert (await reader.get(f"/conventions/{cid}/agendas.html")).status_code == 200
+        assert (await reader.get(f"/conventions/{cid}/figures")).status_code == 200
+        for named in (f"/conventions/{cid}/agendas.html", f"/conventions/{cid}/participants"):
+            assert (await reader.get(named)).status_code == 403, "named people are for staff only"
         r = await reader.post(f"/conventions/{cid}/requests/{mutual['id']}/decline")
         assert r.status_code == 403, "participants' own actions need staff:events (or an app acting for them)"
 

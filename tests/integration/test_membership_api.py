@@ -157,6 +157,18 @@ async def test_authentication_and_roles(client, settings):
     assert r.status_code == 200
     r = await client.post("/organisations", json=org_body(), headers=bearer(settings, "staff:membership"))
     assert r.status_code == 201
+    org = r.json()["id"]
+    r = await client.post(f"/organisations/{org}/contacts", json={
+        "name": "Camille Martin", "role": "membership_contact", "email": "camille.martin@example.org",
+        "consent_on": "2026-03-02"})
+    assert r.status_code == 201 and r.json()["contacts"][0]["email"] == "camille.martin@example.org"
+    # contacts are personal data: staff see them, readers get the organisation without them
+    reader = bearer(settings, "reader")
+    assert (await client.get(f"/organisations/{org}", headers=reader)).json()["contacts"] == []
+    listed = (await client.get("/organisations", headers=reader)).json()["items"]
+    assert [o["contacts"] for o in listed if o["id"] == org] == [[]]
+    staff = bearer(settings, "staff:membership")
+    assert len((await client.get(f"/organisations/{org}", headers=staff)).json()["contacts"]) == 1
 
 
 async def test_bad_input_gets_422_naming_the_field_and_writes_nothing(client, app):

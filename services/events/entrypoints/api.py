@@ -1,7 +1,9 @@
 """The events HTTP API for the catalogue, registrations, the waiting list and check-in: thin.
 
-Roles: writes need ``staff:events`` (or ``admin``); reads ``staff:events`` or ``reader``;
-partners (``partner``) read the published catalogue and its calendars. Single resources carry
+Roles (the table in :mod:`runtime.authorization`): writes need ``staff:events`` (or ``admin``);
+reads ``staff:events`` or ``reader``, except named people and credentials — registrations, badges,
+a person's calendar — which are for staff only; partners (``partner``) read the published
+catalogue and its calendars. Single resources carry
 an ``ETag`` (their version); writes accept ``If-Match`` (412 when stale).
 """
 from __future__ import annotations
@@ -32,6 +34,7 @@ from services.events.service_layer.handlers import EventsService, Scanned, utc
 TEAM = "events"
 reads = Depends(allow(staff(TEAM), READER))
 writes = Depends(allow(staff(TEAM)))
+people = Depends(allow(staff(TEAM)))  # reads of named people or credentials: staff only, never readers
 catalogue_reader = allow(staff(TEAM), READER, PARTNER)
 
 
@@ -136,7 +139,7 @@ async def register(event_id: str, body: RegistrationIn, response: Response, svc:
     return RegistrationView(registration=made.registration, waitlist_position=made.waitlist_position)
 
 
-@events.get("/{event_id}/registrations", response_model=Page[Registration], dependencies=[reads], responses=ONE,
+@events.get("/{event_id}/registrations", response_model=Page[Registration], dependencies=[people], responses=ONE,
             summary="The registrations of an event (participants), by status and category")
 async def list_registrations(event_id: str, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                              status: RegistrationStatus | None = None,
@@ -162,7 +165,7 @@ async def waiting_list(event_id: str, platform: PlatformDep,
     return entries
 
 
-@registrations.get("/{registration_id}", response_model=RegistrationView, dependencies=[reads], responses=ONE,
+@registrations.get("/{registration_id}", response_model=RegistrationView, dependencies=[people], responses=ONE,
                    summary="One registration, its history and offers, and its place on the waiting list")
 async def get_registration(registration_id: str, platform: PlatformDep, response: Response) -> RegistrationView:
     registration = await queries.get_registration(platform.db, registration_id)
@@ -200,7 +203,7 @@ _registration_step("offer/acceptance", "Take the place offered from the waiting 
 _registration_step("offer/decline", "Decline the place offered (it goes to the next in line)", "decline_offer")
 
 
-@registrations.get("/{registration_id}/badge", response_model=Badge, dependencies=[reads], responses=ONE,
+@registrations.get("/{registration_id}/badge", response_model=Badge, dependencies=[people], responses=ONE,
                    summary="The signed check-in badge of a registration")
 async def badge(registration_id: str, platform: PlatformDep, svc: Service) -> Badge:
     registration = await queries.get_registration(platform.db, registration_id)
@@ -209,7 +212,7 @@ async def badge(registration_id: str, platform: PlatformDep, svc: Service) -> Ba
                  qr_svg_url=f"/registrations/{registration.id}/badge.svg")
 
 
-@registrations.get("/{registration_id}/badge.svg", response_class=RawResponse, dependencies=[reads], responses=ONE,
+@registrations.get("/{registration_id}/badge.svg", response_class=RawResponse, dependencies=[people], responses=ONE,
                    summary="The badge's QR code (SVG, to print or show)")
 async def badge_svg(registration_id: str, platform: PlatformDep, svc: Service) -> RawResponse:
     registration = await queries.get_registration(platform.db, registration_id)
@@ -261,7 +264,7 @@ async def attendance(event_id: str, platform: PlatformDep,
 
 
 # -- calendars, standing, figures --------------------------------------------------------------------
-@other.get("/calendar.ics", response_class=RawResponse, dependencies=[reads], responses=READ,
+@other.get("/calendar.ics", response_class=RawResponse, dependencies=[people], responses=READ,
            summary="A person's calendar: every event they are registered for (by e-mail)")
 async def person_calendar(platform: PlatformDep,
                           email: Annotated[str, Query(min_length=3, max_length=254)]) -> RawResponse:

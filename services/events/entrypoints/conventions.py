@@ -8,7 +8,9 @@ publishes the agendas (JSON, iCalendar, printable pages), records arrivals and n
 day (a badge check-in at the event's door counts as an arrival), re-plans, and afterwards records
 which meetings were held and what came of them.
 
-Roles: writes need ``staff:events`` (or ``admin``), reads ``staff:events`` or ``reader``.
+Roles (the table in :mod:`runtime.authorization`): writes need ``staff:events`` (or ``admin``),
+reads ``staff:events`` or ``reader``, except named people — participants, their agendas, meeting
+requests and their messages — which are for staff only.
 Participants have no login in this version: what a participant does for itself (answer a request,
 withdraw it, update its profile, read its agenda) is done by staff, or by an app acting on the
 participant's behalf with the ``staff:events`` role.
@@ -47,6 +49,7 @@ from services.events.service_layer.conventions import ConventionsService
 TEAM = "events"
 reads = Depends(allow(staff(TEAM), READER))
 writes = Depends(allow(staff(TEAM)))
+people = Depends(allow(staff(TEAM)))  # reads of named people or their own words: staff only, never readers
 ON_BEHALF = ("Participants have no login in this version: staff (`staff:events`), or an app acting on the "
              "participant's behalf with that role, do this for the participant.")
 
@@ -128,7 +131,7 @@ async def join(convention_id: str, body: ParticipantIn, response: Response, svc:
     return await _participant_view(platform, participant)
 
 
-@setup.get("/{convention_id}/participants", response_model=Page[ParticipantView], dependencies=[reads],
+@setup.get("/{convention_id}/participants", response_model=Page[ParticipantView], dependencies=[people],
            responses=ONE, summary="The participants, by role, status, arrival and no-show")
 async def list_participants(convention_id: str, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                             role: ParticipantRole | None = None,
@@ -142,7 +145,7 @@ async def list_participants(convention_id: str, platform: PlatformDep, limit: Li
                 offset=offset)
 
 
-@setup.get("/{convention_id}/participants/{participant_id}", response_model=ParticipantView, dependencies=[reads],
+@setup.get("/{convention_id}/participants/{participant_id}", response_model=ParticipantView, dependencies=[people],
            responses=ONE, summary="One participant: role, profile, availability, arrival")
 async def get_participant(convention_id: str, participant_id: str, platform: PlatformDep,
                           response: Response) -> ParticipantView:
@@ -205,7 +208,7 @@ async def send_request(convention_id: str, body: RequestIn, response: Response, 
     return request
 
 
-@asking.get("/{convention_id}/requests", response_model=Page[MeetingRequest], dependencies=[reads], responses=ONE,
+@asking.get("/{convention_id}/requests", response_model=Page[MeetingRequest], dependencies=[people], responses=ONE,
             summary="Meeting requests, by participant (sent, received or both) and by status")
 async def list_requests(convention_id: str, platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
                         participant_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -217,7 +220,7 @@ async def list_requests(convention_id: str, platform: PlatformDep, limit: Limit 
     return Page(items=items, total=total, limit=limit, offset=offset)
 
 
-@asking.get("/{convention_id}/requests/{request_id}", response_model=MeetingRequest, dependencies=[reads],
+@asking.get("/{convention_id}/requests/{request_id}", response_model=MeetingRequest, dependencies=[people],
             responses=ONE, summary="One meeting request")
 async def get_request(convention_id: str, request_id: str, platform: PlatformDep, response: Response):
     request = await q.get_request(platform.db, convention_id, request_id)
@@ -354,7 +357,7 @@ async def _agenda(platform, convention_id: str, participant_id: str, version: in
 
 
 @planning.get("/{convention_id}/participants/{participant_id}/agenda", response_model=AgendaView,
-              dependencies=[reads], responses=errors(401, 403, 404, 409, 422, c409="No agenda published yet"),
+              dependencies=[people], responses=errors(401, 403, 404, 409, 422, c409="No agenda published yet"),
               summary="A participant's agenda (published version): times, tables, counterparts",
               description=ON_BEHALF)
 async def agenda(convention_id: str, participant_id: str, platform: PlatformDep, version: Version = None,
@@ -363,7 +366,7 @@ async def agenda(convention_id: str, participant_id: str, platform: PlatformDep,
 
 
 @planning.get("/{convention_id}/participants/{participant_id}/agenda.ics", response_class=RawResponse,
-              dependencies=[reads], responses=errors(401, 403, 404, 409, 422, c409="No agenda published yet"),
+              dependencies=[people], responses=errors(401, 403, 404, 409, 422, c409="No agenda published yet"),
               summary="A participant's agenda as iCalendar: one event per meeting, SEQUENCE = agenda version",
               description="UIDs are stable per meeting (`<meeting id>@cress`); a meeting of an earlier version that "
                           "is no longer in the agenda comes back with STATUS:CANCELLED, so that a calendar that "
@@ -418,7 +421,7 @@ def _header(event: Event, convention: Convention, published: PublishedAgendas | 
 
 
 @planning.get("/{convention_id}/participants/{participant_id}/agenda.html", response_class=HTMLResponse,
-              dependencies=[reads], responses=errors(401, 403, 404, 409, 422, c409="No agenda published yet"),
+              dependencies=[people], responses=errors(401, 403, 404, 409, 422, c409="No agenda published yet"),
               summary="A participant's agenda as a printable page (no network needed to print it)",
               description="Plain HTML and print CSS, no script, font or stylesheet to fetch; times in the event's "
                           "time zone (Europe/Paris), table numbers, counterparts' organisation, name and role. "
@@ -434,7 +437,7 @@ async def agenda_html(convention_id: str, participant_id: str, platform: Platfor
     return page_response(_header(event, convention, published), [person], f"agenda-{participant_id}.html")
 
 
-@planning.get("/{convention_id}/agendas.html", response_class=HTMLResponse, dependencies=[reads],
+@planning.get("/{convention_id}/agendas.html", response_class=HTMLResponse, dependencies=[people],
               responses=errors(401, 403, 404, 409, 422, c409="No agenda published yet"),
               summary="Every participant's agenda, one printed page each, for the organiser to print")
 async def agendas_html(convention_id: str, platform: PlatformDep, version: Version = None,

@@ -1,7 +1,8 @@
 """The membership HTTP API: thin — parse, check the role, hand over to the service layer.
 
-Roles: reads need ``staff:membership``, ``reader`` or ``admin``; writes ``staff:membership``
-or ``admin``; the good-standing endpoints also admit ``partner``. Single resources carry an
+Roles (the table in :mod:`runtime.authorization`): reads need ``staff:membership``, ``reader`` or
+``admin``; writes ``staff:membership`` or ``admin``; the good-standing endpoints also admit
+``partner``. Readers get organisations without their contacts (personal data: staff only). Single resources carry an
 ``ETag`` (their version); writes accept ``If-Match`` and answer 412 when it is stale.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import Depends, File, Path, Query, Request, Response, UploadFile, s
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from runtime.api import (ONE, READ, WRITE, body_limit, IfMatch, Limit, Offset, Page, PlatformDep, commands, errors, expected,
                          on_or_today, router, tagged, today)
-from runtime.auth import PARTNER, READER, allow, staff
+from runtime.auth import PARTNER, READER, Principal, allow, staff
 from runtime.errors import InvalidInput
 from services.membership.adapters import queries
 from services.membership.domain import FeeScale, Member, MembershipApplication, Organisation
@@ -34,6 +35,13 @@ TEAM = "membership"
 reads = Depends(allow(staff(TEAM), READER))
 writes = Depends(allow(staff(TEAM)))
 standing_reads = Depends(allow(staff(TEAM), READER, PARTNER))
+Reader = Annotated[Principal, Depends(allow(staff(TEAM), READER))]
+
+
+def for_reader(org: Organisation, principal: Principal) -> Organisation:
+    """The organisation as ``principal`` may see it: its contacts (names, e-mails, phones) for staff
+    only — a reader gets the organisation without them."""
+    return org if principal.has_any({staff(TEAM)}) else org.model_copy(update={"contacts": []})
 
 Service = commands(MembershipService)
 
@@ -54,22 +62,23 @@ async def register_organisation(body: OrganisationIn, response: Response, svc: S
     return tagged(response, org, f"/organisations/{org.id}")
 
 
-@organisations.get("", response_model=Page[Organisation], dependencies=[reads], responses=READ,
-                   summary="Search organisations")
-async def search_organisations(platform: PlatformDep, limit: Limit = 50, offset: Offset = 0,
+@organisations.get("", response_model=Page[Organisation], responses=READ,
+                   summary="Search organisations (readers: without their contacts)")
+async def search_organisations(platform: PlatformDep, principal: Reader, limit: Limit = 50, offset: Offset = 0,
                                q: Annotated[str | None, Query(description="Name contains, or SIRET starts with.")] = None,
                                legal_form: str | None = None, departement: str | None = None,
                                sector: str | None = None, esus_agreed: bool | None = None):
     items, total = await queries.search_organisations(platform.db, q=q, legal_form=legal_form,
                                                       departement=departement, sector=sector,
                                                       esus_agreed=esus_agreed, limit=limit, offset=offset)
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page(items=[for_reader(o, principal) for o in items], total=total, limit=limit, offset=offset)
 
 
-@organisations.get("/{organisation_id}", response_model=Organisation, dependencies=[reads], responses=ONE,
-                   summary="One organisation, with its contacts")
-async def get_organisation(organisation_id: str, platform: PlatformDep, response: Response) -> Organisation:
-    return tagged(response, await queries.get_organisation(platform.db, organisation_id))
+@organisations.get("/{organisation_id}", response_model=Organisation, responses=ONE,
+                   summary="One organisation, with its contacts (staff; readers: without them)")
+async def get_organisation(organisation_id: str, platform: PlatformDep, response: Response,
+                           principal: Reader) -> Organisation:
+    return for_reader(tagged(response, await queries.get_organisation(platform.db, organisation_id)), principal)
 
 
 @organisations.patch("/{organisation_id}", response_model=Organisation, dependencies=[writes], responses=WRITE,

@@ -152,7 +152,7 @@ def _proposal(p: DirectoryProposal, response: Response | None = None) -> Proposa
 
 @directory.get("/proposals", response_model=list[ProposalView], responses=READ,
                summary="Proposed changes, oldest first (status=pending: those waiting for moderation)")
-async def proposals(platform: PlatformDep, _: Writer, limit: Limit = 50, offset: Offset = 0,
+async def proposals(platform: PlatformDep, _: Reader, limit: Limit = 50, offset: Offset = 0,
                     status_: Annotated[ProposalStatus | None, Query(alias="status")] = None,
                     entry_id: Annotated[str | None, Query(max_length=100)] = None) -> list[ProposalView]:
     query: dict = {}
@@ -178,7 +178,7 @@ async def propose(entry_id: str, body: ProposalIn, response: Response, svc: Serv
 
 @directory.get("/proposals/{proposal_id}", response_model=ProposalView, responses=ONE,
                summary="One proposal, with its history")
-async def get_proposal(proposal_id: str, platform: PlatformDep, response: Response, _: Writer) -> ProposalView:
+async def get_proposal(proposal_id: str, platform: PlatformDep, response: Response, _: Reader) -> ProposalView:
     return _proposal(await platform.db.get(PROPOSALS, DirectoryProposal, proposal_id), response)
 
 

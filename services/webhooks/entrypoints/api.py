@@ -3,7 +3,8 @@
 Roles: ``partner`` manages its own endpoints (the partner id is the token's subject, ``sub``);
 ``staff:partnerships`` and ``admin`` see and manage every partner's. One partner never sees
 another's endpoints, messages, attempts or secrets: their ids answer 404, as unknown ids do.
-Secrets are read by their partner only (staff: 403).
+Secrets are read by their partner only (staff and admin: 403). Readers read the event types only.
+The table in :mod:`runtime.authorization` lists every operation.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from fastapi import Depends, Query, Response, status
 
 from contracts.webhooks import DisabledReason
 from runtime.api import ONE, READ, WRITE, IfMatch, Limit, Offset, Page, PlatformDep, errors, expected, router
-from runtime.auth import PARTNER, Forbidden, Principal, allow, staff
+from runtime.auth import PARTNER, READER, Forbidden, Principal, allow, staff
 from runtime.errors import NotFound
 from services.webhooks.adapters.repository import ENDPOINTS, MESSAGES, attempts_of
 from services.webhooks.domain.delivery import MessageStatus
@@ -28,6 +29,7 @@ TEAM = "partnerships"
 STAFF = staff(TEAM)
 Caller = Annotated[Principal, Depends(allow(PARTNER, STAFF))]
 PartnerCaller = Annotated[Principal, Depends(allow(PARTNER))]
+Browser = Annotated[Principal, Depends(allow(PARTNER, STAFF, READER))]  # documentation: readers too
 
 
 def _service(platform: PlatformDep) -> EndpointsService:
@@ -60,7 +62,7 @@ WRITE_BODY = errors(400, 401, 403, 404, 409, 412, 413, 422)
 # -- event types --------------------------------------------------------------------------------------
 @types.get("", response_model=EventTypesView, responses=READ,
            summary="The event types an endpoint may subscribe to (filters may use `*`)")
-async def event_types(_: Caller) -> EventTypesView:
+async def event_types(_: Browser) -> EventTypesView:
     return EventTypesView(event_types=deliverable_types())
 
 
