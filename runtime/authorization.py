@@ -4,13 +4,14 @@ The table below is the platform's authorization, declared once. One line per ope
 service's OpenAPI document names it (method, path template), plus the few routes the document
 leaves out (the observatory's page and its static files, FastAPI's ``/docs``, ``/redoc``,
 ``/openapi.json``). Under each service's header ``[name]  staff:<team>`` (the team that runs it),
-seven callers, each with its answer:
+eight callers, each with its answer:
 
 =========  ==================================================================================
 admin      a token with ``admin``
 own        staff of the team that runs the service (``staff:<team>`` of the header)
 other      staff of another team (``staff:<another team>``, no other role)
 read       ``reader``
+dpo        ``privacy``: the chamber's data protection officer
 part       ``partner``, on its own resources (a webhook endpoint it registered, its messages)
 p-oth      ``partner``, on another partner's resources; same as ``part`` where the operation is
            not about a partner's resource
@@ -51,6 +52,9 @@ The decisions, and why
   a member in good standing, the published events catalogue (drafts answer 404), and its own
   webhook endpoints, messages and secrets. Another partner's endpoint or message answers 404, as an
   unknown id does; naming another partner when registering an endpoint is a 403.
+- **privacy** (the chamber's data protection officer) reaches one person's data, exported or
+  erased (``/personal-data``, erasure requests: :mod:`runtime.privacy`), and nothing else; staff and
+  readers do not reach those operations (a whole person's file across services is the officer's).
 - **No token** reaches only health, readiness, metrics, the documents (OpenAPI, AsyncAPI, docs),
   the observatory's page shell (its data calls need a token), and the signed links — survey
   answers, suppliers' need links, impact surveys — where the signed token in the path is the
@@ -72,6 +76,7 @@ class Caller(StrEnum):
     OWN_STAFF = "own"
     OTHER_STAFF = "other"
     READER = "read"
+    PRIVACY = "dpo"
     PARTNER = "part"
     OTHER_PARTNER = "p-oth"
     ANONYMOUS = "anon"
@@ -110,331 +115,337 @@ class Rule:
 
 TABLE = """
 [*]  every service
-#      path (as in the OpenAPI document)                                       admin own   other read  part  p-oth anon
+#      path (as in the OpenAPI document)                                       admin own   other read  dpo   part  p-oth anon
        # operations and documents: no token
-GET    /healthz                                                                yes   yes   yes   yes   yes   yes   yes
-GET    /readyz                                                                 yes   yes   yes   yes   yes   yes   yes
-GET    /metrics                                                                yes   yes   yes   yes   yes   yes   yes
-GET    /asyncapi                                                               yes   yes   yes   yes   yes   yes   yes
+GET    /healthz                                                                yes   yes   yes   yes   yes   yes   yes   yes
+GET    /readyz                                                                 yes   yes   yes   yes   yes   yes   yes   yes
+GET    /metrics                                                                yes   yes   yes   yes   yes   yes   yes   yes
+GET    /asyncapi                                                               yes   yes   yes   yes   yes   yes   yes   yes
        # FastAPI's documents (not in OpenAPI)
-GET    /openapi.json                                                           yes   yes   yes   yes   yes   yes   yes
-GET    /docs                                                                   yes   yes   yes   yes   yes   yes   yes
-GET    /docs/oauth2-redirect                                                   yes   yes   yes   yes   yes   yes   yes
-GET    /redoc                                                                  yes   yes   yes   yes   yes   yes   yes
+GET    /openapi.json                                                           yes   yes   yes   yes   yes   yes   yes   yes
+GET    /docs                                                                   yes   yes   yes   yes   yes   yes   yes   yes
+GET    /docs/oauth2-redirect                                                   yes   yes   yes   yes   yes   yes   yes   yes
+GET    /redoc                                                                  yes   yes   yes   yes   yes   yes   yes   yes
 
 [membership]  staff:membership
-#      path (as in the OpenAPI document)                                       admin own   other read  part  p-oth anon
-POST   /organisations                                                          yes   yes   no    no    no    no    no
+#      path (as in the OpenAPI document)                                       admin own   other read  dpo   part  p-oth anon
+       # personal data: the data protection officer (and admin) only; one person's data, exported or erased
+GET    /personal-data                                                          yes   no    no    no    yes   no    no    no
+POST   /personal-data-erasure-requests                                         yes   no    no    no    yes   no    no    no
+GET    /personal-data-erasure-requests/{request_id}                            yes   no    no    no    yes   no    no    no
+POST   /organisations                                                          yes   yes   no    no    no    no    no    no
        # readers: without contacts (personal data)
-GET    /organisations                                                          yes   yes   no    yes   no    no    no
+GET    /organisations                                                          yes   yes   no    yes   no    no    no    no
        # readers: without contacts (personal data)
-GET    /organisations/{organisation_id}                                        yes   yes   no    yes   no    no    no
-PATCH  /organisations/{organisation_id}                                        yes   yes   no    no    no    no    no
-POST   /organisations/{organisation_id}/contacts                               yes   yes   no    no    no    no    no
-DELETE /organisations/{organisation_id}/contacts/{contact_id}                  yes   yes   no    no    no    no    no
-POST   /applications                                                           yes   yes   no    no    no    no    no
-GET    /applications                                                           yes   yes   no    yes   no    no    no
-GET    /applications/{application_id}                                          yes   yes   no    yes   no    no    no
-POST   /applications/{application_id}/welcome-meeting                          yes   yes   no    no    no    no    no
-POST   /applications/{application_id}/statutes-review                          yes   yes   no    no    no    no    no
-POST   /applications/{application_id}/admission                                yes   yes   no    no    no    no    no
-POST   /applications/{application_id}/refusal                                  yes   yes   no    no    no    no    no
-POST   /applications/{application_id}/withdrawal                               yes   yes   no    no    no    no    no
-POST   /members                                                                yes   yes   no    no    no    no    no
-GET    /members                                                                yes   yes   no    yes   no    no    no
+GET    /organisations/{organisation_id}                                        yes   yes   no    yes   no    no    no    no
+PATCH  /organisations/{organisation_id}                                        yes   yes   no    no    no    no    no    no
+POST   /organisations/{organisation_id}/contacts                               yes   yes   no    no    no    no    no    no
+DELETE /organisations/{organisation_id}/contacts/{contact_id}                  yes   yes   no    no    no    no    no    no
+POST   /applications                                                           yes   yes   no    no    no    no    no    no
+GET    /applications                                                           yes   yes   no    yes   no    no    no    no
+GET    /applications/{application_id}                                          yes   yes   no    yes   no    no    no    no
+POST   /applications/{application_id}/welcome-meeting                          yes   yes   no    no    no    no    no    no
+POST   /applications/{application_id}/statutes-review                          yes   yes   no    no    no    no    no    no
+POST   /applications/{application_id}/admission                                yes   yes   no    no    no    no    no    no
+POST   /applications/{application_id}/refusal                                  yes   yes   no    no    no    no    no    no
+POST   /applications/{application_id}/withdrawal                               yes   yes   no    no    no    no    no    no
+POST   /members                                                                yes   yes   no    no    no    no    no    no
+GET    /members                                                                yes   yes   no    yes   no    no    no    no
        # the partners' question: who is a member in good standing
-GET    /members/in-good-standing                                               yes   yes   no    yes   yes   yes   no
-GET    /members/{member_id}                                                    yes   yes   no    yes   no    no    no
-GET    /members/{member_id}/standing                                           yes   yes   no    yes   yes   yes   no
-POST   /members/{member_id}/invoices                                           yes   yes   no    no    no    no    no
-POST   /members/{member_id}/payments                                           yes   yes   no    no    no    no    no
-POST   /members/{member_id}/reminders                                          yes   yes   no    no    no    no    no
-POST   /members/{member_id}/withdrawal                                         yes   yes   no    no    no    no    no
-POST   /dues/invoicing                                                         yes   yes   no    no    no    no    no
-POST   /dues/deadlines                                                         yes   yes   no    no    no    no    no
-GET    /dues/runs                                                              yes   yes   no    yes   no    no    no
-GET    /dues/fee-scale                                                         yes   yes   no    yes   no    no    no
-GET    /dues/fee-scales                                                        yes   yes   no    yes   no    no    no
-GET    /dues/fee-scales/{year}                                                 yes   yes   no    yes   no    no    no
-PUT    /dues/fee-scales/{year}                                                 yes   yes   no    no    no    no    no
-GET    /dues/terms                                                             yes   yes   no    yes   no    no    no
-GET    /statistics/yearly                                                      yes   yes   no    yes   no    no    no
-POST   /register-imports                                                       yes   yes   no    no    no    no    no
-GET    /governance/statutes                                                    yes   yes   no    yes   no    no    no
-GET    /governance/voting-rights                                               yes   yes   no    yes   no    no    no
-PUT    /governance/colleges/{organisation_id}                                  yes   yes   no    no    no    no    no
-GET    /governance/colleges/{organisation_id}                                  yes   yes   no    yes   no    no    no
-POST   /assemblies                                                             yes   yes   no    no    no    no    no
-GET    /assemblies                                                             yes   yes   no    yes   no    no    no
-GET    /assemblies/{assembly_id}                                               yes   yes   no    yes   no    no    no
-GET    /assemblies/{assembly_id}/voting-rights                                 yes   yes   no    yes   no    no    no
-GET    /assemblies/{assembly_id}/quorum                                        yes   yes   no    yes   no    no    no
-POST   /assemblies/{assembly_id}/second-convocation                            yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/attendance                                    yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/proxies                                       yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/opening                                       yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/resolutions/{resolution_id}/votes             yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/resolutions/{resolution_id}/decision          yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/candidacies                                   yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/board-ballots                                 yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/board-election                                yes   yes   no    no    no    no    no
-POST   /assemblies/{assembly_id}/closing                                       yes   yes   no    no    no    no    no
-GET    /board                                                                  yes   yes   no    yes   no    no    no
-GET    /board/mandates                                                         yes   yes   no    yes   no    no    no
-POST   /board/mandates/{mandate_id}/end                                        yes   yes   no    no    no    no    no
-POST   /commissions                                                            yes   yes   no    no    no    no    no
-GET    /commissions                                                            yes   yes   no    yes   no    no    no
-GET    /commissions/{commission_id}                                            yes   yes   no    yes   no    no    no
-GET    /commissions/{commission_id}/members                                    yes   yes   no    yes   no    no    no
-POST   /commissions/{commission_id}/members                                    yes   yes   no    no    no    no    no
-POST   /commissions/{commission_id}/members/{organisation_id}/departure        yes   yes   no    no    no    no    no
+GET    /members/in-good-standing                                               yes   yes   no    yes   no    yes   yes   no
+GET    /members/{member_id}                                                    yes   yes   no    yes   no    no    no    no
+GET    /members/{member_id}/standing                                           yes   yes   no    yes   no    yes   yes   no
+POST   /members/{member_id}/invoices                                           yes   yes   no    no    no    no    no    no
+POST   /members/{member_id}/payments                                           yes   yes   no    no    no    no    no    no
+POST   /members/{member_id}/reminders                                          yes   yes   no    no    no    no    no    no
+POST   /members/{member_id}/withdrawal                                         yes   yes   no    no    no    no    no    no
+POST   /dues/invoicing                                                         yes   yes   no    no    no    no    no    no
+POST   /dues/deadlines                                                         yes   yes   no    no    no    no    no    no
+GET    /dues/runs                                                              yes   yes   no    yes   no    no    no    no
+GET    /dues/fee-scale                                                         yes   yes   no    yes   no    no    no    no
+GET    /dues/fee-scales                                                        yes   yes   no    yes   no    no    no    no
+GET    /dues/fee-scales/{year}                                                 yes   yes   no    yes   no    no    no    no
+PUT    /dues/fee-scales/{year}                                                 yes   yes   no    no    no    no    no    no
+GET    /dues/terms                                                             yes   yes   no    yes   no    no    no    no
+GET    /statistics/yearly                                                      yes   yes   no    yes   no    no    no    no
+POST   /register-imports                                                       yes   yes   no    no    no    no    no    no
+GET    /governance/statutes                                                    yes   yes   no    yes   no    no    no    no
+GET    /governance/voting-rights                                               yes   yes   no    yes   no    no    no    no
+PUT    /governance/colleges/{organisation_id}                                  yes   yes   no    no    no    no    no    no
+GET    /governance/colleges/{organisation_id}                                  yes   yes   no    yes   no    no    no    no
+POST   /assemblies                                                             yes   yes   no    no    no    no    no    no
+GET    /assemblies                                                             yes   yes   no    yes   no    no    no    no
+GET    /assemblies/{assembly_id}                                               yes   yes   no    yes   no    no    no    no
+GET    /assemblies/{assembly_id}/voting-rights                                 yes   yes   no    yes   no    no    no    no
+GET    /assemblies/{assembly_id}/quorum                                        yes   yes   no    yes   no    no    no    no
+POST   /assemblies/{assembly_id}/second-convocation                            yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/attendance                                    yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/proxies                                       yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/opening                                       yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/resolutions/{resolution_id}/votes             yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/resolutions/{resolution_id}/decision          yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/candidacies                                   yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/board-ballots                                 yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/board-election                                yes   yes   no    no    no    no    no    no
+POST   /assemblies/{assembly_id}/closing                                       yes   yes   no    no    no    no    no    no
+GET    /board                                                                  yes   yes   no    yes   no    no    no    no
+GET    /board/mandates                                                         yes   yes   no    yes   no    no    no    no
+POST   /board/mandates/{mandate_id}/end                                        yes   yes   no    no    no    no    no    no
+POST   /commissions                                                            yes   yes   no    no    no    no    no    no
+GET    /commissions                                                            yes   yes   no    yes   no    no    no    no
+GET    /commissions/{commission_id}                                            yes   yes   no    yes   no    no    no    no
+GET    /commissions/{commission_id}/members                                    yes   yes   no    yes   no    no    no    no
+POST   /commissions/{commission_id}/members                                    yes   yes   no    no    no    no    no    no
+POST   /commissions/{commission_id}/members/{organisation_id}/departure        yes   yes   no    no    no    no    no    no
 
 [events]  staff:events
-#      path (as in the OpenAPI document)                                       admin own   other read  part  p-oth anon
-POST   /events                                                                 yes   yes   no    no    no    no    no
+#      path (as in the OpenAPI document)                                       admin own   other read  dpo   part  p-oth anon
+       # personal data: the data protection officer (and admin) only
+GET    /personal-data                                                          yes   no    no    no    yes   no    no    no
+POST   /events                                                                 yes   yes   no    no    no    no    no    no
        # partners: published events only
-GET    /events                                                                 yes   yes   no    yes   yes   yes   no
+GET    /events                                                                 yes   yes   no    yes   no    yes   yes   no
        # partners: published events only (a draft is 404)
-GET    /events/{event_id}                                                      yes   yes   no    yes   yes   yes   no
-PATCH  /events/{event_id}                                                      yes   yes   no    no    no    no    no
-POST   /events/{event_id}/publication                                          yes   yes   no    no    no    no    no
-POST   /events/{event_id}/closing                                              yes   yes   no    no    no    no    no
-POST   /events/{event_id}/held                                                 yes   yes   no    no    no    no    no
-POST   /events/{event_id}/archive                                              yes   yes   no    no    no    no    no
-POST   /events/{event_id}/cancellation                                         yes   yes   no    no    no    no    no
+GET    /events/{event_id}                                                      yes   yes   no    yes   no    yes   yes   no
+PATCH  /events/{event_id}                                                      yes   yes   no    no    no    no    no    no
+POST   /events/{event_id}/publication                                          yes   yes   no    no    no    no    no    no
+POST   /events/{event_id}/closing                                              yes   yes   no    no    no    no    no    no
+POST   /events/{event_id}/held                                                 yes   yes   no    no    no    no    no    no
+POST   /events/{event_id}/archive                                              yes   yes   no    no    no    no    no    no
+POST   /events/{event_id}/cancellation                                         yes   yes   no    no    no    no    no    no
        # partners: published events only
-GET    /events/{event_id}/calendar.ics                                         yes   yes   no    yes   yes   yes   no
-GET    /events/{event_id}/occupancy                                            yes   yes   no    yes   no    no    no
-POST   /events/{event_id}/registrations                                        yes   yes   no    no    no    no    no
+GET    /events/{event_id}/calendar.ics                                         yes   yes   no    yes   no    yes   yes   no
+GET    /events/{event_id}/occupancy                                            yes   yes   no    yes   no    no    no    no
+POST   /events/{event_id}/registrations                                        yes   yes   no    no    no    no    no    no
        # named people; readers have occupancy, attendance, statistics
-GET    /events/{event_id}/registrations                                        yes   yes   no    no    no    no    no
-GET    /events/{event_id}/waiting-list                                         yes   yes   no    yes   no    no    no
+GET    /events/{event_id}/registrations                                        yes   yes   no    no    no    no    no    no
+GET    /events/{event_id}/waiting-list                                         yes   yes   no    yes   no    no    no    no
        # a named person (name, e-mail, phone)
-GET    /registrations/{registration_id}                                        yes   yes   no    no    no    no    no
-POST   /registrations/{registration_id}/cancellation                           yes   yes   no    no    no    no    no
-POST   /registrations/{registration_id}/approval                               yes   yes   no    no    no    no    no
-POST   /registrations/{registration_id}/rejection                              yes   yes   no    no    no    no    no
-POST   /registrations/{registration_id}/offer/acceptance                       yes   yes   no    no    no    no    no
-POST   /registrations/{registration_id}/offer/decline                          yes   yes   no    no    no    no    no
+GET    /registrations/{registration_id}                                        yes   yes   no    no    no    no    no    no
+POST   /registrations/{registration_id}/cancellation                           yes   yes   no    no    no    no    no    no
+POST   /registrations/{registration_id}/approval                               yes   yes   no    no    no    no    no    no
+POST   /registrations/{registration_id}/rejection                              yes   yes   no    no    no    no    no    no
+POST   /registrations/{registration_id}/offer/acceptance                       yes   yes   no    no    no    no    no    no
+POST   /registrations/{registration_id}/offer/decline                          yes   yes   no    no    no    no    no    no
        # a credential (the signed check-in token), a name
-GET    /registrations/{registration_id}/badge                                  yes   yes   no    no    no    no    no
+GET    /registrations/{registration_id}/badge                                  yes   yes   no    no    no    no    no    no
        # the same token as a QR code
-GET    /registrations/{registration_id}/badge.svg                              yes   yes   no    no    no    no    no
-POST   /events/{event_id}/checkin-lists                                        yes   yes   no    no    no    no    no
-GET    /events/{event_id}/checkin-lists                                        yes   yes   no    yes   no    no    no
-POST   /events/{event_id}/scans                                                yes   yes   no    no    no    no    no
-POST   /events/{event_id}/scans/batch                                          yes   yes   no    no    no    no    no
-GET    /events/{event_id}/attendance                                           yes   yes   no    yes   no    no    no
+GET    /registrations/{registration_id}/badge.svg                              yes   yes   no    no    no    no    no    no
+POST   /events/{event_id}/checkin-lists                                        yes   yes   no    no    no    no    no    no
+GET    /events/{event_id}/checkin-lists                                        yes   yes   no    yes   no    no    no    no
+POST   /events/{event_id}/scans                                                yes   yes   no    no    no    no    no    no
+POST   /events/{event_id}/scans/batch                                          yes   yes   no    no    no    no    no    no
+GET    /events/{event_id}/attendance                                           yes   yes   no    yes   no    no    no    no
        # one person's events, looked up by e-mail
-GET    /calendar.ics                                                           yes   yes   no    no    no    no    no
-GET    /organisations/{organisation_id}/standing                               yes   yes   no    yes   no    no    no
-GET    /statistics/yearly                                                      yes   yes   no    yes   no    no    no
-POST   /events/{event_id}/surveys                                              yes   yes   no    no    no    no    no
-GET    /events/{event_id}/surveys                                              yes   yes   no    yes   no    no    no
-GET    /surveys/{survey_id}                                                    yes   yes   no    yes   no    no    no
-PATCH  /surveys/{survey_id}                                                    yes   yes   no    no    no    no    no
-POST   /surveys/{survey_id}/opening                                            yes   yes   no    no    no    no    no
-POST   /surveys/{survey_id}/closing                                            yes   yes   no    no    no    no    no
-POST   /surveys/{survey_id}/invitations                                        yes   yes   no    no    no    no    no
+GET    /calendar.ics                                                           yes   yes   no    no    no    no    no    no
+GET    /organisations/{organisation_id}/standing                               yes   yes   no    yes   no    no    no    no
+GET    /statistics/yearly                                                      yes   yes   no    yes   no    no    no    no
+POST   /events/{event_id}/surveys                                              yes   yes   no    no    no    no    no    no
+GET    /events/{event_id}/surveys                                              yes   yes   no    yes   no    no    no    no
+GET    /surveys/{survey_id}                                                    yes   yes   no    yes   no    no    no    no
+PATCH  /surveys/{survey_id}                                                    yes   yes   no    no    no    no    no    no
+POST   /surveys/{survey_id}/opening                                            yes   yes   no    no    no    no    no    no
+POST   /surveys/{survey_id}/closing                                            yes   yes   no    no    no    no    no    no
+POST   /surveys/{survey_id}/invitations                                        yes   yes   no    no    no    no    no    no
        # credentials (each respondent's token), named people
-GET    /surveys/{survey_id}/invitations                                        yes   yes   no    no    no    no    no
-POST   /surveys/{survey_id}/reminders                                          yes   yes   no    no    no    no    no
+GET    /surveys/{survey_id}/invitations                                        yes   yes   no    no    no    no    no    no
+POST   /surveys/{survey_id}/reminders                                          yes   yes   no    no    no    no    no    no
        # readers: ids only (names, e-mails blanked)
-GET    /surveys/{survey_id}/non-respondents                                    yes   yes   no    yes   no    no    no
-GET    /surveys/{survey_id}/results                                            yes   yes   no    yes   no    no    no
-GET    /events/{event_id}/survey-results                                       yes   yes   no    yes   no    no    no
+GET    /surveys/{survey_id}/non-respondents                                    yes   yes   no    yes   no    no    no    no
+GET    /surveys/{survey_id}/results                                            yes   yes   no    yes   no    no    no    no
+GET    /events/{event_id}/survey-results                                       yes   yes   no    yes   no    no    no    no
        # respondents' own words: may hold anything
-GET    /surveys/{survey_id}/free-text                                          yes   yes   no    no    no    no    no
+GET    /surveys/{survey_id}/free-text                                          yes   yes   no    no    no    no    no    no
        # signed link: the token in the path is the credential
-GET    /survey-answers/{token}                                                 yes   yes   yes   yes   yes   yes   yes
-PUT    /survey-answers/{token}                                                 yes   yes   yes   yes   yes   yes   yes
-PUT    /conventions/{convention_id}/settings                                   yes   yes   no    no    no    no    no
-GET    /conventions/{convention_id}                                            yes   yes   no    yes   no    no    no
-GET    /conventions/{convention_id}/figures                                    yes   yes   no    yes   no    no    no
-POST   /conventions/{convention_id}/participants                               yes   yes   no    no    no    no    no
+GET    /survey-answers/{token}                                                 yes   yes   yes   yes   yes   yes   yes   yes
+PUT    /survey-answers/{token}                                                 yes   yes   yes   yes   yes   yes   yes   yes
+PUT    /conventions/{convention_id}/settings                                   yes   yes   no    no    no    no    no    no
+GET    /conventions/{convention_id}                                            yes   yes   no    yes   no    no    no    no
+GET    /conventions/{convention_id}/figures                                    yes   yes   no    yes   no    no    no    no
+POST   /conventions/{convention_id}/participants                               yes   yes   no    no    no    no    no    no
        # named people (their registration's name)
-GET    /conventions/{convention_id}/participants                               yes   yes   no    no    no    no    no
-GET    /conventions/{convention_id}/participants/{participant_id}              yes   yes   no    no    no    no    no
-PATCH  /conventions/{convention_id}/participants/{participant_id}              yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/participants/{participant_id}/withdrawal   yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/requests                                   yes   yes   no    no    no    no    no
+GET    /conventions/{convention_id}/participants                               yes   yes   no    no    no    no    no    no
+GET    /conventions/{convention_id}/participants/{participant_id}              yes   yes   no    no    no    no    no    no
+PATCH  /conventions/{convention_id}/participants/{participant_id}              yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/participants/{participant_id}/withdrawal   yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/requests                                   yes   yes   no    no    no    no    no    no
        # participants' own words (message), as survey free text
-GET    /conventions/{convention_id}/requests                                   yes   yes   no    no    no    no    no
-GET    /conventions/{convention_id}/requests/{request_id}                      yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/requests/{request_id}/acceptance           yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/requests/{request_id}/decline              yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/requests/{request_id}/withdrawal           yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/requests/{request_id}/forcing              yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/locked-meetings                            yes   yes   no    no    no    no    no
-DELETE /conventions/{convention_id}/locked-meetings/{a}/{b}                    yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/schedule-runs                              yes   yes   no    no    no    no    no
-GET    /conventions/{convention_id}/schedule-runs                              yes   yes   no    yes   no    no    no
-GET    /conventions/{convention_id}/schedule-runs/{run_id}                     yes   yes   no    yes   no    no    no
-POST   /conventions/{convention_id}/agendas/publication                        yes   yes   no    no    no    no    no
+GET    /conventions/{convention_id}/requests                                   yes   yes   no    no    no    no    no    no
+GET    /conventions/{convention_id}/requests/{request_id}                      yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/requests/{request_id}/acceptance           yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/requests/{request_id}/decline              yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/requests/{request_id}/withdrawal           yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/requests/{request_id}/forcing              yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/locked-meetings                            yes   yes   no    no    no    no    no    no
+DELETE /conventions/{convention_id}/locked-meetings/{a}/{b}                    yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/schedule-runs                              yes   yes   no    no    no    no    no    no
+GET    /conventions/{convention_id}/schedule-runs                              yes   yes   no    yes   no    no    no    no
+GET    /conventions/{convention_id}/schedule-runs/{run_id}                     yes   yes   no    yes   no    no    no    no
+POST   /conventions/{convention_id}/agendas/publication                        yes   yes   no    no    no    no    no    no
        # one named person's day
-GET    /conventions/{convention_id}/participants/{participant_id}/agenda       yes   yes   no    no    no    no    no
-GET    /conventions/{convention_id}/participants/{participant_id}/agenda.ics   yes   yes   no    no    no    no    no
-GET    /conventions/{convention_id}/participants/{participant_id}/agenda.html  yes   yes   no    no    no    no    no
+GET    /conventions/{convention_id}/participants/{participant_id}/agenda       yes   yes   no    no    no    no    no    no
+GET    /conventions/{convention_id}/participants/{participant_id}/agenda.ics   yes   yes   no    no    no    no    no    no
+GET    /conventions/{convention_id}/participants/{participant_id}/agenda.html  yes   yes   no    no    no    no    no    no
        # every participant's agenda, by name
-GET    /conventions/{convention_id}/agendas.html                               yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/participants/{participant_id}/arrival      yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/participants/{participant_id}/no-show      yes   yes   no    no    no    no    no
-GET    /conventions/{convention_id}/meetings                                   yes   yes   no    yes   no    no    no
-GET    /conventions/{convention_id}/meetings/{meeting_id}                      yes   yes   no    yes   no    no    no
-GET    /conventions/{convention_id}/unscheduled                                yes   yes   no    yes   no    no    no
-POST   /conventions/{convention_id}/meetings/{meeting_id}/scans                yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/meeting-scans                              yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/meetings/{meeting_id}/mark                 yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/meetings/settlement                        yes   yes   no    no    no    no    no
-POST   /conventions/{convention_id}/meetings/{meeting_id}/outcomes             yes   yes   no    no    no    no    no
+GET    /conventions/{convention_id}/agendas.html                               yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/participants/{participant_id}/arrival      yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/participants/{participant_id}/no-show      yes   yes   no    no    no    no    no    no
+GET    /conventions/{convention_id}/meetings                                   yes   yes   no    yes   no    no    no    no
+GET    /conventions/{convention_id}/meetings/{meeting_id}                      yes   yes   no    yes   no    no    no    no
+GET    /conventions/{convention_id}/unscheduled                                yes   yes   no    yes   no    no    no    no
+POST   /conventions/{convention_id}/meetings/{meeting_id}/scans                yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/meeting-scans                              yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/meetings/{meeting_id}/mark                 yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/meetings/settlement                        yes   yes   no    no    no    no    no    no
+POST   /conventions/{convention_id}/meetings/{meeting_id}/outcomes             yes   yes   no    no    no    no    no    no
 
 [observatory]  staff:observatory
-#      path (as in the OpenAPI document)                                       admin own   other read  part  p-oth anon
-GET    /reports/{year}                                                         yes   yes   no    yes   no    no    no
-POST   /facts                                                                  yes   yes   no    no    no    no    no
-GET    /facts/{fact_id}                                                        yes   yes   no    yes   no    no    no
-POST   /facts/{fact_id}/corrections                                            yes   yes   no    no    no    no    no
-POST   /facts/{fact_id}/withdrawal                                             yes   yes   no    no    no    no    no
-POST   /objectives                                                             yes   yes   no    no    no    no    no
-GET    /objectives/{objective_id}                                              yes   yes   no    yes   no    no    no
-POST   /objectives/{objective_id}/status                                       yes   yes   no    no    no    no    no
-GET    /territories/{level}/{code}/diagnostic                                  yes   yes   no    yes   no    no    no
-GET    /organisations/{organisation_id}/timeline                               yes   yes   no    yes   no    no    no
+#      path (as in the OpenAPI document)                                       admin own   other read  dpo   part  p-oth anon
+GET    /reports/{year}                                                         yes   yes   no    yes   no    no    no    no
+POST   /facts                                                                  yes   yes   no    no    no    no    no    no
+GET    /facts/{fact_id}                                                        yes   yes   no    yes   no    no    no    no
+POST   /facts/{fact_id}/corrections                                            yes   yes   no    no    no    no    no    no
+POST   /facts/{fact_id}/withdrawal                                             yes   yes   no    no    no    no    no    no
+POST   /objectives                                                             yes   yes   no    no    no    no    no    no
+GET    /objectives/{objective_id}                                              yes   yes   no    yes   no    no    no    no
+POST   /objectives/{objective_id}/status                                       yes   yes   no    no    no    no    no    no
+GET    /territories/{level}/{code}/diagnostic                                  yes   yes   no    yes   no    no    no    no
+GET    /organisations/{organisation_id}/timeline                               yes   yes   no    yes   no    no    no    no
        # the page (not in OpenAPI); its data calls need a token
-GET    /reports/{year}/page                                                    yes   yes   yes   yes   yes   yes   yes
+GET    /reports/{year}/page                                                    yes   yes   yes   yes   yes   yes   yes   yes
        # the page's scripts and styles (not in OpenAPI)
-GET    /static/observatory/{name}                                              yes   yes   yes   yes   yes   yes   yes
-GET    /reports/{year}/charts                                                  yes   yes   no    yes   no    no    no
-GET    /reports/{year}/territories                                             yes   yes   no    yes   no    no    no
-GET    /maps/departements.geojson                                              yes   yes   no    yes   no    no    no
-GET    /reports/{year}/export                                                  yes   yes   no    yes   no    no    no
-GET    /directory                                                              yes   yes   no    yes   no    no    no
-GET    /directory/counts                                                       yes   yes   no    yes   no    no    no
-GET    /directory/territories                                                  yes   yes   no    yes   no    no    no
-POST   /directory/imports                                                      yes   yes   no    no    no    no    no
-GET    /directory/imports/{import_id}                                          yes   yes   no    yes   no    no    no
+GET    /static/observatory/{name}                                              yes   yes   yes   yes   yes   yes   yes   yes
+GET    /reports/{year}/charts                                                  yes   yes   no    yes   no    no    no    no
+GET    /reports/{year}/territories                                             yes   yes   no    yes   no    no    no    no
+GET    /maps/departements.geojson                                              yes   yes   no    yes   no    no    no    no
+GET    /reports/{year}/export                                                  yes   yes   no    yes   no    no    no    no
+GET    /directory                                                              yes   yes   no    yes   no    no    no    no
+GET    /directory/counts                                                       yes   yes   no    yes   no    no    no    no
+GET    /directory/territories                                                  yes   yes   no    yes   no    no    no    no
+POST   /directory/imports                                                      yes   yes   no    no    no    no    no    no
+GET    /directory/imports/{import_id}                                          yes   yes   no    yes   no    no    no    no
        # proposals hold no personal data (ProposalIn.note): read like the directory
-GET    /directory/proposals                                                    yes   yes   no    yes   no    no    no
-POST   /directory/{entry_id}/proposals                                         yes   yes   no    no    no    no    no
-GET    /directory/proposals/{proposal_id}                                      yes   yes   no    yes   no    no    no
-POST   /directory/proposals/{proposal_id}/acceptance                           yes   yes   no    no    no    no    no
-POST   /directory/proposals/{proposal_id}/rejection                            yes   yes   no    no    no    no    no
-GET    /directory/{entry_id}                                                   yes   yes   no    yes   no    no    no
+GET    /directory/proposals                                                    yes   yes   no    yes   no    no    no    no
+POST   /directory/{entry_id}/proposals                                         yes   yes   no    no    no    no    no    no
+GET    /directory/proposals/{proposal_id}                                      yes   yes   no    yes   no    no    no    no
+POST   /directory/proposals/{proposal_id}/acceptance                           yes   yes   no    no    no    no    no    no
+POST   /directory/proposals/{proposal_id}/rejection                            yes   yes   no    no    no    no    no    no
+GET    /directory/{entry_id}                                                   yes   yes   no    yes   no    no    no    no
 
 [procurement]  staff:procurement
-#      path (as in the OpenAPI document)                                       admin own   other read  part  p-oth anon
-GET    /organisations/{organisation_id}                                        yes   yes   no    yes   no    no    no
-GET    /organisations/{organisation_id}/standing                               yes   yes   no    yes   no    no    no
-POST   /buyers                                                                 yes   yes   no    no    no    no    no
-GET    /buyers                                                                 yes   yes   no    yes   no    no    no
-GET    /buyers/figures                                                         yes   yes   no    yes   no    no    no
-GET    /buyers/{buyer_id}                                                      yes   yes   no    yes   no    no    no
-PATCH  /buyers/{buyer_id}                                                      yes   yes   no    no    no    no    no
-POST   /buyers/{buyer_id}/archive                                              yes   yes   no    no    no    no    no
-POST   /buyers/{buyer_id}/engagements                                          yes   yes   no    no    no    no    no
-GET    /buyers/{buyer_id}/engagements                                          yes   yes   no    yes   no    no    no
-GET    /buyers/{buyer_id}/engagements/{engagement_id}                          yes   yes   no    yes   no    no    no
-POST   /buyers/{buyer_id}/engagements/{engagement_id}/phase                    yes   yes   no    no    no    no    no
-POST   /buyers/{buyer_id}/engagements/{engagement_id}/completion               yes   yes   no    no    no    no    no
-POST   /buyers/{buyer_id}/engagements/{engagement_id}/abandonment              yes   yes   no    no    no    no    no
-POST   /buyers/{buyer_id}/conventions                                          yes   yes   no    no    no    no    no
-GET    /buyers/{buyer_id}/conventions                                          yes   yes   no    yes   no    no    no
-GET    /buyers/{buyer_id}/conventions/{convention_id}                          yes   yes   no    yes   no    no    no
-POST   /buyers/{buyer_id}/conventions/{convention_id}/termination              yes   yes   no    no    no    no    no
-POST   /buyers/{buyer_id}/interventions                                        yes   yes   no    no    no    no    no
-GET    /buyers/{buyer_id}/interventions                                        yes   yes   no    yes   no    no    no
-GET    /buyers/{buyer_id}/interventions/{intervention_id}                      yes   yes   no    yes   no    no    no
-PATCH  /buyers/{buyer_id}/interventions/{intervention_id}                      yes   yes   no    no    no    no    no
-DELETE /buyers/{buyer_id}/interventions/{intervention_id}                      yes   yes   no    no    no    no    no
-POST   /needs                                                                  yes   yes   no    no    no    no    no
-GET    /needs                                                                  yes   yes   no    yes   no    no    no
-GET    /needs/figures                                                          yes   yes   no    yes   no    no    no
-GET    /needs/{need_id}                                                        yes   yes   no    yes   no    no    no
-PATCH  /needs/{need_id}                                                        yes   yes   no    no    no    no    no
-POST   /needs/{need_id}/submission                                             yes   yes   no    no    no    no    no
-POST   /needs/{need_id}/validation                                             yes   yes   no    no    no    no    no
-POST   /needs/{need_id}/closing                                                yes   yes   no    no    no    no    no
-POST   /needs/{need_id}/sending-back                                           yes   yes   no    no    no    no    no
-POST   /needs/{need_id}/award                                                  yes   yes   no    no    no    no    no
-POST   /needs/{need_id}/abandonment                                            yes   yes   no    no    no    no    no
-POST   /needs/{need_id}/meetings                                               yes   yes   no    no    no    no    no
-GET    /needs/{need_id}/reservation-advice                                     yes   yes   no    yes   no    no    no
-POST   /needs/{need_id}/dispatch                                               yes   yes   no    no    no    no    no
-GET    /needs/{need_id}/dispatch                                               yes   yes   no    yes   no    no    no
+#      path (as in the OpenAPI document)                                       admin own   other read  dpo   part  p-oth anon
+GET    /organisations/{organisation_id}                                        yes   yes   no    yes   no    no    no    no
+GET    /organisations/{organisation_id}/standing                               yes   yes   no    yes   no    no    no    no
+POST   /buyers                                                                 yes   yes   no    no    no    no    no    no
+GET    /buyers                                                                 yes   yes   no    yes   no    no    no    no
+GET    /buyers/figures                                                         yes   yes   no    yes   no    no    no    no
+GET    /buyers/{buyer_id}                                                      yes   yes   no    yes   no    no    no    no
+PATCH  /buyers/{buyer_id}                                                      yes   yes   no    no    no    no    no    no
+POST   /buyers/{buyer_id}/archive                                              yes   yes   no    no    no    no    no    no
+POST   /buyers/{buyer_id}/engagements                                          yes   yes   no    no    no    no    no    no
+GET    /buyers/{buyer_id}/engagements                                          yes   yes   no    yes   no    no    no    no
+GET    /buyers/{buyer_id}/engagements/{engagement_id}                          yes   yes   no    yes   no    no    no    no
+POST   /buyers/{buyer_id}/engagements/{engagement_id}/phase                    yes   yes   no    no    no    no    no    no
+POST   /buyers/{buyer_id}/engagements/{engagement_id}/completion               yes   yes   no    no    no    no    no    no
+POST   /buyers/{buyer_id}/engagements/{engagement_id}/abandonment              yes   yes   no    no    no    no    no    no
+POST   /buyers/{buyer_id}/conventions                                          yes   yes   no    no    no    no    no    no
+GET    /buyers/{buyer_id}/conventions                                          yes   yes   no    yes   no    no    no    no
+GET    /buyers/{buyer_id}/conventions/{convention_id}                          yes   yes   no    yes   no    no    no    no
+POST   /buyers/{buyer_id}/conventions/{convention_id}/termination              yes   yes   no    no    no    no    no    no
+POST   /buyers/{buyer_id}/interventions                                        yes   yes   no    no    no    no    no    no
+GET    /buyers/{buyer_id}/interventions                                        yes   yes   no    yes   no    no    no    no
+GET    /buyers/{buyer_id}/interventions/{intervention_id}                      yes   yes   no    yes   no    no    no    no
+PATCH  /buyers/{buyer_id}/interventions/{intervention_id}                      yes   yes   no    no    no    no    no    no
+DELETE /buyers/{buyer_id}/interventions/{intervention_id}                      yes   yes   no    no    no    no    no    no
+POST   /needs                                                                  yes   yes   no    no    no    no    no    no
+GET    /needs                                                                  yes   yes   no    yes   no    no    no    no
+GET    /needs/figures                                                          yes   yes   no    yes   no    no    no    no
+GET    /needs/{need_id}                                                        yes   yes   no    yes   no    no    no    no
+PATCH  /needs/{need_id}                                                        yes   yes   no    no    no    no    no    no
+POST   /needs/{need_id}/submission                                             yes   yes   no    no    no    no    no    no
+POST   /needs/{need_id}/validation                                             yes   yes   no    no    no    no    no    no
+POST   /needs/{need_id}/closing                                                yes   yes   no    no    no    no    no    no
+POST   /needs/{need_id}/sending-back                                           yes   yes   no    no    no    no    no    no
+POST   /needs/{need_id}/award                                                  yes   yes   no    no    no    no    no    no
+POST   /needs/{need_id}/abandonment                                            yes   yes   no    no    no    no    no    no
+POST   /needs/{need_id}/meetings                                               yes   yes   no    no    no    no    no    no
+GET    /needs/{need_id}/reservation-advice                                     yes   yes   no    yes   no    no    no    no
+POST   /needs/{need_id}/dispatch                                               yes   yes   no    no    no    no    no    no
+GET    /needs/{need_id}/dispatch                                               yes   yes   no    yes   no    no    no    no
        # readers: no link tokens
-GET    /needs/{need_id}/suppliers                                              yes   yes   no    yes   no    no    no
-POST   /needs/{need_id}/suppliers/{supplier_id}/steps                          yes   yes   no    no    no    no    no
-GET    /needs/{need_id}/questions                                              yes   yes   no    yes   no    no    no
-POST   /needs/{need_id}/questions                                              yes   yes   no    no    no    no    no
-PUT    /needs/{need_id}/questions/{question_id}/answer                         yes   yes   no    no    no    no    no
+GET    /needs/{need_id}/suppliers                                              yes   yes   no    yes   no    no    no    no
+POST   /needs/{need_id}/suppliers/{supplier_id}/steps                          yes   yes   no    no    no    no    no    no
+GET    /needs/{need_id}/questions                                              yes   yes   no    yes   no    no    no    no
+POST   /needs/{need_id}/questions                                              yes   yes   no    no    no    no    no    no
+PUT    /needs/{need_id}/questions/{question_id}/answer                         yes   yes   no    no    no    no    no    no
        # readers: no tokens, no comments
-GET    /needs/{need_id}/impact-surveys                                         yes   yes   no    yes   no    no    no
+GET    /needs/{need_id}/impact-surveys                                         yes   yes   no    yes   no    no    no    no
        # signed link: the token in the path is the credential
-GET    /need-links/{token}                                                     yes   yes   yes   yes   yes   yes   yes
-POST   /need-links/{token}/steps                                               yes   yes   yes   yes   yes   yes   yes
-POST   /need-links/{token}/questions                                           yes   yes   yes   yes   yes   yes   yes
+GET    /need-links/{token}                                                     yes   yes   yes   yes   yes   yes   yes   yes
+POST   /need-links/{token}/steps                                               yes   yes   yes   yes   yes   yes   yes   yes
+POST   /need-links/{token}/questions                                           yes   yes   yes   yes   yes   yes   yes   yes
        # signed link: the token in the path is the credential
-GET    /impact-answers/{token}                                                 yes   yes   yes   yes   yes   yes   yes
-PUT    /impact-answers/{token}                                                 yes   yes   yes   yes   yes   yes   yes
-POST   /diagnostics                                                            yes   yes   no    no    no    no    no
-GET    /diagnostics                                                            yes   yes   no    yes   no    no    no
-GET    /diagnostics/{diagnostic_id}                                            yes   yes   no    yes   no    no    no
-POST   /diagnostics/{diagnostic_id}/closing                                    yes   yes   no    no    no    no    no
-POST   /diagnostics/{diagnostic_id}/imports                                    yes   yes   no    no    no    no    no
-GET    /diagnostics/{diagnostic_id}/imports                                    yes   yes   no    yes   no    no    no
-GET    /diagnostics/{diagnostic_id}/imports/{import_id}                        yes   yes   no    yes   no    no    no
-GET    /diagnostics/{diagnostic_id}/imports/{import_id}/rejections.csv         yes   yes   no    yes   no    no    no
-GET    /diagnostics/{diagnostic_id}/report                                     yes   yes   no    yes   no    no    no
-POST   /diagnostics/{diagnostic_id}/report/computation                         yes   yes   no    no    no    no    no
-GET    /diagnostics/{diagnostic_id}/report.html                                yes   yes   no    yes   no    no    no
-GET    /diagnostics/{diagnostic_id}/report.xlsx                                yes   yes   no    yes   no    no    no
-POST   /quotes                                                                 yes   yes   no    no    no    no    no
-GET    /quotes                                                                 yes   yes   no    yes   no    no    no
-GET    /quotes/{quote_id}.html                                                 yes   yes   no    yes   no    no    no
-GET    /quotes/{quote_id}                                                      yes   yes   no    yes   no    no    no
-PATCH  /quotes/{quote_id}                                                      yes   yes   no    no    no    no    no
-POST   /quotes/{quote_id}/sending                                              yes   yes   no    no    no    no    no
-POST   /quotes/{quote_id}/acceptance                                           yes   yes   no    no    no    no    no
-POST   /quotes/{quote_id}/decline                                              yes   yes   no    no    no    no    no
-POST   /individual-diagnostics                                                 yes   yes   no    no    no    no    no
-GET    /individual-diagnostics                                                 yes   yes   no    yes   no    no    no
-GET    /individual-diagnostics/{diagnostic_id}                                 yes   yes   no    yes   no    no    no
-POST   /suppliers                                                              yes   yes   no    no    no    no    no
-GET    /suppliers                                                              yes   yes   no    yes   no    no    no
-GET    /suppliers/search                                                       yes   yes   no    yes   no    no    no
-GET    /suppliers/{supplier_id}                                                yes   yes   no    yes   no    no    no
-PATCH  /suppliers/{supplier_id}                                                yes   yes   no    no    no    no    no
-POST   /suppliers/{supplier_id}/archive                                        yes   yes   no    no    no    no    no
-POST   /groupings                                                              yes   yes   no    no    no    no    no
-GET    /groupings                                                              yes   yes   no    yes   no    no    no
-GET    /groupings/{grouping_id}                                                yes   yes   no    yes   no    no    no
-POST   /groupings/{grouping_id}/members                                        yes   yes   no    no    no    no    no
-DELETE /groupings/{grouping_id}/members/{supplier_id}                          yes   yes   no    no    no    no    no
-POST   /groupings/{grouping_id}/submission                                     yes   yes   no    no    no    no    no
-POST   /groupings/{grouping_id}/dissolution                                    yes   yes   no    no    no    no    no
+GET    /impact-answers/{token}                                                 yes   yes   yes   yes   yes   yes   yes   yes
+PUT    /impact-answers/{token}                                                 yes   yes   yes   yes   yes   yes   yes   yes
+POST   /diagnostics                                                            yes   yes   no    no    no    no    no    no
+GET    /diagnostics                                                            yes   yes   no    yes   no    no    no    no
+GET    /diagnostics/{diagnostic_id}                                            yes   yes   no    yes   no    no    no    no
+POST   /diagnostics/{diagnostic_id}/closing                                    yes   yes   no    no    no    no    no    no
+POST   /diagnostics/{diagnostic_id}/imports                                    yes   yes   no    no    no    no    no    no
+GET    /diagnostics/{diagnostic_id}/imports                                    yes   yes   no    yes   no    no    no    no
+GET    /diagnostics/{diagnostic_id}/imports/{import_id}                        yes   yes   no    yes   no    no    no    no
+GET    /diagnostics/{diagnostic_id}/imports/{import_id}/rejections.csv         yes   yes   no    yes   no    no    no    no
+GET    /diagnostics/{diagnostic_id}/report                                     yes   yes   no    yes   no    no    no    no
+POST   /diagnostics/{diagnostic_id}/report/computation                         yes   yes   no    no    no    no    no    no
+GET    /diagnostics/{diagnostic_id}/report.html                                yes   yes   no    yes   no    no    no    no
+GET    /diagnostics/{diagnostic_id}/report.xlsx                                yes   yes   no    yes   no    no    no    no
+POST   /quotes                                                                 yes   yes   no    no    no    no    no    no
+GET    /quotes                                                                 yes   yes   no    yes   no    no    no    no
+GET    /quotes/{quote_id}.html                                                 yes   yes   no    yes   no    no    no    no
+GET    /quotes/{quote_id}                                                      yes   yes   no    yes   no    no    no    no
+PATCH  /quotes/{quote_id}                                                      yes   yes   no    no    no    no    no    no
+POST   /quotes/{quote_id}/sending                                              yes   yes   no    no    no    no    no    no
+POST   /quotes/{quote_id}/acceptance                                           yes   yes   no    no    no    no    no    no
+POST   /quotes/{quote_id}/decline                                              yes   yes   no    no    no    no    no    no
+POST   /individual-diagnostics                                                 yes   yes   no    no    no    no    no    no
+GET    /individual-diagnostics                                                 yes   yes   no    yes   no    no    no    no
+GET    /individual-diagnostics/{diagnostic_id}                                 yes   yes   no    yes   no    no    no    no
+POST   /suppliers                                                              yes   yes   no    no    no    no    no    no
+GET    /suppliers                                                              yes   yes   no    yes   no    no    no    no
+GET    /suppliers/search                                                       yes   yes   no    yes   no    no    no    no
+GET    /suppliers/{supplier_id}                                                yes   yes   no    yes   no    no    no    no
+PATCH  /suppliers/{supplier_id}                                                yes   yes   no    no    no    no    no    no
+POST   /suppliers/{supplier_id}/archive                                        yes   yes   no    no    no    no    no    no
+POST   /groupings                                                              yes   yes   no    no    no    no    no    no
+GET    /groupings                                                              yes   yes   no    yes   no    no    no    no
+GET    /groupings/{grouping_id}                                                yes   yes   no    yes   no    no    no    no
+POST   /groupings/{grouping_id}/members                                        yes   yes   no    no    no    no    no    no
+DELETE /groupings/{grouping_id}/members/{supplier_id}                          yes   yes   no    no    no    no    no    no
+POST   /groupings/{grouping_id}/submission                                     yes   yes   no    no    no    no    no    no
+POST   /groupings/{grouping_id}/dissolution                                    yes   yes   no    no    no    no    no    no
 
 [webhooks]  staff:partnerships
-#      path (as in the OpenAPI document)                                       admin own   other read  part  p-oth anon
+#      path (as in the OpenAPI document)                                       admin own   other read  dpo   part  p-oth anon
        # the catalogue: as open as /asyncapi
-GET    /event-types                                                            yes   yes   no    yes   yes   yes   no
+GET    /event-types                                                            yes   yes   no    yes   no    yes   yes   no
        # partner B naming partner A in partner_id: 403
-POST   /endpoints                                                              yes   yes   no    no    yes   no    no
+POST   /endpoints                                                              yes   yes   no    no    no    yes   no    no
        # each partner lists its own only
-GET    /endpoints                                                              yes   yes   no    no    yes   yes   no
-GET    /endpoints/{endpoint_id}                                                yes   yes   no    no    yes   404   no
-PATCH  /endpoints/{endpoint_id}                                                yes   yes   no    no    yes   404   no
-POST   /endpoints/{endpoint_id}/disable                                        yes   yes   no    no    yes   404   no
-POST   /endpoints/{endpoint_id}/enable                                         yes   yes   no    no    yes   404   no
-DELETE /endpoints/{endpoint_id}                                                yes   yes   no    no    yes   404   no
+GET    /endpoints                                                              yes   yes   no    no    no    yes   yes   no
+GET    /endpoints/{endpoint_id}                                                yes   yes   no    no    no    yes   404   no
+PATCH  /endpoints/{endpoint_id}                                                yes   yes   no    no    no    yes   404   no
+POST   /endpoints/{endpoint_id}/disable                                        yes   yes   no    no    no    yes   404   no
+POST   /endpoints/{endpoint_id}/enable                                         yes   yes   no    no    no    yes   404   no
+DELETE /endpoints/{endpoint_id}                                                yes   yes   no    no    no    yes   404   no
        # the partner only: no one else holds its key
-GET    /endpoints/{endpoint_id}/secret                                         no    no    no    no    yes   404   no
-POST   /endpoints/{endpoint_id}/secret/rotate                                  no    no    no    no    yes   404   no
-GET    /endpoints/{endpoint_id}/messages                                       yes   yes   no    no    yes   404   no
-GET    /messages/{message_id}                                                  yes   yes   no    no    yes   404   no
-GET    /messages/{message_id}/attempts                                         yes   yes   no    no    yes   404   no
-POST   /messages/{message_id}/replay                                           yes   yes   no    no    yes   404   no
-POST   /endpoints/{endpoint_id}/replay                                         yes   yes   no    no    yes   404   no
-POST   /endpoints/{endpoint_id}/test                                           yes   yes   no    no    yes   404   no
+GET    /endpoints/{endpoint_id}/secret                                         no    no    no    no    no    yes   404   no
+POST   /endpoints/{endpoint_id}/secret/rotate                                  no    no    no    no    no    yes   404   no
+GET    /endpoints/{endpoint_id}/messages                                       yes   yes   no    no    no    yes   404   no
+GET    /messages/{message_id}                                                  yes   yes   no    no    no    yes   404   no
+GET    /messages/{message_id}/attempts                                         yes   yes   no    no    no    yes   404   no
+POST   /messages/{message_id}/replay                                           yes   yes   no    no    no    yes   404   no
+POST   /endpoints/{endpoint_id}/replay                                         yes   yes   no    no    no    yes   404   no
+POST   /endpoints/{endpoint_id}/test                                           yes   yes   no    no    no    yes   404   no
 """
 
 # Path parameters that name a partner's own resource: only there may ``part`` and ``p-oth`` differ.
@@ -512,6 +523,8 @@ def gate(found: Rule) -> frozenset[str] | None:
         roles.add(f"staff:{found.team}")
     if found[Caller.READER] is Decision.ALLOW:
         roles.add("reader")
+    if found[Caller.PRIVACY] is Decision.ALLOW:
+        roles.add("privacy")
     if Decision.ALLOW in (found[Caller.PARTNER], found[Caller.OTHER_PARTNER]):
         roles.add("partner")
     return frozenset(roles)

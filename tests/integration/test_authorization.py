@@ -103,6 +103,7 @@ def callers(platform: Platform, name: str) -> dict[Caller, str | None]:
             Caller.OWN_STAFF: token(platform, name, "authz-own", f"staff:{teams[name]}"),
             Caller.OTHER_STAFF: token(platform, name, "authz-other", f"staff:{other}"),
             Caller.READER: token(platform, name, "authz-reader", "reader"),
+            Caller.PRIVACY: token(platform, name, "authz-dpo", "privacy"),
             Caller.PARTNER: token(platform, name, PARTNER_A, "partner"),
             Caller.OTHER_PARTNER: token(platform, name, PARTNER_B, "partner"),
             Caller.ANONYMOUS: None}

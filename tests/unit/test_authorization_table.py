@@ -50,11 +50,12 @@ def test_the_table_says_what_staff_agreed():
 
 
 @pytest.mark.parametrize("table, complaint", [
-    ("[events]  staff:events\nGET /x yes yes no yes yes no no", "must agree"),
-    ("[webhooks]  staff:partnerships\nGET /x yes yes no no yes 404 no", "404 is for"),
-    ("[events]  staff:events\nGET /x yes yes no maybe no no no", "yes, no or 404"),
-    ("GET /x yes yes no no no no no", "under a \\[service\\] header"),
-    ("[events]  staff:events\nGET /x yes yes no no no no no\nGET /x yes yes no no no no no", "twice"),
+    ("[events]  staff:events\nGET /x yes yes no yes no yes no no", "must agree"),
+    ("[webhooks]  staff:partnerships\nGET /x yes yes no no no yes 404 no", "404 is for"),
+    ("[events]  staff:events\nGET /x yes yes no maybe no no no no", "yes, no or 404"),
+    ("[events]  staff:events\nGET /x yes yes no no no no no", "8 cells"),
+    ("GET /x yes yes no no no no no no", "under a \\[service\\] header"),
+    ("[events]  staff:events\nGET /x yes yes no no no no no no\nGET /x yes yes no no no no no no", "twice"),
 ])
 def test_a_malformed_table_is_refused_by_line(table, complaint):
     with pytest.raises(ValueError, match=complaint):
