@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     kafka_idempotent_producer: bool = Field(
         True, description="Idempotent producer (exactly-once per partition). Tansu does not support it.")
     kafka_replication_factor: int = Field(1, ge=1, description="Replication factor of the topics created.")
+    kafka_min_insync_replicas: int | None = Field(
+        None, ge=1, description="min.insync.replicas of the topics created (with acks=all, a write needs that many "
+                                "replicas); unset: the brokers' default. At most the replication factor.")
 
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/?directConnection=true")
     mongodb_database: str | None = Field(None, description="Defaults to the service name.")
@@ -45,6 +48,13 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(5, ge=1, description="Attempts before a message goes to the dead-letter topic.")
     consumer_retry_base_seconds: float = Field(0.2, ge=0)
     consumer_batch_size: int = Field(500, ge=1)
+
+    @model_validator(mode="after")
+    def _min_insync_at_most_replicas(self) -> Settings:
+        if self.kafka_min_insync_replicas is not None and self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(f"KAFKA_MIN_INSYNC_REPLICAS ({self.kafka_min_insync_replicas}) exceeds "
+                             f"KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): no write could succeed")
+        return self
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
