@@ -16,7 +16,14 @@ silently get wrong:
 - Prometheus scrapes every app service on its HTTP_PORT and loads the mounted alert rules; its
   configuration is the one generated from the bootstraps;
 - alert rules and the Grafana dashboard use only known metric names (``runtime.metrics``);
-- Grafana provisioning points at the mounted dashboards and at the datasource the panels use.
+- Grafana provisioning points at the mounted dashboards and at the datasource the panels use;
+- docker-compose.production.yml (the checks above that hold for both files run on both): three
+  KRaft brokers with distinct node ids and one controller quorum, replication 3 and
+  min.insync.replicas 2 on the brokers and in every service's settings, a three-member replica
+  set rs0 initiated by a one-shot container, every service replicated without host ports behind
+  the gateway (deploy/production/caddy.json) that spreads each port over the service's instances,
+  Prometheus discovering every instance, and no service with more replicas than a topic its
+  consumer groups read has partitions (deploy/README.md's table says the same).
 """
 from __future__ import annotations
 

@@ -245,6 +245,10 @@ def test_the_lp_bound_of_known_instances() -> None:
     pairs = (MeetingRequest("q0", "q1", 5), MeetingRequest("q2", "q3", 3), MeetingRequest("q4", "q5", 2))
     problem = SchedulingProblem((slot(0),), six, pairs, tables=2)
     assert lp_bound(core_of(problem), 5.0) == oracle.optimum(problem) == 8
+    # one meeting per person and slot: x, here in s0 only, meets one of y and z
+    alone = SchedulingProblem((slot(0), slot(1)), (person("x", available=frozenset({"s0"})), y, z),
+                              triangle[0:1] + triangle[2:], tables=3)
+    assert lp_bound(core_of(alone), 5.0) == oracle.optimum(alone) == 3
     # a maximum of one meeting: the heavier of x's two
     capped = SchedulingProblem((slot(0), slot(1)), (person("x", max_meetings=1), y, z), triangle[0:1] + triangle[2:], tables=3)
     assert lp_bound(core_of(capped), 5.0) == oracle.optimum(capped) == 3
@@ -361,14 +365,21 @@ def test_the_assignment_proves_an_odd_cycle_unplaceable_and_places_an_even_one()
 
 
 def test_the_placement_moves_meetings_along_a_chain_to_make_room() -> None:
-    """b is free only in s0, c only in s1: a–b must take s0, so a–c (placed first, in s0 by its
-    preference for early slots) has to move; the placement finds it without a solver."""
-    people = (person("a"), person("b", available=frozenset({"s0"})), person("c"), person("d"))
-    requests = (MeetingRequest("a", "c", 9), MeetingRequest("c", "d", 9), MeetingRequest("a", "b", 1))
+    """u–w can only be in s1 (w's one slot) and goes first; v–y (heavier) then takes s0. u is free
+    in s0 only, v in s1 only: u–v fits only once v–y moves to s1, an alternating chain (Kempe
+    swap) the placement finds without a solver."""
+    people = (person("u"), person("v"), person("w", available=frozenset({"s1"})), person("y"))
+    requests = (MeetingRequest("u", "w", 1), MeetingRequest("v", "y", 5), MeetingRequest("u", "v", 3))
     problem = SchedulingProblem((slot(0), slot(1)), people, requests, tables=2)
     core = core_of(problem)
+    pair = {frozenset((core.pids[p.a], core.pids[p.b])): i for i, p in enumerate(core.pairs)}
     everything = list(range(len(core.pairs)))
     placed, unplaced = place_pairs(core, everything)
     assert unplaced == []
     assert_placement(core, placed)
-    assert oracle.optimum(problem) == sum(p.weight for p in core.pairs) == 19
+    assert dict(placed) == {pair[frozenset("uw")]: 1, pair[frozenset("vy")]: 1, pair[frozenset("uv")]: 0}
+    assert oracle.optimum(problem) == 9
+    # without chains (past the deadline), u–v finds no slot
+    placed, unplaced = place_pairs(core, everything, deadline=0.0)
+    assert unplaced == [pair[frozenset("uv")]]
+    assert_placement(core, placed)
