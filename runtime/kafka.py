@@ -27,6 +27,16 @@ def make_producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
+def topic_request(topic: Topic, settings: Settings) -> NewTopic:
+    """The creation request of ``topic``: its partitions and configuration (contracts/topics.py), the
+    replication factor and, when set, ``min.insync.replicas`` of the settings (production: 3 and 2)."""
+    configs = dict(topic.config)
+    if settings.kafka_min_insync_replicas is not None:
+        configs["min.insync.replicas"] = str(settings.kafka_min_insync_replicas)
+    return NewTopic(topic.name, num_partitions=topic.partitions,
+                    replication_factor=settings.kafka_replication_factor, topic_configs=configs)
+
+
 async def ensure_topics(settings: Settings, topics: list[Topic] | None = None, *, timeout: float = 60.0) -> list[str]:
     """Create the catalogue's topics that do not exist yet; return the names created.
 
@@ -42,8 +52,7 @@ async def ensure_topics(settings: Settings, topics: list[Topic] | None = None, *
         missing = [t for t in topics if t.name not in existing]
         created = []
         for topic in missing:  # one by one: a concurrent creator makes only its own request fail
-            new = NewTopic(topic.name, num_partitions=topic.partitions,
-                           replication_factor=settings.kafka_replication_factor, topic_configs=topic.config)
+            new = topic_request(topic, settings)
             try:
                 result = await admin.create_topics([new])
                 errors = [e for e in getattr(result, "topic_errors", []) if e[1] not in (0, 36)]

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     kafka_idempotent_producer: bool = Field(
         True, description="Idempotent producer (exactly-once per partition). Tansu does not support it.")
     kafka_replication_factor: int = Field(1, ge=1, description="Replication factor of the topics created.")
+    kafka_min_insync_replicas: int | None = Field(
+        None, ge=1, description="min.insync.replicas of the topics created (with acks=all, a write needs that many "
+                                "replicas); unset: the brokers' default. At most the replication factor.")
 
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/?directConnection=true")
     mongodb_database: str | None = Field(None, description="Defaults to the service name.")
@@ -109,6 +112,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"OIDC_ISSUER must be an http(s) URL, not {self.oidc_issuer!r}")
             if self.environment == "production" and scheme != "https":
                 raise ValueError("ENVIRONMENT=production: OIDC_ISSUER must be an https URL")
+        return self
+
+    @model_validator(mode="after")
+    def _min_insync_at_most_replicas(self) -> Settings:
+        if self.kafka_min_insync_replicas is not None and self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(f"KAFKA_MIN_INSYNC_REPLICAS ({self.kafka_min_insync_replicas}) exceeds "
+                             f"KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): no write could succeed")
         return self
 
     @model_validator(mode="after")

@@ -16,7 +16,14 @@ silently get wrong:
 - Prometheus scrapes every app service on its HTTP_PORT and loads the mounted alert rules; its
   configuration is the one generated from the bootstraps;
 - alert rules and the Grafana dashboard use only known metric names (``runtime.metrics``);
-- Grafana provisioning points at the mounted dashboards and at the datasource the panels use.
+- Grafana provisioning points at the mounted dashboards and at the datasource the panels use;
+- docker-compose.production.yml (the checks above that hold for both files run on both): three
+  KRaft brokers with distinct node ids and one controller quorum, replication 3 and
+  min.insync.replicas 2 on the brokers and in every service's settings, a three-member replica
+  set rs0 initiated by a one-shot container, every service replicated without host ports behind
+  the gateway (deploy/production/caddy.json) that spreads each port over the service's instances,
+  Prometheus discovering every instance, and no service with more replicas than a topic its
+  consumer groups read has partitions (deploy/README.md's table says the same).
 """
 from __future__ import annotations
 
@@ -33,6 +40,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+PRODUCTION_FILE = ROOT / "docker-compose.production.yml"
+PRODUCTION_DIR = ROOT / "deploy" / "production"
+COMPOSE_FILES = {"single-node": COMPOSE_FILE, "production": PRODUCTION_FILE}
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 ALERTS_FILE = ROOT / "deploy" / "prometheus" / "alerts.yml"
@@ -63,12 +73,15 @@ DOCUMENTED_SERVICE_ENV = {
 }
 # Values given to required compose variables (${VAR:?...}) when checking the environment.
 TEST_COMPOSE_VARIABLES = {"JWT_SECRET": "test-only-secret-of-at-least-32-characters!",
-                          "PRIVACY_KEY": "test-only-privacy-key-of-at-least-32-chars"}
+                          "PRIVACY_KEY": "test-only-privacy-key-of-at-least-32-chars",
+                          # required by the production file (AUTH_MODE=oidc there; unused in dev mode)
+                          "OIDC_ISSUER": "https://idp.example.org/realms/cress", "OIDC_AUDIENCE": "cress-api"}
 # The same stack in production, its staff signing in through the identity provider.
 PRODUCTION_COMPOSE_VARIABLES = {**TEST_COMPOSE_VARIABLES, "ENVIRONMENT": "production", "AUTH_MODE": "oidc",
                                 "OIDC_ISSUER": "https://idp.example.org/realms/cress", "OIDC_AUDIENCE": "cress-api",
                                 "OIDC_ROLES_CLAIM": "realm_access.roles"}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
+PROMTOOL = shutil.which("promtool")
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,11 +241,28 @@ def compose() -> dict[str, Any]:
     return data
 
 
-@pytest.fixture(scope="module")
-def app_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _app_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     apps = {name: svc for name, svc in compose["services"].items() if "build" in svc}
     assert apps, "no service is built from the repository"
     return apps
+
+
+@pytest.fixture(scope="module")
+def app_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return _app_services(compose)
+
+
+@pytest.fixture(scope="module", params=sorted(COMPOSE_FILES))
+def any_compose(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Each compose file in turn: what holds for both (builds, mounts, settings) is checked on both."""
+    data = yaml.safe_load(COMPOSE_FILES[request.param].read_text())
+    assert isinstance(data, dict) and isinstance(data.get("services"), dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def any_app_services(any_compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return _app_services(any_compose)
 
 
 @pytest.fixture(scope="module")
@@ -261,8 +291,8 @@ def test_compose_has_the_platform_services(compose: dict[str, Any]) -> None:
     assert {"kafka", "mongo", "membership", "prometheus", "grafana"} <= set(compose["services"])
 
 
-def test_compose_build_contexts_and_dockerfiles_exist(app_services: dict[str, dict[str, Any]]) -> None:
-    for name, svc in app_services.items():
+def test_compose_build_contexts_and_dockerfiles_exist(any_app_services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in any_app_services.items():
         build = svc["build"] if isinstance(svc["build"], dict) else {"context": svc["build"]}
         context = (ROOT / build.get("context", ".")).resolve()
         assert context.is_dir(), f"{name}: build context {context} missing"
@@ -274,8 +304,10 @@ def test_compose_build_contexts_and_dockerfiles_exist(app_services: dict[str, di
         assert (ROOT / "services" / package / "bootstrap.py").is_file(), f"services/{package}/bootstrap.py missing"
 
 
-def test_every_service_has_its_compose_entry(app_services: dict[str, dict[str, Any]]) -> None:
+def test_every_service_has_its_compose_entry(any_app_services: dict[str, dict[str, Any]]) -> None:
     from runtime.service import discover
+
+    app_services = any_app_services
 
     services = discover()
     assert set(app_services) == set(services), (
@@ -288,9 +320,9 @@ def test_every_service_has_its_compose_entry(app_services: dict[str, dict[str, A
         assert int((app_services[name]["build"].get("args") or {})["HTTP_PORT"]) == definition.port, name
 
 
-def test_compose_mounts_exist_and_volumes_are_declared(compose: dict[str, Any]) -> None:
-    declared = set(compose.get("volumes") or {})
-    for name, svc in compose["services"].items():
+def test_compose_mounts_exist_and_volumes_are_declared(any_compose: dict[str, Any]) -> None:
+    declared = set(any_compose.get("volumes") or {})
+    for name, svc in any_compose["services"].items():
         for kind, source, target in mounts_of(svc):
             if kind == "bind":
                 assert (ROOT / source).exists(), f"{name}: mounted {source} does not exist"
@@ -299,9 +331,9 @@ def test_compose_mounts_exist_and_volumes_are_declared(compose: dict[str, Any]) 
             assert target.startswith("/"), f"{name}: mount target {target} is not absolute"
 
 
-def test_app_service_environment_is_read_by_settings(app_services: dict[str, dict[str, Any]]) -> None:
+def test_app_service_environment_is_read_by_settings(any_app_services: dict[str, dict[str, Any]]) -> None:
     env_names, required, case_sensitive = settings_env_names()
-    for name, svc in app_services.items():
+    for name, svc in any_app_services.items():
         keys = {k if case_sensitive else k.upper() for k in environment_of(svc)}
         unknown = keys - set(env_names)
         assert not unknown, f"{name}: variables no setting reads: {sorted(unknown)}"
@@ -311,7 +343,10 @@ def test_app_service_environment_is_read_by_settings(app_services: dict[str, dic
         assert not undocumented, f"{name}: documented variables not set: {sorted(undocumented)}"
 
 
-def _compose_settings(env: dict[str, Any], variables: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+def settings_of(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+                variables: dict[str, str] = TEST_COMPOSE_VARIABLES):
+    """``runtime.settings.Settings`` as a service's compose environment gives them (nothing else), the
+    required variables given ``variables``."""
     from runtime.settings import Settings
 
     env_names, _, _ = settings_env_names()
@@ -319,7 +354,7 @@ def _compose_settings(env: dict[str, Any], variables: dict[str, str], monkeypatc
         for env_name in env_names:  # nothing from the machine running the tests leaks in
             patch.delenv(env_name, raising=False)
             patch.delenv(env_name.lower(), raising=False)
-        for key, value in env.items():
+        for key, value in environment_of(service).items():
             patch.setenv(key, interpolate(value, variables))
         return Settings()
 
@@ -329,33 +364,24 @@ def test_app_services_run_in_production_with_the_identity_provider(app_services:
     from runtime.settings import DEV_JWT_SECRET
 
     for name, svc in app_services.items():
-        settings = _compose_settings(environment_of(svc), PRODUCTION_COMPOSE_VARIABLES, monkeypatch)
+        settings = settings_of(svc, monkeypatch, PRODUCTION_COMPOSE_VARIABLES)
         assert (settings.environment, settings.auth_mode) == ("production", "oidc"), name
         assert settings.oidc_issuer == "https://idp.example.org/realms/cress", name
         assert (settings.oidc_audience, settings.oidc_roles_claim) == ("cress-api", "realm_access.roles"), name
     with pytest.raises(ValueError, match="JWT_SECRET is the development default"):
-        _compose_settings(environment_of(next(iter(app_services.values()))),
-                          {**PRODUCTION_COMPOSE_VARIABLES, "JWT_SECRET": DEV_JWT_SECRET}, monkeypatch)
+        settings_of(next(iter(app_services.values())), monkeypatch,
+                    {**PRODUCTION_COMPOSE_VARIABLES, "JWT_SECRET": DEV_JWT_SECRET})
 
 
-def test_app_service_environment_values_are_valid(app_services: dict[str, dict[str, Any]],
+def test_app_service_environment_values_are_valid(any_app_services: dict[str, dict[str, Any]],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from runtime.settings import Settings
-
-    env_names, _, _ = settings_env_names()
-    for name, svc in app_services.items():
+    for name, svc in any_app_services.items():
         env = environment_of(svc)
         jwt = str(env.get("JWT_SECRET", ""))
         assert jwt.startswith("${JWT_SECRET"), f"{name}: JWT_SECRET must come from the environment, not the file"
         key = str(env.get("PRIVACY_KEY", ""))
         assert key.startswith("${PRIVACY_KEY"), f"{name}: PRIVACY_KEY must come from the environment, not the file"
-        with monkeypatch.context() as patch:
-            for env_name in env_names:  # nothing from the machine running the tests leaks in
-                patch.delenv(env_name, raising=False)
-                patch.delenv(env_name.lower(), raising=False)
-            for key, value in env.items():
-                patch.setenv(key, interpolate(value, TEST_COMPOSE_VARIABLES))
-            settings = Settings()
+        settings = settings_of(svc, monkeypatch)
         assert settings.service_name == name, f"{name}: SERVICE_NAME must be the compose service name"
         published = {container_port(p) for p in svc.get("ports") or []} | {
             int(p) for p in svc.get("expose") or []}
@@ -406,6 +432,254 @@ def test_mongo_is_a_single_node_replica_set(compose: dict[str, Any],
     assert "rs.initiate" in check and "_id:'rs0'" in check and "mongo:27017" in check
     for name, svc in app_services.items():
         assert "replicaSet=rs0" in environment_of(svc)["MONGODB_URI"], name
+
+
+# --------------------------------------------------------------------------------------------
+# docker-compose.production.yml: three brokers, a three-member replica set, replicated services
+
+
+BROKER_PORT, CONTROLLER_PORT, MONGO_PORT = 9092, 9093, 27017
+REPLICATION_FACTOR, MIN_INSYNC_REPLICAS, KAFKA_BROKERS, MONGO_MEMBERS = 3, 2, 3, 3
+
+
+@pytest.fixture(scope="module")
+def production() -> dict[str, Any]:
+    data = yaml.safe_load(PRODUCTION_FILE.read_text())
+    assert isinstance(data, dict) and isinstance(data.get("services"), dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def production_apps(production: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return _app_services(production)
+
+
+def brokers_of(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: svc for name, svc in compose["services"].items()
+            if str(svc.get("image", "")).startswith("apache/kafka")}
+
+
+def command_of(service: dict[str, Any]) -> list[str]:
+    command = service.get("command") or []
+    return [str(c) for c in command] if isinstance(command, list) else shlex.split(command)
+
+
+def mongo_members_of(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The mongod services: a mongo image started with ``--replSet``."""
+    return {name: svc for name, svc in compose["services"].items()
+            if str(svc.get("image", "")).startswith("mongo:") and "--replSet" in command_of(svc)}
+
+
+def address_of(name: str, service: dict[str, Any]) -> str:
+    """The host name other containers reach a service by (its hostname, else its service name)."""
+    return str(service.get("hostname") or name)
+
+
+def listener_port(listeners: str, name: str) -> int:
+    (port,) = [int(item.rsplit(":", 1)[1]) for item in str(listeners).split(",") if item.split("://")[0] == name]
+    return port
+
+
+def test_production_has_three_kraft_brokers_with_one_quorum(production: dict[str, Any]) -> None:
+    brokers = brokers_of(production)
+    assert len(brokers) == KAFKA_BROKERS, f"brokers: {sorted(brokers)}"
+    envs = {name: environment_of(svc) for name, svc in brokers.items()}
+    ids = {name: int(env["KAFKA_NODE_ID"]) for name, env in envs.items()}
+    assert len(set(ids.values())) == KAFKA_BROKERS, f"node ids must be distinct: {ids}"
+    # every broker votes in the same quorum, which names each broker by its id and controller listener
+    expected_voters = {f"{ids[name]}@{address_of(name, svc)}:{listener_port(envs[name]['KAFKA_LISTENERS'], 'CONTROLLER')}"
+                       for name, svc in brokers.items()}
+    for name, env in envs.items():
+        assert brokers[name]["image"] == "apache/kafka:4.1.1", name
+        assert set(str(env["KAFKA_PROCESS_ROLES"]).split(",")) == {"broker", "controller"}, name
+        voters = str(env["KAFKA_CONTROLLER_QUORUM_VOTERS"]).split(",")
+        assert len(voters) == len(set(voters)) and set(voters) == expected_voters, (
+            f"{name}: controller quorum voters {voters} differ from the brokers {sorted(expected_voters)}")
+        assert str(env["CLUSTER_ID"]) == str(envs[next(iter(envs))]["CLUSTER_ID"]), f"{name}: another CLUSTER_ID"
+        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", str(env["CLUSTER_ID"])), "CLUSTER_ID must be a base64 UUID"
+        assert str(env["KAFKA_ADVERTISED_LISTENERS"]) == (
+            f"PLAINTEXT://{address_of(name, brokers[name])}:{listener_port(env['KAFKA_LISTENERS'], 'PLAINTEXT')}"), name
+        assert str(env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"]).lower() == "false", name
+        assert str(env.get("KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE", "false")).lower() == "false", name
+        assert "kafka-broker-api-versions.sh" in " ".join(map(str, brokers[name]["healthcheck"]["test"])), name
+    data = {name: [source for kind, source, target in mounts_of(svc) if target == envs[name]["KAFKA_LOG_DIRS"]]
+            for name, svc in brokers.items()}
+    volumes = [v for sources in data.values() for v in sources]
+    assert len(volumes) == KAFKA_BROKERS and len(set(volumes)) == KAFKA_BROKERS, f"one log volume each: {data}"
+
+
+def test_production_brokers_replicate_three_times_and_need_two_in_sync(production: dict[str, Any]) -> None:
+    for name, svc in brokers_of(production).items():
+        env = environment_of(svc)
+        for key in ("KAFKA_DEFAULT_REPLICATION_FACTOR", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                    "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS",
+                    "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+            assert key in env, f"{name}: {key} not set"
+        for key, value in env.items():
+            if key.endswith("REPLICATION_FACTOR"):
+                assert int(value) == REPLICATION_FACTOR, f"{name}: {key}={value}"
+            if key.endswith(("MIN_ISR", "MIN_INSYNC_REPLICAS")):
+                assert int(value) == MIN_INSYNC_REPLICAS, f"{name}: {key}={value}"
+
+
+def test_production_mongo_is_a_three_member_replica_set_initiated_once(production: dict[str, Any]) -> None:
+    members = mongo_members_of(production)
+    assert len(members) == MONGO_MEMBERS, f"mongod services: {sorted(members)}"
+    for name, svc in members.items():
+        command = command_of(svc)
+        assert command[command.index("--replSet") + 1] == "rs0" and "--bind_ip_all" in command, name
+        assert svc["image"] == "mongo:7", name
+        assert (svc.get("healthcheck") or {}).get("test"), f"{name}: the init container waits for its health"
+    inits = {name: svc for name, svc in production["services"].items()
+             if "rs.initiate" in " ".join(command_of(svc) + [str(svc.get("entrypoint", ""))])}
+    assert len(inits) == 1, f"one init container initiates rs0: {sorted(inits)}"
+    (init_name, init), = inits.items()
+    assert str(init.get("restart", "no")) == "no", "the init container is a one-shot"
+    assert init["image"] == "mongo:7"
+    script = " ".join(command_of(init))
+    config = re.search(r"rs\.initiate\((.*?)\)\s*\}", script, re.S)
+    assert config, "rs.initiate(...) not found"
+    assert re.search(r"_id\s*:\s*'rs0'", config.group(1)), "the replica set is rs0"
+    hosts = re.findall(r"host\s*:\s*'([^']+)'", config.group(1))
+    ids = re.findall(r"\{\s*_id\s*:\s*(\d+)", config.group(1))
+    assert sorted(hosts) == sorted(f"{address_of(n, s)}:{MONGO_PORT}" for n, s in members.items()), hosts
+    assert len(ids) == MONGO_MEMBERS and len(set(ids)) == MONGO_MEMBERS, f"member _ids must be distinct: {ids}"
+    host_flag = command_of(init)[command_of(init).index("--host") + 1]
+    assert host_flag in hosts, "the init container talks to a member"
+    depends = init.get("depends_on") or {}
+    assert {n: (depends.get(n) or {}).get("condition") for n in members} == dict.fromkeys(members, "service_healthy")
+    assert "PRIMARY" in script and "quit(1)" in script, "it waits for a primary and fails without one"
+    data = [source for svc in members.values() for kind, source, target in mounts_of(svc) if target == "/data/db"]
+    assert len(set(data)) == MONGO_MEMBERS, f"one data volume per member: {data}"
+
+
+def test_production_services_have_the_production_settings(production: dict[str, Any],
+                                                          production_apps: dict[str, dict[str, Any]],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    brokers = brokers_of(production)
+    bootstrap = {f"{address_of(n, s)}:{listener_port(environment_of(s)['KAFKA_LISTENERS'], 'PLAINTEXT')}"
+                 for n, s in brokers.items()}
+    members = {f"{address_of(n, s)}:{MONGO_PORT}" for n, s in mongo_members_of(production).items()}
+    (init_name,) = [n for n, s in production["services"].items() if "rs.initiate" in " ".join(command_of(s))]
+    for name, svc in production_apps.items():
+        settings = settings_of(svc, monkeypatch)
+        assert set(settings.kafka_bootstrap_servers.split(",")) == bootstrap, f"{name}: not every broker"
+        assert settings.kafka_replication_factor == REPLICATION_FACTOR, name
+        assert settings.kafka_min_insync_replicas == MIN_INSYNC_REPLICAS, name
+        assert settings.kafka_idempotent_producer is True, name
+        uri = settings.mongodb_uri
+        assert uri.startswith("mongodb://") and "directConnection" not in uri, name
+        hosts, _, query = uri.removeprefix("mongodb://").partition("/")
+        assert set(hosts.split(",")) == members, f"{name}: MONGODB_URI must list every member"
+        params = dict(p.split("=", 1) for p in query.lstrip("?").split("&") if p)
+        assert params.get("replicaSet") == "rs0" and params.get("w") == "majority", f"{name}: {params}"
+        depends = svc.get("depends_on") or {}
+        for broker in brokers:
+            assert (depends.get(broker) or {}).get("condition") == "service_healthy", f"{name} waits for {broker}"
+        assert (depends.get(init_name) or {}).get("condition") == "service_completed_successfully", (
+            f"{name} waits for rs0 to be initiated")
+
+
+def replicas_of(service: dict[str, Any]) -> int:
+    return int(((service.get("deploy") or {}).get("replicas")) or 1)
+
+
+def test_production_services_are_replicated_without_host_ports(production_apps: dict[str, dict[str, Any]]) -> None:
+    for name, svc in production_apps.items():
+        assert replicas_of(svc) >= 2, f"{name}: deploy.replicas must be 2 or more"
+        assert not svc.get("ports"), f"{name}: replicas cannot share a host port (the gateway publishes it)"
+        assert "container_name" not in svc and "hostname" not in svc, f"{name}: replicas need their own names"
+        assert int(environment_of(svc)["HTTP_PORT"]) in {int(p) for p in svc.get("expose") or []}, name
+
+
+def test_partitions_let_every_consumer_instance_work(production_apps: dict[str, dict[str, Any]]) -> None:
+    """A consumer group has work for as many instances as the partitions of each topic it reads."""
+    from contracts.topics import topic_by_name
+    from runtime.service import discover
+
+    for name, definition in discover().items():
+        replicas = replicas_of(production_apps[name])
+        for consumer in definition.consumers():
+            for topic in consumer.topics:
+                partitions = topic_by_name(topic).partitions
+                assert partitions >= replicas, (
+                    f"{name}: {replicas} instances but {topic}, read by {consumer.name}, has {partitions} partitions")
+
+
+def test_deploy_readme_writes_down_each_group_and_its_partitions() -> None:
+    """deploy/README.md's table: one row per consumer group, with how far it scales out."""
+    from contracts.topics import topic_by_name
+    from runtime.service import discover
+
+    text = (ROOT / "deploy" / "README.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 5 and cells[4].isdigit():
+            rows[cells[0], cells[1]] = int(cells[4])
+    expected = {(name, consumer.name): min(topic_by_name(t).partitions for t in consumer.topics)
+                for name, definition in discover().items() for consumer in definition.consumers()}
+    assert rows == expected, "deploy/README.md's scale-out table differs from the bootstraps and the catalogue"
+
+
+def test_gateway_spreads_each_service_over_its_instances(production: dict[str, Any],
+                                                        production_apps: dict[str, dict[str, Any]]) -> None:
+    gateways = {n: s for n, s in production["services"].items() if str(s.get("image", "")).startswith("caddy:")}
+    assert len(gateways) == 1, f"one gateway: {sorted(gateways)}"
+    (gateway,) = gateways.values()
+    command = command_of(gateway)
+    config_path = host_path(gateway, command[command.index("--config") + 1])
+    assert config_path == (PRODUCTION_DIR / "caddy.json").resolve(), "the gateway must load deploy/production/caddy.json"
+    config = json.loads(config_path.read_text())
+    published = {container_port(p) for p in gateway.get("ports") or []}
+    routes = {}
+    for server in config["apps"]["http"]["servers"].values():
+        ports = {int(addr.rsplit(":", 1)[1]) for addr in server["listen"]}
+        for route in server["routes"]:
+            for handler in route["handle"]:
+                if handler["handler"] == "reverse_proxy":
+                    for port in ports:
+                        routes[port] = handler
+    for name, svc in production_apps.items():
+        port = int(environment_of(svc)["HTTP_PORT"])
+        assert port in published, f"the gateway does not publish {name}'s port {port}"
+        handler = routes.get(port)
+        assert handler is not None, f"the gateway does not listen on {name}'s port {port}"
+        assert not handler.get("upstreams"), f"{port}: a fixed upstream reaches one instance only"
+        upstreams = handler.get("dynamic_upstreams") or {}
+        assert upstreams.get("source") == "a" and upstreams.get("name") == name, (
+            f"port {port}: must proxy to every address of {name}, not {upstreams}")
+        assert int(upstreams["port"]) == port, f"port {port}: upstream port {upstreams['port']}"
+        assert handler.get("load_balancing", {}).get("try_duration"), f"{port}: no retry on a dead instance"
+    assert (gateway.get("depends_on") and set(production_apps) <= set(gateway["depends_on"])), "gateway depends_on"
+
+
+def test_production_prometheus_scrapes_every_instance(production: dict[str, Any],
+                                                      production_apps: dict[str, dict[str, Any]],
+                                                      prometheus_config: dict[str, Any]) -> None:
+    prometheus = production["services"]["prometheus"]
+    flags = dict(f.split("=", 1) for f in prometheus.get("command", []) if "=" in f)
+    config_file = host_path(prometheus, flags["--config.file"])
+    assert config_file == (PRODUCTION_DIR / "prometheus.yml").resolve()
+    config = yaml.safe_load(config_file.read_text())
+    assert {host_path(prometheus, p) for p in config["rule_files"]} == {ALERTS_FILE.resolve()}
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "cress-services"]  # the alerts' job
+    assert job.get("metrics_path", "/metrics") == "/metrics" and not job.get("static_configs")
+    discovered = {(name, int(sd["port"])) for sd in job["dns_sd_configs"] if sd.get("type", "SRV") == "A"
+                  for name in sd["names"]}
+    for name, svc in production_apps.items():
+        assert (name, int(environment_of(svc)["HTTP_PORT"])) in discovered, f"Prometheus misses instances of {name}"
+    assert config["global"] == prometheus_config["global"], "same intervals as the single-node stack"
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus)")
+def test_promtool_accepts_the_production_prometheus_config(tmp_path: Path) -> None:
+    config = yaml.safe_load((PRODUCTION_DIR / "prometheus.yml").read_text())
+    config["rule_files"] = [str(ALERTS_FILE)]  # the path it has in the container
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    result = subprocess.run([PROMTOOL, "check", "config", str(tmp_path / "prometheus.yml")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,7 +806,6 @@ def test_alert_rules_use_known_metrics(alert_rules: list[dict[str, Any]]) -> Non
     assert expected <= used, f"no alert on {sorted(expected - used)}"
 
 
-PROMTOOL = shutil.which("promtool")
 ALERTS_TESTS = sorted((ROOT / "tests" / "contract" / "prometheus").glob("*_test.yml"))
 
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runtime.errors import InvalidInput
+from tests.unit.events import scheduling_oracle as oracle
 from services.events.domain.scheduling import (
     LockedMeeting,
     MeetingRequest,
@@ -272,36 +273,11 @@ def test_compaction_closes_a_gap_through_a_chain():
     assert dict(compact(core, [(xb, 0), (xc, 2), (yc, 1)])) == {xb: 0, xc: 2, yc: 1}
 
 
-def brute_force(problem: SchedulingProblem) -> int:
-    """Best weight by enumeration (tiny instances): each candidate pair gets a slot or none."""
-    from services.events.domain.scheduling.core import Placement, build_core
-
-    core = build_core(problem, SchedulingOptions(), fixed=[Placement(m.a, m.b, m.slot, m.table, True) for m in problem.locked])
-    best = 0
-    options = [[None, *p.allowed] for p in core.pairs]
-    for choice in itertools.product(*options):
-        tables, busy, count, w = list(core.tables), set(), Counter(), 0
-        ok = True
-        for p, s in zip(core.pairs, choice):
-            if s is None:
-                continue
-            if tables[s] == 0 or (p.a, s) in busy or (p.b, s) in busy:
-                ok = False
-                break
-            tables[s] -= 1
-            busy |= {(p.a, s), (p.b, s)}
-            count.update((p.a, p.b))
-            w += p.weight
-        if ok and all(count[q] <= core.cap[q] for q in count):
-            best = max(best, w)
-    return best + core.fixed_weight
-
-
 @settings(max_examples=25, deadline=None)
 @given(problems(max_participants=4, max_slots=2))
 def test_optimum_matches_brute_force(problem):
     sched = schedule(problem, FAST)
-    best = brute_force(problem)
+    best = oracle.optimum(problem)  # independent of the engine (scheduling_oracle.py)
     assert sched.quality.weighted <= best <= sched.quality.bound
     if sched.quality.status is Status.OPTIMAL:
         assert sched.quality.weighted == best
