@@ -21,9 +21,9 @@ unless ``--force``. ``list`` shows for each letter whether, when, by whom and to
 replayed. A replay published but not recorded (the CLI killed in between) looks not replayed:
 replaying it again is harmless.
 
-    python -m runtime.deadletters list [--topic membership.member.dlq]
+    python -m runtime.deadletters list [--topic membership.member.dlq] [--consumer yearly-statistics]
     python -m runtime.deadletters replay membership.member.dlq 12 [--by alice] [--force]   # one, by DLQ offset
-    python -m runtime.deadletters replay --all [--topic …] [--force]                       # every one not replayed
+    python -m runtime.deadletters replay --all [--topic …] [--consumer …] [--force]        # every one not replayed
 """
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ class Replay:
                    partition=int(data["partition"]), offset=int(data["offset"]))
 
     def describe(self) -> str:
-        return f"{self.at.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}Z by {self.by} → {self.topic}[{self.partition}]@{self.offset}"
+        when = self.at.astimezone(timezone.utc)
+        return f"{when:%Y-%m-%d %H:%M:%S}Z by {self.by} → {self.topic}[{self.partition}]@{self.offset}"
 
 
 @dataclass(frozen=True)
@@ -216,14 +217,20 @@ async def replay(settings: Settings, letters: list[DeadLetter], producer: AIOKaf
             await producer.stop()
 
 
+def of_consumer(letters: list[DeadLetter], consumer: str | None) -> list[DeadLetter]:
+    return letters if consumer is None else [d for d in letters if d.header("dlq_consumer") == consumer]
+
+
 cli = typer.Typer(help="List and replay dead letters.", add_completion=False, no_args_is_help=True)
 console = Console()
 
 
 @cli.command("list")
-def list_cmd(topic: Annotated[str | None, typer.Option(help="One dead-letter topic.")] = None) -> None:
+def list_cmd(topic: Annotated[str | None, typer.Option(help="One dead-letter topic.")] = None,
+             consumer: Annotated[str | None, typer.Option(help="Only the letters this consumer gave up on.")] = None,
+             ) -> None:
     """List the dead letters, oldest first, with their replays."""
-    letters = asyncio.run(read_dead_letters(Settings(), dead_letter_topics(topic)))
+    letters = of_consumer(asyncio.run(read_dead_letters(Settings(), dead_letter_topics(topic))), consumer)
     table = Table("dlq topic", "offset", "original", "consumer", "type", "subject", "attempts", "failed at")
     table.add_column("error", overflow="fold")
     table.add_column("replayed (when, by whom, to where)", no_wrap=True)
@@ -243,13 +250,15 @@ def replay_cmd(dlq_topic: Annotated[str | None, typer.Argument(help="The dead-le
                offset: Annotated[int | None, typer.Argument(help="The dead letter's offset in it.")] = None,
                all_: Annotated[bool, typer.Option("--all", help="Replay every dead letter not replayed yet.")] = False,
                topic: Annotated[str | None, typer.Option(help="With --all: only this dead-letter topic.")] = None,
+               consumer: Annotated[str | None, typer.Option(help="With --all: only the letters this consumer gave "
+                                                                 "up on (its cause fixed).")] = None,
                force: Annotated[bool, typer.Option("--force", help="Replay letters replayed already, too.")] = False,
                by: Annotated[str | None, typer.Option(help="Who replays (recorded; default: the OS user).")] = None,
                ) -> None:
     """Publish dead letters back to their original topic, and record each replay."""
     settings = Settings()
     if all_:
-        letters = asyncio.run(read_dead_letters(settings, dead_letter_topics(topic)))
+        letters = of_consumer(asyncio.run(read_dead_letters(settings, dead_letter_topics(topic))), consumer)
     elif dlq_topic is not None and offset is not None:
         letters = [d for d in asyncio.run(read_dead_letters(settings, dead_letter_topics(dlq_topic)))
                    if d.offset == offset]

@@ -339,13 +339,15 @@ async def test_poison_message_goes_to_dead_letter_topic_and_replays_are_recorded
         assert (first.by, first.topic, first.partition, first.offset) == ("alice", TOPIC, copy.partition, copy.offset)
         assert header(copy, "dlq_replayed_from") == letter.coordinates
 
-        again = _cli(settings, "replay", "--all", "--topic", TOPIC + ".dlq", "--by", "bob")
+        again = _cli(settings, "replay", "--all", "--topic", TOPIC + ".dlq", "--consumer", "poison-test",
+                     "--by", "bob")
         assert f"skipped {letter.coordinates}: replayed already" in again
         assert len(copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2))) == 1
         [letter] = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
         assert letter.replays == (first,), "a letter skipped is not recorded as replayed"
 
-        forced = _cli(settings, "replay", "--all", "--topic", TOPIC + ".dlq", "--force", "--by", "carol")
+        forced = _cli(settings, "replay", "--all", "--topic", TOPIC + ".dlq", "--consumer", "poison-test", "--force",
+                      "--by", "carol")
         assert f"skipped {letter.coordinates}" not in forced
         second = copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=3))
         assert len(second) == 2, "replayed again"
@@ -358,7 +360,7 @@ async def test_poison_message_goes_to_dead_letter_topic_and_replays_are_recorded
         assert await db[PROCESSED].count_documents({"consumer": "poison-test",
                                                      "event_id": header(poison, "ce_id")}) == 1
 
-        listing = _cli(settings, "list", "--topic", TOPIC + ".dlq")
+        listing = _cli(settings, "list", "--topic", TOPIC + ".dlq", "--consumer", "poison-test")
         for r in letter.replays:
             assert r.describe() in listing, f"the list shows when, by whom and where: {r.describe()}"
 
