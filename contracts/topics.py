@@ -30,6 +30,7 @@ class Topic:
     partitions: int = 6
     retention_ms: int = FOREVER  # the event log is kept: projections can be rebuilt from it
     description: str = ""
+    cleanup_policy: str = "delete"  # "compact": only the last record of each key is kept
 
     @property
     def key(self) -> str:
@@ -48,7 +49,7 @@ class Topic:
 
     @property
     def config(self) -> dict[str, str]:
-        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
 
 
 @cache

@@ -9,7 +9,8 @@ Read side: :class:`OutboxRelay` publishes pending records in commit order (per a
 aggregate version, then position in the command), waits for Kafka's acknowledgement, then
 marks them sent. A relay killed between commit and publish, or between publish and mark,
 publishes the records again after restart: nothing is lost, and consumers drop the
-duplicates by event id. One relay per service publishes at a time (a lease in MongoDB).
+duplicates by event id. One relay per service publishes at a time (a :class:`runtime.lease.Lease`
+in MongoDB: taken over at once from a dead relay of this machine, released on a clean stop).
 
 Under load the relay does not wait for the mark before its next round: a round's acknowledged
 records are marked sent in the background while the next round reads and publishes the records
@@ -26,13 +27,14 @@ from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from pymongo import ASCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo import ASCENDING
+from pymongo.errors import PyMongoError
 from aiokafka.errors import KafkaError
 
 from contracts.envelope import CloudEvent
 from contracts.topics import topic_for
-from runtime import lease, metrics
+from runtime import metrics
+from runtime.lease import Lease
 from runtime.mongo import OUTBOX, Database, Transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -98,10 +100,9 @@ class OutboxRelay:
         self.lease_seconds = lease_seconds
         self.coalesce = coalesce
         self.after_publish = after_publish
-        self.owner = lease.owner_id()
+        self.lease = Lease(db[LEASE], "relay", seconds=lease_seconds, previous_field="until")
         self._wake = asyncio.Event()
         self._stopping = False
-        self._lease_until = utcnow()
         self._marking: asyncio.Task | None = None  # the mark of the last round's records, under way
         self._unmarked: set[str] = set()  # their ids: acknowledged by the broker, not yet marked sent
         self._expected: set[str] = set()  # ids committed by this process and not yet read by a round
@@ -129,7 +130,7 @@ class OutboxRelay:
                 published = 0
                 round_started = loop.time()
                 try:
-                    if await self._hold_lease():
+                    if await self.lease.hold():
                         if woken and not self._expected:
                             pass  # every record committed here since was read already: no query
                         else:
@@ -160,33 +161,8 @@ class OutboxRelay:
                 await self._marked()
             except PyMongoError as exc:  # published, not marked: published again after the restart
                 log.warning("outbox relay: last records not marked sent (%s)", exc)
-
-    async def _hold_lease(self) -> bool:
-        now = utcnow()
-        if self._lease_until - now > timedelta(seconds=self.lease_seconds / 3):
-            return True
-        until = now + timedelta(seconds=self.lease_seconds)
-        try:
-            doc = await self.db[LEASE].find_one_and_update(
-                {"_id": "relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "until": until}}, upsert=True, return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:  # another relay holds a live lease — unless it is dead
-            doc = await self._take_over_from_the_dead(until)
-        if doc and doc.get("owner") == self.owner:
-            self._lease_until = until
-            return True
-        return False
-
-    async def _take_over_from_the_dead(self, until) -> dict[str, Any] | None:
-        """The lease, taken from a holder on this machine whose process is gone (a restart after a
-        ``kill -9``): no waiting the lease out (see :mod:`runtime.lease`)."""
-        current = await self.db[LEASE].find_one({"_id": "relay"})
-        if not current or not lease.abandoned(current.get("owner")):
-            return None
-        log.info("outbox relay: taking over the lease of %s, a process that no longer runs", current["owner"])
-        return await self.db[LEASE].find_one_and_update(
-            {"_id": "relay", "owner": current["owner"]}, {"$set": {"owner": self.owner, "until": until}},
-            return_document=ReturnDocument.AFTER)
+            if self._stopping and self.lease.held:  # a clean stop: another relay takes over at once
+                await self.lease.release()
 
     async def publish_pending(self, *, mark_later: bool = False) -> int:
         """Publish one batch of pending records, in order; return how many.

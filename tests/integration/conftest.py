@@ -22,6 +22,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from asgi_lifespan import LifespanManager
 
 from runtime.auth import issue_token
@@ -142,6 +143,42 @@ async def read_topic(settings: Settings, topic: str, match: Callable[[object], b
                 return found
     finally:
         await consumer.stop()
+
+
+async def committed_offsets(settings: Settings, group: str) -> dict[TopicPartition, int]:
+    """The offsets consumer group ``group`` has committed, per partition (what Kafka keeps for it)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+
+async def end_offsets(settings: Settings, topics: list[str]) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # noqa: SLF001 — every topic's partitions known
+        parts = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        assert {tp.topic for tp in parts} == set(topics), f"unknown topic among {topics}"
+        return await consumer.end_offsets(parts)
+    finally:
+        await consumer.stop()
+
+
+async def caught_up(settings: Settings, group: str, topics: list[str], timeout: float = 30.0) -> None:
+    """Wait until consumer group ``group`` has committed, on every partition of ``topics``, the end
+    offset those partitions have now: it has consumed (and committed) every record published so far."""
+    ends = await end_offsets(settings, topics)
+
+    async def done():
+        committed = await committed_offsets(settings, group)
+        return all(committed.get(tp, 0) >= end for tp, end in ends.items())
+
+    await eventually(done, timeout=timeout, interval=0.2)
 
 
 def fields(response) -> list[str]:

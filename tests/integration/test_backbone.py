@@ -11,18 +11,20 @@ import uuid
 from datetime import date
 
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from pymongo.errors import AutoReconnect
 
 from contracts.envelope import CloudEvent
 from contracts.membership import OrganisationRegistered
 from runtime.consumer import Consumer, Subscription
-from runtime.deadletters import read_dead_letters, replay
+from runtime.deadletters import read_dead_letters
 from runtime.kafka import ensure_topics, make_producer
 from runtime.mongo import OUTBOX, PROCESSED, Database
 from runtime.outbox import OutboxRelay, ensure_outbox_indexes
 from runtime.stack import ROOT
 from services.membership.domain import Organisation
-from tests.integration.conftest import eventually, header, read_topic
+from tests.integration.conftest import caught_up, committed_offsets, eventually, header, read_topic
 
 pytestmark = pytest.mark.integration
 TOPIC = "membership.organisation"
@@ -158,7 +160,7 @@ async def test_relay_killed_between_publish_and_mark_publishes_again_and_consume
     consumer = Consumer("dedupe-test", [Subscription(OrganisationRegistered, project)]).bind(db, producer)
     async with running(consumer):
         await eventually(lambda: db["directory"].find_one({"_id": org_id}))
-        await asyncio.sleep(1.0)  # let the duplicate arrive too
+        await caught_up(settings, consumer.group_id, [TOPIC])  # the duplicate was consumed too
     assert (await db["directory"].find_one({"_id": org_id}))["registrations"] == 1
     assert await db[PROCESSED].count_documents({"consumer": "dedupe-test",
                                                  "event_id": header(records[0], "ce_id")}) == 1
@@ -180,7 +182,7 @@ async def test_duplicate_delivery_changes_nothing(settings, platform):
     consumer = Consumer("duplicate-test", [Subscription(OrganisationRegistered, project)]).bind(db, producer)
     async with running(consumer):
         await eventually(lambda: db["directory"].find_one({"_id": org_id}))
-        await asyncio.sleep(1.0)
+        await caught_up(settings, consumer.group_id, [TOPIC])  # all three consumed
         # and once more, one record at a time (the slow path's own check)
         from aiokafka.structs import ConsumerRecord
         again = ConsumerRecord(TOPIC, 0, 10**9, 0, 0, envelope.kafka_key(), envelope.kafka_value(), None, 0, 0,
@@ -189,7 +191,101 @@ async def test_duplicate_delivery_changes_nothing(settings, platform):
     assert (await db["directory"].find_one({"_id": org_id}))["registrations"] == 1
 
 
-async def test_poison_message_goes_to_dead_letter_topic_and_replay_succeeds_once_fixed(settings, platform):
+async def test_an_offset_is_committed_only_once_the_writes_are_durable_and_then_to_the_end(settings, platform):
+    """While a record's handler has not committed its writes, the group's offset has not moved past
+    it; the handler then fails (its write rolled back), the record is handled again, applied once,
+    and the group commits every offset up to the end."""
+    db, producer = platform
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    envelope = CloudEvent.from_domain(organisation(org_id).pending_events[0], source="/cress/membership")
+    sent = await producer.send_and_wait(TOPIC, envelope.kafka_value(), key=envelope.kafka_key(),
+                                        headers=envelope.kafka_headers())
+    entered, fail = asyncio.Event(), asyncio.Event()
+
+    async def project(event, tx, env):
+        if event.organisation_id != org_id:
+            return
+        await tx.db["directory"].update_one({"_id": org_id}, {"$inc": {"applications": 1}}, upsert=True,
+                                            session=tx.session)
+        if not entered.is_set():  # the first time: written, not committed — then it fails
+            entered.set()
+            await fail.wait()
+            raise RuntimeError("the database went away before the commit")
+
+    consumer = Consumer("commit-test", [Subscription(OrganisationRegistered, project)]).bind(
+        db, producer, max_attempts=3, retry_base=0.01)
+    async with running(consumer):
+        try:
+            await asyncio.wait_for(entered.wait(), 60)
+            committed = await committed_offsets(settings, consumer.group_id)
+            assert committed.get(TopicPartition(TOPIC, sent.partition), 0) <= sent.offset, \
+                "the offset moved past a record whose writes are not durable"
+        finally:
+            fail.set()
+        await eventually(lambda: db["directory"].find_one({"_id": org_id}))
+        await caught_up(settings, consumer.group_id, [TOPIC])  # after its batches: committed up to the end
+    assert (await db["directory"].find_one({"_id": org_id}))["applications"] == 1
+    assert await read_topic(settings, TOPIC + ".dlq", lambda r: r.key == org_id.encode(), timeout=1) == []
+
+
+async def test_the_relay_marks_records_sent_only_once_the_broker_acknowledged_them(settings, platform):
+    """A record the broker refuses (larger than it accepts) stays pending, and is not on the topic."""
+    db, _ = platform
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    record_id = await _register(db, org_id)
+    await db[OUTBOX].update_one({"_id": record_id}, {"$set": {"payload.notes": "x" * 2_000_000}})  # > 1 MB
+    producer = make_producer(settings, max_request_size=8_000_000)  # this side lets it go: the broker refuses
+    await producer.start()
+    try:
+        with pytest.raises(KafkaError):
+            await OutboxRelay(db, producer).publish_pending()
+    finally:
+        await producer.stop()
+    assert (await db[OUTBOX].find_one({"_id": record_id}))["status"] == "pending"
+    assert await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), timeout=2) == []
+
+
+async def test_two_relays_on_one_database_only_the_lease_holder_publishes(settings, platform):
+    """Both run and are woken by every commit; one holds the lease and publishes everything, each
+    record once; the other publishes nothing until the holder stops, then takes over at once."""
+    db, producer = platform
+    published: dict[str, list[str]] = {"a": [], "b": []}
+
+    def relay(name: str) -> OutboxRelay:
+        async def seen(records):
+            published[name] += [r["_id"] for r in records]
+        return OutboxRelay(db, producer, poll_interval=0.05, coalesce=0.0, lease_seconds=60.0, after_publish=seen)
+
+    relays = {"a": relay("a"), "b": relay("b")}
+    db.on_commit(lambda ids: [r.notify(ids) for r in relays.values()])  # two processes: each told of commits
+    tasks = {name: asyncio.create_task(r.run()) for name, r in relays.items()}
+    prefix = f"org-{uuid.uuid4().hex[:6]}"
+    try:
+        ids = [await _register(db, f"{prefix}-{i}") for i in range(10)]
+
+        async def all_sent():
+            return await db[OUTBOX].count_documents({"_id": {"$in": ids}, "status": "sent"}) == len(ids)
+
+        await eventually(all_sent)
+        holder = "a" if published["a"] else "b"
+        other = "b" if holder == "a" else "a"
+        assert sorted(published[holder]) == sorted(ids) and published[other] == [], published
+
+        relays[holder].stop()  # a clean stop releases the lease: the other takes over, no waiting 60 s
+        await tasks[holder]
+        last = await _register(db, f"{prefix}-last")
+        await eventually(lambda: last in published[other] or None)
+    finally:
+        for r in relays.values():
+            r.stop()
+        await asyncio.gather(*tasks.values())
+    records = await read_topic(settings, TOPIC, lambda r: r.key.decode().startswith(prefix), count=len(ids) + 1)
+    assert sorted(header(r, "ce_id") for r in records) == sorted(ids + [last]), "each record once"
+
+
+async def test_poison_message_goes_to_dead_letter_topic_and_replays_are_recorded(settings, platform):
+    """Dead-lettered with its original coordinates; replayed once fixed (recorded: who, when, where);
+    ``replay --all`` skips it then, ``--force`` replays it again — harmless: applied once."""
     db, producer = platform
     org_id = f"org-{uuid.uuid4().hex[:8]}"
     broken = {"on": True}
@@ -199,7 +295,14 @@ async def test_poison_message_goes_to_dead_letter_topic_and_replay_succeeds_once
             return
         if broken["on"]:
             raise RuntimeError(f"directory unavailable for {org_id}")
-        await tx.db["directory"].insert_one({"_id": org_id}, session=tx.session)
+        await tx.db["directory"].update_one({"_id": org_id}, {"$inc": {"applications": 1}}, upsert=True,
+                                            session=tx.session)
+
+    async def applications() -> int:
+        return ((await db["directory"].find_one({"_id": org_id})) or {}).get("applications", 0)
+
+    def copies(records) -> list:  # the replayed copies of the poison message on its topic
+        return [r for r in records if header(r, "dlq_replayed_from") is not None]
 
     consumer = Consumer("poison-test", [Subscription(OrganisationRegistered, project)]).bind(
         db, producer, max_attempts=3, retry_base=0.01)
@@ -211,26 +314,55 @@ async def test_poison_message_goes_to_dead_letter_topic_and_replay_succeeds_once
 
         dead = await read_topic(settings, TOPIC + ".dlq", lambda r: r.key == org_id.encode())
         assert len(dead) == 1
+        [poison] = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode())
         assert header(dead[0], "dlq_original_topic") == TOPIC
+        assert header(dead[0], "dlq_original_partition") == str(poison.partition)
+        assert header(dead[0], "dlq_original_offset") == str(poison.offset)
         assert header(dead[0], "dlq_consumer") == "poison-test"
         assert header(dead[0], "dlq_attempts") == "3"
         assert f"directory unavailable for {org_id}" in header(dead[0], "dlq_error")
-        assert header(dead[0], "dlq_original_offset") is not None
         assert header(dead[0], "ce_type") == OrganisationRegistered.event_type
-        assert await db["directory"].find_one({"_id": org_id}) is None
+        assert await applications() == 0
 
-        letters = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
-        assert len(letters) == 1
+        [letter] = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
+        assert not letter.replayed
         listing = _cli(settings, "list", "--topic", TOPIC + ".dlq")
         assert org_id in listing and "directory unavailable" in listing
 
         broken["on"] = False  # the cause is fixed
-        replayed = _cli(settings, "replay", TOPIC + ".dlq", str(letters[0].offset))
+        replayed = _cli(settings, "replay", TOPIC + ".dlq", str(letter.offset), "--by", "alice")
         assert "replayed 1 dead letter(s)" in replayed
-        await eventually(lambda: db["directory"].find_one({"_id": org_id}))
-        assert await replay(settings, letters, producer) == 1  # replaying again is harmless
-        await asyncio.sleep(1.0)
-        assert await db["directory"].count_documents({"_id": org_id}) == 1
+        await eventually(lambda: applications())
+        [letter] = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
+        [first] = letter.replays
+        [copy] = copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2))
+        assert (first.by, first.topic, first.partition, first.offset) == ("alice", TOPIC, copy.partition, copy.offset)
+        assert header(copy, "dlq_replayed_from") == letter.coordinates
+
+        again = _cli(settings, "replay", "--all", "--topic", TOPIC + ".dlq", "--consumer", "poison-test",
+                     "--by", "bob")
+        assert f"skipped {letter.coordinates}: replayed already" in again
+        assert len(copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2))) == 1
+        [letter] = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
+        assert letter.replays == (first,), "a letter skipped is not recorded as replayed"
+
+        forced = _cli(settings, "replay", "--all", "--topic", TOPIC + ".dlq", "--consumer", "poison-test", "--force",
+                      "--by", "carol")
+        assert f"skipped {letter.coordinates}" not in forced
+        second = copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=3))
+        assert len(second) == 2, "replayed again"
+        [letter] = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
+        assert [r.by for r in letter.replays] == ["alice", "carol"]
+        assert letter.replays[1].offset == max(c.offset for c in second)
+
+        await caught_up(settings, consumer.group_id, [TOPIC])  # the second replay was consumed too
+        assert await applications() == 1, "replaying again is harmless: the event is applied once"
+        assert await db[PROCESSED].count_documents({"consumer": "poison-test",
+                                                     "event_id": header(poison, "ce_id")}) == 1
+
+        listing = _cli(settings, "list", "--topic", TOPIC + ".dlq", "--consumer", "poison-test")
+        for r in letter.replays:
+            assert r.describe() in listing, f"the list shows when, by whom and where: {r.describe()}"
 
 
 async def test_message_that_is_not_a_cloudevent_is_dead_lettered_at_once(settings, platform):

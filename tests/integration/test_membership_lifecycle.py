@@ -2,6 +2,9 @@
 rejoining, the dues runner, fee scales per dues year, back-dated commands (years 2060–2069)."""
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from datetime import date, datetime
 
 import pytest
@@ -170,8 +173,14 @@ async def test_the_dues_runner_invoices_and_applies_deadlines_by_itself_once_a_d
         {r["run"] for r in runs}
     # the lease expires: another runner takes over
     await app.state.platform.db["dues_runner_lease"].update_one({"_id": "dues-runner"},
-                                                                {"$set": {"until": datetime(2000, 1, 1)}})
+                                                                {"$set": {"expires_at": datetime(2000, 1, 1)}})
     assert (await other.run_once())["lease"] is True
+    assert (await runner.run_once())["lease"] is False
+    # its holder, a process of this machine, is gone (killed): the lease is taken at once, not waited out
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    await app.state.platform.db["dues_runner_lease"].update_one(
+        {"_id": "dues-runner"}, {"$set": {"owner": f"{socket.gethostname()}:{int(done.stdout)}:dead0001"}})
+    assert (await runner.run_once())["lease"] is True
 
 
 SCALE_2066 = [{"label": "S1", "max_headcount": 10, "max_budget_cents": 50_000_000, "dues_cents": 10_000},

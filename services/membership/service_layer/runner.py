@@ -3,8 +3,9 @@ without anyone calling ``POST /dues/deadlines`` or ``POST /dues/invoicing`` (tho
 operators).
 
 One runner works at a time per service, whatever the number of processes: it holds a lease in
-MongoDB (``dues_runner_lease``, as the outbox relay holds its own), renewed at each run and
-taken over by another process once it has expired. Each run is recorded in ``dues_runs``
+MongoDB (``dues_runner_lease``, a :class:`runtime.lease.Lease` as the outbox relay's), renewed at
+each run and taken over by another process once it has expired, or at once from a runner of this
+machine whose process no longer runs. Each run is recorded in ``dues_runs``
 (``deadlines:<day>``, ``invoicing:<year>``) with its counts; a run already recorded is not done
 again, so a second run the same day does nothing more. A crash between a batch and its record
 only means the batch runs again: both are idempotent (a member past its deadline moves once, a
@@ -15,14 +16,13 @@ Dates are the day in Europe/Paris (``clock`` for the tests).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from runtime import lease
+from runtime.lease import Lease
 from runtime.mongo import utcnow
 
 LEASE = "dues_runner_lease"
@@ -42,20 +42,12 @@ class DuesRunner:
         self.svc = svc
         self.db = svc.db
         self.clock = clock
-        self.lease_seconds = lease_seconds
-        self.owner = owner or lease.owner_id()
+        self.lease = Lease(self.db[LEASE], "dues-runner", seconds=lease_seconds, owner=owner, previous_field="until")
+        self.owner = self.lease.owner
 
     async def hold_lease(self) -> bool:
         """Take or renew the lease; False while another runner holds a live one."""
-        now = utcnow()
-        try:
-            doc = await self.db[LEASE].find_one_and_update(
-                {"_id": "dues-runner", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "until": now + timedelta(seconds=self.lease_seconds)}},
-                upsert=True, return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:  # another runner holds a live lease
-            return False
-        return bool(doc and doc.get("owner") == self.owner)
+        return await self.lease.acquire()
 
     async def run_once(self) -> dict[str, Any]:
         """What is due today, done once: ``{"lease": False}`` when another runner holds the

@@ -9,9 +9,9 @@ Collections (this area's):
   the unique key that makes a dispatch notify each supplier once);
 - ``need_dispatches``: one dispatch state per need (``_id`` = the need id): ``status`` running |
   completed | aborted, ``cursor`` (the last supplier notified, in ``_id`` order), ``notified``,
-  ``batches``, ``batch_size``, ``cap``, and the lease (``owner``, ``lease_until``) of the process
-  running it — a process that crashed leaves its lease to expire, and another takes over from the
-  cursor (:meth:`services.procurement.service_layer.needs.NeedsService.run_dispatches`);
+  ``batches``, ``batch_size``, ``cap``, and the lease (``owner``, ``expires_at``: a :class:`runtime.lease.Lease`) of the process
+  running it — a process that crashed leaves its lease to expire (or, on the same machine, to be
+  taken at once), and another takes over from the cursor (:meth:`services.procurement.service_layer.needs.NeedsService.run_dispatches`);
 - ``need_questions``: suppliers' questions and their answers (texts stay here);
 - ``need_impact_surveys``: the impact surveys (one per need and respondent);
 - ``convention_meetings``: the projection of the events service's business meetings (held, not
@@ -52,7 +52,7 @@ async def ensure_need_indexes(db: Database) -> None:
     # One secondary index only: a dispatch inserts thousands of rows, and each index costs (a list
     # sorts by _id: a need's rows in notification order, as a dispatch goes in supplier id order).
     await db[NEED_SUPPLIERS].create_index([("need_id", ASCENDING), ("step", ASCENDING)])
-    await db[NEED_DISPATCHES].create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
+    await db[NEED_DISPATCHES].create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
     await db[NEED_QUESTIONS].create_index([("need_id", ASCENDING), ("asked_at", ASCENDING)])
     await db[IMPACT_SURVEYS].create_index([("need_id", ASCENDING)])
     await db[CONVENTION_MEETINGS].create_index([("convention_id", ASCENDING)])

@@ -11,13 +11,15 @@ need's log. Suppliers act through their signed link (:class:`NeedTokens`): no lo
 
 Dispatch (background, crash-safe). :meth:`NeedsService.start_dispatch` moves the need to
 ``dispatching`` and stores its dispatch state (``need_dispatches``); the job
-:meth:`NeedsService.run_dispatches` claims a dispatch with an expired lease (a new one has none)
-and runs it: it reads the matching suppliers after the stored cursor once (one query, ``_id``
-order, the exact territory rule applied in Python), then notifies them batch after batch — each
+:meth:`NeedsService.run_dispatches` claims a dispatch whose lease (a :class:`runtime.lease.Lease`
+in its ``need_dispatches`` document) is free, expired or abandoned (a new one has no owner) and
+runs it: it reads the matching suppliers after the stored cursor once (one query, ``_id`` order,
+the exact territory rule applied in Python), then notifies them batch after batch — each
 batch one transaction that inserts their funnel rows (``insert_many``), stages one
 ``SupplierNotified`` each through the outbox, advances the cursor and extends the lease. A
 process that dies mid-dispatch leaves a cursor that matches the rows committed; another
-process (or the same, restarted) takes over once the lease expires. A funnel row's id is
+process (or the same, restarted) takes over once the lease expires, at once when the holder was a
+process of this machine that no longer runs. A funnel row's id is
 ``<need>:<supplier>``: a supplier cannot be notified twice. The last batch completes the need
 (``NeedDispatchCompleted``). Leases run on the machine's clock; business facts on ``clock()``.
 
@@ -40,10 +42,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from pymongo import ReturnDocument
 
 from contracts.procurement.needs import FunnelStep, ImpactAnswer, NeedStatus
-from runtime import lease, members
+from runtime import members
+from runtime.lease import Lease, owner_id, takeable as lease_takeable
 from runtime.aggregate import check_version, new_id
 from runtime.errors import Conflict, InvalidInput, NotFound
 from runtime.mongo import Database, Transaction, from_document, stored_instant, to_document, utcnow
@@ -83,7 +85,7 @@ class NeedsService:
         self.tokens = tokens
         self.config = config or ProcurementSettings()
         self.clock = clock
-        self.owner = lease.owner_id()
+        self.owner = owner_id()
         self._dispatch_started = asyncio.Event()  # wakes this process's dispatch job up
 
     @property
@@ -221,7 +223,7 @@ class NeedsService:
             state.clear()
             state.update({"_id": need.id, "status": DISPATCH_RUNNING, "cursor": None, "notified": 0, "batches": 0,
                           "batch_size": size, "cap": cap, "capped": False, "started_at": stored_instant(now),
-                          "completed_at": None, "owner": None, "lease_until": EPOCH})
+                          "completed_at": None, "owner": None, "expires_at": EPOCH})
             await tx.db[NEED_DISPATCHES].replace_one({"_id": need.id}, state, upsert=True, session=tx.session)
         need = await self._step(need_id, expected_version, step, within=within)
         self._dispatch_started.set()  # this process's job starts it now (others poll)
@@ -243,18 +245,24 @@ class NeedsService:
             except asyncio.TimeoutError:
                 pass
         self._dispatch_started.clear()
-        ran = 0
-        for _ in range(limit):
-            now = utcnow()
-            claimed = await self.db[NEED_DISPATCHES].find_one_and_update(
-                {"status": DISPATCH_RUNNING, "lease_until": {"$lt": now}},
-                {"$set": {"owner": self.owner, "lease_until": self._lease(now)}},
-                sort=[("lease_until", 1)], return_document=ReturnDocument.AFTER)
-            if claimed is None or claimed.get("owner") != self.owner:
-                break
-            await self.run_dispatch(claimed["_id"])
-            ran += 1
-        return ran
+        tried: list[str] = []
+        while len(tried) < limit:
+            query = {"status": DISPATCH_RUNNING, "_id": {"$nin": tried}, **lease_takeable()}
+            for state in await self.db[NEED_DISPATCHES].find(query, {"_id": 1}).sort("expires_at", 1).limit(
+                    limit).to_list():
+                if await self.dispatch_lease(state["_id"]).acquire():  # free, expired or abandoned
+                    break
+            else:
+                break  # none left to take
+            tried.append(state["_id"])
+            await self.run_dispatch(state["_id"])
+        return len(tried)
+
+    def dispatch_lease(self, need_id: str) -> Lease:
+        """This process's lease on the dispatch of ``need_id`` (in its ``need_dispatches`` document)."""
+        return Lease(self.db[NEED_DISPATCHES], need_id, seconds=self.config.need_dispatch_lease_seconds,
+                     owner=self.owner, where={"status": DISPATCH_RUNNING}, create=False,
+                     previous_field="lease_until")
 
     async def run_dispatch(self, need_id: str) -> None:
         """Run the batches of a dispatch this process holds, until it completes (or is no longer ours).
@@ -275,9 +283,6 @@ class NeedsService:
         ids = [sid for sid, _ in candidates]
         while not await self._dispatch_batch(need_id, candidates, ids):
             pass
-
-    def _lease(self, now: datetime) -> datetime:
-        return now + timedelta(seconds=self.config.need_dispatch_lease_seconds)
 
     async def _dispatch_batch(self, need_id: str, candidates: list[tuple[str, str | None]], ids: list[str]) -> bool:
         """One batch in one transaction: the next matching suppliers after the stored cursor, among
@@ -310,7 +315,7 @@ class NeedsService:
             notified = state["notified"] + len(taken)
             done = left == 0 or notified >= state["cap"]
             update: dict[str, Any] = {"cursor": taken[-1][0] if taken else state["cursor"], "notified": notified,
-                                      "batches": batch, "lease_until": self._lease(utcnow())}
+                                      "batches": batch}
             if done:
                 capped = left > 0
                 need.complete_dispatch(at=now, notified=notified, batches=batch, capped=capped)
@@ -321,9 +326,8 @@ class NeedsService:
         return await self.db.transaction(work, conflict_retries=3)
 
     async def _set_dispatch(self, tx: Transaction, need_id: str, update: dict[str, Any]) -> None:
-        result = await tx.db[NEED_DISPATCHES].update_one({"_id": need_id, "owner": self.owner}, {"$set": update},
-                                                         session=tx.session)
-        if result.matched_count != 1:
+        """Write the dispatch's state and renew its lease, in ``tx``: only while this process holds it."""
+        if not await self.dispatch_lease(need_id).renew(session=tx.session, also=update):
             raise Conflict(f"the dispatch of need {need_id} was taken over by another process")
 
     # -- the funnel ----------------------------------------------------------------------------------------

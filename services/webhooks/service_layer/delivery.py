@@ -1,7 +1,9 @@
 """The delivery worker: sends due messages to their endpoints, signed, and records every attempt.
 
-One process delivers at a time: it holds a lease in MongoDB (``delivery_lease``), renewed every
-third of its length, as the outbox relay does; another process takes over once it lapses. The
+One process delivers at a time: it holds a lease in MongoDB (``delivery_lease``, a
+:class:`runtime.lease.Lease` as the outbox relay's), renewed every third of its length; another
+process takes over once it lapses, at once when its holder stopped cleanly (released) or was a
+process of this machine that no longer runs. The
 worker runs as the service's ``deliveries`` job, until the process stops.
 
 Each round (when woken by the fan-out or a command, when a request ends, or every
@@ -63,11 +65,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo import ASCENDING, UpdateOne
+from pymongo.errors import PyMongoError
 
 from contracts.webhooks import DisabledReason, MessageFailed
-from runtime import lease, metrics
+from runtime import metrics
+from runtime.lease import Lease
 from runtime.errors import InvalidInput
 from runtime.mongo import Database, Transaction, from_document, utcnow
 from services.webhooks.adapters.repository import ATTEMPTS, ENDPOINTS, HEALTH, LEASE, MESSAGES, due_query
@@ -247,8 +250,8 @@ class Deliverer:
         self.allow = AllowList.parse(settings.allow_hosts)
         self.rng = random.Random()
         self.service = db.settings.service_name
-        self.owner = lease.owner_id()
-        self._lease_until = utcnow() - timedelta(seconds=1)
+        self.lease = Lease(db[LEASE], "deliveries", seconds=settings.lease_seconds, previous_field="until")
+        self.owner = self.lease.owner
         self.in_flight: dict[str, set[str]] = {}  # endpoint id -> message ids whose request is in flight
         self.recording: dict[str, set[str]] = {}  # endpoint id -> message ids whose attempt is being written
         self.queues: dict[str, deque[dict[str, Any]]] = {}  # endpoint id -> due messages fetched, not started
@@ -304,23 +307,11 @@ class Deliverer:
             for client in self.clients.values():
                 await client.aclose()
             self.clients.clear()
+            if self.lease.held:  # the process stops: another one delivers at once
+                await self.lease.release()
 
     async def hold_lease(self) -> bool:
-        now = utcnow()
-        lease = timedelta(seconds=self.settings.lease_seconds)
-        if self._lease_until - now > lease / 3:
-            return True
-        until = now + lease
-        try:
-            doc = await self.db[LEASE].find_one_and_update(
-                {"_id": "deliveries", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "until": until}}, upsert=True, return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:  # another process delivers
-            metrics.WEBHOOK_LEASE_HELD.labels(self.service).set(0)
-            return False
-        held = bool(doc and doc.get("owner") == self.owner)
-        if held:
-            self._lease_until = until
+        held = await self.lease.hold()
         metrics.WEBHOOK_LEASE_HELD.labels(self.service).set(1 if held else 0)
         return held
 
