@@ -708,12 +708,14 @@ class Faults:
             except asyncio.TimeoutError:
                 pass
             done = workload.published() / workload.target
-            if not self.poison_done and done >= 0.5 and self.poison_count:
-                self.poison_done = True
-                await self.poison()
+            # one fault per tick, in this order: the poison is not dead-lettered while the broker restarts (when
+            # it was, the consumers' producer lost its sequence on a .dlq partition: see the README)
             if not self.broker_done and done >= 1 / 3:
                 self.broker_done = True
                 await self.restart("broker")
+            elif not self.poison_done and done >= 0.5 and self.poison_count:
+                self.poison_done = True
+                await self.poison()
             elif not self.database_done and done >= 2 / 3:
                 self.database_done = True
                 await self.restart("database")
@@ -747,8 +749,9 @@ async def read_log(settings: Settings) -> list:
         await kafka.stop()
 
 
-async def quiesce(stack: Stack, offsets: Offsets, mongo, timeout: float = 300.0) -> float:
-    """Wait until every group is at lag 0 and every outbox and webhook message is done (twice in a row)."""
+async def quiesce(stack: Stack, offsets: Offsets, mongo, timeout: float = 300.0) -> tuple[float, list[str]]:
+    """Wait until every group is at lag 0 and every outbox and webhook message is done (twice in a row);
+    return the seconds it took and, after ``timeout``, what had not settled (the checks go on: they count it)."""
     started = time.monotonic()
     calm = 0
     while time.monotonic() - started < timeout:
@@ -769,9 +772,10 @@ async def quiesce(stack: Stack, offsets: Offsets, mongo, timeout: float = 300.0)
         if busy and int(time.monotonic() - started) % 15 == 0:
             err.print(f"  settling: {busy[:4]}")
         if calm >= 2:
-            return time.monotonic() - started
+            return time.monotonic() - started, []
         await asyncio.sleep(1.0)
-    raise TimeoutError(f"the platform did not settle within {timeout:.0f} s: {busy}")
+    err.print(f"[red]the platform did not settle within {timeout:.0f} s: {busy}")
+    return time.monotonic() - started, busy
 
 
 def normalised(doc: dict, ignored: tuple[str, ...]) -> str:
@@ -895,13 +899,14 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
                 task = bar.add_task("events acknowledged", total=events)
                 fault_task = asyncio.create_task(faults.run(workload, stop))
                 try:
-                    await workload.run(bar, task, faults.done)
+                    # a fault that failed (a broker that did not come back) ends the workload: raised below
+                    await workload.run(bar, task, lambda: faults.done() or fault_task.done())
                 finally:
                     stop.set()
                     await fault_task
             workload_s = time.monotonic() - started
             err.print("the workload stopped; waiting for every consumer, outbox and webhook to settle…")
-            settle_s = await quiesce(stack, offsets, mongo)
+            settle_s, unsettled = await quiesce(stack, offsets, mongo)
             duplicates = await metrics_duplicates(stack)
 
             # -- dead letters and their replay -------------------------------------------------------
@@ -924,7 +929,7 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
                 repaired.append(letter)
             err.print(f"replaying {len(repaired)} poisoned originals…")
             replayed = await replay(settings, repaired)
-            await quiesce(stack, offsets, mongo)
+            unsettled += (await quiesce(stack, offsets, mongo))[1]
             after = await read_dead_letters(settings, dlq_topics)
             readers = {g for n in SERVICES for g, topics in groups_of(n).items() if POISON_TOPIC in topics}
             handlers = {(n, c.name) for n in SERVICES for c in service(n).consumers() if POISON_TYPE in c.handlers}
@@ -1013,6 +1018,9 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
                              f"answering again after {r.down:.1f} s, then every service ready and caught up after "
                              f"{r.seconds:.1f} s")
             lost_total = lost + unseen + undelivered + not_applied + missing  # events, deliveries, letters, documents
+            if unsettled:
+                lines.append(f"NOT SETTLED (a consumer or relay stuck; counted as lost): {unsettled}")
+                lost_total += len(unsettled)
             return Figures(lost_total, twice + differing, slowest.seconds if slowest else 0.0, dead_lettered,
                            replayed, len(faults.kills), lines, bool(over), faults.kills + faults.infra_restarts,
                            unfixable * len(readers) + (len(faults.poisoned) - unfixable) * len(handlers),

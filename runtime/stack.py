@@ -130,7 +130,8 @@ def kafka_classpath(progress=print) -> str:
     return str(libs / "*")
 
 
-def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir: Path, progress=print) -> Process:
+def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir: Path, progress=print,
+                       timeout: float = 120.0) -> Process:
     classpath = kafka_classpath(progress)
     logs = data_dir / "kafka"
     logs.mkdir(parents=True, exist_ok=True)
@@ -163,7 +164,11 @@ def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir:
         subprocess.run(java + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
                        check=True, capture_output=True)
     proc = spawn("kafka", java + ["kafka.Kafka", str(config)], log_dir)
-    wait_for_port(port, 120, proc.popen, "Apache Kafka")
+    try:
+        wait_for_port(port, timeout, proc.popen, "Apache Kafka")
+    except BaseException:
+        proc.stop()  # not left running behind the caller's back
+        raise
     return proc
 
 
@@ -310,18 +315,20 @@ def _restart(infra: Infrastructure, names: tuple[str, ...], hard: bool, start) -
     return infra.processes[index]
 
 
-def restart_broker(infra: Infrastructure, *, hard: bool = False) -> Process:
+def restart_broker(infra: Infrastructure, *, hard: bool = False, timeout: float = 300.0) -> Process:
     """Stop the broker started by :func:`start_infrastructure` (SIGTERM; SIGKILL with ``hard``) and
-    start it again on the same port and log directory (Apache Kafka keeps its topics; Tansu loses them)."""
+    start it again on the same port and log directory (Apache Kafka keeps its topics; Tansu loses them).
+    ``timeout``: for it to answer again (a restart recovers its logs: minutes on a loaded machine)."""
     log_dir = infra.data_dir / "logs"
 
     def start() -> Process:
         if infra.broker == "apache-kafka":
-            return start_apache_kafka(infra.data_dir, infra.kafka_port, infra.controller_port, log_dir)
+            return start_apache_kafka(infra.data_dir, infra.kafka_port, infra.controller_port, log_dir,
+                                      timeout=timeout)
         return start_tansu(infra.kafka_port, log_dir)
 
     proc = _restart(infra, ("kafka", "tansu"), hard, start)
-    asyncio.run(_kafka_answers(infra.kafka_bootstrap_servers, 90))
+    asyncio.run(_kafka_answers(infra.kafka_bootstrap_servers, timeout))
     return proc
 
 
