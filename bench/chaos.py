@@ -155,7 +155,6 @@ class Running:
     port: int
     proc: Process | None = None
     starts: int = 0
-    dead_metrics: Counter = field(default_factory=Counter)  # duplicate outcomes counted by killed processes
 
 
 class Stack:
