@@ -200,8 +200,8 @@ def groups_of(name: str) -> dict[str, list[str]]:
 
 
 def from_the_end(group: str) -> bool:
-    """A group that starts at the end of its topics (``from_beginning=False``: the webhooks' fan-out): a
-    partition it has committed nothing on has nothing it must catch up (its position is the end)."""
+    """A group that starts at the end of its topics (``from_beginning=False``; none since the webhooks' fan-out
+    reads from the beginning): a partition it has committed nothing on has nothing it must catch up."""
     name, _, consumer = group.partition(".")
     return any(c.name == consumer and not c.from_beginning for c in service(name).consumers())
 
@@ -873,7 +873,8 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
             client = Client(session, stack, token, ledger)
             groups = [g for n in SERVICES for g in groups_of(n)]
             deadline = time.monotonic() + RECOVERY_BOUND_S
-            # the fan-out starts at the end of its topics: what comes before it joined is not for partners
+            # every group joined before the workload starts (a group that starts at the end of its topics skips
+            # what comes before it joined)
             while not all([await offsets.stable(g) for g in groups]):
                 if time.monotonic() > deadline:
                     raise TimeoutError("consumer groups not stable within the bound")
