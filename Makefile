@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement bench-observatory bench-webhooks rebuild web-assets geo-data geo-shapes schemas \
+        bench-procurement bench-observatory bench-webhooks chaos rebuild web-assets geo-data geo-shapes schemas \
         deadletters compose-check clean contracts-wheel example-notifier example-notifier-asyncapi
 
 $(STAMP): pyproject.toml
@@ -65,6 +65,9 @@ rebuild: install  # make rebuild SERVICE=observatory [PROJECTIONS="ledger"] (all
 	$(PY) -m runtime.rebuild $(SERVICE) $(if $(PROJECTIONS),$(PROJECTIONS),--all)
 bench-webhooks: install  # 20,000 events to 10 local endpoints, one down, the webhooks process killed mid-run
 	$(PY) -m bench.webhooks
+
+chaos: install  # faults across services: SIGKILLs, a broker and a database restart, poison; lost=0 double_applied=0 …
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 geo-data: install  # rebuild reference/data (communes, départements, EPCI) from their open sources
 	$(PY) -m reference.build_geo

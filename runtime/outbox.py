@@ -12,6 +12,12 @@ publishes the records again after restart: nothing is lost, and consumers drop t
 duplicates by event id. One relay per service publishes at a time (a :class:`runtime.lease.Lease`
 in MongoDB: taken over at once from a dead relay of this machine, released on a clean stop).
 
+A broker that restarts may forget where this producer's sequence numbers were (its idempotent
+producer state): every send then fails with ``OutOfOrderSequenceNumber``, which no retry of the same
+producer fixes (``make chaos`` found the relays of two services stuck on it for minutes after a broker
+restart). The relay then starts a producer of its own — a new producer id, sequences from 0 — and
+publishes the round again with it (at least once: consumers drop what went out twice).
+
 Under load the relay does not wait for the mark before its next round: a round's acknowledged
 records are marked sent in the background while the next round reads and publishes the records
 committed since (its query leaves out the records being marked, so nothing is published twice by
@@ -29,16 +35,19 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
 
 from contracts.envelope import CloudEvent
 from contracts.topics import topic_for
 from runtime import metrics
+from runtime.kafka import make_producer
 from runtime.lease import Lease
 from runtime.mongo import OUTBOX, Database, Transaction, utcnow
 
 log = logging.getLogger(__name__)
 
+# the broker lost this producer's sequence (a broker restart): only a new producer publishes again
+LOST_SEQUENCE = (OutOfOrderSequenceNumber,)
 PENDING, SENT = "pending", "sent"
 LEASE = "outbox_lease"
 SENT_RETENTION = timedelta(days=7)
@@ -101,6 +110,7 @@ class OutboxRelay:
         self.coalesce = coalesce
         self.after_publish = after_publish
         self.lease = Lease(db[LEASE], "relay", seconds=lease_seconds, previous_field="until")
+        self.own_producer = False  # True once the relay replaced the one it was given (it stops its own)
         self._wake = asyncio.Event()
         self._stopping = False
         self._marking: asyncio.Task | None = None  # the mark of the last round's records, under way
@@ -138,6 +148,12 @@ class OutboxRelay:
                     if loop.time() - last_gauges > 2.0:
                         await self.update_gauges()
                         last_gauges = loop.time()
+                except LOST_SEQUENCE as exc:
+                    log.error("outbox relay: %r: the broker lost this producer's sequence (it restarted); "
+                              "publishing again with a new producer", exc)
+                    await self.renew_producer()
+                    woken = False
+                    continue
                 except (PyMongoError, KafkaError, OSError) as exc:
                     log.warning("outbox relay: %s; retrying", exc)
                     await asyncio.sleep(1.0)
@@ -163,6 +179,21 @@ class OutboxRelay:
                 log.warning("outbox relay: last records not marked sent (%s)", exc)
             if self._stopping and self.lease.held:  # a clean stop: another relay takes over at once
                 await self.lease.release()
+            if self.own_producer:
+                await self.producer.stop()
+
+    async def renew_producer(self) -> None:
+        """Publish with a new producer (a new producer id) from now on. The one the relay was given is
+        left to its owner (the consumers dead-letter with it); one the relay made itself is stopped."""
+        fresh = make_producer(self.db.settings)
+        await fresh.start()
+        old, self.producer = self.producer, fresh
+        if self.own_producer:
+            try:
+                await old.stop()
+            except KafkaError as exc:  # noqa: PERF203 — a producer in that state may fail to flush
+                log.warning("outbox relay: the replaced producer did not stop cleanly (%s)", exc)
+        self.own_producer = True
 
     async def publish_pending(self, *, mark_later: bool = False) -> int:
         """Publish one batch of pending records, in order; return how many.

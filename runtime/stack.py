@@ -12,7 +12,15 @@ Broker, first that applies:
    its data does not survive a restart; no idempotent producer).
 
 Database: ``MONGODB_URI`` if set; else SecantusDB (PyPI SecantusDB) as its own process, on
-WiredTiger files in the data folder.
+WiredTiger files in the data folder. Its transaction lifetime (how long an idle transaction of a
+dead client holds its locks before the server aborts it; SecantusDB's default is 60 s, mongod's
+``transactionLifetimeLimitSeconds``) is a constructor argument of its Python API only, not a flag
+of ``secantusd-py``: ``transaction_lifetime_seconds`` starts it through :mod:`runtime.secantusd`
+instead, which passes it on.
+
+:func:`restart_broker` and :func:`restart_database` stop (SIGTERM, or SIGKILL with ``hard``) and
+start again the broker or the database this module started, on the same port and data
+(``make chaos``, :mod:`bench.chaos`).
 """
 from __future__ import annotations
 
@@ -122,7 +130,8 @@ def kafka_classpath(progress=print) -> str:
     return str(libs / "*")
 
 
-def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir: Path, progress=print) -> Process:
+def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir: Path, progress=print,
+                       timeout: float = 120.0) -> Process:
     classpath = kafka_classpath(progress)
     logs = data_dir / "kafka"
     logs.mkdir(parents=True, exist_ok=True)
@@ -155,7 +164,11 @@ def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir:
         subprocess.run(java + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
                        check=True, capture_output=True)
     proc = spawn("kafka", java + ["kafka.Kafka", str(config)], log_dir)
-    wait_for_port(port, 120, proc.popen, "Apache Kafka")
+    try:
+        wait_for_port(port, timeout, proc.popen, "Apache Kafka")
+    except BaseException:
+        proc.stop()  # not left running behind the caller's back
+        raise
     return proc
 
 
@@ -188,15 +201,22 @@ async def _kafka_answers(bootstrap: str, timeout: float) -> None:
             await admin.close()
 
 
-def start_secantus(data_dir: Path, port: int, log_dir: Path, *, test_commands: bool = False) -> Process:
+def start_secantus(data_dir: Path, port: int, log_dir: Path, *, test_commands: bool = False,
+                   transaction_lifetime_seconds: float | None = None) -> Process:
+    """SecantusDB on ``data_dir/mongo``; ``transaction_lifetime_seconds`` (None: its default, 60 s) goes
+    through :mod:`runtime.secantusd` (the daemon has no flag for it)."""
     binary = shutil.which("secantusd-py") or str(Path(sys.executable).parent / "secantusd-py")
     storage = data_dir / "mongo"
     storage.mkdir(parents=True, exist_ok=True)
-    args = [binary, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage),
-            "--log-level", "WARNING"]
+    args = ["--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage), "--log-level", "WARNING"]
     if test_commands:
         args.append("--enable-test-commands")
-    proc = spawn("secantusdb", args, log_dir)
+    if transaction_lifetime_seconds is None:
+        args = [binary, *args]
+    else:
+        args = [sys.executable, "-m", "runtime.secantusd", "--transaction-lifetime-seconds",
+                str(transaction_lifetime_seconds), *args]
+    proc = spawn("secantusdb", args, log_dir, cwd=ROOT)
     wait_for_port(port, 60, proc.popen, "SecantusDB")
     return proc
 
@@ -211,6 +231,13 @@ class Infrastructure:
     database: str  # "external", "secantusdb"
     idempotent_producer: bool = True
     processes: list[Process] = field(default_factory=list)
+    # what a restart needs (set when this module started the server)
+    data_dir: Path | None = None
+    kafka_port: int | None = None
+    controller_port: int | None = None
+    mongo_port: int | None = None
+    test_commands: bool = False
+    transaction_lifetime_seconds: float | None = None
 
     def env(self) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers, "MONGODB_URI": self.mongodb_uri,
@@ -227,11 +254,14 @@ class Infrastructure:
 
 
 def start_infrastructure(data_dir: Path, *, kafka_port: int | None = None, mongo_port: int | None = None,
-                         prefer: str | None = None, test_commands: bool = False, progress=print) -> Infrastructure:
-    """Start (or find) the broker and the database; ``prefer`` = "tansu" skips Apache Kafka."""
+                         prefer: str | None = None, test_commands: bool = False,
+                         transaction_lifetime_seconds: float | None = None, progress=print) -> Infrastructure:
+    """Start (or find) the broker and the database; ``prefer`` = "tansu" skips Apache Kafka;
+    ``transaction_lifetime_seconds``: SecantusDB's (None: its default, 60 s)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_dir = data_dir / "logs"
-    infra = Infrastructure("", "", "", "")
+    infra = Infrastructure("", "", "", "", data_dir=data_dir, test_commands=test_commands,
+                           transaction_lifetime_seconds=transaction_lifetime_seconds)
     atexit.register(infra.stop)
     try:
         if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
@@ -239,9 +269,11 @@ def start_infrastructure(data_dir: Path, *, kafka_port: int | None = None, mongo
             infra.idempotent_producer = os.environ.get("KAFKA_IDEMPOTENT_PRODUCER", "true").lower() != "false"
         else:
             port = kafka_port or free_port()
+            infra.kafka_port = port
             if prefer != "tansu" and apache_kafka_available():
                 progress("starting Apache Kafka (KRaft, single node)…")
-                infra.processes.append(start_apache_kafka(data_dir, port, free_port(), log_dir, progress))
+                infra.controller_port = free_port()
+                infra.processes.append(start_apache_kafka(data_dir, port, infra.controller_port, log_dir, progress))
                 infra.broker = "apache-kafka"
             else:
                 progress("starting Tansu (Java ≥ 17 and Maven not found, or Tansu preferred)…")
@@ -254,13 +286,57 @@ def start_infrastructure(data_dir: Path, *, kafka_port: int | None = None, mongo
         else:
             port = mongo_port or free_port()
             progress("starting SecantusDB…")
-            infra.processes.append(start_secantus(data_dir, port, log_dir, test_commands=test_commands))
+            infra.mongo_port = port
+            infra.processes.append(start_secantus(data_dir, port, log_dir, test_commands=test_commands,
+                                                  transaction_lifetime_seconds=transaction_lifetime_seconds))
             infra.mongodb_uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
             infra.database = "secantusdb"
     except BaseException:
         infra.stop()
         raise
     return infra
+
+
+def _restart(infra: Infrastructure, names: tuple[str, ...], hard: bool, start) -> Process:
+    """Stop the process of ``infra`` named one of ``names`` and put ``start()``'s in its place."""
+    index = next((i for i, p in enumerate(infra.processes) if p.name in names), None)
+    if index is None:
+        raise RuntimeError(f"{'/'.join(names)} was not started here: it cannot be restarted")
+    old = infra.processes[index]
+    if hard:
+        try:
+            os.killpg(old.popen.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        old.popen.wait(10)
+    else:
+        old.stop()
+    infra.processes[index] = start()
+    return infra.processes[index]
+
+
+def restart_broker(infra: Infrastructure, *, hard: bool = False, timeout: float = 300.0) -> Process:
+    """Stop the broker started by :func:`start_infrastructure` (SIGTERM; SIGKILL with ``hard``) and
+    start it again on the same port and log directory (Apache Kafka keeps its topics; Tansu loses them).
+    ``timeout``: for it to answer again (a restart recovers its logs: minutes on a loaded machine)."""
+    log_dir = infra.data_dir / "logs"
+
+    def start() -> Process:
+        if infra.broker == "apache-kafka":
+            return start_apache_kafka(infra.data_dir, infra.kafka_port, infra.controller_port, log_dir,
+                                      timeout=timeout)
+        return start_tansu(infra.kafka_port, log_dir)
+
+    proc = _restart(infra, ("kafka", "tansu"), hard, start)
+    asyncio.run(_kafka_answers(infra.kafka_bootstrap_servers, timeout))
+    return proc
+
+
+def restart_database(infra: Infrastructure, *, hard: bool = False) -> Process:
+    """Stop SecantusDB (SIGTERM; SIGKILL with ``hard``) and start it again on the same port and files."""
+    return _restart(infra, ("secantusdb",), hard, lambda: start_secantus(
+        infra.data_dir, infra.mongo_port, infra.data_dir / "logs", test_commands=infra.test_commands,
+        transaction_lifetime_seconds=infra.transaction_lifetime_seconds))
 
 
 def start_service(name: str, infra: Infrastructure, log_dir: Path, port: int | None = None,

@@ -473,3 +473,38 @@ async def test_a_commit_whose_records_were_read_already_does_not_cost_the_relay_
     finally:
         relay.stop()
         await task
+
+
+class _ProducerWithLostSequence:
+    """A producer whose broker forgot its sequence numbers (a broker restart): every send fails, for good."""
+
+    def __init__(self) -> None:
+        self.sends = 0
+        self.stopped = False
+
+    async def send(self, *args, **kwargs):
+        from aiokafka.errors import OutOfOrderSequenceNumber
+
+        self.sends += 1
+        raise OutOfOrderSequenceNumber()
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+async def test_a_relay_whose_producer_lost_its_sequence_publishes_with_a_new_one(settings, platform):
+    """make chaos: after a broker restart, a relay failed with OutOfOrderSequenceNumber for minutes, retrying
+    the same producer. It takes a new producer and publishes; the given one is left to its owner."""
+    db, _ = platform
+    broken = _ProducerWithLostSequence()
+    relay = OutboxRelay(db, broken, poll_interval=0.05)  # type: ignore[arg-type]
+    org_id = f"org-{uuid.uuid4().hex[:8]}"
+    record = await _register(db, org_id)
+    task = asyncio.create_task(relay.run())
+    try:
+        records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=1, timeout=30)
+        assert [header(r, "ce_id") for r in records] == [record]
+        assert broken.sends >= 1 and not broken.stopped and relay.own_producer
+    finally:
+        relay.stop()
+        await task

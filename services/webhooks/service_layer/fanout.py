@@ -2,8 +2,9 @@
 whose filters match it (and that existed when the event was committed).
 
 A :class:`runtime.consumer.Consumer` (idempotent by event id, writes committed before the offsets,
-dead letters), starting at the end of the topics: partners receive what happens after they
-subscribe. The message's ``webhook-id`` is the event's CloudEvents id (the partner's idempotency
+dead letters), reading its topics from the beginning: partners receive what happens after they
+subscribe (an event older than the endpoint is skipped by :func:`fan_out`), and a restart never
+skips what was published while the service was down. The message's ``webhook-id`` is the event's CloudEvents id (the partner's idempotency
 key) and its body ``{type, timestamp, data}`` is built from the **validated event model**
 (``event.model_dump``), not from the bytes read: only the contract's fields go out, and the
 contracts carry no personal data (``tests/unit/webhooks`` checks they stay so).
@@ -59,4 +60,7 @@ async def fan_out(event: DomainEvent, tx: Transaction, envelope: CloudEvent) -> 
 
 def fan_out_consumer(name: str = "fan-out") -> FanOut:
     events = registered_events()
-    return FanOut(name, [Subscription(events[t], fan_out) for t in deliverable_types()], from_beginning=False)
+    # From the beginning: the handler keeps only events after the endpoint was created. Starting at the end
+    # ("latest") lost events (make chaos): a partition on which the group had committed nothing yet was
+    # started at its end again after a restart, skipping what was published while the service was down.
+    return FanOut(name, [Subscription(events[t], fan_out) for t in deliverable_types()], from_beginning=True)
