@@ -66,6 +66,7 @@ from contracts.envelope import CloudEvent, EnvelopeError
 from contracts.topics import topic_by_name, topic_for
 from runtime import logging as log_context
 from runtime import metrics
+from runtime.kafka import LOST_SEQUENCE, renewed_producer
 from runtime.mongo import PROCESSED, Database, Transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,8 @@ class Consumer:
     def bind(self, db: Database, producer: AIOKafkaProducer, *, max_attempts: int = 5,
              retry_base: float = 0.2, batch_size: int = 500) -> Consumer:
         self.db = db
-        self.producer = producer
+        self.producer = producer  # the platform's, for dead letters (replaced by one of its own if it breaks)
+        self._own_producer = False
         self.service = db.settings.service_name
         self.group_id = f"{db.settings.mongodb_database}.{self.name}"  # offsets live with the writes
         self.max_attempts = max_attempts
@@ -235,6 +237,8 @@ class Consumer:
         if self._faststream is not None:
             await self._faststream.stop()  # the batch in hand commits through the subscriber's consumer
             self._faststream, self._subscriber = None, None
+        if getattr(self, "_own_producer", False):
+            await self.producer.stop()
 
     async def run(self) -> None:
         """Join the group (retrying while the broker is away), then watch until :meth:`stop`: FastStream's
@@ -426,8 +430,15 @@ class Consumer:
 
     async def _dead_letter(self, record: ConsumerRecord, error: BaseException, attempts: int) -> None:
         dlq = topic_by_name(record.topic).dead_letter.name
-        await self.producer.send_and_wait(dlq, value=record.value, key=record.key,
-                                          headers=dead_letter_headers(record, self.name, error, attempts))
+        headers = dead_letter_headers(record, self.name, error, attempts)
+        try:
+            await self.producer.send_and_wait(dlq, value=record.value, key=record.key, headers=headers)
+        except LOST_SEQUENCE as exc:  # the broker restarted: a producer of this consumer's own, then again
+            log.error("consumer %s: %r writing a dead letter: the broker lost the producer's sequence (it "
+                      "restarted); writing it with a new producer", self.name, exc)
+            self.producer = await renewed_producer(self.db.settings, self.producer, owned=self._own_producer)
+            self._own_producer = True
+            await self.producer.send_and_wait(dlq, value=record.value, key=record.key, headers=headers)
         metrics.DEAD_LETTERS.labels(self.service, self.name, record.topic).inc()
         metrics.MESSAGES_CONSUMED.labels(self.service, self.name, record.topic, "dead_lettered").inc()
         log.error("consumer %s: %s[%d]@%d dead-lettered after %d attempt(s): %s", self.name, record.topic,

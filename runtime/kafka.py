@@ -6,7 +6,7 @@ import logging
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber, TopicAlreadyExistsError
 
 from contracts.topics import Topic, all_topics
 from runtime.settings import Settings
@@ -25,6 +25,25 @@ def make_producer(settings: Settings, **overrides) -> AIOKafkaProducer:
     )
     options.update(overrides)
     return AIOKafkaProducer(**options)
+
+
+# A broker that restarted may have forgotten an idempotent producer's sequence numbers: every send of that
+# producer then fails with this, and no retry of the same producer fixes it (``make chaos`` found it).
+LOST_SEQUENCE = (OutOfOrderSequenceNumber,)
+
+
+async def renewed_producer(settings: Settings, old: AIOKafkaProducer, *, owned: bool) -> AIOKafkaProducer:
+    """A started new producer (a new producer id, sequences from 0) to replace ``old`` after
+    :data:`LOST_SEQUENCE`; ``old`` is stopped if ``owned`` (one made by the caller itself), else left to
+    its owner (the platform's shared producer)."""
+    fresh = make_producer(settings)
+    await fresh.start()
+    if owned:
+        try:
+            await old.stop()
+        except KafkaError as exc:  # a producer in that state may fail to flush
+            log.warning("a replaced Kafka producer did not stop cleanly (%s)", exc)
+    return fresh
 
 
 def topic_request(topic: Topic, settings: Settings) -> NewTopic:

@@ -35,19 +35,18 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
-from aiokafka.errors import KafkaError, OutOfOrderSequenceNumber
+from aiokafka.errors import KafkaError
 
 from contracts.envelope import CloudEvent
 from contracts.topics import topic_for
 from runtime import metrics
-from runtime.kafka import make_producer
+from runtime.kafka import LOST_SEQUENCE, renewed_producer
 from runtime.lease import Lease
 from runtime.mongo import OUTBOX, Database, Transaction, utcnow
 
 log = logging.getLogger(__name__)
 
 # the broker lost this producer's sequence (a broker restart): only a new producer publishes again
-LOST_SEQUENCE = (OutOfOrderSequenceNumber,)
 PENDING, SENT = "pending", "sent"
 LEASE = "outbox_lease"
 SENT_RETENTION = timedelta(days=7)
@@ -184,15 +183,8 @@ class OutboxRelay:
 
     async def renew_producer(self) -> None:
         """Publish with a new producer (a new producer id) from now on. The one the relay was given is
-        left to its owner (the consumers dead-letter with it); one the relay made itself is stopped."""
-        fresh = make_producer(self.db.settings)
-        await fresh.start()
-        old, self.producer = self.producer, fresh
-        if self.own_producer:
-            try:
-                await old.stop()
-            except KafkaError as exc:  # noqa: PERF203 — a producer in that state may fail to flush
-                log.warning("outbox relay: the replaced producer did not stop cleanly (%s)", exc)
+        left to its owner (the platform's); one the relay made itself is stopped."""
+        self.producer = await renewed_producer(self.db.settings, self.producer, owned=self.own_producer)
         self.own_producer = True
 
     async def publish_pending(self, *, mark_later: bool = False) -> int:

@@ -143,3 +143,48 @@ async def test_a_consumer_handles_a_fetch_of_several_partitions_as_one_batch_and
         await consumer.take({a: [record(a, 9), record(a, 10)], b: [record(b, 3)]})
     assert journal == [("seek", 0, 9), ("seek", 3, 3)], \
         "nothing committed ahead of the writes, and the fetch's partitions rewound to its first records"
+
+
+async def test_a_consumer_whose_producer_lost_its_sequence_dead_letters_with_a_new_one(monkeypatch):
+    """After a broker restart the platform's producer may fail every send with OutOfOrderSequenceNumber
+    (make chaos): the consumer writes its dead letter with a producer of its own, and stops it at close."""
+    from types import SimpleNamespace
+
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    from contracts.membership import OrganisationRegistered
+    from runtime.consumer import Consumer, Subscription
+
+    class Producer:
+        def __init__(self, broken: bool):
+            self.broken, self.sent, self.stopped = broken, [], False
+
+        async def send_and_wait(self, topic, **kwargs):
+            if self.broken:
+                raise OutOfOrderSequenceNumber()
+            self.sent.append(topic)
+
+        async def stop(self):
+            self.stopped = True
+
+    shared, fresh = Producer(broken=True), Producer(broken=False)
+    renewals = []
+
+    async def renewed(settings, old, *, owned):
+        renewals.append((old, owned))
+        return fresh
+
+    monkeypatch.setattr("runtime.consumer.renewed_producer", renewed)
+
+    async def project(event, tx, envelope) -> None:
+        pass
+
+    consumer = Consumer("unit-dlq", [Subscription(OrganisationRegistered, project)])
+    consumer.db, consumer.service, consumer.producer = SimpleNamespace(settings=None), "membership", shared
+    consumer._own_producer = False  # noqa: SLF001 — as bind() leaves it
+    record = SimpleNamespace(topic="membership.organisation", partition=0, offset=3, key=b"k", value=b"{}",
+                             headers=[])
+    await consumer._dead_letter(record, ValueError("poison"), 1)  # noqa: SLF001
+    assert fresh.sent == ["membership.organisation.dlq"] and renewals == [(shared, False)]
+    await consumer.close()
+    assert fresh.stopped and not shared.stopped, "its own producer stopped; the platform's left to the platform"
