@@ -179,12 +179,16 @@ def guarded(endpoint, path: str):
     return check_then_call
 
 
-def _query_parameters(dependant) -> dict[str, bool]:
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _query_parameters(dependant, dates: set[str] | None = None) -> dict[str, bool]:
     """The query parameters ``dependant`` and its sub-dependencies declare, each with whether it
     takes several values (a list); a pydantic model declared as ``Query()`` stands for its fields."""
     from fastapi._compat import field_annotation_is_sequence
 
     declared: dict[str, bool] = {}
+    dates = dates if dates is not None else set()
     stack = [dependant]
     while stack:
         current = stack.pop()
@@ -195,8 +199,14 @@ def _query_parameters(dependant) -> dict[str, bool]:
                                  for name, info in annotation.model_fields.items()})
             else:
                 declared[field.alias] = field_annotation_is_sequence(annotation)
+                if _is_date(annotation):
+                    dates.add(field.alias)
         stack.extend(current.dependencies)
     return declared
+
+
+def _is_date(annotation: Any) -> bool:
+    return annotation is date or date in getattr(annotation, "__args__", ())
 
 
 class GuardedRoute(APIRoute):
@@ -214,7 +224,8 @@ class GuardedRoute(APIRoute):
         handle = super().get_route_handler()
         if not self.strict_query:
             return handle
-        declared = _query_parameters(self.dependant)
+        dates: set[str] = set()
+        declared = _query_parameters(self.dependant, dates)
         expected = ", ".join(sorted(declared)) or "none"
 
         async def refuse_unknown_query(request: Request) -> Response:
@@ -227,6 +238,10 @@ class GuardedRoute(APIRoute):
                 elif len(values) > 1 and not declared[name]:
                     errors.append({"type": "too_long", "loc": ("query", name), "input": values,
                                    "msg": f"Given {len(values)} times; this parameter takes one value"})
+                elif name in dates and not all(ISO_DATE.fullmatch(v) for v in values):
+                    # pydantic's lax mode reads a number as a Unix time (`as_of=-7e-223` → 1970-01-01)
+                    errors.append({"type": "date_parsing", "loc": ("query", name), "input": values[0],
+                                   "msg": "Expected a date as YYYY-MM-DD"})
             if errors:
                 raise RequestValidationError(errors)
             return await handle(request)

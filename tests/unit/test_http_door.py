@@ -178,7 +178,7 @@ async def test_unknown_or_repeated_query_parameters_are_a_422_naming_them():
 
     @things.get("", summary="list")
     async def listing(limit: Limit = 10, tag: Annotated[list[str] | None, Query()] = None,
-                      owner: str | None = None, offset: int = Depends(paging)) -> dict:
+                      owner: str | None = None, offset: int = Depends(paging), day: date | None = None) -> dict:
         return {"limit": limit, "tag": tag, "owner": owner, "offset": offset}
 
     app = create_app(_service_with(things), Settings(service_name="procurement"))
@@ -193,4 +193,7 @@ async def test_unknown_or_repeated_query_parameters_are_a_422_naming_them():
         assert "limit, offset, owner, tag" in typo.json()["detail"]
         twice = await client.get("/things", params=[("owner", "a"), ("owner", "b")])
         assert twice.status_code == 422 and [e["field"] for e in twice.json()["errors"]] == ["query.owner"]
+        assert (await client.get("/things", params={"day": "2026-01-05"})).status_code == 200
+        timestamp = await client.get("/things", params={"day": "-7.06e-223"})  # pydantic: 1970-01-01
+        assert timestamp.status_code == 422 and [e["field"] for e in timestamp.json()["errors"]] == ["query.day"]
         assert (await client.get("/healthz", params={"probe": 1})).status_code == 200, "probes stay lenient"
