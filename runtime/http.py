@@ -181,11 +181,80 @@ def guarded(endpoint, path: str):
     return check_then_call
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _query_parameters(dependant, dates: set[str] | None = None) -> dict[str, bool]:
+    """The query parameters ``dependant`` and its sub-dependencies declare, each with whether it
+    takes several values (a list); a pydantic model declared as ``Query()`` stands for its fields."""
+    from fastapi._compat import field_annotation_is_sequence
+
+    declared: dict[str, bool] = {}
+    dates = dates if dates is not None else set()
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        for field in current.query_params:
+            annotation = getattr(field.field_info, "annotation", None)
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                declared.update({info.alias or name: field_annotation_is_sequence(info.annotation)
+                                 for name, info in annotation.model_fields.items()})
+            else:
+                declared[field.alias] = field_annotation_is_sequence(annotation)
+                if _is_date(annotation):
+                    dates.add(field.alias)
+        stack.extend(current.dependencies)
+    return declared
+
+
+def _is_date(annotation: Any) -> bool:
+    return annotation is date or date in getattr(annotation, "__args__", ())
+
+
 class GuardedRoute(APIRoute):
-    """A route whose endpoint refuses hostile input (:func:`refuse_hostile`) before it runs."""
+    """A route whose endpoint refuses hostile input (:func:`refuse_hostile`) before it runs, and
+    whose unknown query parameters are a 422 naming them (``?limt=5`` is a typo, not a default
+    page size; a body's unknown fields are refused the same way, :class:`runtime.api.Body`)."""
 
     def __init__(self, path: str, endpoint, **kwargs: Any) -> None:
         super().__init__(path, guarded(endpoint, path), **kwargs)
+
+    #: Whether unknown or repeated query parameters are refused (the health probes are lenient).
+    strict_query = True
+
+    def get_route_handler(self):
+        handle = super().get_route_handler()
+        if not self.strict_query:
+            return handle
+        dates: set[str] = set()
+        declared = _query_parameters(self.dependant, dates)
+        expected = ", ".join(sorted(declared)) or "none"
+
+        async def refuse_unknown_query(request: Request) -> Response:
+            errors = []
+            for name in dict.fromkeys(request.query_params.keys()):
+                values = request.query_params.getlist(name)
+                if name not in declared:
+                    errors.append({"type": "extra_forbidden", "loc": ("query", name), "input": values[0],
+                                   "msg": f"Unknown query parameter (this operation takes: {expected})"})
+                elif len(values) > 1 and not declared[name]:
+                    errors.append({"type": "too_long", "loc": ("query", name), "input": values,
+                                   "msg": f"Given {len(values)} times; this parameter takes one value"})
+                elif name in dates and not all(ISO_DATE.fullmatch(v) for v in values):
+                    # pydantic's lax mode reads a number as a Unix time (`as_of=-7e-223` → 1970-01-01)
+                    errors.append({"type": "date_parsing", "loc": ("query", name), "input": values[0],
+                                   "msg": "Expected a date as YYYY-MM-DD"})
+            if errors:
+                raise RequestValidationError(errors)
+            return await handle(request)
+
+        return refuse_unknown_query
+
+
+class _OperationsRoute(GuardedRoute):
+    """The operations endpoints (health, metrics, docs): probes and scrapers may add what they like."""
+
+    strict_query = False
 
 
 class BodyLimitMiddleware:
@@ -272,7 +341,7 @@ class ObservabilityMiddleware:
 
 
 def _operations_router() -> APIRouter:
-    router = APIRouter(tags=["operations"], route_class=GuardedRoute)
+    router = APIRouter(tags=["operations"], route_class=_OperationsRoute)
 
     @router.get("/healthz", summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

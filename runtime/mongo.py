@@ -111,9 +111,12 @@ class Transaction:
             except DuplicateKeyError:
                 raise Conflict(conflict or f"{type(aggregate).__name__} {aggregate.id!r} conflicts with another") from None
             if result.matched_count != 1:
+                current = await coll.find_one({"_id": aggregate.id}, {"version": 1}, session=self.session)
+                now = "no longer exists" if current is None else f"is at version {current.get('version')}"
                 raise ConcurrencyConflict(
-                    f"{type(aggregate).__name__} {aggregate.id!r} was changed by someone else "
-                    f"(expected version {expected}); read it again and retry")
+                    f"{type(aggregate).__name__} {aggregate.id!r} was changed by someone else: it {now}, "
+                    f"not {expected} as read; read it again and retry",
+                    current_version=None if current is None else current.get("version"))
         aggregate.version = expected + 1
         self.events.extend(aggregate.pull_events())
 

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 import pytest
 
 from contracts.envelope import CloudEvent
-from runtime.mongo import OUTBOX
-from tests.integration.conftest import bearer, eventually, header, read_topic
+from runtime.errors import ConcurrencyConflict
+from runtime.mongo import OUTBOX, from_document
+from services.membership.adapters.repository import ORGANISATIONS
+from services.membership.domain.organisation import Organisation
+from tests.integration.conftest import bearer, eventually, header, read_topic, unique_siret
 
 pytestmark = pytest.mark.integration
 
@@ -211,7 +215,7 @@ async def test_unknown_ids_get_404(client):
     assert r.status_code == 404
 
 
-async def test_duplicates_and_conflicting_updates_are_rejected(client):
+async def test_duplicates_and_conflicting_updates_are_rejected(client, app):
     r = await client.post("/organisations", json=org_body())
     org_id = r.json()["id"]
     r = await client.post("/organisations", json=org_body(name="Another name, same SIRET"))
@@ -230,17 +234,60 @@ async def test_duplicates_and_conflicting_updates_are_rejected(client):
     assert r.status_code == 422 and problem_fields(r) == ["header.If-Match"]
     assert (await client.get(f"/organisations/{org_id}")).json()["headcount"] == 13
 
-    # two writers racing with the same If-Match: exactly one wins
+    # writers racing with the same If-Match: exactly one wins; the others' transactions, retried
+    # after their write conflict, read the winner's version and are refused with 412 naming it
     results = await asyncio.gather(*(
         client.patch(f"/organisations/{org_id}", json={"commune": commune}, headers={"If-Match": '"2"'})
-        for commune in ("Bagnolet", "Pantin")))
-    assert sorted(r.status_code for r in results) == [200, 412] or sorted(r.status_code for r in results) == [200, 409]
+        for commune in ("Bagnolet", "Pantin", "Romainville")))
+    assert sorted(r.status_code for r in results) == [200, 412, 412], [r.text for r in results]
+    assert all(r.json()["current_version"] == 3 for r in results if r.status_code == 412)
     final = (await client.get(f"/organisations/{org_id}")).json()
     winner = next(r for r in results if r.status_code == 200).json()
     assert final["commune"] == winner["commune"] and final["version"] == 3
+    assert (await outbox_types(app, org_id)).count("organisation-updated") == 2, "one event per winning write"
 
 
-async def test_concurrent_payments_are_all_kept(client):
+async def test_a_stale_if_match_is_refused_naming_the_current_version_and_writes_nothing(client, app):
+    org_id = (await client.post("/organisations", json=org_body(siret=unique_siret()))).json()["id"]
+    r = await client.patch(f"/organisations/{org_id}", json={"headcount": 13}, headers={"If-Match": '"1"'})
+    assert r.status_code == 200 and r.headers["ETag"] == '"2"'
+    before = await outbox_types(app, org_id)
+
+    r = await client.patch(f"/organisations/{org_id}", json={"headcount": 99, "commune": "Pantin"},
+                           headers={"If-Match": '"1"'})
+    assert r.status_code == 412, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["current_version"] == 2 and "version 2" in r.json()["detail"] and "not 1" in r.json()["detail"]
+    after = (await client.get(f"/organisations/{org_id}"))
+    assert after.headers["ETag"] == '"2"'
+    assert (after.json()["headcount"], after.json()["commune"]) == (13, "Montreuil")
+    assert await outbox_types(app, org_id) == before, "a refused write emits no event"
+
+
+async def test_a_save_over_a_version_changed_since_it_was_read_is_a_409_naming_the_current_version(client, app):
+    """The runtime's last guard (``Transaction.save``): an aggregate read before someone else's
+    change committed cannot overwrite it — 409 naming the version now stored, nothing written."""
+    org_id = (await client.post("/organisations", json=org_body(siret=unique_siret()))).json()["id"]
+    db = app.state.platform.db
+    stale = from_document(Organisation, await db[ORGANISATIONS].find_one({"_id": org_id}))  # version 1
+    assert (await client.patch(f"/organisations/{org_id}", json={"headcount": 13})).status_code == 200  # → 2
+    before = await outbox_types(app, org_id)
+
+    stale.update(on=date(2026, 2, 1), commune="Pantin")
+
+    async def save(tx):
+        await tx.save(ORGANISATIONS, stale)
+
+    with pytest.raises(ConcurrencyConflict) as refused:
+        await db.transaction(save)
+    assert refused.value.status == 409 and refused.value.extra["current_version"] == 2
+    assert "version 2" in refused.value.detail and "not 1" in refused.value.detail
+    stored = (await client.get(f"/organisations/{org_id}")).json()
+    assert (stored["version"], stored["headcount"], stored["commune"]) == (2, 13, "Montreuil")
+    assert await outbox_types(app, org_id) == before, "the refused save wrote no event"
+
+
+async def test_concurrent_payments_are_all_kept(client, app):
     org_id = (await client.post("/organisations", json=org_body(headcount=40, annual_budget_cents=300_000_000)))
     org_id = org_id.json()["id"]
     app_id = (await client.post("/applications", json={"organisation_id": org_id, "on": "2026-01-02"})).json()["id"]
@@ -253,10 +300,13 @@ async def test_concurrent_payments_are_all_kept(client):
         client.post(f"/members/{org_id}/payments", json={"year": 2026, "amount_cents": part,
                                                          "payment_id": f"P{i}", "on": "2026-01-20"})
         for i in range(3)))
-    accepted = [r for r in results if r.status_code == 201]
-    assert all(r.status_code in (201, 409) for r in results)
-    member = (await client.get(f"/members/{org_id}")).json()
-    assert len(member["invoices"][0]["payments"]) == len(accepted) >= 1, "no accepted payment is lost"
+    # distinct payments that together stay within the balance commute: none is refused (the loser of
+    # a write conflict is retried on the new state by the transaction, not answered 409), none lost
+    assert [r.status_code for r in results] == [201, 201, 201], [r.text for r in results]
+    invoice = (await client.get(f"/members/{org_id}")).json()["invoices"][0]
+    assert sorted(p["payment_id"] for p in invoice["payments"]) == ["P0", "P1", "P2"]
+    assert sum(p["amount_cents"] for p in invoice["payments"]) == 3 * part
+    assert (await outbox_types(app, org_id)).count("dues-payment-recorded") == 3
 
 
 async def test_statistics_and_good_standing_follow_the_events(client):

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from typing import Annotated
 
 import pytest
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field, ValidationError
 
-from runtime.api import Body, expected, partial
+from runtime.api import Body, Limit, expected, partial
 from runtime.errors import InvalidInput
 from runtime.http import INT64_MAX, INT64_MIN, guarded, refuse_hostile
 
@@ -158,3 +160,40 @@ async def test_an_upload_route_has_its_own_body_limit_and_the_others_keep_the_se
         assert announced.status_code == 413
         assert (await client.post("/things/a/notes", content=b"x" * 3_000)).status_code == 413
         assert (await client.post("/things/a/notes", content=b"x" * 1_000)).status_code == 200
+
+
+async def test_unknown_or_repeated_query_parameters_are_a_422_naming_them():
+    """Found by the fuzzer: ``?limt=5`` or ``?buyer_id=a&buyer_id=b`` were answered 200, the typo
+    ignored and the last value silently kept."""
+    import httpx
+
+    from runtime.api import router
+    from runtime.http import create_app
+    from runtime.settings import Settings
+
+    things = router("/things")  # (its annotations are resolved in this module's globals: imports at the top)
+
+    def paging(offset: int = 0) -> int:  # a dependency's parameters count as declared
+        return offset
+
+    @things.get("", summary="list")
+    async def listing(limit: Limit = 10, tag: Annotated[list[str] | None, Query()] = None,
+                      owner: str | None = None, offset: int = Depends(paging), day: date | None = None) -> dict:
+        return {"limit": limit, "tag": tag, "owner": owner, "offset": offset}
+
+    app = create_app(_service_with(things), Settings(service_name="procurement"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        ok = await client.get("/things", params=[("limit", 5), ("tag", "a"), ("tag", "b"), ("owner", "x"),
+                                                 ("offset", 2)])
+        assert ok.status_code == 200, ok.text
+        assert ok.json() == {"limit": 5, "tag": ["a", "b"], "owner": "x", "offset": 2}
+        typo = await client.get("/things", params={"limt": 5, "limit": 3})
+        assert typo.status_code == 422
+        assert [e["field"] for e in typo.json()["errors"]] == ["query.limt"]
+        assert "limit, offset, owner, tag" in typo.json()["detail"]
+        twice = await client.get("/things", params=[("owner", "a"), ("owner", "b")])
+        assert twice.status_code == 422 and [e["field"] for e in twice.json()["errors"]] == ["query.owner"]
+        assert (await client.get("/things", params={"day": "2026-01-05"})).status_code == 200
+        timestamp = await client.get("/things", params={"day": "-7.06e-223"})  # pydantic: 1970-01-01
+        assert timestamp.status_code == 422 and [e["field"] for e in timestamp.json()["errors"]] == ["query.day"]
+        assert (await client.get("/healthz", params={"probe": 1})).status_code == 200, "probes stay lenient"

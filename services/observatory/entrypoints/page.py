@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from contracts.base import EARLIEST_YEAR, LATEST_YEAR
 from reference import geo, shapes
-from runtime.api import READ, PlatformDep, router, today
+from runtime.api import ONE, READ, PlatformDep, router, today
 from runtime.auth import READER, allow, staff
 from runtime.errors import NotFound
 from services.observatory.domain.charts import REGION
@@ -193,7 +193,7 @@ async def territories(year: Year, platform: PlatformDep, as_of: AsOf = None,
 
 
 @data.get("/maps/departements.geojson", response_class=JSONResponse, dependencies=[reads],
-          responses={**READ, 200: {"content": {"application/geo+json": {}},
+          responses={**ONE, 200: {"content": {"application/geo+json": {}},
                                    "description": "A GeoJSON FeatureCollection (WGS84; properties code, name, "
                                                   "region)"}},
           summary="The boundaries of a region's départements (Natural Earth, shipped with the platform)")
