@@ -928,7 +928,7 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
                                         letter.headers)
                 repaired.append(letter)
             err.print(f"replaying {len(repaired)} poisoned originals…")
-            replayed = await replay(settings, repaired)
+            replayed = len(await replay(settings, repaired, by="make chaos"))
             unsettled += (await quiesce(stack, offsets, mongo))[1]
             after = await read_dead_letters(settings, dlq_topics)
             readers = {g for n in SERVICES for g, topics in groups_of(n).items() if POISON_TOPIC in topics}

@@ -91,7 +91,8 @@ async def test_bodies_over_the_configured_size_get_413(infrastructure):
 async def test_the_platform_runs_without_http_and_commands_join_a_given_transaction(infrastructure):
     settings = service_settings(infrastructure, "membership")
     async with running(service("membership"), settings) as platform:
-        assert not hasattr(platform, "app") and [c.name for c in platform.consumers] == ["yearly-statistics", "board-seats"]
+        assert not hasattr(platform, "app") and [c.name for c in platform.consumers] == [
+            c.name for c in service("membership").consumers()] and "yearly-statistics" in [c.name for c in platform.consumers]
         commands = platform.commands
         org = await commands.register_organisation({k: v for k, v in ORG.items() if k != "on"},
                                                    on=date(2026, 1, 5))
