@@ -122,8 +122,10 @@ def shell(year: int) -> str:
 
 @page.get("/reports/{year}/page", response_class=HTMLResponse, include_in_schema=False,
           summary="The report's web page (no data in it: its script fetches the report with a bearer token)")
-async def report_page(year: Year) -> HTMLResponse:
-    return HTMLResponse(shell(year), headers=SECURITY_HEADERS)
+async def report_page(year: Year, as_of: Annotated[date | None, Query(
+        description="The report as of this date (YYYY-MM-DD): read by the page's script, which asks the API "
+                    "for it")] = None) -> HTMLResponse:
+    return HTMLResponse(shell(year), headers=SECURITY_HEADERS)  # the shell is the same for every date
 
 
 @page.get("/static/observatory/{name}", include_in_schema=False, summary="The page's static files (no data)")
