@@ -80,7 +80,6 @@ REFETCH_AFTER = 1.0  # seconds before a fetch that could not be written is fetch
 GRACEFUL_STOP = 10.0  # seconds a batch in hand may take to finish when the service stops
 
 
-
 class _FastStreamNoise(logging.Filter):
     """Drops two lines FastStream writes on every start and stop that say nothing here: the platform
     creates its topics itself (:func:`runtime.kafka.ensure_topics`), and a task callback ran."""
@@ -135,8 +134,8 @@ class Consumer:
                 raise ValueError(f"consumer {name!r} subscribes twice to {sub.event.event_type}")
             self.handlers[sub.event.event_type] = sub.handler
         self.topics = sorted({topic_for(t).name for t in self.handlers})
-        self._stopping = False
-        self._stopped = asyncio.Event()
+        self._stopped = asyncio.Event()  # set by stop()
+        self._own_producer = False  # whether self.producer is this consumer's own (made after the platform's broke)
         self._faststream: KafkaBroker | None = None
         self._subscriber: Any = None  # FastStream's batch subscriber; its .consumer is the aiokafka consumer
         self._committed: dict[TopicPartition, int] = {}  # this process's last commit per partition
@@ -148,7 +147,6 @@ class Consumer:
              retry_base: float = 0.2, batch_size: int = 500) -> Consumer:
         self.db = db
         self.producer = producer  # the platform's, for dead letters (replaced by one of its own if it breaks)
-        self._own_producer = False
         self.service = db.settings.service_name
         self.group_id = f"{db.settings.mongodb_database}.{self.name}"  # offsets live with the writes
         self.max_attempts = max_attempts
@@ -202,7 +200,7 @@ class Consumer:
 
     async def _join(self) -> None:
         delay = 1.0
-        while self._faststream is None and not self._stopping:
+        while self._faststream is None and not self._stopped.is_set():
             try:
                 await self.start()
             except (KafkaError, OSError) as exc:  # the broker is away: the API serves meanwhile
@@ -212,7 +210,6 @@ class Consumer:
                 delay = min(delay * 2, 30.0)
 
     def stop(self) -> None:
-        self._stopping = True
         self._stopped.set()
 
     async def wait_assigned(self, timeout: float = 60.0) -> None:
@@ -237,7 +234,7 @@ class Consumer:
         if self._faststream is not None:
             await self._faststream.stop()  # the batch in hand commits through the subscriber's consumer
             self._faststream, self._subscriber = None, None
-        if getattr(self, "_own_producer", False):
+        if self._own_producer:
             await self.producer.stop()
 
     async def run(self) -> None:

@@ -184,13 +184,14 @@ def guarded(endpoint, path: str):
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _query_parameters(dependant, dates: set[str] | None = None) -> dict[str, bool]:
+def _query_parameters(dependant) -> tuple[dict[str, bool], set[str]]:
     """The query parameters ``dependant`` and its sub-dependencies declare, each with whether it
-    takes several values (a list); a pydantic model declared as ``Query()`` stands for its fields."""
+    takes several values (a list), and the names of those that are dates; a pydantic model declared
+    as ``Query()`` stands for its fields."""
     from fastapi._compat import field_annotation_is_sequence
 
     declared: dict[str, bool] = {}
-    dates = dates if dates is not None else set()
+    dates: set[str] = set()
     stack = [dependant]
     while stack:
         current = stack.pop()
@@ -204,7 +205,7 @@ def _query_parameters(dependant, dates: set[str] | None = None) -> dict[str, boo
                 if _is_date(annotation):
                     dates.add(field.alias)
         stack.extend(current.dependencies)
-    return declared
+    return declared, dates
 
 
 def _is_date(annotation: Any) -> bool:
@@ -226,8 +227,7 @@ class GuardedRoute(APIRoute):
         handle = super().get_route_handler()
         if not self.strict_query:
             return handle
-        dates: set[str] = set()
-        declared = _query_parameters(self.dependant, dates)
+        declared, dates = _query_parameters(self.dependant)
         expected = ", ".join(sorted(declared)) or "none"
 
         async def refuse_unknown_query(request: Request) -> Response:

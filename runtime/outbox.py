@@ -46,7 +46,6 @@ from runtime.mongo import OUTBOX, Database, Transaction, utcnow
 
 log = logging.getLogger(__name__)
 
-# the broker lost this producer's sequence (a broker restart): only a new producer publishes again
 PENDING, SENT = "pending", "sent"
 LEASE = "outbox_lease"
 SENT_RETENTION = timedelta(days=7)

@@ -181,7 +181,6 @@ async def test_a_consumer_whose_producer_lost_its_sequence_dead_letters_with_a_n
 
     consumer = Consumer("unit-dlq", [Subscription(OrganisationRegistered, project)])
     consumer.db, consumer.service, consumer.producer = SimpleNamespace(settings=None), "membership", shared
-    consumer._own_producer = False  # noqa: SLF001 — as bind() leaves it
     record = SimpleNamespace(topic="membership.organisation", partition=0, offset=3, key=b"k", value=b"{}",
                              headers=[])
     await consumer._dead_letter(record, ValueError("poison"), 1)  # noqa: SLF001
