@@ -105,8 +105,8 @@ from runtime.rebuild import DatabaseView, Replay, log_offsets, throwaway_consume
 from runtime.service import service
 from runtime.settings import Settings
 from runtime.siret import with_check_digit
-from runtime.stack import (Infrastructure, Process, free_port, restart_broker, restart_database,
-                           start_infrastructure, start_service)
+from runtime.stack import (TRANSACTION_LIFETIME_SECONDS, Infrastructure, Process, free_port, restart_broker,
+                           restart_database, start_infrastructure, start_service)
 
 err = Console(stderr=True)
 SERVICES = ("membership", "events", "procurement", "observatory", "webhooks")
@@ -160,7 +160,7 @@ class Running:
 class Stack:
     """The broker, the database and one process per service, each of which can be killed and started again."""
 
-    def __init__(self, data_dir: Path, *, transaction_lifetime: float | None, prefer: str | None) -> None:
+    def __init__(self, data_dir: Path, *, transaction_lifetime: float, prefer: str | None) -> None:
         self.data_dir = data_dir
         self.log_dir = data_dir / "logs"
         self.infra: Infrastructure = start_infrastructure(
@@ -1046,8 +1046,8 @@ def main(events: int = typer.Option(10_000, help="Domain events the workload's a
          seed: int = typer.Option(12, help="Seed of the workload and of the faults."),
          poison: int = typer.Option(10, help="Poison messages (half not CloudEvents, half invalid payloads)."),
          hard_restarts: bool = typer.Option(False, help="SIGKILL (not SIGTERM) the broker and the database."),
-         transaction_lifetime: float = typer.Option(0.0, help="SecantusDB's transaction lifetime in seconds (0: "
-                                                              "its default, 60 s)."),
+         transaction_lifetime: float = typer.Option(TRANSACTION_LIFETIME_SECONDS,
+                                                    help="SecantusDB's idle-transaction lifetime in seconds."),
          recovery_limit: float = typer.Option(15.0, help="Seconds a killed service has to be ready and caught up."),
          min_kills: int = typer.Option(1, help="SIGKILLs at least (the workload goes on past --events until then)."),
          broker: str = typer.Option("", help="tansu: Tansu even where Apache Kafka can run."),
@@ -1055,14 +1055,14 @@ def main(events: int = typer.Option(10_000, help="Domain events the workload's a
     """Faults across services on the embedded stack (see the module's docstring)."""
     data_dir = Path(tempfile.mkdtemp(prefix="cress-chaos-"))
     err.print(f"starting the embedded stack in {data_dir}…")
-    stack = Stack(data_dir, transaction_lifetime=transaction_lifetime or None, prefer=broker or None)
+    stack = Stack(data_dir, transaction_lifetime=transaction_lifetime, prefer=broker or None)
     try:
         for name in SERVICES:
             err.print(f"starting {name} on port {stack.services[name].port}…")
             stack.start(name)
         asyncio.run(wait_all_ready(stack))
         print(f"broker: {stack.infra.broker}; database: {stack.infra.database} (transaction lifetime "
-              f"{transaction_lifetime or 60:g} s); cpus={os.cpu_count()} loadavg={os.getloadavg()[0]:.2f}; "
+              f"{transaction_lifetime:g} s); cpus={os.cpu_count()} loadavg={os.getloadavg()[0]:.2f}; "
               f"events={events} lanes={lanes} registrations={registrations} kill_every={kill_every:g} s "
               f"seed={seed} poison={poison}", flush=True)
         figures = asyncio.run(run(stack, events=events, lanes=lanes, registrations=registrations,

@@ -172,6 +172,7 @@ class Consumer:
             *(KafkaTopic(t, declare=False) for t in self.topics), batch=True, group_id=self.group_id,
             max_records=self.batch_size, batch_timeout_ms=FETCH_WAIT_MS, ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest" if self.from_beginning else "latest",
+            group_instance_id=settings.kafka_group_instance, session_timeout_ms=settings.kafka_session_timeout_ms,
             decoder=_records, title=f"{self.service}:{self.name}")
 
         async def fetched(records: SkipValidation[Any]) -> None:  # one getmany: every partition's records

@@ -8,7 +8,7 @@ command line (every flag of ``secantusd-py``) with that argument added::
 
     python -m runtime.secantusd --transaction-lifetime-seconds 10 --port 27017 --storage-path data/mongo
 
-:func:`runtime.stack.start_secantus` uses it when given ``transaction_lifetime_seconds``.
+:func:`runtime.stack.start_secantus` always starts SecantusDB through it (:data:`runtime.stack.TRANSACTION_LIFETIME_SECONDS`).
 """
 from __future__ import annotations
 

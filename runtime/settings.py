@@ -31,6 +31,17 @@ class Settings(BaseSettings):
     kafka_min_insync_replicas: int | None = Field(
         None, ge=1, description="min.insync.replicas of the topics created (with acks=all, a write needs that many "
                                 "replicas); unset: the brokers' default. At most the replication factor.")
+    kafka_group_instance: str | None = Field(
+        None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$",
+        description="A name for this process that stays the same across its restarts and differs from every other "
+                    "running instance of the service (e.g. membership-1): its consumers then join their groups as "
+                    "static members (Kafka's group.instance.id, KIP-345), and a process restarted after a crash "
+                    "takes its partitions back at once instead of waiting for the dead one's session to expire. "
+                    "Two running processes with one name fence each other. Unset: dynamic membership.")
+    kafka_session_timeout_ms: int = Field(
+        10_000, ge=6_000, le=300_000,
+        description="How long a consumer group waits for a silent member (a dead process) before handing its "
+                    "partitions to the others (Kafka's session.timeout.ms, within the brokers' 6 s–5 min).")
 
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/?directConnection=true")
     mongodb_database: str | None = Field(None, description="Defaults to the service name.")

@@ -12,11 +12,12 @@ Broker, first that applies:
    its data does not survive a restart; no idempotent producer).
 
 Database: ``MONGODB_URI`` if set; else SecantusDB (PyPI SecantusDB) as its own process, on
-WiredTiger files in the data folder. Its transaction lifetime (how long an idle transaction of a
-dead client holds its locks before the server aborts it; SecantusDB's default is 60 s, mongod's
-``transactionLifetimeLimitSeconds``) is a constructor argument of its Python API only, not a flag
-of ``secantusd-py``: ``transaction_lifetime_seconds`` starts it through :mod:`runtime.secantusd`
-instead, which passes it on.
+WiredTiger files in the data folder, with an idle-transaction lifetime of
+:data:`TRANSACTION_LIFETIME_SECONDS` (how long a transaction of a dead client holds its locks before the
+server aborts it). SecantusDB's default, like mongod's ``transactionLifetimeLimitSeconds``, is 60 s:
+a full ``make chaos`` run on a quiet machine saw a service SIGKILLed inside a transaction hold up its
+own restarted consumer for 60 s, twice in five minutes. The lifetime is a constructor argument of
+SecantusDB's Python API only, not a flag of ``secantusd-py``: :mod:`runtime.secantusd` passes it on.
 
 :func:`restart_broker` and :func:`restart_database` stop (SIGTERM, or SIGKILL with ``hard``) and
 start again the broker or the database this module started, on the same port and data
@@ -43,6 +44,10 @@ import typer
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
+# SecantusDB aborts a transaction idle for this long (its statements stopped: the client died). Ten
+# seconds is far above the pauses between a live transaction's statements, and lets a service SIGKILLed
+# inside a transaction be running again with its consumers caught up within the 15 s of issue 12.
+TRANSACTION_LIFETIME_SECONDS = 10.0
 
 
 def cache_dir() -> Path:
@@ -202,20 +207,16 @@ async def _kafka_answers(bootstrap: str, timeout: float) -> None:
 
 
 def start_secantus(data_dir: Path, port: int, log_dir: Path, *, test_commands: bool = False,
-                   transaction_lifetime_seconds: float | None = None) -> Process:
-    """SecantusDB on ``data_dir/mongo``; ``transaction_lifetime_seconds`` (None: its default, 60 s) goes
-    through :mod:`runtime.secantusd` (the daemon has no flag for it)."""
-    binary = shutil.which("secantusd-py") or str(Path(sys.executable).parent / "secantusd-py")
+                   transaction_lifetime_seconds: float = TRANSACTION_LIFETIME_SECONDS) -> Process:
+    """SecantusDB on ``data_dir/mongo``; ``transaction_lifetime_seconds`` goes through
+    :mod:`runtime.secantusd` (the daemon has no flag for it)."""
     storage = data_dir / "mongo"
     storage.mkdir(parents=True, exist_ok=True)
     args = ["--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage), "--log-level", "WARNING"]
     if test_commands:
         args.append("--enable-test-commands")
-    if transaction_lifetime_seconds is None:
-        args = [binary, *args]
-    else:
-        args = [sys.executable, "-m", "runtime.secantusd", "--transaction-lifetime-seconds",
-                str(transaction_lifetime_seconds), *args]
+    args = [sys.executable, "-m", "runtime.secantusd", "--transaction-lifetime-seconds",
+            str(transaction_lifetime_seconds), *args]
     proc = spawn("secantusdb", args, log_dir, cwd=ROOT)
     wait_for_port(port, 60, proc.popen, "SecantusDB")
     return proc
@@ -237,7 +238,7 @@ class Infrastructure:
     controller_port: int | None = None
     mongo_port: int | None = None
     test_commands: bool = False
-    transaction_lifetime_seconds: float | None = None
+    transaction_lifetime_seconds: float = TRANSACTION_LIFETIME_SECONDS
 
     def env(self) -> dict[str, str]:
         return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers, "MONGODB_URI": self.mongodb_uri,
@@ -255,9 +256,10 @@ class Infrastructure:
 
 def start_infrastructure(data_dir: Path, *, kafka_port: int | None = None, mongo_port: int | None = None,
                          prefer: str | None = None, test_commands: bool = False,
-                         transaction_lifetime_seconds: float | None = None, progress=print) -> Infrastructure:
+                         transaction_lifetime_seconds: float = TRANSACTION_LIFETIME_SECONDS,
+                         progress=print) -> Infrastructure:
     """Start (or find) the broker and the database; ``prefer`` = "tansu" skips Apache Kafka;
-    ``transaction_lifetime_seconds``: SecantusDB's (None: its default, 60 s)."""
+    ``transaction_lifetime_seconds``: SecantusDB's idle-transaction lifetime."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_dir = data_dir / "logs"
     infra = Infrastructure("", "", "", "", data_dir=data_dir, test_commands=test_commands,
@@ -345,7 +347,10 @@ def start_service(name: str, infra: Infrastructure, log_dir: Path, port: int | N
     from runtime.service import service
 
     port = port or service(name).port
-    env = {**infra.env(), "SERVICE_NAME": name, "HTTP_PORT": str(port), **(extra_env or {})}
+    # one process per port on this machine, and the same port when it is started again: a stable name for
+    # the consumers' static membership (a restarted service takes its partitions back at once)
+    env = {**infra.env(), "SERVICE_NAME": name, "HTTP_PORT": str(port),
+           "KAFKA_GROUP_INSTANCE": f"{name}@{socket.gethostname()}:{port}", **(extra_env or {})}
     proc = spawn(name, [sys.executable, "-m", "uvicorn", "--factory", "runtime.http:app_from_environment",
                         "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--timeout-keep-alive", "30"],
                  log_dir, env=env, cwd=ROOT)

@@ -422,12 +422,27 @@ def test_kafka_is_a_single_kraft_node_without_topic_auto_creation(compose: dict[
             assert environment_of(service)["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
 
 
+# mongod aborts a transaction this many seconds after it started (transactionLifetimeLimitSeconds; 60 by
+# default): a service killed inside a transaction must not hold its documents for a minute (issue 12; the
+# embedded stack's SecantusDB has runtime.stack.TRANSACTION_LIFETIME_SECONDS, counted from the last use).
+MONGO_TRANSACTION_LIFETIME_S = 15
+
+
+def transaction_lifetime(command: list[str]) -> int | None:
+    """mongod's ``transactionLifetimeLimitSeconds`` in a command line (None: its default, 60 s)."""
+    for flag, value in zip(command, command[1:]):
+        if flag == "--setParameter" and value.startswith("transactionLifetimeLimitSeconds="):
+            return int(value.partition("=")[2])
+    return None
+
+
 def test_mongo_is_a_single_node_replica_set(compose: dict[str, Any],
                                             app_services: dict[str, dict[str, Any]]) -> None:
     mongo = compose["services"]["mongo"]
     command = mongo["command"] if isinstance(mongo["command"], list) else shlex.split(mongo["command"])
     assert command[command.index("--replSet") + 1] == "rs0"
     assert "--bind_ip_all" in command
+    assert transaction_lifetime(command) == MONGO_TRANSACTION_LIFETIME_S
     check = " ".join(map(str, mongo["healthcheck"]["test"]))
     assert "rs.initiate" in check and "_id:'rs0'" in check and "mongo:27017" in check
     for name, svc in app_services.items():
@@ -528,6 +543,7 @@ def test_production_mongo_is_a_three_member_replica_set_initiated_once(productio
     for name, svc in members.items():
         command = command_of(svc)
         assert command[command.index("--replSet") + 1] == "rs0" and "--bind_ip_all" in command, name
+        assert transaction_lifetime(command) == MONGO_TRANSACTION_LIFETIME_S, name
         assert svc["image"] == "mongo:7", name
         assert (svc.get("healthcheck") or {}).get("test"), f"{name}: the init container waits for its health"
     inits = {name: svc for name, svc in production["services"].items()

@@ -27,6 +27,9 @@ from asgi_lifespan import LifespanManager
 
 from runtime.auth import issue_token
 from runtime.http import create_app
+from runtime.kafka import ensure_topics, make_producer
+from runtime.mongo import Database
+from runtime.outbox import ensure_outbox_indexes
 from runtime.service import service
 from runtime.settings import Settings
 from runtime.siret import with_check_digit
@@ -93,6 +96,20 @@ async def client_of(application, settings: Settings, *roles: str) -> AsyncIterat
 @pytest.fixture
 def settings(infrastructure: Infrastructure) -> Settings:
     return service_settings(infrastructure, "membership")
+
+
+@pytest.fixture
+async def platform(settings: Settings):
+    """The backbone without a service: the catalogue's topics, the database with the outbox's indexes, a
+    started producer."""
+    await ensure_topics(settings)
+    db = Database(settings)
+    await ensure_outbox_indexes(db)
+    producer = make_producer(settings)
+    await producer.start()
+    yield db, producer
+    await producer.stop()
+    await db.close()
 
 
 def bearer(settings: Settings, *roles: str) -> dict[str, str]:

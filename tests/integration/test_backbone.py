@@ -19,9 +19,9 @@ from contracts.envelope import CloudEvent
 from contracts.membership import OrganisationRegistered
 from runtime.consumer import Consumer, Subscription
 from runtime.deadletters import read_dead_letters
-from runtime.kafka import ensure_topics, make_producer
+from runtime.kafka import make_producer
 from runtime.mongo import OUTBOX, PROCESSED, Database
-from runtime.outbox import OutboxRelay, ensure_outbox_indexes
+from runtime.outbox import OutboxRelay
 from runtime.stack import ROOT
 from services.membership.domain import Organisation
 from tests.integration.conftest import caught_up, committed_offsets, eventually, header, read_topic
@@ -35,18 +35,6 @@ def organisation(org_id: str) -> Organisation:
                                  legal_form="association", departement="75", commune="Paris",
                                  sector="économie circulaire", headcount=8, annual_budget_cents=45_000_000,
                                  on=date(2026, 3, 2))
-
-
-@pytest.fixture
-async def platform(settings):
-    await ensure_topics(settings)
-    db = Database(settings)
-    await ensure_outbox_indexes(db)
-    producer = make_producer(settings)
-    await producer.start()
-    yield db, producer
-    await producer.stop()
-    await db.close()
 
 
 @asynccontextmanager

@@ -14,12 +14,13 @@ import os
 import pytest
 
 from bench.chaos import SERVICES, Stack, run, wait_all_ready
+from runtime.stack import TRANSACTION_LIFETIME_SECONDS
 
 pytestmark = pytest.mark.integration
 
 
 async def test_faults_across_services_lose_nothing_and_apply_nothing_twice(tmp_path):
-    stack = await asyncio.to_thread(Stack, tmp_path, transaction_lifetime=10.0,
+    stack = await asyncio.to_thread(Stack, tmp_path, transaction_lifetime=TRANSACTION_LIFETIME_SECONDS,
                                     prefer=os.environ.get("CRESS_TEST_BROKER"))
     try:
         for name in SERVICES:

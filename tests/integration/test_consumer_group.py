@@ -4,6 +4,8 @@ the group's committed offsets — every event applied exactly once, none lost (r
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import uuid
 from datetime import date
 
@@ -12,9 +14,9 @@ import pytest
 from contracts.envelope import CloudEvent
 from contracts.membership import OrganisationRegistered
 from runtime.consumer import Consumer, Subscription
-from runtime.kafka import ensure_topics, make_producer
-from runtime.mongo import PROCESSED, Database
-from runtime.outbox import ensure_outbox_indexes
+from runtime.kafka import ensure_topics
+from runtime.mongo import PROCESSED
+from runtime.stack import ROOT
 from services.membership.domain import Organisation
 from tests.integration.conftest import eventually
 
@@ -38,12 +40,8 @@ async def publish(producer, run: str, count: int, start: int = 0, event_ids: set
     return ids
 
 
-async def test_two_instances_share_the_partitions_and_one_takes_over_when_the_other_leaves(settings):
-    await ensure_topics(settings)
-    db = Database(settings)
-    await ensure_outbox_indexes(db)
-    producer = make_producer(settings)
-    await producer.start()
+async def test_two_instances_share_the_partitions_and_one_takes_over_when_the_other_leaves(platform):
+    db, producer = platform
     run = f"grp-{uuid.uuid4().hex[:8]}"
     applied: dict[str, list[str]] = {"a": [], "b": []}
     event_ids: set[str] = set()
@@ -93,5 +91,41 @@ async def test_two_instances_share_the_partitions_and_one_takes_over_when_the_ot
             consumer.stop()
             await task
             await consumer.close()
-        await producer.stop()
-        await db.close()
+
+
+async def test_a_restarted_static_member_takes_its_partitions_back_without_waiting_for_its_dead_session(settings):
+    """A service process killed and started again under the same KAFKA_GROUP_INSTANCE (the embedded stack
+    names each process by its port) is the same static member: the group hands it its partitions at once.
+    A dynamic member would wait until the dead one's session expired: 45 s here, beyond the wait below."""
+    await ensure_topics(settings)
+    group = f"static-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+           "KAFKA_IDEMPOTENT_PRODUCER": str(settings.kafka_idempotent_producer).lower(),
+           "MONGODB_URI": settings.mongodb_uri, "MONGODB_DATABASE": settings.mongodb_database,
+           "SERVICE_NAME": "membership", "KAFKA_GROUP_INSTANCE": f"{group}-1", "KAFKA_SESSION_TIMEOUT_MS": "45000"}
+    lines: dict[str, list[str]] = {}
+
+    async def member(name: str) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.integration.group_member", group,
+                                                    env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+        lines[name] = []
+
+        async def read() -> None:
+            async for line in proc.stdout:
+                lines[name].append(line.decode().strip())
+        asyncio.get_running_loop().create_task(read())
+        return proc
+
+    first = await member("first")
+    second = None
+    try:
+        await eventually(lambda: "assigned 6" in lines["first"], timeout=90)
+        first.kill()  # SIGKILL: no LeaveGroup, its session stays open on the broker
+        await first.wait()
+        second = await member("second")
+        await eventually(lambda: "assigned 6" in lines["second"], timeout=30)
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.returncode is None:
+                proc.kill()
+                await proc.wait()

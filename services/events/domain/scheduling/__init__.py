@@ -28,9 +28,23 @@ from .model import (
     Unscheduled,
     UnscheduledReason,
 )
-from .replan import replan
-from .solver import schedule
 from .validation import SchedulingInputError, validate
+
+
+def __getattr__(name: str):
+    """``schedule`` and ``replan`` load the solver (OR-Tools, which brings pandas) on first use: about
+    a quarter of the events service's start-up, which a restarted service should not pay before it
+    answers (issue 12: recovery after a SIGKILL within 15 s). The module is named ``replanning`` so that
+    importing it never sets the package's ``replan`` to a module."""
+    if name == "schedule":
+        from .solver import schedule as found
+    elif name == "replan":
+        from .replanning import replan as found
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = found
+    return found
+
 
 __all__ = [
     "MAX_PRIORITY", "AgendaEntry", "LockedMeeting", "Meeting", "MeetingRequest", "Participant",
