@@ -97,18 +97,25 @@ async def test_two_instances_share_commands_the_relay_lease_and_the_consumer_gro
     admin = AIOKafkaAdminClient(bootstrap_servers=infrastructure.kafka_bootstrap_servers, request_timeout_ms=15000)
     await admin.start()
     started: list[Instance] = []
+    t0 = asyncio.get_running_loop().time()
+
+    def stage(what: str) -> None:  # pytest -s: where the time goes
+        print(f"  +{asyncio.get_running_loop().time() - t0:.0f} s {what}")
+
     try:
         for index in range(2):
             started.append(Instance(index, infrastructure, settings, tmp_path / "logs"))
         for instance in started:
-            await asyncio.to_thread(wait_ready, instance.port, 90, instance.proc)
+            await asyncio.to_thread(wait_ready, instance.port, 240, instance.proc)
 
         # consumer groups: both instances are members of each, and share the partitions
         async def both_members():
             found = {g: await members(admin, g) for g in groups}
             return found if all(len(m) == 2 for m in found.values()) else None
 
+        stage("both instances ready")
         shares = await eventually(both_members, timeout=90, interval=0.5)
+        stage("both instances members of every group")
         assert all(all(parts) for parts in shares.values()), f"a member without partitions: {shares}"
 
         # HTTP: every step of a command's life on the other instance than the step before
@@ -134,6 +141,7 @@ async def test_two_instances_share_commands_the_relay_lease_and_the_consumer_gro
         for instances in ((started[0], started[1]), (started[1], started[0]), (started[0], started[1])):
             await onboard(*instances)
 
+        stage("three admissions across the instances")
         # one relay publishes at a time: the lease's holder; the other instance published nothing
         lease = await eventually(lambda: db[LEASE].find_one({"_id": "relay"}), timeout=30)
         holder = next(i for i in started if lease["owner"].rsplit(":", 2)[1] == str(i.pid))
@@ -148,6 +156,7 @@ async def test_two_instances_share_commands_the_relay_lease_and_the_consumer_gro
         for group, topics in groups.items():
             await caught_up(settings, group, topics, timeout=60)
 
+        stage("published by the holder alone, groups caught up")
         # a stream of registrations over both instances; the relay's holder SIGKILLed in its middle
         acknowledged: list[str] = []
         lost_answers = 0
@@ -192,6 +201,7 @@ async def test_two_instances_share_commands_the_relay_lease_and_the_consumer_gro
         turns = iter(range(40))
         await asyncio.gather(*(lane(turns) for _ in range(4)))
         assert killed.is_set() and len(acknowledged) == 40
+        stage("40 registrations acknowledged, the holder killed among them")
 
         # the other instance took the lease over and published every acknowledged command's event
         taken = await eventually(lambda: db[LEASE].find_one({"_id": "relay", "owner": {"$regex": f":{other.pid}:"}}),
@@ -205,6 +215,7 @@ async def test_two_instances_share_commands_the_relay_lease_and_the_consumer_gro
               f"{len(on_the_log)} on the log")
         assert wanted - on_the_log == set(), f"acknowledged, not on the log: {sorted(wanted - on_the_log)}"
         assert await other.published() > 0
+        stage("the survivor holds the lease and published the rest")
 
         # the consumer groups: the dead member leaves, the other owns every partition and consumes the rest
         async def one_member():
@@ -212,11 +223,13 @@ async def test_two_instances_share_commands_the_relay_lease_and_the_consumer_gro
             return found if all(len(m) == 1 for m in found.values()) else None
 
         alone = await eventually(one_member, timeout=90, interval=0.5)
+        stage("the survivor alone in every group")
         for group, [parts] in alone.items():
             assert len(parts) == sum(len(shares_of) for shares_of in shares[group]), (group, parts, shares[group])
         await onboard(other)  # events its groups read, published and consumed by the survivor alone
         for group, topics in groups.items():
             await caught_up(settings, group, topics, timeout=90)
+        stage("the survivor consumed what came next")
     finally:
         for instance in started:
             await instance.close()
