@@ -22,8 +22,9 @@ install: $(STAMP)  # and the browser of the observatory page's tests, where it i
 	    exit 1; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium; }
 
-run: install
-	$(PY) -m runtime.stack run
+INSTANCES ?= 1
+run: install  # make run INSTANCES=2: each service twice (ports 8001, 8101…), one database, the same consumer groups
+	$(PY) -m runtime.stack run --instances $(INSTANCES)
 
 test: install
 	$(PY) -m pytest

@@ -3,7 +3,13 @@ processes, under a workload that crosses every service, while services are SIGKI
 the database restarted and poison messages sent; then everything is checked against the Kafka log.
 
 The stack (:mod:`runtime.stack`): Apache Kafka (KRaft) or Tansu, SecantusDB, and the five services,
-each its own uvicorn process on a free port, as ``make run`` starts them, in a fresh data folder.
+each ``--instances`` uvicorn processes (2 by default) on free ports, as ``make run INSTANCES=…`` starts them,
+in a fresh data folder: the instances of a service share its database and its consumer groups (the
+group's partitions are shared among them; the report says in how many groups more than one member got
+partitions), and one of them at a time holds each lease (the outbox relay's, the webhooks' deliverer's).
+The workload sends each request to the service's next instance, round-robin (:meth:`Stack.url`): a
+command created on one instance has its next step sent to another, and a request re-sent after no
+answer goes to the next instance.
 
 The workload (:class:`Workload`), ``--lanes`` concurrent clients over HTTP with an admin token
 (:func:`runtime.auth.issue_token`), until about ``--events`` domain events were published:
@@ -28,18 +34,27 @@ answer). Creates without a natural key (an event, a check-in list, a need) may c
 when their answer was lost: the harness counts these "uncertain creates" and reports them (a client
 cannot tell; an idempotency key would).
 
-The faults (one seeded :class:`random.Random`, ``--seed``): a service, drawn at random, SIGKILLed (its
-whole process group) every ``--kill-every`` seconds on average and started again at once; the broker
+The faults (one seeded :class:`random.Random`, ``--seed``): an instance of a service, both drawn at random,
+SIGKILLed (its whole process group; one instance at a time) every ``--kill-every`` seconds on average and
+started again at once; the broker
 restarted once (a third of the way) and the database once (two thirds), SIGTERM (``--hard-restarts``:
 SIGKILL); ``--poison`` poison messages (half bytes that are not a CloudEvent, half a CloudEvent of type
 member-activated whose payload is invalid) produced to ``membership.member``, a topic that consumers
 of every service read, just before the broker's restart: they are dead-lettered while it goes away.
 
-After each kill, the recovery: seconds from the SIGKILL until the restarted service answers ``/readyz``
-200 **and** each of its consumer groups has committed the end offsets its topics had when the service
+After each kill, the recovery: seconds from the SIGKILL until the restarted instance answers ``/readyz``
+200 **and** each of its service's consumer groups has committed the end offsets its topics had when the service
 was started again (lag 0 against that moment; read with aiokafka's admin client), bounded by 120 s.
 The slowest is ``max_recovery_s``; the broker's and the database's restarts are measured the same way
-over every service and reported apart.
+over every instance of every service and reported apart.
+
+After a kill of a lease's holder (the outbox relay's lease of the service, and the webhooks deliverer's: the
+lease document's owner names the killed process), the takeover: seconds from the SIGKILL until another process
+holds the lease (a surviving instance, or the killed one restarted: which is reported) and, the relay's,
+until a record of the outbox is marked sent after the SIGKILL (by the new holder: the dead one publishes
+nothing), when records were there to publish. With more than one instance, each takeover is due within its
+lease (``OUTBOX_LEASE_SECONDS``, 10 s; the deliverer's 3 s here); on one machine a surviving instance takes a
+dead holder's lease at once (:func:`runtime.lease.abandoned`), across machines when it expires.
 
 At the end (the workload stopped, every group at lag 0, every outbox empty, every webhook delivered):
 
@@ -65,13 +80,16 @@ At the end (the workload stopped, every group at lag 0, every outbox empty, ever
 4. deliveries: every message the fan-out made is delivered, and the receiver got a 2xx-answered request
    for each webhook-id (a missing one counts as lost).
 
-Progress goes to stderr (rich); figures to stdout; the last line is exactly
-``lost=<n> double_applied=<n> max_recovery_s=<n> dead_lettered=<n> replayed=<n> kills=<n>``; the exit
-code is 1 when lost or double_applied is not 0, or a recovery took longer than ``--recovery-limit``.
+Progress goes to stderr (rich); figures to stdout; the line before the last is
+``instances=<n> relay_takeovers=<n> relay_takeover_max_s=<n|never> lease_takeovers_late=<n>``, the last line
+exactly ``lost=<n> double_applied=<n> max_recovery_s=<n> dead_lettered=<n> replayed=<n> kills=<n>``; the exit
+code is 1 when lost or double_applied is not 0, a recovery took longer than ``--recovery-limit``, or (more
+than one instance) a lease was not taken over within its duration.
 """
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -93,6 +111,7 @@ import typer
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -102,12 +121,14 @@ from contracts.topics import catalogue, topic_for
 from runtime.auth import issue_token
 from runtime.deadletters import DeadLetter, read_dead_letters, replay
 from runtime.mongo import OUTBOX, PROCESSED
+from runtime.outbox import LEASE as OUTBOX_LEASE
 from runtime.rebuild import DatabaseView, Replay, log_offsets, throwaway_consumer
 from runtime.service import service
 from runtime.settings import Settings
 from runtime.siret import with_check_digit
-from runtime.stack import (TRANSACTION_LIFETIME_SECONDS, Infrastructure, Process, free_port, restart_broker,
-                           restart_database, start_infrastructure, start_service)
+from runtime.stack import (TRANSACTION_LIFETIME_SECONDS, Infrastructure, Process, free_port, instance_name,
+                           restart_broker, restart_database, start_infrastructure, start_service)
+from services.webhooks.adapters.repository import LEASE as DELIVERY_LEASE
 
 err = Console(stderr=True)
 SERVICES = ("membership", "events", "procurement", "observatory", "webhooks")
@@ -152,31 +173,62 @@ def service_env(name: str) -> dict[str, str]:
 # -- the stack --------------------------------------------------------------------------------------
 @dataclass
 class Running:
+    """One instance of a service: its port stays the same across restarts."""
+
     name: str
     port: int
+    index: int = 0  # which instance of the service (0-based)
     proc: Process | None = None
     starts: int = 0
 
+    @property
+    def label(self) -> str:
+        return instance_name(self.name, self.index)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.popen.pid if self.proc is not None else None
+
 
 class Stack:
-    """The broker, the database and one process per service, each of which can be killed and started again."""
+    """The broker, the database and ``instances`` processes per service (the same database and consumer groups,
+    one port each), each of which can be killed and started again."""
 
-    def __init__(self, data_dir: Path, *, transaction_lifetime: float, prefer: str | None) -> None:
+    def __init__(self, data_dir: Path, *, transaction_lifetime: float, prefer: str | None,
+                 instances: int = 1) -> None:
+        if instances < 1:
+            raise ValueError("at least one instance of each service")
         self.data_dir = data_dir
         self.log_dir = data_dir / "logs"
         self.infra: Infrastructure = start_infrastructure(
             data_dir, prefer=prefer, transaction_lifetime_seconds=transaction_lifetime,
             progress=lambda m: err.print(m))
-        self.services = {name: Running(name, free_port()) for name in SERVICES}
+        self.instances: dict[str, list[Running]] = {
+            name: [Running(name, free_port(), i) for i in range(instances)] for name in SERVICES}
+        self._turns = {name: itertools.cycle(runs) for name, runs in self.instances.items()}
 
-    def start(self, name: str) -> None:
-        running = self.services[name]
-        running.proc, _ = start_service(name, self.infra, self.log_dir, port=running.port,
-                                        extra_env=service_env(name))
-        running.starts += 1
+    @property
+    def count(self) -> int:
+        """Instances of each service."""
+        return len(self.instances[SERVICES[0]])
 
-    def kill(self, name: str) -> None:
-        proc = self.services[name].proc
+    def all(self) -> list[Running]:
+        return [r for runs in self.instances.values() for r in runs]
+
+    def start(self, name: str, index: int | None = None) -> None:
+        """Start instance ``index`` of service ``name`` (None: every instance of it)."""
+        for running in self.instances[name] if index is None else [self.instances[name][index]]:
+            running.proc, _ = start_service(name, self.infra, self.log_dir, port=running.port,
+                                            extra_env=service_env(name), instance=running.index)
+            running.starts += 1
+
+    def kill(self, name: str, index: int = 0) -> None:
+        """SIGKILL instance ``index`` of service ``name`` (its whole process group)."""
+        proc = self.instances[name][index].proc
         try:
             os.killpg(proc.popen.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -184,13 +236,15 @@ class Stack:
         proc.popen.wait(10)
 
     def stop(self) -> None:
-        for running in self.services.values():
+        for running in self.all():
             if running.proc is not None:
                 running.proc.stop()
         self.infra.stop()
 
     def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.services[name].port}"
+        """The next instance of service ``name``, round-robin: the workload's requests (and the steps of one
+        command's life) are spread over the instances, and a request re-sent goes to the next one."""
+        return next(self._turns[name]).url
 
 
 def groups_of(name: str) -> dict[str, list[str]]:
@@ -267,12 +321,20 @@ class Offsets:
         ends = await self.ends(topics)
         return sum(self.behind(await self.committed(group), ends, from_the_end(group)).values())
 
-    async def stable(self, group: str) -> bool:
-        """The group has members and partitions assigned (its first rebalance is over)."""
+    async def stable(self, group: str, members: int = 1) -> bool:
+        """The group has at least ``members`` members and partitions assigned (its rebalance is over)."""
         admin, _ = await self._clients()
         [response] = await admin.describe_consumer_groups([group])
-        _error, _id, state, *_rest = response.groups[0]
-        return state == "Stable"
+        _error, _id, state, _protocol_type, _protocol, found, *_ = response.groups[0]
+        return state == "Stable" and len(found) >= members
+
+    async def assignments(self, group: str) -> list[list[TopicPartition]]:
+        """The partitions each member of ``group`` was assigned (one list per member)."""
+        admin, _ = await self._clients()
+        [response] = await admin.describe_consumer_groups([group])
+        found = response.groups[0][5]  # (error, group, state, protocol type, protocol, members, …)
+        return [ConsumerProtocolMemberAssignment.decode(member[-1]).partitions() if member[-1] else []
+                for member in found]
 
 
 # -- the webhook receiver ---------------------------------------------------------------------------
@@ -585,10 +647,54 @@ class Recovery:
         return self.seconds < RECOVERY_BOUND_S
 
 
+@dataclass
+class Takeover:
+    """A lease whose holder was SIGKILLed: how long until another process held it (and, the relay's, published)."""
+
+    service: str
+    lease: str  # "relay" (the outbox relay's) or "deliveries" (the webhooks' deliverer's)
+    killed: str  # the instance that held it
+    at: float  # since the start of the workload
+    ttl: float  # the lease's duration: the takeover is due within it
+    held: float | None = None  # seconds from the SIGKILL until another process held it (None: not within the bound)
+    by: str = ""  # the new holder: another instance, or the killed one restarted
+    published: float | None = None  # the relay's: until a record was marked sent after the SIGKILL (None: none was)
+    stuck: bool = False  # records pending and none published within the bound
+
+    @property
+    def seconds(self) -> float | None:
+        """Until the lease was held again and, for a relay with records to publish, they were published."""
+        if self.held is None or self.stuck:
+            return None
+        return max(self.held, self.published or 0.0)
+
+    @property
+    def within_ttl(self) -> bool:
+        return self.seconds is not None and self.seconds <= self.ttl
+
+
+def leases_of(name: str) -> list[tuple[str, str, str, float]]:
+    """The leases the instances of service ``name`` hold one at a time, that a SIGKILL of the holder must hand
+    over: (collection, document id, what, seconds). Membership's dues runner (a lease taken once a day) and
+    procurement's dispatches (one lease per dispatch, short-lived) are not watched."""
+    leases = [(OUTBOX_LEASE, "relay", "relay", Settings().outbox_lease_seconds)]
+    if name == "webhooks":
+        env = service_env(name)
+        leases.append((DELIVERY_LEASE, "deliveries", "deliveries", float(env["WEBHOOKS_LEASE_SECONDS"])))
+    return leases
+
+
+def owner_pid(owner: str | None) -> int | None:
+    """The process id in a lease owner (:func:`runtime.lease.owner_id`: ``host:pid:random``)."""
+    parts = (owner or "").rsplit(":", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
 class Faults:
     def __init__(self, stack: Stack, offsets: Offsets, rng: random.Random, *, kill_every: float,
-                 hard_restarts: bool, poison: int, settings: Settings, min_kills: int = 1) -> None:
-        self.stack, self.offsets, self.rng = stack, offsets, rng
+                 hard_restarts: bool, poison: int, settings: Settings, min_kills: int = 1, mongo: Any = None) -> None:
+        self.stack, self.offsets, self.rng, self.mongo = stack, offsets, rng, mongo
+        self.takeovers: list[Takeover] = []
         self.kill_every, self.hard_restarts, self.poison_count = kill_every, hard_restarts, poison
         self.min_kills = min_kills
         self.settings = settings
@@ -603,27 +709,27 @@ class Faults:
         return (self.broker_done and self.database_done and (self.poison_done or not self.poison_count)
                 and len(self.kills) >= self.min_kills)
 
-    async def recover(self, names: list[str], since: float) -> tuple[float, float]:
-        """Seconds from ``since`` until each service answers /readyz 200 and its groups have committed the
-        end offsets of the moment it was started again."""
+    async def recover(self, instances: list[Running], since: float) -> tuple[float, float]:
+        """Seconds from ``since`` until each instance answers /readyz 200 and its service's groups have committed
+        the end offsets of the moment it was started again."""
         targets: dict[str, dict[TopicPartition, int]] = {}
-        for name in names:
+        for name in dict.fromkeys(r.name for r in instances):
             for group, topics in groups_of(name).items():
                 targets[group] = await self._retrying(lambda topics=topics: self.offsets.ends(topics))
         ready: set[str] = set()
         ready_s = 0.0
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
             while time.monotonic() - since < RECOVERY_BOUND_S:
-                for name in names:
-                    if name in ready:
+                for running in instances:
+                    if running.label in ready:
                         continue
                     try:
-                        async with http.get(self.stack.url(name) + "/readyz") as r:
+                        async with http.get(running.url + "/readyz") as r:
                             if r.status == 200:
-                                ready.add(name)
+                                ready.add(running.label)
                     except (aiohttp.ClientError, asyncio.TimeoutError):
                         pass
-                if len(ready) == len(names):
+                if len(ready) == len(instances):
                     ready_s = ready_s or time.monotonic() - since
                     done = True
                     for group, target in targets.items():
@@ -640,9 +746,61 @@ class Faults:
                     for tp, n in self.offsets.behind(committed, target, from_the_end(group)).items()}
             if late:
                 behind.append(f"{group} {late}")
-        err.print(f"  [red]not recovered within {RECOVERY_BOUND_S:.0f} s: not ready {sorted(set(names) - ready)}; "
-                  f"behind: {behind}")
+        err.print(f"  [red]not recovered within {RECOVERY_BOUND_S:.0f} s: not ready "
+                  f"{sorted({r.label for r in instances} - ready)}; behind: {behind}")
         return RECOVERY_BOUND_S, ready_s
+
+    # -- leases ----------------------------------------------------------------------------------------
+    async def held_by(self, running: Running) -> list[tuple[str, str, str, float]]:
+        """The leases of :func:`leases_of` that this instance's process holds now."""
+        if self.mongo is None:
+            return []
+        db = self.mongo[service(running.name).settings().mongodb_database]
+        held = []
+        for lease in leases_of(running.name):
+            try:
+                doc = await db[lease[0]].find_one({"_id": lease[1]}, {"owner": 1})
+            except Exception:  # noqa: BLE001 — not measured then
+                continue
+            if doc is not None and owner_pid(doc.get("owner")) == running.pid:
+                held.append(lease)
+        return held
+
+    async def watch_takeover(self, running: Running, dead_pid: int, lease: tuple[str, str, str, float],
+                             killed: float, killed_at: datetime) -> Takeover:
+        """From the SIGKILL of ``lease``'s holder: until another process holds it and, the relay's, until a
+        record is marked sent (by that other process: the dead one publishes nothing)."""
+        collection, lease_id, what, ttl = lease
+        db = self.mongo[service(running.name).settings().mongodb_database]
+        takeover = Takeover(running.name, what, running.label, killed - self.t0, ttl)
+        bound = killed + RECOVERY_BOUND_S
+        while time.monotonic() < bound and takeover.held is None:
+            try:
+                doc = await db[collection].find_one({"_id": lease_id}, {"owner": 1})
+            except Exception:  # noqa: BLE001 — the database busy: try again
+                doc = None
+            pid = owner_pid(doc.get("owner")) if doc else None
+            if pid is not None and pid != dead_pid:
+                takeover.held = time.monotonic() - killed
+                by = next((r for r in self.stack.instances[running.name] if r.pid == pid), None)
+                takeover.by = ("?" if by is None else f"{by.label} (restarted)" if by is running else by.label)
+            else:
+                await asyncio.sleep(0.05)
+        if what == "relay" and takeover.held is not None:
+            while time.monotonic() < bound:
+                try:
+                    if await db[OUTBOX].find_one({"status": "sent", "published_at": {"$gte": killed_at}}, {"_id": 1}):
+                        takeover.published = time.monotonic() - killed
+                        break
+                    if not await db[OUTBOX].count_documents({"status": "pending"}, limit=1) \
+                            and time.monotonic() - killed > takeover.held + 1.0:
+                        break  # nothing to publish (a service whose workload is idle now, the observatory)
+                except Exception:  # noqa: BLE001
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                takeover.stuck = True
+        return takeover
 
     async def _retrying(self, call):
         for attempt in range(100):
@@ -655,13 +813,24 @@ class Faults:
 
     async def kill_one(self) -> None:
         name = self.rng.choice(SERVICES)
-        killed = time.monotonic()
-        await asyncio.to_thread(self.stack.kill, name)
-        await asyncio.to_thread(self.stack.start, name)
-        seconds, ready = await self.recover([name], killed)
-        self.kills.append(Recovery(name, seconds, killed - self.t0, ready=ready))
-        err.print(f"  SIGKILL {name} at +{killed - self.t0:.0f} s: ready after {ready:.1f} s, caught up after "
-                  f"{seconds:.1f} s")
+        index = self.rng.randrange(self.stack.count) if self.stack.count > 1 else 0  # one instance at a time
+        running = self.stack.instances[name][index]
+        holding = await self.held_by(running)
+        dead_pid = running.pid
+        killed, killed_at = time.monotonic(), datetime.now(timezone.utc)
+        await asyncio.to_thread(self.stack.kill, name, index)
+        watchers = [asyncio.create_task(self.watch_takeover(running, dead_pid, lease, killed, killed_at))
+                    for lease in holding]
+        await asyncio.to_thread(self.stack.start, name, index)
+        seconds, ready = await self.recover([running], killed)
+        self.kills.append(Recovery(running.label, seconds, killed - self.t0, ready=ready))
+        taken = [await w for w in watchers]
+        self.takeovers += taken
+        said = "".join(f"; its {t.lease} lease held again after {t.held if t.held is not None else -1:.1f} s by "
+                       f"{t.by or 'nobody'}" + (f", published after {t.published:.1f} s" if t.published else "")
+                       for t in taken)
+        err.print(f"  SIGKILL {running.label} at +{killed - self.t0:.0f} s: ready after {ready:.1f} s, caught up after "
+                  f"{seconds:.1f} s{said}")
 
     async def restart(self, what: str) -> None:
         """Restart the broker or the database; the recovery is measured from the moment it answers again
@@ -673,7 +842,7 @@ class Faults:
         else:
             await asyncio.to_thread(restart_database, self.stack.infra, hard=self.hard_restarts)
         back = time.monotonic()
-        seconds, ready = await self.recover(list(SERVICES), back)
+        seconds, ready = await self.recover(self.stack.all(), back)
         self.infra_restarts.append(Recovery(what, seconds, since - self.t0, back - since, ready))
         err.print(f"  restarted the {what} at +{since - self.t0:.0f} s (answering again {back - since:.1f} s "
                   f"later): every service ready and caught up {seconds:.1f} s after that")
@@ -839,13 +1008,39 @@ class Figures:
     duplicates: int = 0  # consumers' duplicate outcomes (live processes)
     published_twice: int = 0
     dead_lettered_again_off: int = 0  # dead-lettered again after the replay, less the expected number
+    takeovers: list[Takeover] = field(default_factory=list)  # of a lease whose holder was SIGKILLed
+    instances: int = 1  # of each service
+
+    @property
+    def relay_takeovers(self) -> list[Takeover]:
+        return [t for t in self.takeovers if t.lease == "relay"]
+
+    @property
+    def relay_takeover_max_s(self) -> float | None:
+        """The slowest relay takeover (held again and published), None when one never happened."""
+        seconds = [t.seconds for t in self.relay_takeovers]
+        return None if None in seconds else max(seconds, default=0.0)
+
+    @property
+    def takeovers_late(self) -> int:
+        """Takeovers not within their lease (or never), with more than one instance (alone, a killed holder's lease
+        waits for its restart: not a promise of the lease)."""
+        return sum(1 for t in self.takeovers if not t.within_ttl) if self.instances > 1 else 0
+
+    def takeover_line(self) -> str:
+        """The line before the last: ``instances=<n> relay_takeovers=<n> relay_takeover_max_s=<n|never>
+        lease_takeovers_late=<n>``."""
+        worst = self.relay_takeover_max_s
+        return (f"instances={self.instances} relay_takeovers={len(self.relay_takeovers)} "
+                f"relay_takeover_max_s={'never' if worst is None else f'{worst:.2f}'} "
+                f"lease_takeovers_late={self.takeovers_late}")
 
 
 async def metrics_duplicates(stack: Stack) -> int:
     total = 0
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-        for name in SERVICES:
-            async with http.get(stack.url(name) + "/metrics") as r:
+        for running in stack.all():
+            async with http.get(running.url + "/metrics") as r:
                 for line in (await r.text()).splitlines():
                     if line.startswith("cress_messages_consumed_total{") and 'outcome="duplicate"' in line:
                         total += int(float(line.rsplit(" ", 1)[1]))
@@ -877,10 +1072,17 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
             deadline = time.monotonic() + RECOVERY_BOUND_S
             # every group joined before the workload starts (a group that starts at the end of its topics skips
             # what comes before it joined)
-            while not all([await offsets.stable(g) for g in groups]):
+            while not all([await offsets.stable(g, members=stack.count) for g in groups]):
                 if time.monotonic() > deadline:
-                    raise TimeoutError("consumer groups not stable within the bound")
+                    raise TimeoutError(f"consumer groups not stable with {stack.count} members each within the bound")
                 await asyncio.sleep(0.5)
+            shares = {g: await offsets.assignments(g) for g in groups}
+            shared = [g for g, parts in shares.items() if sum(1 for p in parts if p) > 1]
+            lines.append(f"instances: {stack.count} of each service (" + "; ".join(
+                f"{n} on {', '.join(str(r.port) for r in stack.instances[n])}" for n in SERVICES) + "); "
+                f"consumer groups: {len(groups)}, each with {stack.count} member(s) before the workload; "
+                f"partitions shared by more than one member in {len(shared)} (the others' topics have fewer "
+                f"partitions than members, or one instance)")
             partner = issue_token(settings, "partner-chaos", ["partner"])
             partner_client = Client(session, stack, partner, Ledger())
             await partner_client.call("webhooks", "POST", "/endpoints", {
@@ -893,7 +1095,7 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
                                 buyer=buyer, stamp=stamp)
             faults = Faults(stack, offsets, random.Random(seed + 1), kill_every=kill_every,
                             hard_restarts=hard_restarts, poison=poison, settings=settings,
-                            min_kills=min_kills)
+                            min_kills=min_kills, mongo=mongo)
             stop = asyncio.Event()
             started = time.monotonic()
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -1025,6 +1227,19 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
                 lines.append(f"restart of the {r.what} at +{r.at:.0f} s ({'SIGKILL' if hard_restarts else 'SIGTERM'}): "
                              f"answering again after {r.down:.1f} s, then every service ready and caught up after "
                              f"{r.seconds:.1f} s")
+            takeovers = faults.takeovers
+            relays = [t for t in takeovers if t.lease == "relay"]
+            lines.append(f"leases: {len(takeovers)} SIGKILLs of a lease's holder ({len(relays)} of an outbox relay's, "
+                         f"lease {relays[0].ttl if relays else Settings().outbox_lease_seconds:g} s); held again by "
+                         f"another instance {sum(1 for t in takeovers if t.by and '(restarted)' not in t.by)}×, by the "
+                         f"killed one restarted {sum(1 for t in takeovers if '(restarted)' in t.by)}×; not within "
+                         f"the lease: {sum(1 for t in takeovers if not t.within_ttl)}")
+            for t in takeovers:
+                lines.append(f"  {t.killed} at +{t.at:.0f} s held the {t.lease} lease ({t.ttl:g} s): held again after "
+                             + (f"{t.held:.2f} s by {t.by}" if t.held is not None else "— never (within the bound)")
+                             + (f", first record published after {t.published:.2f} s" if t.published is not None
+                                else ", records pending and none published" if t.stuck
+                                else ", nothing was pending") if t.lease == "relay" else "")
             lost_total = lost + unseen + undelivered + not_applied + missing  # events, deliveries, letters, documents
             if unsettled:
                 lines.append(f"NOT SETTLED (a consumer or relay stuck; counted as lost): {unsettled}")
@@ -1032,7 +1247,7 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
             return Figures(lost_total, twice + differing, slowest.seconds if slowest else 0.0, dead_lettered,
                            replayed, len(faults.kills), lines, bool(over), faults.kills + faults.infra_restarts,
                            unfixable * len(readers) + (len(faults.poisoned) - unfixable) * len(handlers),
-                           duplicates, published_twice, again - expected_again)
+                           duplicates, published_twice, again - expected_again, takeovers, stack.count)
     finally:
         await offsets.reset()
         await mongo.close()
@@ -1059,20 +1274,22 @@ def main(events: int = typer.Option(10_000, help="Domain events the workload's a
          recovery_limit: float = typer.Option(15.0, help="Seconds a killed service has to be ready and caught up."),
          min_kills: int = typer.Option(1, help="SIGKILLs at least (the workload goes on past --events until then)."),
          broker: str = typer.Option("", help="tansu: Tansu even where Apache Kafka can run."),
+         instances: int = typer.Option(2, min=1, help="Instances of each service (one port each, the same database "
+                                                      "and consumer groups); a SIGKILL hits one instance."),
          keep: bool = typer.Option(False, help="Keep the data folder (logs) even when everything holds.")) -> None:
     """Faults across services on the embedded stack (see the module's docstring)."""
     data_dir = Path(tempfile.mkdtemp(prefix="cress-chaos-"))
     err.print(f"starting the embedded stack in {data_dir}…")
-    stack = Stack(data_dir, transaction_lifetime=transaction_lifetime, prefer=broker or None)
+    stack = Stack(data_dir, transaction_lifetime=transaction_lifetime, prefer=broker or None, instances=instances)
     try:
         for name in SERVICES:
-            err.print(f"starting {name} on port {stack.services[name].port}…")
+            err.print(f"starting {name} on port(s) {', '.join(str(r.port) for r in stack.instances[name])}…")
             stack.start(name)
         asyncio.run(wait_all_ready(stack))
         print(f"broker: {stack.infra.broker}; database: {stack.infra.database} (transaction lifetime "
               f"{transaction_lifetime:g} s); cpus={os.cpu_count()} loadavg={os.getloadavg()[0]:.2f}; "
               f"events={events} lanes={lanes} registrations={registrations} kill_every={kill_every:g} s "
-              f"seed={seed} poison={poison}", flush=True)
+              f"seed={seed} poison={poison} instances={instances}", flush=True)
         figures = asyncio.run(run(stack, events=events, lanes=lanes, registrations=registrations,
                                   kill_every=kill_every, seed=seed, poison=poison, hard_restarts=hard_restarts,
                                   recovery_limit=recovery_limit, min_kills=min_kills))
@@ -1084,11 +1301,12 @@ def main(events: int = typer.Option(10_000, help="Domain events the workload's a
     for line in figures.lines:
         print(line, flush=True)
     broken = figures.lost > 0 or figures.double_applied > 0 or figures.slow or figures.dead_lettered_again_off \
-        or figures.dead_lettered != figures.dead_letters_expected
+        or figures.dead_lettered != figures.dead_letters_expected or figures.takeovers_late > 0
     if broken or keep:
         err.print(f"logs kept in {data_dir / 'logs'}")
     else:
         shutil.rmtree(data_dir, ignore_errors=True)
+    print(figures.takeover_line(), flush=True)
     print(f"lost={figures.lost} double_applied={figures.double_applied} max_recovery_s={figures.max_recovery_s:.1f} "
           f"dead_lettered={figures.dead_lettered} replayed={figures.replayed} kills={figures.kills}", flush=True)
     raise typer.Exit(1 if broken else 0)
@@ -1097,19 +1315,19 @@ def main(events: int = typer.Option(10_000, help="Domain events the workload's a
 async def wait_all_ready(stack: Stack, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
-        for name in SERVICES:
+        for running in stack.all():
             while True:
-                proc = stack.services[name].proc
+                proc = running.proc
                 if proc.popen.poll() is not None:
-                    raise RuntimeError(f"{name} exited (code {proc.popen.returncode}); see {proc.log_path}")
+                    raise RuntimeError(f"{running.label} exited (code {proc.popen.returncode}); see {proc.log_path}")
                 try:
-                    async with http.get(stack.url(name) + "/readyz") as r:
+                    async with http.get(running.url + "/readyz") as r:
                         if r.status == 200:
                             break
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     pass
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} not ready within {timeout:.0f} s; see {proc.log_path}")
+                    raise TimeoutError(f"{running.label} not ready within {timeout:.0f} s; see {proc.log_path}")
                 await asyncio.sleep(0.3)
 
 

@@ -116,7 +116,7 @@ async def running(definition: ServiceDefinition, settings: Settings | None = Non
         await producer.start()
         relay = OutboxRelay(db, producer, batch_size=settings.outbox_batch_size,
                             poll_interval=settings.outbox_poll_interval_seconds,
-                            coalesce=settings.outbox_coalesce_seconds)
+                            lease_seconds=settings.outbox_lease_seconds, coalesce=settings.outbox_coalesce_seconds)
         db.on_commit(relay.notify)
         bound = [c.bind(db, producer, max_attempts=settings.consumer_max_attempts,
                         retry_base=settings.consumer_retry_base_seconds, batch_size=settings.consumer_batch_size)

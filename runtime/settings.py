@@ -89,6 +89,10 @@ class Settings(BaseSettings):
 
     outbox_poll_interval_seconds: float = Field(0.2, gt=0)
     outbox_batch_size: int = Field(500, ge=1)
+    outbox_lease_seconds: float = Field(
+        10.0, gt=0, description="The relay's lease (one relay per service publishes at a time, whatever the number "
+                                "of instances): renewed by its holder; when the holder dies another instance takes "
+                                "over once it expires (at once if the holder was a process of the same machine).")
     outbox_coalesce_seconds: float = Field(
         0.05, ge=0, description="Shortest period between the starts of two relay rounds, so that commits "
                                 "accumulate: fewer, larger rounds on the database, for at most this much "

@@ -341,19 +341,34 @@ def restart_database(infra: Infrastructure, *, hard: bool = False) -> Process:
         transaction_lifetime_seconds=infra.transaction_lifetime_seconds))
 
 
+def instance_name(name: str, instance: int) -> str:
+    """The name of a service's instance ``instance`` (0-based) in logs and listings: the first is the service's
+    own name (``membership``, ``membership.log``), the next ``membership-2``, ``membership-3``…"""
+    return name if instance == 0 else f"{name}-{instance + 1}"
+
+
+def instance_port(base: int, instance: int) -> int:
+    """``make run``'s port of instance ``instance`` (0-based) of a service whose port is ``base``: 8001, 8101, 8201…"""
+    return base + 100 * instance
+
+
 def start_service(name: str, infra: Infrastructure, log_dir: Path, port: int | None = None,
-                  extra_env: dict[str, str] | None = None) -> tuple[Process, int]:
-    """Start one service (its bootstrap, :mod:`runtime.service`) behind uvicorn, as the image does."""
+                  extra_env: dict[str, str] | None = None, *, instance: int = 0) -> tuple[Process, int]:
+    """Start one service (its bootstrap, :mod:`runtime.service`) behind uvicorn, as the image does.
+
+    ``instance``: which of several instances of the service this is (0-based; its log is
+    :func:`instance_name`'s): every instance has the same database and consumer groups, only its port differs
+    (``port``; by default :func:`instance_port` of the bootstrap's)."""
     from runtime.service import service
 
-    port = port or service(name).port
+    port = port or instance_port(service(name).port, instance)
     # one process per port on this machine, and the same port when it is started again: a stable name for
-    # the consumers' static membership (a restarted service takes its partitions back at once)
+    # the consumers' static membership (a restarted instance takes its partitions back at once)
     env = {**infra.env(), "SERVICE_NAME": name, "HTTP_PORT": str(port),
            "KAFKA_GROUP_INSTANCE": f"{name}@{socket.gethostname()}:{port}", **(extra_env or {})}
-    proc = spawn(name, [sys.executable, "-m", "uvicorn", "--factory", "runtime.http:app_from_environment",
-                        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--timeout-keep-alive", "30"],
-                 log_dir, env=env, cwd=ROOT)
+    command = [sys.executable, "-m", "uvicorn", "--factory", "runtime.http:app_from_environment",
+               "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--timeout-keep-alive", "30"]
+    proc = spawn(instance_name(name, instance), command, log_dir, env=env, cwd=ROOT)
     return proc, port
 
 
@@ -420,7 +435,9 @@ cli = typer.Typer(help="The embedded local stack.", add_completion=False)
 @cli.command()
 def run(data: Path = typer.Option(ROOT / ".data", help="Data folder (kept between runs)."),
         kafka_port: int = typer.Option(9092), mongo_port: int = typer.Option(27017),
-        prometheus_port: int = typer.Option(9090)) -> None:
+        prometheus_port: int = typer.Option(9090),
+        instances: int = typer.Option(1, min=1, max=9, help="Instances of each service (`make run INSTANCES=2`): "
+                                      "the same database and consumer groups, ports 8001, 8101, 8201…")) -> None:
     """Start the broker, the database and every service; Ctrl-C stops everything."""
     from rich.console import Console
 
@@ -440,25 +457,33 @@ def run(data: Path = typer.Option(ROOT / ".data", help="Data folder (kept betwee
 
     signal.signal(signal.SIGTERM, request_stop)
     services = discover()
+    ports: dict[str, list[int]] = {name: [] for name in services}
     try:
-        for name in services:
-            proc, port = start_service(name, infra, data / "logs")
-            procs.append(proc)
-            say(f"starting {name} on port {port}…")
-            wait_ready(port, 90, proc)
-        prometheus = start_prometheus(data, {n: d.port for n, d in services.items()}, data / "logs", prometheus_port)
+        for i in range(instances):
+            for name in services:
+                proc, port = start_service(name, infra, data / "logs", instance=i)
+                procs.append(proc)
+                ports[name].append(port)
+                say(f"starting {instance_name(name, i)} on port {port}…")
+                wait_ready(port, 90, proc)
+        prometheus = start_prometheus(data, {instance_name(n, i): p for n, ps in ports.items()
+                                             for i, p in enumerate(ps)}, data / "logs", prometheus_port)
         if prometheus is not None:
             procs.append(prometheus)
         token = issue_token(Settings(), "dev-admin", ["admin"])
-        console.print("\n[bold green]CRESS platform running[/bold green]")
+        console.print("\n[bold green]CRESS platform running[/bold green]"
+                      + (f" ({instances} instances of each service)" if instances > 1 else ""))
         console.print(infra.describe(), soft_wrap=True)
         if infra.broker == "tansu":
             console.print("[yellow]Tansu keeps its data in memory: events do not survive a restart.[/yellow]")
         console.print(f"data folder: {data}   logs: {data / 'logs'}")
-        for name, definition in services.items():
-            base = f"http://127.0.0.1:{definition.port}"
+        for name in services:
+            base = f"http://127.0.0.1:{ports[name][0]}"
             console.print(f"  [bold]{name:<12}[/bold] API docs {base}/docs   AsyncAPI {base}/asyncapi   "
                           f"metrics {base}/metrics", soft_wrap=True)
+            if len(ports[name]) > 1:
+                console.print(f"  {'':<12} instances (interchangeable) on ports "
+                              + ", ".join(str(p) for p in ports[name]), soft_wrap=True)
         if prometheus is not None:
             console.print(f"  [bold]prometheus[/bold]   http://127.0.0.1:{prometheus_port} (alerts: /alerts)")
         else:
