@@ -239,6 +239,9 @@ class KeyedRequest:
             if found["fingerprint"] != self.fingerprint:
                 raise InvalidInput(FIELD, f"this {HEADER} was already used for another request (method, path, "
                                           f"query or body differ); use a new key for a new request")
+            if found.get("response") is None:  # (claims commit with their answer: not expected)
+                raise Conflict(f"a request with this {HEADER} is still being processed; send it again later",
+                               field=FIELD)
             raise Replayed(found["response"])
         try:
             await keys.insert_one({"_id": record, "operation": self.operation, "key": self.key,
@@ -309,6 +312,8 @@ def guarding(handle, operation: str):
 
     async def keyed_handle(request: Request) -> Response:
         value = request.headers.get(HEADER)
+        if len(request.headers.getlist(HEADER)) > 1:  # the draft: a client MUST NOT send more than one
+            raise InvalidInput(FIELD, f"send one {HEADER} header, not {len(request.headers.getlist(HEADER))}")
         if value is None or not _KEY.fullmatch(value):
             return await handle(request)  # no key, or one the header's declaration refuses with a 422
         settings = request.app.state.settings

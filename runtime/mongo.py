@@ -259,7 +259,7 @@ class Database:
 
         Within an HTTP request that runs in a unit of work of its own (:data:`REQUEST_UNIT`: a request
         carrying an ``Idempotency-Key``), ``work`` joins that request's transaction, as with ``within``
-        (``conflict_retries`` then does not apply: a write conflict retries the whole request).
+        (``conflict_retries`` does not apply there: a conflict runs the whole request again).
         """
         from runtime.outbox import append_to_outbox  # the outbox module imports this one
 

@@ -257,6 +257,14 @@ async def test_an_error_answer_is_not_stored_and_the_request_is_evaluated_again(
     assert [d["title"] for d in db.collection("needs").values()] == ["ok"]
 
 
+async def test_two_keys_on_one_request_are_a_422_naming_the_header():
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        answer = await client.post("/needs", json={"title": "x"}, headers=[(HEADER, "a"), (HEADER, "b")])
+    assert answer.status_code == 422 and [e["field"] for e in answer.json()["errors"]] == ["header.Idempotency-Key"]
+    assert db.collection("needs") == {}
+
+
 @pytest.mark.parametrize("value", ["with space", "é", "k" * 300, '"', "a\\b"])
 async def test_a_hostile_key_is_a_422_naming_the_header_and_nothing_runs(value):
     db = FakeDatabase()
