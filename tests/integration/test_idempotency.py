@@ -21,8 +21,11 @@ pytestmark = pytest.mark.integration
 SCHEDULED = "org.cress.events.event-scheduled.v1"
 
 
+SOON = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
+
+
 def event_body(title: str) -> dict:
-    soon = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=30)
+    soon = SOON  # (the same body each time: a retry sends what the first attempt sent)
     return {"kind": "club_des_collectivites", "team": "territories", "title": title,
             "starts_at": soon.isoformat(), "ends_at": (soon + timedelta(hours=3)).isoformat(),
             "place": "CRESS, 7-9 rue Darboy, Paris", "capacity": 10}
@@ -57,7 +60,7 @@ async def test_a_create_sent_twice_with_one_key_creates_one_event_and_answers_th
 
         other = await staff.post("/events", json=event_body(title + " (autre)"), headers={HEADER: key})
         assert other.status_code == 422 and fields(other) == ["header.Idempotency-Key"], other.text
-        hostile = await staff.post("/events", json=event_body(title), headers={HEADER: "é t é"})
+        hostile = await staff.post("/events", json=event_body(title), headers={HEADER: "é t é".encode()})
         assert hostile.status_code == 422 and fields(hostile) == ["header.Idempotency-Key"], hostile.text
 
     db = application.state.platform.db
@@ -88,7 +91,7 @@ async def test_a_failure_before_the_commit_leaves_neither_the_event_nor_its_even
 
     monkeypatch.setattr(KeyedRequest, "store", store_then_fail)
     async with client_of(application, settings) as staff:
-        staff._transport._raise_app_exceptions = False  # noqa: SLF001 — the 500, as a client would see it
+        staff._transport.raise_app_exceptions = False  # noqa: SLF001 — the 500, as a client would see it
         failed = await staff.post("/events", json=event_body(title), headers={HEADER: key})
         assert failed.status_code == 500
         db = application.state.platform.db
