@@ -26,13 +26,16 @@ The workload (:class:`Workload`), ``--lanes`` concurrent clients over HTTP with 
 
 How the client retries (as a careful client would): a request that got no answer (connection refused or
 reset, timeout) or a 5xx is sent again, same body, with a growing delay, for up to
-``RETRY_BUDGET_S``. The API has no idempotency key; what makes a re-sent command safe is per command:
-organisations are unique by SIRET and registrations by e-mail (409: the harness finds the one the lost
-attempt created), state transitions answer 409 once done (the harness reads the resource: in the
-target state, the lost attempt was applied), scans carry a nonce (the same scan again is the same
-answer). Creates without a natural key (an event, a check-in list, a need) may create a second resource
-when their answer was lost: the harness counts these "uncertain creates" and reports them (a client
-cannot tell; an idempotency key would).
+``RETRY_BUDGET_S``. What makes a re-sent command safe is per command: organisations are unique by SIRET
+and registrations by e-mail (409: the harness finds the one the lost attempt created), state transitions
+answer 409 once done (the harness reads the resource: in the target state, the lost attempt was
+applied), scans carry a nonce (the same scan again is the same answer). Creates without a natural key
+(an event, a check-in list, a need) carry an ``Idempotency-Key`` (:mod:`runtime.idempotency`), one per
+command and the same on each retry: a retry whose lost attempt was applied gets that attempt's answer
+(``Idempotent-Replayed: true``) instead of creating a second resource, and a 409 (the first attempt
+still in flight — e.g. its transaction left open by a SIGKILL) is retried like a 5xx. The harness counts
+these re-sent creates and checks that none created a second resource (the same unique title under two
+ids: ``created twice``, 0 expected).
 
 The faults (one seeded :class:`random.Random`, ``--seed``): an instance of a service, both drawn at random,
 SIGKILLed (its whole process group; one instance at a time) every ``--kill-every`` seconds on average and
@@ -386,7 +389,7 @@ class Ledger:
     commands: int = 0  # commands acknowledged (2xx, or a re-sent one found applied)
     resent: int = 0  # requests sent again after no answer or a 5xx
     applied_by_lost_attempt: int = 0  # a re-sent command refused (409) because its lost attempt had been applied
-    uncertain_creates: int = 0  # creates without a natural key whose answer was lost, sent again
+    uncertain_creates: int = 0  # creates without a natural key whose answer was lost, sent again (with their key)
     refused: Counter = field(default_factory=Counter)
     reads: int = 0
 
@@ -405,10 +408,13 @@ class Client:
         deadline = time.monotonic() + RETRY_BUDGET_S
         uncertain = False
         delay = 0.2
+        headers = self.headers  # a create without a natural key: one Idempotency-Key, the same on each retry
+        if keyless_create:
+            headers = {**self.headers, "Idempotency-Key": str(uuid.uuid4())}
         while True:
             try:
                 async with self.session.request(method, self.stack.url(name) + path, json=body,
-                                                headers=self.headers) as r:
+                                                headers=headers) as r:
                     text = await r.text()
                     status = r.status
             except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError):
@@ -416,7 +422,7 @@ class Client:
             if status is not None and 200 <= status < 300:
                 result = json.loads(text) if text else None
                 break
-            if status is not None and 400 <= status < 500:
+            if status is not None and 400 <= status < 500 and not (keyless_create and status == 409):
                 if uncertain and find is not None:
                     result = await find()
                     if result is not None:
@@ -1195,8 +1201,8 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
             lines.append(f"acknowledged commands missing from the log: {lost}; applied twice (more event ids than "
                          f"commands): {twice}")
             lines.append(f"creates without a natural key applied twice because their answer was lost and the client "
-                         f"sent them again (an event or a need with the same unique title under two ids; the API has "
-                         f"no idempotency key): {created_twice} of {ledger.uncertain_creates} sent again")
+                         f"sent them again (an event or a need with the same unique title under two ids; each sent "
+                         f"with its Idempotency-Key): {created_twice} of {ledger.uncertain_creates} sent again")
 
             # -- deliveries --------------------------------------------------------------------------
             messages = [m async for m in mongo["webhooks"]["messages"].find({}, {"webhook_id": 1, "status": 1})]

@@ -57,6 +57,18 @@ def body_limit(max_bytes: int):
     return mark
 
 
+def idempotent(enabled: bool = True):
+    """Say whether a POST endpoint takes an ``Idempotency-Key`` (:mod:`runtime.idempotency`) when the
+    default does not fit: by default an authenticated POST answering 201 (a create) takes one; mark
+    another POST whose retry must not apply it twice with ``@idempotent()``, and a create that cannot
+    take part (it starts work in the background, or answers a stream) with ``@idempotent(False)``.
+    Put it under the route decorator, as :func:`body_limit`."""
+    def mark(endpoint):
+        endpoint.__cress_idempotent__ = bool(enabled)
+        return endpoint
+    return mark
+
+
 # -- bodies ---------------------------------------------------------------------------------------
 class Body(BaseModel):
     """Base of request bodies: an unknown field is a 422 naming it (a typo is not silently dropped)."""

@@ -174,7 +174,9 @@ async def current_principal(request: Request,
     state = request.app.state
     if getattr(state, "authenticator", None) is None:  # an app not built by runtime.http.create_app
         state.authenticator = authenticator(state.settings)
-    return await state.authenticator.principal(credentials.credentials)
+    principal = await state.authenticator.principal(credentials.credentials)
+    request.state.principal = principal  # whose Idempotency-Key it is (runtime.idempotency)
+    return principal
 
 
 def allow(*roles: str):

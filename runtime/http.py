@@ -208,16 +208,68 @@ def _query_parameters(dependant) -> tuple[dict[str, bool], set[str]]:
     return declared, dates
 
 
+def _api_description(code: int) -> str:
+    from runtime.api import _DESCRIPTIONS
+
+    return _DESCRIPTIONS.get(code, "")
+
+
 def _is_date(annotation: Any) -> bool:
     return annotation is date or date in getattr(annotation, "__args__", ())
+
+
+def _takes_idempotency_key(path: str, endpoint, kwargs: dict[str, Any]) -> bool:
+    """Whether an operation takes ``Idempotency-Key`` (:mod:`runtime.idempotency`): a POST that creates
+    (201) but a file upload (:func:`runtime.api.body_limit`), or one marked with
+    :func:`runtime.api.idempotent`, of an authenticated caller (the key is the caller's: an operation
+    without a bearer token, e.g. a link whose token is the credential, takes none)."""
+    marked = getattr(endpoint, "__cress_idempotent__", None)
+    if "POST" not in {m.upper() for m in kwargs.get("methods") or ()} or marked is False:
+        return False
+    if marked is None and (kwargs.get("status_code") != 201 or hasattr(endpoint, "__cress_max_body_bytes__")):
+        return False  # not a create; or a file upload (its answer, a line report, may be large: not stored)
+    from fastapi.dependencies.utils import get_dependant, get_parameterless_sub_dependant
+
+    from runtime.auth import current_principal
+
+    stack = [get_dependant(path=path, call=endpoint),
+             *(get_parameterless_sub_dependant(depends=d, path=path) for d in kwargs.get("dependencies") or ())]
+    while stack:
+        dependant = stack.pop()
+        if dependant.call is current_principal:
+            return True
+        stack.extend(dependant.dependencies)
+    return False
+
+
+_IN_FLIGHT = "a request with the same Idempotency-Key is still being processed (send it again later)"
+_KEY_REUSED = "the Idempotency-Key was used for another request (`header.Idempotency-Key`)"
 
 
 class GuardedRoute(APIRoute):
     """A route whose endpoint refuses hostile input (:func:`refuse_hostile`) before it runs, and
     whose unknown query parameters are a 422 naming them (``?limt=5`` is a typo, not a default
-    page size; a body's unknown fields are refused the same way, :class:`runtime.api.Body`)."""
+    page size; a body's unknown fields are refused the same way, :class:`runtime.api.Body`).
+
+    A POST that creates takes an ``Idempotency-Key`` (:func:`_takes_idempotency_key`): the header is
+    declared (documented, validated) and the request handled by :func:`runtime.idempotency.guarding`."""
 
     def __init__(self, path: str, endpoint, **kwargs: Any) -> None:
+        self.takes_idempotency_key = _takes_idempotency_key(path, endpoint, kwargs)
+        if self.takes_idempotency_key:
+            from fastapi import Depends
+
+            from runtime.idempotency import key_header
+
+            kwargs["dependencies"] = [*(kwargs.get("dependencies") or ()), Depends(key_header())]
+            responses = dict(kwargs.get("responses") or {})
+            for code, addition in ((409, _IN_FLIGHT), (422, _KEY_REUSED)):
+                documented = dict(responses.get(code) or responses.get(str(code)) or {"model": Problem})
+                documented["description"] = "; or ".join(
+                    filter(None, [documented.get("description", _api_description(code)), addition]))
+                responses.pop(str(code), None)
+                responses[code] = documented
+            kwargs["responses"] = responses
         super().__init__(path, guarded(endpoint, path), **kwargs)
 
     #: Whether unknown or repeated query parameters are refused (the health probes are lenient).
@@ -225,6 +277,10 @@ class GuardedRoute(APIRoute):
 
     def get_route_handler(self):
         handle = super().get_route_handler()
+        if self.takes_idempotency_key:
+            from runtime.idempotency import guarding
+
+            handle = guarding(handle, f"POST {self.path}")
         if not self.strict_query:
             return handle
         declared, dates = _query_parameters(self.dependant)

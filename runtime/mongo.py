@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -33,6 +34,21 @@ OUTBOX = "outbox"
 PROCESSED = "processed_events"
 REBUILDS = "rebuilds"  # one document per rebuilt projection; ``targets``: its collections' current names
 ALIAS_REFRESH_SECONDS = 1.0  # how often a process reads the targets again (a rebuild waits for it)
+
+
+class RequestUnit(Protocol):
+    """A unit of work an HTTP request runs in (:mod:`runtime.idempotency`): the commands of the request
+    join its transaction instead of opening their own."""
+
+    def joins(self) -> Transaction | None:
+        """The transaction a ``transaction(...)`` called now joins, or None (e.g. from another task)."""
+
+    async def joining(self, tx: Transaction) -> None:
+        """Called as a command joins (in the transaction), before its work."""
+
+
+#: The request's unit of work, while a request that runs in one is being handled.
+REQUEST_UNIT: ContextVar[RequestUnit | None] = ContextVar("request_unit", default=None)
 
 
 def utcnow() -> datetime:
@@ -240,9 +256,16 @@ class Database:
         :class:`ConcurrencyConflict` (someone saved the same aggregate first) — for commands that
         many clients send at once on one aggregate and whose outcome the new state decides (a
         second scan of a badge answers "already checked in"). Without it the conflict is a 409.
+
+        Within an HTTP request that runs in a unit of work of its own (:data:`REQUEST_UNIT`: a request
+        carrying an ``Idempotency-Key``), ``work`` joins that request's transaction, as with ``within``
+        (``conflict_retries`` does not apply there: a conflict runs the whole request again).
         """
         from runtime.outbox import append_to_outbox  # the outbox module imports this one
 
+        if within is None and (unit := REQUEST_UNIT.get()) is not None and (joined := unit.joins()) is not None:
+            await unit.joining(joined)
+            within = joined
         if within is not None:
             return await work(within)
 

@@ -31,6 +31,7 @@ from runtime import metrics
 from runtime.consumer import Consumer
 from runtime.kafka import ensure_topics, make_producer, ping
 from runtime.mongo import PROCESSED, Database
+from runtime.idempotency import ensure_idempotency_indexes
 from runtime.outbox import OutboxRelay, ensure_outbox_indexes
 from runtime.service import Job, ServiceDefinition, service
 from runtime.settings import Settings
@@ -108,6 +109,7 @@ async def running(definition: ServiceDefinition, settings: Settings | None = Non
     try:
         await db.open()
         await ensure_outbox_indexes(db)
+        await ensure_idempotency_indexes(db)
         await db[PROCESSED].create_index("consumer")
         if definition.indexes is not None:
             await definition.indexes(db)

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
                     "contracts.privacy): the same in every service, kept secret, never changed while a request "
                     "is under way.")
 
+    idempotency_key_ttl_seconds: int = Field(
+        86_400, ge=60, le=30 * 86_400, description="How long the answer of a request sent with an "
+        "Idempotency-Key is kept for its retries (runtime.idempotency); 24 h by default.")
+
     log_level: str = Field("INFO")
     log_format: str = Field("json", pattern="^(json|console)$")
 

@@ -118,3 +118,25 @@ def test_bearer_operations_document_the_identity_provider_unavailable(service, p
         assert "503" not in op["responses"], f"{method.upper()} {path}"
         return
     assert "identity provider" in op["responses"]["503"]["description"], f"{method.upper()} {path}"
+
+
+def test_every_create_documents_the_idempotency_key_and_only_the_creates_do():
+    """Every authenticated POST that answers 201 takes ``Idempotency-Key`` (runtime.idempotency), but a
+    file upload; the header is optional, bounded, and its 409 and 422 are documented."""
+    for name, spec in SPECS.items():
+        creates = {(p, m) for p, item in spec["paths"].items() for m, op in item.items()
+                   if m == "post" and "201" in op["responses"] and not _public(op)
+                   and "multipart/form-data" not in op.get("requestBody", {}).get("content", {})}
+        keyed = {(p, m) for p, item in spec["paths"].items() for m, op in item.items()
+                 if any(q["name"] == "Idempotency-Key" for q in op.get("parameters", []))}
+        assert keyed == creates, name
+        for path, method in keyed:
+            op = spec["paths"][path][method]
+            header = next(q for q in op["parameters"] if q["name"] == "Idempotency-Key")
+            assert header["in"] == "header" and not header.get("required")
+            assert header["schema"]["maxLength"] <= 257 and header["schema"]["pattern"]
+            assert "Idempotency-Key" in op["responses"]["409"]["description"]
+            assert "Idempotency-Key" in op["responses"]["422"]["description"]
+    assert ("/events", "post") in {(p, m) for p, item in SPECS["events"]["paths"].items() for m in item
+                                   if any(q["name"] == "Idempotency-Key"
+                                          for q in item[m].get("parameters", []))}
