@@ -80,7 +80,8 @@ async def measure(uri: str, requests: int, partners: int, concurrency: int) -> s
             nonlocal granted
             for _ in range(count):
                 t = time.perf_counter()
-                granted += await hot.take("hot-partner") == 0
+                wait = await hot.take("hot-partner")  # (not `granted += await …`: that reads granted before the await)
+                granted += wait == 0
                 contended.append(time.perf_counter() - t)
 
         await asyncio.gather(*[taker(requests // concurrency) for _ in range(concurrency)])

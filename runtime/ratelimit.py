@@ -16,7 +16,8 @@ Where the buckets live (:class:`RateLimiter`):
   three replicas behind the gateway grant one rate, not three. A request costs one round trip: one
   ``findAndModify`` whose update pipeline refills the bucket for the time elapsed, takes a token if
   there is one and dates the bucket, atomically, on the *database's* clock (``$$NOW``: the
-  instances' clocks never meet). Written with ``w: 1`` (a bucket lost in a fail-over only gives a
+  instances' clocks never meet; :func:`bucket_update`); a partner's first request creates its
+  bucket first (two more round trips). Written with ``w: 1`` (a bucket lost in a fail-over only gives a
   partner a few requests more). A TTL index on ``expires_at`` drops a bucket once it would be full
   again: a missing bucket *is* a full one, so the sweep changes nothing but the collection's size;
 - **in the process** (:class:`TokenBuckets`) before that (an app without a lifespan: unit tests)
@@ -101,21 +102,27 @@ class TokenBuckets:
 
 
 def bucket_update(rate: float, burst: int) -> list[dict[str, Any]]:
-    """The update pipeline of one request on a bucket document ``{tokens, at, expires_at}`` (a
+    """The update pipeline of one request on a bucket document ``{tokens, at_ms, expires_at}`` (a
     missing document is a full bucket): the :class:`TokenBuckets` arithmetic, on the database's
     clock ``$$NOW``. ``granted`` says whether a token was taken; ``tokens`` is what is left (when
     refused: the fraction of a token there is, so the wait is ``(1 - tokens) / rate``). A clock
-    that steps back (a fail-over to a member whose clock is behind) adds no token and keeps ``at``:
-    the bucket's time never runs backwards."""
-    at = {"$ifNull": ["$at", "$$NOW"]}
-    elapsed = {"$divide": [{"$max": [0, {"$subtract": ["$$NOW", at]}]}, 1000]}
+    that steps back (a fail-over to a member whose clock is behind) adds no token and keeps
+    ``at_ms``: the bucket's time never runs backwards.
+
+    The bucket is dated in milliseconds since the epoch (``$toLong`` of ``$$NOW``), not as a date:
+    SecantusDB reads a stored date back without its time zone and then cannot subtract it from
+    ``$$NOW`` (an internal error), while numbers subtract the same everywhere. ``expires_at`` is a
+    date, for the TTL index."""
+    now_ms = {"$toLong": "$$NOW"}
+    at_ms = {"$ifNull": ["$at_ms", now_ms]}
+    elapsed = {"$divide": [{"$max": [0, {"$subtract": [now_ms, at_ms]}]}, 1000]}
     refilled = {"$min": [burst, {"$add": [{"$ifNull": ["$tokens", burst]}, {"$multiply": [elapsed, rate]}]}]}
     full_again_ms = math.ceil(burst / rate * 1000)  # from empty; after that the document is not needed
     return [
-        {"$set": {"tokens": refilled, "at": {"$max": [at, "$$NOW"]}}},
+        {"$set": {"tokens": refilled, "at_ms": {"$max": [at_ms, now_ms]}}},
         {"$set": {"granted": {"$gte": ["$tokens", 1]}}},
         {"$set": {"tokens": {"$cond": ["$granted", {"$subtract": ["$tokens", 1]}, "$tokens"]},
-                  "expires_at": {"$add": ["$at", full_again_ms]}}},
+                  "expires_at": {"$toDate": {"$add": ["$at_ms", full_again_ms]}}}},
     ]
 
 
@@ -170,16 +177,27 @@ class RateLimiter:
         return 0.0 if doc["granted"] else (1 - doc["tokens"]) / self.rate
 
     async def _take_shared(self, key: str) -> dict[str, Any]:
+        """One round trip when the partner's bucket exists; three for its first request (and the first
+        after the TTL index dropped its full bucket): not found, created full, taken from."""
         with pymongo.timeout(self.timeout):  # server selection included: a database away costs this at most
-            for attempt in range(2):
+            doc = await self._find_and_take(key)
+            if doc is None:
                 try:
-                    return await self._collection.find_one_and_update(
-                        {"_id": key}, self._update, projection={"_id": 0, "granted": 1, "tokens": 1},
-                        upsert=True, return_document=ReturnDocument.AFTER)
-                except DuplicateKeyError:  # two first requests of a key upserted at once: the bucket exists now
-                    if attempt:
-                        raise
-        raise AssertionError("unreachable")
+                    await self._collection.insert_one({"_id": key})  # a full bucket (see bucket_update)
+                except DuplicateKeyError:
+                    pass  # another request, or another instance, created it first
+                doc = await self._find_and_take(key)
+        if doc is None:
+            raise PyMongoError(f"the bucket of {key!r} vanished between its creation and its update")
+        return doc
+
+    async def _find_and_take(self, key: str) -> dict[str, Any] | None:
+        # No upsert: SecantusDB answers the upserts that lose the race of a new key's first requests
+        # with no document although they took a token (probed), where a plain insert's duplicate key is
+        # unambiguous (and mongod's behaves the same).
+        return await self._collection.find_one_and_update(
+            {"_id": key}, self._update, projection={"_id": 0, "granted": 1, "tokens": 1},
+            return_document=ReturnDocument.AFTER)
 
     def _fallback(self, key: str) -> float:
         metrics.RATE_LIMIT_FALLBACKS.labels(self.service).inc()

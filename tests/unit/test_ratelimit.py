@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 
+import bson
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
@@ -134,26 +135,43 @@ EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 class Store:
     """A collection of bucket documents in memory, each request applying the real update pipeline
-    with ``$$NOW`` from a clock of ours; ``down`` makes it fail as an unreachable server does."""
+    with ``$$NOW`` from a clock of ours; ``down`` makes it fail as an unreachable server does;
+    ``raced`` makes the next inserts lose to another instance's (the document is there, created by it)."""
 
     def __init__(self, clock: Clock) -> None:
-        self.clock, self.docs, self.calls, self.down, self.duplicates = clock, {}, 0, False, 0
+        self.clock, self.docs, self.calls, self.down, self.raced = clock, {}, 0, False, 0
 
     async def create_index(self, *args, **kwargs) -> str:
         return "expires_at_ttl"
 
-    async def find_one_and_update(self, query, update, *, projection, upsert, return_document):
+    async def insert_one(self, doc: dict) -> None:
         self.calls += 1
         if self.down:
             raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
-        if self.duplicates:  # another instance's upsert of the same new key won
-            self.duplicates -= 1
-            raise DuplicateKeyError("E11000 duplicate key error")
-        assert upsert and return_document is ReturnDocument.AFTER
+        if self.raced:
+            self.raced -= 1
+            self.docs.setdefault(doc["_id"], stored(doc))
+        if doc["_id"] in self.docs:
+            raise DuplicateKeyError("E11000 duplicate key error collection: rate_limits index: _id_")
+        self.docs[doc["_id"]] = stored(doc)
+
+    async def find_one_and_update(self, query, update, *, projection, return_document, upsert=False):
+        self.calls += 1
+        if self.down:
+            raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
+        assert not upsert and return_document is ReturnDocument.AFTER
         key = query["_id"]
+        if key not in self.docs:
+            return None
         now = EPOCH + timedelta(seconds=self.clock.now)
-        self.docs[key] = apply_update(self.docs.get(key, {"_id": key}), update, let={"NOW": now})
+        self.docs[key] = stored(apply_update(self.docs[key], update, let={"NOW": now}))
         return {name: self.docs[key][name] for name, shown in projection.items() if shown}
+
+
+def stored(doc: dict) -> dict:
+    """``doc`` as the server reads it back: through BSON, its dates without a time zone (what
+    SecantusDB's own evaluator then meets)."""
+    return bson.decode(bson.encode(doc))
 
 
 async def limiter_on(store: Store | None, clock: Clock, *, rate: float = 1.0, burst: int = 2,
@@ -175,21 +193,23 @@ def test_the_database_bucket_is_the_process_bucket_on_the_database_clock(rate, b
     for step in steps:
         clock.now += step / 8
         wait = local.take("p")
-        doc = apply_update(doc, pipeline, let={"NOW": EPOCH + timedelta(seconds=clock.now)})
+        doc = stored(apply_update(doc, pipeline, let={"NOW": EPOCH + timedelta(seconds=clock.now)}))
         assert doc["granted"] is (wait == 0)
         if not doc["granted"]:
             assert (1 - doc["tokens"]) / rate == pytest.approx(wait)
         assert 0 <= doc["tokens"] <= burst
+        assert doc["at_ms"] == (EPOCH + timedelta(seconds=clock.now)).timestamp() * 1000
         # the TTL index may drop the document from expires_at on: the bucket is full by then
-        assert doc["tokens"] + (doc["expires_at"] - doc["at"]).total_seconds() * rate >= burst
+        expires_ms = doc["expires_at"].replace(tzinfo=timezone.utc).timestamp() * 1000
+        assert doc["tokens"] + (expires_ms - doc["at_ms"]) / 1000 * rate >= burst
 
 
 def test_a_clock_stepping_back_adds_no_token():
     pipeline, now = bucket_update(1.0, 1), EPOCH + timedelta(hours=1)
-    doc = apply_update({"_id": "p"}, pipeline, let={"NOW": now})
+    doc = stored(apply_update({"_id": "p"}, pipeline, let={"NOW": now}))
     assert doc["granted"] and doc["tokens"] == 0
-    earlier = apply_update(doc, pipeline, let={"NOW": now - timedelta(seconds=30)})
-    assert not earlier["granted"] and earlier["at"] == now, "the bucket's time does not run backwards"
+    earlier = stored(apply_update(doc, pipeline, let={"NOW": now - timedelta(seconds=30)}))
+    assert not earlier["granted"] and earlier["at_ms"] == now.timestamp() * 1000, "the bucket's time stays"
     assert not apply_update(earlier, pipeline, let={"NOW": now + timedelta(milliseconds=500)})["granted"]
     assert apply_update(earlier, pipeline, let={"NOW": now + timedelta(seconds=1)})["granted"]
 
@@ -209,13 +229,28 @@ async def test_instances_sharing_the_store_grant_one_burst_between_them():
     assert sum([await apart[i % 2].take("partner-a") == 0 for i in range(8)]) == 6
 
 
+async def test_one_round_trip_a_request_and_three_for_a_partner_s_first():
+    clock = Clock()
+    store = Store(clock)
+    limiter = await limiter_on(store, clock, burst=3)
+    assert await limiter.take("partner-a") == 0 and store.calls == 3, "not found, created full, taken"
+    assert await limiter.take("partner-a") == 0 and store.calls == 4
+    assert await limiter.take("partner-a") == 0 and store.calls == 5
+    assert store.docs["partner-a"]["tokens"] == 0
+    del store.docs["partner-a"]  # the TTL index dropped it, full again
+    clock.now += 3
+    assert await limiter.take("partner-a") == 0 and store.calls == 8
+
+
 async def test_two_first_requests_at_once_meet_on_one_bucket():
     clock = Clock()
     store = Store(clock)
-    store.duplicates = 1  # the upsert lost the race: the bucket exists now, taken again
-    limiter = await limiter_on(store, clock)
-    assert await limiter.take("partner-a") == 0 and store.calls == 2
-    assert store.docs["partner-a"]["tokens"] == 1
+    store.raced = 1  # another instance created the bucket and took from it meanwhile
+    limiter = await limiter_on(store, clock, service="racetest", burst=2)
+    other = await limiter_on(store, clock, service="racetest", burst=2)
+    before = fallbacks("racetest")
+    assert await limiter.take("partner-a") == 0 and await other.take("partner-a") == 0
+    assert await limiter.take("partner-a") > 0 and fallbacks("racetest") == before
 
 
 def fallbacks(service: str) -> float:
@@ -227,18 +262,18 @@ async def test_while_the_database_does_not_answer_each_instance_limits_alone(cap
     store = Store(clock)
     limiter = await limiter_on(store, clock, service="fallbacktest", rate=0.01, burst=2)
     assert await limiter.take("partner-a") == 0  # shared: one token of two left in the database
-    before = fallbacks("fallbacktest")
+    before, calls = fallbacks("fallbacktest"), store.calls
     store.down = True
     with caplog.at_level(logging.INFO, logger="runtime.ratelimit"):
         waits = [await limiter.take("partner-a") for _ in range(3)]
         assert waits[:2] == [0, 0] and waits[2] > 0, "the process's own bucket (full: it had not been used)"
-        assert store.calls == 2, "after a failure the database is left alone for a while"
+        assert store.calls == calls + 1, "after a failure the database is left alone for a while"
         assert fallbacks("fallbacktest") == before + 3
         clock.now += RETRY_AFTER_FAILURE
-        assert await limiter.take("partner-a") > 0 and store.calls == 3, "then asked again"
+        assert await limiter.take("partner-a") > 0 and store.calls == calls + 2, "then asked again"
         store.down = False
         clock.now += RETRY_AFTER_FAILURE
-        assert await limiter.take("partner-a") == 0 and store.calls == 4, "back: its last token"
+        assert await limiter.take("partner-a") == 0 and store.calls == calls + 3, "back: its last token"
         assert await limiter.take("partner-a") > 0 and fallbacks("fallbacktest") == before + 4
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "did not answer" in warnings[0].getMessage(), "one warning per outage"
