@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement bench-observatory bench-webhooks chaos rebuild web-assets geo-data geo-shapes schemas \
+        bench-procurement bench-observatory bench-webhooks bench-ratelimit chaos rebuild web-assets geo-data geo-shapes schemas \
         deadletters compose-check clean contracts-wheel example-notifier example-notifier-asyncapi
 
 $(STAMP): pyproject.toml
@@ -52,6 +52,9 @@ bench-scheduler: install
 
 bench-events: install
 	$(PY) -m bench.events
+
+bench-ratelimit: install  # what the shared partner rate limit costs a request (one findAndModify)
+	$(PY) -m bench.ratelimit
 
 bench-procurement: install
 	$(PY) -m bench.procurement

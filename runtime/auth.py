@@ -169,32 +169,51 @@ _bearer = HTTPBearer(auto_error=False, description="OAuth2 access token (JWT). `
 
 async def current_principal(request: Request,
                             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    """The caller, from its bearer token (401 without a valid one); verified once per request."""
+    known = getattr(request.state, "principal", None)
+    if known is not None:  # verified already (by the door, runtime.http.GuardedRoute, or another gate)
+        return known
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
     state = request.app.state
     if getattr(state, "authenticator", None) is None:  # an app not built by runtime.http.create_app
         state.authenticator = authenticator(state.settings)
     principal = await state.authenticator.principal(credentials.credentials)
-    request.state.principal = principal  # whose Idempotency-Key it is (runtime.idempotency)
+    request.state.principal = principal  # also whose Idempotency-Key it is (runtime.idempotency)
     return principal
+
+
+async def authenticate(request: Request) -> Principal:
+    """:func:`current_principal` outside FastAPI's dependency resolution: the door of a protected
+    route (:class:`runtime.http.GuardedRoute`) calls it before reading the request's input."""
+    return await current_principal(request, await _bearer(request))
 
 
 def allow(*roles: str):
     """A FastAPI dependency admitting ``admin`` and any of ``roles``; 403 for other principals.
-    A route admitting ``partner`` is rate-limited per subject (:func:`runtime.ratelimit.limit`)."""
+    A route admitting ``partner`` is rate-limited per subject (:func:`runtime.ratelimit.limit`).
+
+    Its ``admit(request, principal)`` is the check itself: the door of a route
+    (:class:`runtime.http.GuardedRoute`) runs it, authentication first, before the route's input is
+    read or validated, so that a caller without the right learns nothing of the request's shape;
+    the dependency then finds the principal verified and the token taken (both once per request)."""
     wanted = set(roles)
     limited = PARTNER in wanted
 
-    async def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def admit(request: Request, principal: Principal) -> None:
         if not principal.has_any(wanted):
             needed = ", ".join(sorted(wanted | {ADMIN}))
             raise Forbidden(f"this operation needs one of the roles: {needed}", needed=sorted(wanted | {ADMIN}))
         if limited:
-            ratelimit.limit(request, principal)
+            await ratelimit.limit(request, principal)
+
+    async def dependency(request: Request, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        await admit(request, principal)
         return principal
 
     dependency.__cress_rate_limited__ = limited  # type: ignore[attr-defined]  (runtime.http documents its 429)
     dependency.roles = frozenset(wanted)  # type: ignore[attr-defined]  # what runtime.authorization checks
+    dependency.admit = admit  # type: ignore[attr-defined]  # what the door runs first (runtime.http)
     return dependency
 
 

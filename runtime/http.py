@@ -10,7 +10,9 @@
 - errors as RFC 9457 problem details (``application/problem+json``), documented as such in
   OpenAPI: 400 for a body that is not JSON, 401/403/404/405 (with ``Allow``)/409/412, 413 for a
   body over ``HTTP_MAX_BODY_BYTES``, 422 naming each field at fault;
-- the door (:class:`GuardedRoute`): whatever a service declares, an integer MongoDB cannot store
+- the door (:class:`GuardedRoute`): who calls before what is asked — a protected route answers
+  401 / 403 (and a partner's 429) before it reads the request's input; then, whatever a service
+  declares, an unknown query parameter, an integer MongoDB cannot store
   (beyond 64 bits), a date outside the years the event contracts accept
   (:data:`contracts.base.EARLIEST_YEAR`–:data:`~contracts.base.LATEST_YEAR`), a number that is
   not finite or a key MongoDB refuses is a 422 naming the field, before any command runs.
@@ -45,12 +47,11 @@ from starlette.routing import Match
 from contracts.asyncapi import asyncapi_document
 from contracts.base import EARLIEST_DATE, EARLIEST_YEAR, LATEST_DATE, LATEST_YEAR
 from runtime import logging as log_context
-from runtime import metrics
+from runtime import metrics, ratelimit
 from runtime.api import Problem
-from runtime.auth import authenticator
+from runtime.auth import authenticate, authenticator
 from runtime.errors import DomainError, InvalidInput
 from runtime.platform import Platform, running
-from runtime.ratelimit import TokenBuckets
 from runtime.service import ServiceDefinition, service
 from runtime.settings import DEV_JWT_SECRET, DEV_PRIVACY_KEY, Settings
 
@@ -246,13 +247,33 @@ _IN_FLIGHT = "a request with the same Idempotency-Key is still being processed (
 _KEY_REUSED = "the Idempotency-Key was used for another request (`header.Idempotency-Key`)"
 
 
+def _gates(dependant) -> list:
+    """The checks of the :func:`runtime.auth.allow` gates ``dependant`` and its sub-dependencies
+    declare (their ``admit``), each once, in the order FastAPI would meet them."""
+    found: list = []
+    for sub in dependant.dependencies:
+        admit = getattr(sub.call, "admit", None)
+        if admit is not None and isinstance(getattr(sub.call, "roles", None), frozenset) and admit not in found:
+            found.append(admit)
+        found += [a for a in _gates(sub) if a not in found]
+    return found
+
+
 class GuardedRoute(APIRoute):
-    """A route whose endpoint refuses hostile input (:func:`refuse_hostile`) before it runs, and
-    whose unknown query parameters are a 422 naming them (``?limt=5`` is a typo, not a default
-    page size; a body's unknown fields are refused the same way, :class:`runtime.api.Body`).
+    """A route whose caller is checked before its input, and whose input is checked before it runs.
+
+    In order: **who calls** — a route behind :func:`runtime.auth.allow` verifies the bearer token
+    (401), the roles (403) and takes the partner's rate-limit token (429) before anything of the
+    request is read, so a caller without the right learns nothing of the request's shape (an
+    unknown parameter, a body that is not JSON); then **what is asked** — unknown query parameters
+    are a 422 naming them (``?limt=5`` is a typo, not a default page size; a body's unknown fields
+    are refused the same way, :class:`runtime.api.Body`), a body that is not JSON a 400, and the
+    endpoint refuses hostile input (:func:`refuse_hostile`) before it runs. Routes without a gate
+    (health, metrics, documents, signed links) go straight to the input.
 
     A POST that creates takes an ``Idempotency-Key`` (:func:`_takes_idempotency_key`): the header is
-    declared (documented, validated) and the request handled by :func:`runtime.idempotency.guarding`."""
+    declared (documented, validated) and the request handled by :func:`runtime.idempotency.guarding`,
+    once the caller is known."""
 
     def __init__(self, path: str, endpoint, **kwargs: Any) -> None:
         self.takes_idempotency_key = _takes_idempotency_key(path, endpoint, kwargs)
@@ -281,12 +302,20 @@ class GuardedRoute(APIRoute):
             from runtime.idempotency import guarding
 
             handle = guarding(handle, f"POST {self.path}")
-        if not self.strict_query:
+        gates = _gates(self.dependant)
+        if not self.strict_query and not gates:
             return handle
         declared, dates = _query_parameters(self.dependant)
         expected = ", ".join(sorted(declared)) or "none"
+        strict = self.strict_query
 
-        async def refuse_unknown_query(request: Request) -> Response:
+        async def caller_then_input(request: Request) -> Response:
+            if gates:
+                principal = await authenticate(request)
+                for admit in gates:
+                    await admit(request, principal)
+            if not strict:
+                return await handle(request)
             errors = []
             for name in dict.fromkeys(request.query_params.keys()):
                 values = request.query_params.getlist(name)
@@ -304,7 +333,7 @@ class GuardedRoute(APIRoute):
                 raise RequestValidationError(errors)
             return await handle(request)
 
-        return refuse_unknown_query
+        return caller_then_input
 
 
 class _OperationsRoute(GuardedRoute):
@@ -480,6 +509,8 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
     async def lifespan(app: FastAPI):
         async with running(definition, settings, consumers=consumers, jobs=jobs) as platform:
             app.state.platform = platform
+            if limited:  # the partner routes' buckets, shared by every instance of the service
+                await app.state.rate_limits.attach(platform.db)
             yield
 
     app = FastAPI(title=definition.title, description=definition.description, version=definition.version,
@@ -487,7 +518,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
                                                    {"name": "operations", "description": "Health, metrics, docs"}])
     app.state.settings = settings
     app.state.authenticator = authenticator(settings)
-    app.state.rate_limits = TokenBuckets(settings.partner_rate_per_second, settings.partner_rate_burst)
+    app.state.rate_limits = ratelimit.limiter(settings)  # in the process until the lifespan attaches the database
     install_error_handlers(app)
     app.include_router(_operations_router())
     routers = list(definition.routers())
@@ -503,6 +534,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
              if isinstance(r, APIRoute) and not isinstance(r, GuardedRoute)]
     if plain:
         raise TypeError(f"{definition.name}: routes not built with runtime.api.router(): {plain}")
+    limited = False  # whether some route is open to partners (the lifespan then shares their buckets)
     for router in routers:  # each route's 500 series exists from the start, at 0: increase() sees the first
         for route in router.routes:
             if isinstance(route, APIRoute) and route.path not in UNMETERED:
@@ -511,6 +543,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
                 if _rate_limited(route.dependant):  # its 429: documented, and counted from 0
                     route.responses = {**route.responses, 429: {"description": _TOO_MANY}}
                     metrics.RATE_LIMITED.labels(settings.service_name, route.path)
+                    limited = True
+    if limited:
+        metrics.RATE_LIMIT_FALLBACKS.labels(settings.service_name)
     app.openapi = _problem_openapi(app)
     return app
 

@@ -37,6 +37,9 @@ DEPENDENCY_UP = Gauge("cress_dependency_up", "Whether a dependency answered the 
                       ["service", "dependency"])
 RATE_LIMITED = Counter("cress_rate_limited_total", "Requests refused with 429 by the partner routes' rate limit "
                        "(runtime.ratelimit).", ["service", "route"])
+RATE_LIMIT_FALLBACKS = Counter("cress_rate_limit_fallbacks_total", "Partner requests whose bucket the process "
+                               "decided alone: the database holding the shared buckets did not answer in time "
+                               "(runtime.ratelimit).", ["service"])
 # Webhooks (the webhooks service's delivery worker). The backlog is per endpoint: an endpoint id is a
 # label there, the one exception to "no ids in labels" (endpoints are few: tens per partner at most).
 WEBHOOK_DELIVERIES = Counter("cress_webhook_deliveries_total", "Webhook delivery attempts, by outcome (delivered, "
@@ -59,7 +62,7 @@ METRIC_NAMES: tuple[str, ...] = (
     "cress_messages_consumed_total", "cress_messages_failed_total", "cress_message_handler_duration_seconds",
     "cress_outbox_backlog_records", "cress_outbox_oldest_pending_age_seconds", "cress_consumer_lag_messages",
     "cress_dead_letters_total",
-    "cress_dependency_up", "cress_job_runs_total", "cress_rate_limited_total",
+    "cress_dependency_up", "cress_job_runs_total", "cress_rate_limited_total", "cress_rate_limit_fallbacks_total",
     "cress_webhook_deliveries_total", "cress_webhook_delivery_latency_seconds", "cress_webhook_backlog_messages",
     "cress_webhook_endpoints_disabled_total", "cress_webhook_delivery_lease_held",
 )

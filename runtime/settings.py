@@ -77,6 +77,9 @@ class Settings(BaseSettings):
                                            "grants one principal (`sub`), on average (a token bucket).")
     partner_rate_burst: int = Field(50, ge=1, description="Requests a principal may send at once.")
     rate_limit_staff: bool = Field(False, description="Also limit admin and staff on partner-facing routes.")
+    rate_limit_timeout_seconds: float = Field(
+        0.5, gt=0, le=10, description="How long a request waits for its bucket in the service's database (shared "
+                                      "by every instance); past it, each instance limits on its own for a second.")
 
     privacy_key: str = Field(
         DEV_PRIVACY_KEY, min_length=32,

@@ -223,3 +223,41 @@ async def test_a_token_that_is_not_ours_is_a_401_everywhere(platform, case, clai
         assert r.headers["WWW-Authenticate"] == "Bearer"
     async with client(platform, "membership", token(platform, "membership", "authz-admin", "admin")) as c:
         assert (await c.get("/organisations")).status_code == 200, "the same token, ours, passes"
+
+
+async def test_who_calls_is_checked_before_what_is_asked(platform):
+    """A caller the table refuses learns nothing of a request's shape: on every protected operation of
+    every service, an unknown query parameter and a body that is not JSON still answer 401 without a
+    token and 403 to a caller without the role (runtime.http.GuardedRoute checks the caller first);
+    an admin sending the same is told what is wrong (422 / 400)."""
+    wrong, calls = [], 0
+    for name in platform.apps:
+        async with AsyncExitStack() as stack:
+            tokens = callers(platform, name)
+            anonymous, admin, other, reader = [await stack.enter_async_context(client(platform, name, tokens[c]))
+                                               for c in (Caller.ANONYMOUS, Caller.ADMIN, Caller.OTHER_STAFF,
+                                                         Caller.READER)]
+            for (method, path), operation in sorted(operations(platform, name).items()):
+                found = authorization.rule(name, method, path)
+                if found is None or found.public:
+                    continue
+                body = operation is not None and "requestBody" in operation
+                shape = {"params": {"authz_unknown": "1"},
+                         **({"content": b'{"authz": ', "headers": {"Content-Type": "application/json"}} if body else {})}
+                expected = [(anonymous, "anon", 401)]
+                expected += [(c, caller.value, 403) for c, caller in ((other, Caller.OTHER_STAFF), (reader, Caller.READER))
+                             if found[caller] is Decision.REFUSE]
+                for c, who, status in expected:
+                    r = await c.request(method, url_of(platform, path), **shape)
+                    calls += 1
+                    if r.status_code != status:
+                        wrong.append(f"{name:<12} {method:<6} {path:<60} {who:<5} expected {status} got "
+                                     f"{r.status_code} {r.text[:120]}")
+                if name == "membership" and (method, path) == ("POST", "/organisations"):
+                    r = await admin.request(method, path, **shape)  # the door's second step: the input
+                    assert r.status_code == 422 and "query.authz_unknown" in r.text, r.text
+                    r = await admin.request(method, path, content=b'{"authz": ',
+                                            headers={"Content-Type": "application/json"})
+                    assert r.status_code == 400 and "not valid JSON" in r.text, r.text
+    assert not wrong, f"{len(wrong)} of {calls} calls told the caller about its request first:\n" + "\n".join(wrong)
+    assert calls >= 2 * 250, "every protected operation of every service was called"

@@ -1,15 +1,25 @@
 """The partner routes' rate limit (runtime.ratelimit): the token bucket, and the 429 a guarded app
-answers (problem details, Retry-After), per subject, staff exempt."""
+answers (problem details, Retry-After), per subject, staff exempt; the bucket kept in the database
+for every instance (its update pipeline, shared, the fallback while the database does not answer)."""
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta, timezone
+
+import bson
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import REGISTRY
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
+from secantus.update import apply_update
 
 from runtime.auth import PARTNER, READER, Principal, allow, issue_token, staff
 from runtime.http import install_error_handlers
-from runtime.ratelimit import TokenBuckets
+from runtime.ratelimit import RETRY_AFTER_FAILURE, RateLimiter, TokenBuckets, bucket_update
 from runtime.settings import Settings
 
 
@@ -115,3 +125,182 @@ async def test_staff_can_be_limited_too():
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Authorization": f"Bearer {token}"}) as c:
         assert [(await c.get("/standing")).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+# -- the buckets shared by every instance of a service (runtime.ratelimit.RateLimiter) -----------------
+# The update pipeline runs here on SecantusDB's own expression evaluator (the engine the platform's
+# database runs; tests/integration/test_rate_limit_shared.py runs it on the real server).
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+class Store:
+    """A collection of bucket documents in memory, each request applying the real update pipeline
+    with ``$$NOW`` from a clock of ours; ``down`` makes it fail as an unreachable server does;
+    ``raced`` makes the next inserts lose to another instance's (the document is there, created by it)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock, self.docs, self.calls, self.down, self.raced = clock, {}, 0, False, 0
+
+    async def create_index(self, *args, **kwargs) -> str:
+        return "expires_at_ttl"
+
+    async def insert_one(self, doc: dict) -> None:
+        self.calls += 1
+        if self.down:
+            raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
+        if self.raced:
+            self.raced -= 1
+            self.docs.setdefault(doc["_id"], stored(doc))
+        if doc["_id"] in self.docs:
+            raise DuplicateKeyError("E11000 duplicate key error collection: rate_limits index: _id_")
+        self.docs[doc["_id"]] = stored(doc)
+
+    async def find_one_and_update(self, query, update, *, projection, return_document, upsert=False):
+        self.calls += 1
+        if self.down:
+            raise ServerSelectionTimeoutError("127.0.0.1:1: [Errno 111] Connection refused")
+        assert not upsert and return_document is ReturnDocument.AFTER
+        key = query["_id"]
+        if key not in self.docs:
+            return None
+        now = EPOCH + timedelta(seconds=self.clock.now)
+        self.docs[key] = stored(apply_update(self.docs[key], update, let={"NOW": now}))
+        return {name: self.docs[key][name] for name, shown in projection.items() if shown}
+
+
+def stored(doc: dict) -> dict:
+    """``doc`` as the server reads it back: through BSON, its dates without a time zone (what
+    SecantusDB's own evaluator then meets)."""
+    return bson.decode(bson.encode(doc))
+
+
+async def limiter_on(store: Store | None, clock: Clock, *, rate: float = 1.0, burst: int = 2,
+                     service: str = "sharedtest") -> RateLimiter:
+    limiter = RateLimiter(rate, burst, service=service, clock=clock)
+    if store is not None:
+        await limiter.share(store)
+    return limiter
+
+
+@settings(max_examples=150, deadline=None)
+@given(rate=st.sampled_from([0.25, 0.5, 1.0, 2.0, 8.0]), burst=st.integers(1, 6),
+       steps=st.lists(st.integers(0, 40), min_size=1, max_size=40))
+def test_the_database_bucket_is_the_process_bucket_on_the_database_clock(rate, burst, steps):
+    """The pipeline and TokenBuckets agree, request after request (steps of 1/8 s: exact in binary)."""
+    clock = Clock()
+    local, doc = TokenBuckets(rate, burst, clock=clock), {"_id": "p"}
+    pipeline = bucket_update(rate, burst)
+    for step in steps:
+        clock.now += step / 8
+        wait = local.take("p")
+        doc = stored(apply_update(doc, pipeline, let={"NOW": EPOCH + timedelta(seconds=clock.now)}))
+        assert doc["granted"] is (wait == 0)
+        if not doc["granted"]:
+            assert (1 - doc["tokens"]) / rate == pytest.approx(wait)
+        assert 0 <= doc["tokens"] <= burst
+        assert doc["at_ms"] == (EPOCH + timedelta(seconds=clock.now)).timestamp() * 1000
+        # the TTL index may drop the document from expires_at on: the bucket is full by then
+        expires_ms = doc["expires_at"].replace(tzinfo=timezone.utc).timestamp() * 1000
+        assert doc["tokens"] + (expires_ms - doc["at_ms"]) / 1000 * rate >= burst
+
+
+def test_a_clock_stepping_back_adds_no_token():
+    pipeline, now = bucket_update(1.0, 1), EPOCH + timedelta(hours=1)
+    doc = stored(apply_update({"_id": "p"}, pipeline, let={"NOW": now}))
+    assert doc["granted"] and doc["tokens"] == 0
+    earlier = stored(apply_update(doc, pipeline, let={"NOW": now - timedelta(seconds=30)}))
+    assert not earlier["granted"] and earlier["at_ms"] == now.timestamp() * 1000, "the bucket's time stays"
+    assert not apply_update(earlier, pipeline, let={"NOW": now + timedelta(milliseconds=500)})["granted"]
+    assert apply_update(earlier, pipeline, let={"NOW": now + timedelta(seconds=1)})["granted"]
+
+
+async def test_instances_sharing_the_store_grant_one_burst_between_them():
+    clock = Clock()
+    store = Store(clock)
+    one, two = await limiter_on(store, clock, burst=3), await limiter_on(store, clock, burst=3)
+    waits = [await (one if i % 2 else two).take("partner-a") for i in range(8)]
+    assert waits[:3] == [0, 0, 0] and all(w > 0 for w in waits[3:]), waits
+    assert waits[-1] == pytest.approx(1.0), "a token a second: the next one in 1 s"
+    clock.now += 1
+    assert await one.take("partner-a") == 0 and await two.take("partner-a") > 0
+    assert await two.take("partner-b") == 0, "another partner: its own bucket"
+    # the same instances, each on its own store (per-process buckets): twice the burst
+    apart = [await limiter_on(Store(clock), clock, burst=3) for _ in range(2)]
+    assert sum([await apart[i % 2].take("partner-a") == 0 for i in range(8)]) == 6
+
+
+async def test_one_round_trip_a_request_and_three_for_a_partner_s_first():
+    clock = Clock()
+    store = Store(clock)
+    limiter = await limiter_on(store, clock, burst=3)
+    assert await limiter.take("partner-a") == 0 and store.calls == 3, "not found, created full, taken"
+    assert await limiter.take("partner-a") == 0 and store.calls == 4
+    assert await limiter.take("partner-a") == 0 and store.calls == 5
+    assert store.docs["partner-a"]["tokens"] == 0
+    del store.docs["partner-a"]  # the TTL index dropped it, full again
+    clock.now += 3
+    assert await limiter.take("partner-a") == 0 and store.calls == 8
+
+
+async def test_two_first_requests_at_once_meet_on_one_bucket():
+    clock = Clock()
+    store = Store(clock)
+    store.raced = 1  # another instance created the bucket and took from it meanwhile
+    limiter = await limiter_on(store, clock, service="racetest", burst=2)
+    other = await limiter_on(store, clock, service="racetest", burst=2)
+    before = fallbacks("racetest")
+    assert await limiter.take("partner-a") == 0 and await other.take("partner-a") == 0
+    assert await limiter.take("partner-a") > 0 and fallbacks("racetest") == before
+
+
+def fallbacks(service: str) -> float:
+    return REGISTRY.get_sample_value("cress_rate_limit_fallbacks_total", {"service": service}) or 0
+
+
+async def test_while_the_database_does_not_answer_each_instance_limits_alone(caplog):
+    clock = Clock()
+    store = Store(clock)
+    limiter = await limiter_on(store, clock, service="fallbacktest", rate=0.01, burst=2)
+    assert await limiter.take("partner-a") == 0  # shared: one token of two left in the database
+    before, calls = fallbacks("fallbacktest"), store.calls
+    store.down = True
+    with caplog.at_level(logging.INFO, logger="runtime.ratelimit"):
+        waits = [await limiter.take("partner-a") for _ in range(3)]
+        assert waits[:2] == [0, 0] and waits[2] > 0, "the process's own bucket (full: it had not been used)"
+        assert store.calls == calls + 1, "after a failure the database is left alone for a while"
+        assert fallbacks("fallbacktest") == before + 3
+        clock.now += RETRY_AFTER_FAILURE
+        assert await limiter.take("partner-a") > 0 and store.calls == calls + 2, "then asked again"
+        store.down = False
+        clock.now += RETRY_AFTER_FAILURE
+        assert await limiter.take("partner-a") == 0 and store.calls == calls + 3, "back: its last token"
+        assert await limiter.take("partner-a") > 0 and fallbacks("fallbacktest") == before + 4
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "did not answer" in warnings[0].getMessage(), "one warning per outage"
+    assert any("answers again" in r.getMessage() for r in caplog.records if r.levelno == logging.INFO)
+
+
+async def test_an_unreachable_server_is_a_fallback_not_an_error():
+    """The real driver's errors (no server listens on the port): the request is decided locally."""
+    from pymongo import AsyncMongoClient
+
+    from runtime.stack import free_port
+
+    client = AsyncMongoClient(f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
+                              serverSelectionTimeoutMS=2000)
+    try:
+        limiter = RateLimiter(1.0, 1, service="unreachabletest", timeout=0.2)
+        await limiter.share(client["t"]["rate_limits"])
+        before = fallbacks("unreachabletest")
+        assert await limiter.take("partner-a") == 0 and await limiter.take("partner-a") > 0
+        assert fallbacks("unreachabletest") == before + 2
+    finally:
+        await client.close()
+
+
+async def test_an_app_without_a_database_limits_in_its_process():
+    clock = Clock()
+    limiter = await limiter_on(None, clock, service="nodbtest", burst=1)
+    before = fallbacks("nodbtest")
+    assert await limiter.take("p") == 0 and await limiter.take("p") > 0
+    assert fallbacks("nodbtest") == before, "by design, not a fallback"
