@@ -4,6 +4,7 @@ holder; a work item's lease taken only while the item meets its condition; a doc
 code judged by its own expiry. The same on the real database: tests/integration/test_lease.py."""
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -92,9 +93,9 @@ async def test_renewing_extends_the_lease_from_now_and_only_for_its_holder(clock
 
 
 async def test_a_lease_whose_holder_is_a_process_of_this_machine_that_is_gone_is_taken_at_once(clocks):
-    coll = collection()
-    assert await lease(coll, gone_owner(), clocks, name="relay", seconds=3600).acquire()
+    coll = collection()  # two leases in it, the one of another machine first
     assert await lease(coll, "elsewhere.example:1:ab12", clocks, name="other", seconds=3600).acquire()
+    assert await lease(coll, gone_owner(), clocks, name="relay", seconds=3600).acquire()
     mine = lease(coll, f"{HOST}:1:mine", clocks, name="relay")
     assert await mine.acquire(), "its holder is dead: no waiting the hour out"
     assert (await mine.holder())["owner"] == f"{HOST}:1:mine"
@@ -136,12 +137,14 @@ async def test_the_documents_a_work_item_lease_may_take_now(clocks):
         {"_id": "free", "owner": None, "expires_at": now + timedelta(seconds=30)},
         {"_id": "expired", "owner": "elsewhere.example:1:a", "expires_at": now - timedelta(seconds=1)},
         {"_id": "never-leased"},
+        {"_id": "of-the-previous-code", "owner": "elsewhere.example:1:a", "until": now + timedelta(seconds=30)},
         {"_id": "ours-maybe-dead", "owner": f"{HOST}:1:a", "expires_at": now + timedelta(seconds=30)},
         {"_id": "held-elsewhere", "owner": "elsewhere.example:1:a", "expires_at": now + timedelta(seconds=30)},
         {"_id": "held-by-a-prefix", "owner": f"x{HOST}:1:a", "expires_at": now + timedelta(seconds=30)},
     ])
     found = {d["_id"] async for d in items.find(takeable(now))}
-    assert found == {"free", "expired", "never-leased", "ours-maybe-dead"}
+    assert found == {"free", "expired", "never-leased", "of-the-previous-code", "ours-maybe-dead"}, \
+        "a document without expires_at is judged by acquire() (its previous field)"
     assert {d["_id"] async for d in items.find(takeable())} == found, "now by default"
 
 
@@ -156,6 +159,12 @@ async def test_a_release_the_database_does_not_answer_leaves_the_lease_to_lapse(
     coll.update_one = away
     assert await a.release() is False and not a.held
     assert (await a.holder())["owner"] == "host-a:1:a", "not released: it lapses at its expiry"
+
+    async def silent(*args, **kwargs):
+        await asyncio.Event().wait()  # a database that never answers
+
+    coll.update_one = silent
+    assert await a.release(timeout=0.05) is False, "a clean stop does not hang on a database that does not answer"
 
 
 def test_a_lease_lasts_some_time():
