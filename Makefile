@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: install run test test-unit test-contract test-integration token bench bench-scheduler bench-events \
-        bench-procurement bench-observatory bench-webhooks bench-ratelimit chaos rebuild web-assets geo-data geo-shapes schemas \
-        deadletters compose-check clean contracts-wheel example-notifier example-notifier-asyncapi
+        bench-procurement bench-observatory bench-webhooks bench-ratelimit chaos rebuild web-assets geo-data \
+        geo-shapes schemas deadletters compose-check clean contracts-wheel example-notifier \
+        example-notifier-asyncapi mutation
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,7 +81,7 @@ geo-shapes: install  # rebuild reference/data/departements.geojson.gz (départem
 	$(PY) -m reference.build_shapes
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache mutants
 
 contracts-wheel: install  # dist/cress_contracts-*.whl: the contracts alone (pydantic; extra [faststream]: the kit)
 	$(PY) -m pip wheel --no-deps --wheel-dir dist packaging/contracts
@@ -98,3 +99,8 @@ example-notifier-asyncapi: install  # examples/notifier/asyncapi.json, generated
 
 compose-check: install
 	$(PY) -m pytest tests/contract/test_deploy.py
+
+MUTATE ?=
+MUTATION_JOBS ?= 1
+mutation: install  # mutmut over runtime/ and the domains (hours): narrow it, e.g. make mutation MUTATE="runtime/lease.py services/membership/domain"
+	$(PY) -m tests.mutation run $(MUTATE) --jobs $(MUTATION_JOBS)
