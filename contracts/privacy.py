@@ -10,10 +10,11 @@ one piece of personal data every holder keeps for every person (a registration r
 a contact without one cannot be reached by the person asking), and the key a person gives
 when they ask. Names are neither unique nor stable; a phone is optional. In events the
 e-mail is replaced by the **subject reference** (:func:`subject_ref`): a keyed hash
-(HMAC-SHA256) of the normalised address with the platform's privacy key. A holder finds the
-person by hashing the addresses it holds with the same key; anyone reading the event log
-without the key cannot tell whose request it was, nor test a guessed address. (It is still
-pseudonymous data, not anonymous: the key is the platform's secret.)
+(HMAC-SHA256) of the normalised address with the platform's privacy key. A holder stores the
+reference beside every address it keeps (``runtime.privacy.EmailField``) and finds the person by
+an indexed query on it; anyone reading the event log without the key cannot tell whose request
+it was, nor test a guessed address. (It is still pseudonymous data, not anonymous: the key is
+the platform's secret.)
 
 **Erasure.** Membership records the request (``org.cress.membership.personal-data-erasure-
 requested.v1``, on ``membership.erasure-request``: who asked stays in membership's audit

@@ -29,7 +29,7 @@ console = Console(stderr=True)
 @asynccontextmanager
 async def service_database(name: str, *indexes: Callable[[Database], Awaitable[None]]) -> AsyncIterator[Database]:
     """Service ``name``'s database (the environment's settings), its outbox's and ``indexes`` ensured."""
-    db = await Database(service(name).settings()).open()
+    db = await service(name).database().open()
     try:
         await ensure_outbox_indexes(db)
         for ensure in indexes:

@@ -53,7 +53,7 @@ from runtime.auth import authenticate, authenticator
 from runtime.errors import DomainError, InvalidInput
 from runtime.platform import Platform, running
 from runtime.service import ServiceDefinition, service
-from runtime.settings import DEV_JWT_SECRET, DEV_PRIVACY_KEY, Settings
+from runtime.settings import DEV_JWT_SECRET, DEV_PRIVACY_KEY, DEV_SECRETS_KEY, Settings
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -504,6 +504,9 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
     if settings.privacy_key == DEV_PRIVACY_KEY:
         log.warning("PRIVACY_KEY is the development default: anyone can tell whose erasure request an event is; "
                     "set it outside a laptop")
+    if DEV_SECRETS_KEY in settings.secrets_key:
+        log.warning("SECRETS_KEY holds the development key: secrets kept at rest are readable by anyone with the "
+                    "database; set your own outside a laptop (python -m runtime.sealing new-key)")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

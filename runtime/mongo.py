@@ -3,6 +3,15 @@
 A command runs inside :meth:`Database.transaction`: the aggregates it saves and the events they
 recorded are written in one multi-document transaction (the transactional outbox), retried
 as a whole on transient transaction errors by PyMongo's ``with_transaction``.
+
+**Stored forms.** A collection may be stored in another form than its aggregate's dump: a
+:class:`StoredForm` (``store(doc)`` before a write, ``load(doc)`` after a read) declared by the
+service (``ServiceDefinition.stored_forms``) and given to the :class:`Database`. Every versioned save
+(:meth:`Transaction.save`) and every read of an aggregate (``get``, ``find``, ``page`` with a model)
+applies it, so no command can forget it; raw reads and writes call :meth:`Database.loaded` /
+:meth:`Transaction.stored`. Used for what is kept beside or instead of a value: the keyed hash of
+each e-mail (found by an indexed query on erasure, :mod:`runtime.privacy`), secrets encrypted at
+rest (:mod:`runtime.sealing`).
 """
 from __future__ import annotations
 
@@ -51,6 +60,23 @@ class RequestUnit(Protocol):
 REQUEST_UNIT: ContextVar[RequestUnit | None] = ContextVar("request_unit", default=None)
 
 
+Document = dict[str, Any]
+
+
+def _same(doc: Document) -> Document:
+    return doc
+
+
+@dataclass(frozen=True)
+class StoredForm:
+    """How the documents of one collection are stored: ``store`` turns an aggregate's document into
+    what is written, ``load`` a read document back into what the aggregate reads. Both take and
+    return a document (they may change it in place)."""
+
+    store: Callable[[Document], Document] = _same
+    load: Callable[[Document], Document] = _same
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -77,6 +103,17 @@ class Transaction:
     events: list[DomainEvent] = field(default_factory=list)
     staged: dict[str, list] = field(default_factory=dict)
     memo: dict[str, Any] = field(default_factory=dict)  # values handlers take once per transaction (a sequence…)
+    forms: dict[str, StoredForm] = field(default_factory=dict)  # the database's stored forms, by collection
+
+    def stored(self, collection: str, doc: Document) -> Document:
+        """``doc`` in the form ``collection`` stores (for a raw write: ``insert_many`` of documents)."""
+        form = self.forms.get(collection)
+        return doc if form is None else form.store(doc)
+
+    def loaded(self, collection: str, doc: Document) -> Document:
+        """A document read raw from ``collection`` in the form its aggregate reads."""
+        form = self.forms.get(collection)
+        return doc if form is None else form.load(doc)
 
     def collection(self, name: str) -> AsyncCollection:
         return self.db[name]
@@ -100,18 +137,18 @@ class Transaction:
         doc = await self.db[collection].find_one({"_id": aggregate_id}, session=self.session)
         if doc is None:
             raise NotFound(f"{model.__name__} {aggregate_id!r} not found", resource=model.__name__, id=aggregate_id)
-        return from_document(model, doc)
+        return from_document(model, self.loaded(collection, doc))
 
     async def find(self, collection: str, model: type[A], aggregate_id: str) -> A | None:
         doc = await self.db[collection].find_one({"_id": aggregate_id}, session=self.session)
-        return None if doc is None else from_document(model, doc)
+        return None if doc is None else from_document(model, self.loaded(collection, doc))
 
     async def save(self, collection: str, aggregate: Aggregate, *, conflict: str | None = None) -> None:
         """Insert (version 0) or update (same version as read) ``aggregate``; bump its version.
 
         ``conflict`` is the message for a duplicate key on insert (e.g. an already known SIRET).
         """
-        doc = to_document(aggregate)
+        doc = self.stored(collection, to_document(aggregate))
         expected = aggregate.version
         doc["version"] = expected + 1
         coll = self.db[collection]
@@ -185,8 +222,9 @@ class Database:
     :meth:`open` before use: it learns which collections rebuilds replaced and keeps following
     them (every :data:`ALIAS_REFRESH_SECONDS`) until :meth:`close`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, forms: dict[str, StoredForm] | None = None) -> None:
         self.settings = settings
+        self.forms: dict[str, StoredForm] = dict(forms or {})  # stored forms by collection (module docstring)
         self.client: AsyncMongoClient = AsyncMongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000,
             appname=f"cress-{settings.service_name}")
@@ -227,14 +265,19 @@ class Database:
         doc = await self.db[collection].find_one({"_id": aggregate_id})
         if doc is None:
             raise NotFound(f"{model.__name__} {aggregate_id!r} not found", resource=model.__name__, id=aggregate_id)
-        return from_document(model, doc)
+        return from_document(model, self.loaded(collection, doc))
+
+    def loaded(self, collection: str, doc: Document) -> Document:
+        """A document read raw from ``collection`` in the form its aggregate reads."""
+        form = self.forms.get(collection)
+        return doc if form is None else form.load(doc)
 
     async def page(self, collection: str, query: dict[str, Any], *, sort: list, limit: int, offset: int,
                    model: type[A] | None = None) -> tuple[list, int]:
         """One page of ``query`` (as aggregates of ``model``, or the documents) and how many match in all."""
         total = await self.db[collection].count_documents(query)
         docs = await self.db[collection].find(query).sort(sort).skip(offset).limit(limit).to_list()
-        return ([from_document(model, d) for d in docs] if model is not None else docs), total
+        return ([from_document(model, self.loaded(collection, d)) for d in docs] if model is not None else docs), total
 
     def on_commit(self, callback: Callable[[list[str]], None]) -> None:
         """``callback(ids)`` after each commit that wrote outbox records (their ids)."""
@@ -274,7 +317,8 @@ class Database:
 
         async def callback(session: AsyncClientSession) -> T:
             nonlocal published
-            tx = Transaction(self.db, session, self.settings.source, correlation_id=cid, causation_id=causation_id)
+            tx = Transaction(self.db, session, self.settings.source, correlation_id=cid, causation_id=causation_id,
+                             forms=self.forms)
             result = await work(tx)
             await tx.flush()
             # of the attempt that commits (a retried one starts again)

@@ -104,7 +104,7 @@ async def running(definition: ServiceDefinition, settings: Settings | None = Non
     ``consumers`` / ``jobs``: start them (tests of one command may leave them off).
     """
     settings = settings or definition.settings()
-    db = Database(settings)
+    db = definition.database(settings)
     producer = None
     try:
         await db.open()

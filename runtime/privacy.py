@@ -12,8 +12,20 @@ What is shared by the holders of personal data (:data:`contracts.privacy.HOLDERS
   a redelivered request is dropped as a duplicate by the consumer's idempotency record.
 - :class:`Subject` — the person of a request: matches an e-mail address by its keyed hash, so
   the request carries no address (:func:`contracts.privacy.subject_ref`).
+- :class:`EmailField`, :func:`email_refs`, :func:`ensure_email_refs` — every e-mail address a
+  holder stores has its subject reference stored beside it (``email`` → ``email_ref``), written by
+  the collection's stored form (:class:`runtime.mongo.StoredForm`: every save computes it) and
+  indexed: an erasure finds the person's records by one indexed query on the reference, instead
+  of hashing every address the holder keeps.
 - :func:`export` and ``python -m runtime.privacy export EMAIL`` — one JSON of everything every
   holder holds about a person, collected from their ``/personal-data`` over HTTP.
+
+Documents stored before the references existed (or under another ``PRIVACY_KEY``) are brought up
+to date **at start** (:func:`ensure_email_refs`, from the service's ``indexes``), not in the erasure
+path: once per start, outside any transaction, the documents lacking a reference (one query) get
+it; a changed key (its fingerprint is kept in ``privacy_refs``) recomputes them all. The erasure
+stays one indexed query in a short transaction. The start runs before the process's consumers, so
+its erasure consumer never runs on documents it has not brought up to date.
 
 Why the export is a collection over HTTP and the erasure an event: an export is a read the
 officer waits for, of a handful of services, that changes nothing — calling each holder and
@@ -25,8 +37,10 @@ when it can, and its confirmations say when it has.
 # no `from __future__ import annotations`: the route below is declared inside a function, with
 # FastAPI imported there (workers never load it), and FastAPI reads its annotations at that point.
 import asyncio
+import copy
 import hmac
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -42,7 +56,9 @@ from contracts.membership import PersonalDataErasureRequested
 from contracts.privacy import HOLDERS, PersonalDataErased, normalise_email, subject_ref
 from runtime.consumer import Consumer, Subscription
 from runtime.errors import InvalidInput
-from runtime.mongo import Database, Transaction, utcnow
+from runtime.mongo import Database, Document, StoredForm, Transaction, utcnow
+
+log = logging.getLogger(__name__)
 
 #: The longest e-mail address (RFC 5321: 254 characters in a path).
 MAX_EMAIL = 254
@@ -66,6 +82,117 @@ class Subject:
 
     def matches(self, email: str | None) -> bool:
         return bool(email) and hmac.compare_digest(subject_ref(email, self.key), self.ref)
+
+
+# -- the subject references kept beside stored e-mails ------------------------------------------------
+
+#: Where the fingerprint of the key the stored references were made with is kept, per field.
+REFS = "privacy_refs"
+REF_SUFFIX = "_ref"
+
+
+@dataclass(frozen=True)
+class EmailField:
+    """Where a holder keeps e-mail addresses: in ``collection``, at ``path`` (``"person.email"``),
+    or at ``path`` inside each element of the array ``array`` (``array="contacts"``, ``path="email"``:
+    every contact's). Its reference is stored beside it, ``<name>_ref``."""
+
+    collection: str
+    path: str
+    array: str | None = None
+
+    @property
+    def ref_path(self) -> str:
+        """The path of the reference, as queried: ``person.email_ref``, ``contacts.email_ref``."""
+        return ".".join(p for p in (self.array, self.path + REF_SUFFIX) if p)
+
+    @property
+    def top(self) -> str:
+        """The top-level field that holds the address (what the start-up rewrites)."""
+        return (self.array or self.path).split(".")[0]
+
+    def holders(self, doc: Document) -> list[dict[str, Any]]:
+        """The sub-documents of ``doc`` that hold an address field (the document, its ``person``, each contact)."""
+        roots = [doc]
+        if self.array is not None:
+            value = _at(doc, self.array)
+            roots = [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+        *parents, _ = self.path.split(".")
+        return [h for h in (_at(r, ".".join(parents)) if parents else r for r in roots) if isinstance(h, dict)]
+
+    def add_refs(self, doc: Document, key: str) -> Document:
+        """``doc`` with the reference of each address at this field beside it (``None`` beside no address)."""
+        name = self.path.split(".")[-1]
+        for holder in self.holders(doc):
+            email = holder.get(name)
+            holder[name + REF_SUFFIX] = subject_ref(email, key) if isinstance(email, str) and email.strip() else None
+        return doc
+
+    def lacking(self) -> dict[str, Any]:
+        """The query of the documents with an address whose reference is missing."""
+        missing = {self.path: {"$type": "string"}, self.path + REF_SUFFIX: {"$exists": False}}
+        return missing if self.array is None else {self.array: {"$elemMatch": missing}}
+
+
+def _at(doc: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(part)
+    return doc
+
+
+def email_refs(key: str, *fields: EmailField) -> StoredForm:
+    """The stored form that writes the reference beside every address of ``fields`` (one collection's)
+    at every save; reading leaves the reference in the document (aggregates ignore it)."""
+
+    def store(doc: Document) -> Document:
+        for f in fields:
+            f.add_refs(doc, key)
+        return doc
+    return StoredForm(store=store)
+
+
+def key_fingerprint(key: str) -> str:
+    """Which ``PRIVACY_KEY`` references were made with (a keyed hash of a constant: not the key)."""
+    return hmac.new(key.encode(), b"cress-privacy-refs-v1", "sha256").hexdigest()[:16]
+
+
+async def ensure_email_refs(db: Database, field: EmailField) -> int:
+    """At start: the index of ``field``'s references, and the reference of every stored address
+    that lacks one — all of them again when ``PRIVACY_KEY`` changed since they were made. Returns
+    how many documents it rewrote.
+
+    A document is rewritten only if it is still what was read — the same version (an aggregate),
+    the same address (a raw document): a concurrent save wins, having written the references
+    itself; its version is left alone (the aggregate did not change)."""
+    from pymongo import ASCENDING
+
+    key = db.settings.privacy_key
+    await db[field.collection].create_index([(field.ref_path, ASCENDING)])
+    meta_id = f"{field.collection}:{field.array or ''}:{field.path}"
+    meta = await db[REFS].find_one({"_id": meta_id})
+    fingerprint = key_fingerprint(key)
+    everything = meta is None or meta.get("key") != fingerprint
+    address = f"{field.array}.{field.path}" if field.array else field.path
+    query = {address: {"$type": "string"}} if everything else field.lacking()
+    rewritten = 0
+    async for doc in db[field.collection].find(query, {field.top: 1, "version": 1}):
+        before = {field.top: doc.get(field.top)}
+        after = field.add_refs(copy.deepcopy(before), key)
+        changes = {k: v for k, v in after.items() if k not in before or before[k] != v}
+        if not changes:
+            continue
+        # unchanged since read: the same version (aggregates), or the same address (raw documents)
+        unchanged = {"_id": doc["_id"], "version": doc.get("version")}
+        if not isinstance(before[field.top], (dict, list)):
+            unchanged[field.top] = before[field.top]
+        result = await db[field.collection].update_one(unchanged, {"$set": changes})
+        rewritten += result.modified_count
+    await db[REFS].replace_one({"_id": meta_id}, {"_id": meta_id, "key": fingerprint, "at": utcnow()}, upsert=True)
+    if rewritten:
+        log.info("subject references of %s.%s written for %d stored documents", field.collection, address, rewritten)
+    return rewritten
 
 
 # -- export: GET /personal-data ---------------------------------------------------------------------

@@ -401,7 +401,6 @@ def main(service_name: str, names: list[str] | None = None, all_: bool = False, 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from runtime.mongo import Database
     from runtime.service import service
 
     console = Console(stderr=True)
@@ -416,7 +415,7 @@ def main(service_name: str, names: list[str] | None = None, all_: bool = False, 
         raise typer.Exit(2)
 
     async def run() -> None:
-        database = await Database(service(service_name).settings()).open()
+        database = await service(service_name).database().open()
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=console) as bar:

@@ -27,11 +27,15 @@ if TYPE_CHECKING:  # the definition itself stays importable without FastAPI, Kaf
     from fastapi import APIRouter
 
     from runtime.consumer import Consumer
-    from runtime.mongo import Database
+    from runtime.mongo import Database, StoredForm
     from runtime.platform import Platform
     from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _no_stored_forms(settings: Settings) -> dict[str, StoredForm]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,21 @@ class ServiceDefinition:
     consumers: Callable[[], Sequence[Consumer]] = tuple  # one Consumer per group, one line per subscription
     jobs: Sequence[Job] = ()
     projections: Callable[[], Sequence[Any]] = tuple  # runtime.rebuild.Projection: what `make rebuild` replays
+    # collections stored in another form than their aggregates' dump (runtime.mongo.StoredForm: e-mails'
+    # keyed hashes beside them, secrets encrypted), built from the settings (the keys)
+    stored_forms: Callable[[Settings], dict[str, StoredForm]] = _no_stored_forms
     openapi_tags: Sequence[dict[str, Any]] = ()
     version: str = "1.0.0"
 
     def contracts_module(self) -> ModuleType:
         return importlib.import_module(self.contracts)
+
+    def database(self, settings: Settings | None = None) -> Database:
+        """This service's database (not opened), with its stored forms."""
+        from runtime.mongo import Database
+
+        settings = settings or self.settings()
+        return Database(settings, self.stored_forms(settings))
 
     def settings(self, **overrides: Any) -> Settings:
         """This service's settings: the environment, with ``service_name`` and ``http_port`` set."""

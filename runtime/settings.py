@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 (development default)
 MIN_SECRET_BYTES = 32
 DEV_PRIVACY_KEY = "dev-only-privacy-key-change-me-0123456789"  # noqa: S105 (development default)
+#: A Fernet key (32 bytes, url-safe base64) everybody can read: development only (runtime.sealing).
+DEV_SECRETS_KEY = "ZGV2LW9ubHktc2VjcmV0cy1rZXktY2hhbmdlLW1lLTA="  # noqa: S105 (development default)
 
 
 class Settings(BaseSettings):
@@ -90,6 +92,12 @@ class Settings(BaseSettings):
     idempotency_key_ttl_seconds: int = Field(
         86_400, ge=60, le=30 * 86_400, description="How long the answer of a request sent with an "
         "Idempotency-Key is kept for its retries (runtime.idempotency); 24 h by default.")
+    secrets_key: str = Field(
+        DEV_SECRETS_KEY,
+        description="Keys of the secrets kept encrypted at rest (partners' webhook signing secrets; "
+                    "runtime.sealing): Fernet keys, comma-separated, newest first — the first encrypts, every one "
+                    "decrypts (rotation: put a new key first, restart, then drop the old one). "
+                    "`python -m runtime.sealing new-key` prints one.")
 
     log_level: str = Field("INFO")
     log_format: str = Field("json", pattern="^(json|console)$")
@@ -116,6 +124,14 @@ class Settings(BaseSettings):
                              f"development tokens and the platform's signed links: openssl rand -hex 32")
         return secret
 
+    @field_validator("secrets_key")
+    @classmethod
+    def _fernet_keys(cls, value: str) -> str:
+        from runtime.sealing import parse_keys
+
+        parse_keys(value)  # SecretsKeyError (a ValueError) names the bad key by position, never its value
+        return value
+
     @model_validator(mode="after")
     def _safe_authentication(self) -> Settings:
         if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
@@ -124,6 +140,9 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.privacy_key == DEV_PRIVACY_KEY:
             raise ValueError("ENVIRONMENT=production: PRIVACY_KEY is the development default; set a random key "
                              "of at least 32 characters, the same in every service (openssl rand -hex 32)")
+        if self.environment == "production" and DEV_SECRETS_KEY in [k.strip() for k in self.secrets_key.split(",")]:
+            raise ValueError("ENVIRONMENT=production: SECRETS_KEY holds the development key; set your own "
+                             "(python -m runtime.sealing new-key)")
         if self.auth_mode == "oidc":
             missing = [name for name, value in (("OIDC_ISSUER", self.oidc_issuer),
                                                 ("OIDC_AUDIENCE", self.oidc_audience)) if not value]

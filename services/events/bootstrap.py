@@ -11,7 +11,7 @@ from runtime.consumer import Consumer
 from runtime.members import membership_view
 from runtime.privacy import ErasureConsumer
 from runtime.service import Job, ServiceDefinition
-from services.events.adapters.repository import ensure_indexes
+from services.events.adapters.repository import ensure_indexes, stored_forms
 from services.events.service_layer.privacy import erase_people
 from services.events.settings import EventsSettings
 
@@ -90,6 +90,7 @@ SERVICE = ServiceDefinition(
     commands=_commands,
     routers=_routers,
     indexes=ensure_indexes,
+    stored_forms=stored_forms,  # people's e-mails with their subject references
     consumers=_consumers,
     jobs=[Job("expire-offers", SETTINGS.offer_sweep_seconds, _expire_offers),
           Job("close-surveys", SETTINGS.survey_sweep_seconds, _close_surveys),

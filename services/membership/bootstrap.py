@@ -13,7 +13,7 @@ from contracts.membership import (ApplicationAdmitted, ApplicationRefused, Appli
 from runtime.consumer import Consumer, Subscription
 from runtime.privacy import ErasureConsumer, confirmations
 from runtime.service import Job, ServiceDefinition
-from services.membership.adapters.repository import ensure_indexes
+from services.membership.adapters.repository import ensure_indexes, stored_forms
 from services.membership.service_layer import projections as p
 from services.membership.service_layer.runner import run_dues
 from services.membership.settings import DuesSettings
@@ -95,6 +95,7 @@ SERVICE = ServiceDefinition(
     commands=_commands,
     routers=_routers,
     indexes=_indexes,
+    stored_forms=stored_forms,  # contacts' e-mails with their subject references
     consumers=_consumers,
     jobs=[Job("dues-runner", DuesSettings().runner_seconds, run_dues)],  # deadlines daily, invoicing yearly
     openapi_tags=[

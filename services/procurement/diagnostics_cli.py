@@ -39,7 +39,7 @@ def _service(db: Database) -> DiagnosticsService:
 
 
 async def _database() -> Database:
-    db = await Database(service("procurement").settings()).open()
+    db = await service("procurement").database().open()
     await ensure_outbox_indexes(db)
     await ensure_indexes(db)
     return db

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from runtime.consumer import Consumer
 from runtime.service import Job, ServiceDefinition
-from services.webhooks.adapters.repository import ensure_indexes
+from services.webhooks.adapters.repository import ensure_indexes, stored_forms
 
 
 def _commands(platform):
@@ -84,7 +84,8 @@ SERVICE = ServiceDefinition(
     contracts="contracts.webhooks",
     commands=_commands,
     routers=_routers,
-    indexes=_indexes,
+    indexes=_indexes,  # also seals again the secrets in clear or under a key rotated out
+    stored_forms=stored_forms,  # signing secrets encrypted at rest (SECRETS_KEY)
     consumers=_consumers,
     jobs=[Job("deliveries", 0.05, _deliver),
           Job("webhook-gauges", 15.0, _gauges),

@@ -69,11 +69,12 @@ DOCUMENTED_SERVICE_ENV = {
     "MONGODB_URI", "MONGODB_DATABASE", "JWT_SECRET", "JWT_ALGORITHM", "JWT_ISSUER", "JWT_AUDIENCE",
     "ENVIRONMENT", "AUTH_MODE", "OIDC_ISSUER", "OIDC_AUDIENCE", "OIDC_ROLES_CLAIM", "JWT_LEEWAY_SECONDS",
     "PARTNER_RATE_PER_SECOND", "PARTNER_RATE_BURST",
-    "PRIVACY_KEY", "LOG_LEVEL", "LOG_FORMAT",
+    "PRIVACY_KEY", "SECRETS_KEY", "LOG_LEVEL", "LOG_FORMAT",
 }
 # Values given to required compose variables (${VAR:?...}) when checking the environment.
 TEST_COMPOSE_VARIABLES = {"JWT_SECRET": "test-only-secret-of-at-least-32-characters!",
                           "PRIVACY_KEY": "test-only-privacy-key-of-at-least-32-chars",
+                          "SECRETS_KEY": "dGVzdC1vbmx5LXNlY3JldHMta2V5LW9mLTMyLWJ5dGU=",  # a Fernet key
                           # required by the production file (AUTH_MODE=oidc there; unused in dev mode)
                           "OIDC_ISSUER": "https://idp.example.org/realms/cress", "OIDC_AUDIENCE": "cress-api"}
 # The same stack in production, its staff signing in through the identity provider.
@@ -381,6 +382,8 @@ def test_app_service_environment_values_are_valid(any_app_services: dict[str, di
         assert jwt.startswith("${JWT_SECRET"), f"{name}: JWT_SECRET must come from the environment, not the file"
         key = str(env.get("PRIVACY_KEY", ""))
         assert key.startswith("${PRIVACY_KEY"), f"{name}: PRIVACY_KEY must come from the environment, not the file"
+        sealing = str(env.get("SECRETS_KEY", ""))
+        assert sealing.startswith("${SECRETS_KEY:?"), f"{name}: SECRETS_KEY must come from the environment, required"
         settings = settings_of(svc, monkeypatch)
         assert settings.service_name == name, f"{name}: SERVICE_NAME must be the compose service name"
         published = {container_port(p) for p in svc.get("ports") or []} | {

@@ -326,3 +326,46 @@ async def test_a_2xx_with_a_body_too_large_is_delivered_and_the_attempt_says_it_
         [attempt] = (await a.get(f"/messages/{message['id']}/attempts")).json()
         assert attempt["outcome"] == "delivered" and "cut" in attempt["error"]
         assert len(receiver.received("/chatty")) == 1  # not sent again
+
+
+CHOSEN = "whsec_" + "c2VjcmV0LWNob3Nlbi1ieS10aGUtcGFydG5lci0wMQ=="  # a partner's own secret (32 bytes)
+LEGACY = "whsec_" + "bGVnYWN5LXNlY3JldC1zdG9yZWQtaW4tY2xlYXItMDE="  # stored in clear before encryption came
+
+
+async def test_signing_secrets_are_stored_encrypted_and_those_in_clear_are_sealed_at_start(
+        infrastructure, webhook_env, receiver):
+    from pymongo import AsyncMongoClient
+
+    settings = service_settings(infrastructure, "webhooks")
+    mongo = AsyncMongoClient(settings.mongodb_uri, tz_aware=True)
+    endpoints = mongo[settings.mongodb_database]["endpoints"]
+    try:
+        async with serving("webhooks", settings) as app, as_(app, settings, "partner-z", "partner") as a:
+            ep = await register(a, receiver.url("/sealed"), secret=CHOSEN)
+            r = await a.post(f"/endpoints/{ep['id']}/secret/rotate", json={})
+            assert r.status_code == 200, r.text
+            new = r.json()["key"]
+            doc = await endpoints.find_one({"_id": ep["id"]})
+            stored = json.dumps(doc, default=str)
+            assert [s["key"][:7] for s in doc["secrets"]] == ["fernet:", "fernet:"]
+            assert "whsec_" not in stored and CHOSEN[6:] not in stored and new[6:] not in stored
+            # the partner reads its secrets as ever, and the deliveries verify with them
+            assert [k["key"] for k in (await a.get(f"/endpoints/{ep['id']}/secret")).json()["keys"]] == [new, CHOSEN]
+            message = (await a.post(f"/endpoints/{ep['id']}/test")).json()
+            await settled(a, message["id"], "delivered")
+            [request] = receiver.received("/sealed")
+            verified(request, new)
+            verified(request, CHOSEN)
+
+        # an endpoint as stored before encryption came: its secret in clear
+        await endpoints.update_one({"_id": ep["id"]}, {"$set": {"secrets": [
+            {"key": LEGACY, "created_at": doc["secrets"][0]["created_at"], "expires_at": None}]}})
+        async with serving("webhooks", settings) as app, as_(app, settings, "partner-z", "partner") as a:
+            doc = await endpoints.find_one({"_id": ep["id"]})
+            assert doc["secrets"][0]["key"].startswith("fernet:") and LEGACY[6:] not in json.dumps(doc, default=str)
+            assert (await a.get(f"/endpoints/{ep['id']}/secret")).json()["key"] == LEGACY
+            message = (await a.post(f"/endpoints/{ep['id']}/test")).json()
+            await settled(a, message["id"], "delivered")
+            verified(receiver.received("/sealed")[-1], LEGACY)
+    finally:
+        await mongo.close()

@@ -279,7 +279,8 @@ def test_oidc_mode_needs_its_issuer_and_audience(monkeypatch):
         Settings(auth_mode="oidc", oidc_issuer="idp.example.org", oidc_audience="api")
     with pytest.raises(ValueError, match="production: OIDC_ISSUER must be an https URL"):
         Settings(auth_mode="oidc", oidc_issuer="http://idp.example.org", oidc_audience="api",
-                 environment="production", jwt_secret="p" * 40, privacy_key="k" * 32)
+                 environment="production", jwt_secret="p" * 40, privacy_key="k" * 32,
+                 secrets_key="dGVzdC1vbmx5LXNlY3JldHMta2V5LW9mLTMyLWJ5dGU=")
 
 
 def test_production_refuses_the_development_secret_and_a_short_one(monkeypatch):
@@ -296,6 +297,10 @@ def test_production_refuses_the_development_secret_and_a_short_one(monkeypatch):
     with pytest.raises(ValueError, match="ENVIRONMENT=production: PRIVACY_KEY is the development default"):
         Settings()
     monkeypatch.setenv("PRIVACY_KEY", "k" * 32)
+    monkeypatch.delenv("SECRETS_KEY", raising=False)
+    with pytest.raises(ValueError, match="ENVIRONMENT=production: SECRETS_KEY holds the development key"):
+        Settings()
+    monkeypatch.setenv("SECRETS_KEY", "dGVzdC1vbmx5LXNlY3JldHMta2V5LW9mLTMyLWJ5dGU=")
     assert Settings().environment == "production"
     monkeypatch.setenv("ENVIRONMENT", "development")
     monkeypatch.delenv("JWT_SECRET")

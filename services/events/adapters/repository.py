@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pymongo import ASCENDING, DESCENDING
 
-from runtime.mongo import Database, Transaction
+from runtime.mongo import Database, StoredForm, Transaction
+from runtime.privacy import EmailField, email_refs, ensure_email_refs
+from runtime.settings import Settings
 from services.events.domain.catalogue import Occupancy
 
 EVENTS = "events"
@@ -25,6 +27,18 @@ CONVENTION_DIRECTORY = "convention_directory"  # display data of agendas (organi
 REQUEST_PAIRS = "meeting_request_pairs"  # one counter per pair: concurrent requests of a pair are serialised
 AGENDA_VERSIONS = "agenda_versions"  # every published agenda version, frozen (calendars cancel what vanished)
 
+#: The e-mails the service stores, each with its subject reference beside it (``…email_ref``): the
+#: registered people's and the partners invited to surveys'.
+REGISTRATION_EMAILS = EmailField(REGISTRATIONS, "person.email")
+INVITATION_EMAILS = EmailField(SURVEY_INVITATIONS, "email")
+
+
+def stored_forms(settings: Settings) -> dict[str, StoredForm]:
+    """Registrations and survey invitations are stored with their people's subject references
+    (an erasure request finds them by it). Invitations are written raw: ``tx.stored`` applies it."""
+    return {REGISTRATIONS: email_refs(settings.privacy_key, REGISTRATION_EMAILS),
+            SURVEY_INVITATIONS: email_refs(settings.privacy_key, INVITATION_EMAILS)}
+
 
 async def ensure_indexes(db: Database) -> None:
     await db[EVENTS].create_index([("starts_at", ASCENDING), ("_id", ASCENDING)])
@@ -41,6 +55,7 @@ async def ensure_indexes(db: Database) -> None:
     await db[SURVEYS].create_index([("event_id", ASCENDING), ("audience", ASCENDING)], unique=True)  # one per audience
     await db[SURVEYS].create_index([("status", ASCENDING), ("closes_at", ASCENDING)])  # the closing sweeper
     await db[SURVEY_RESPONSES].create_index([("survey_id", ASCENDING)])
+    await db[SURVEY_RESPONSES].create_index([("respondent_id", ASCENDING)])  # a person's answers (export, erasure)
     await db[SURVEY_INVITATIONS].create_index([("survey_id", ASCENDING), ("respondent_id", ASCENDING)], unique=True)
     await db[SURVEY_INVITATIONS].create_index([("survey_id", ASCENDING), ("answered_at", ASCENDING),
                                                ("position", ASCENDING)])  # who has not answered
@@ -55,6 +70,8 @@ async def ensure_indexes(db: Database) -> None:
     await db[CONVENTION_PARTICIPANTS].create_index([("convention_id", ASCENDING), ("role", ASCENDING)])
     await db[CONVENTION_PARTICIPANTS].create_index([("convention_id", ASCENDING), ("status", ASCENDING)])
     await db[AGENDA_VERSIONS].create_index([("convention_id", ASCENDING), ("version", ASCENDING)], unique=True)
+    for field in (REGISTRATION_EMAILS, INVITATION_EMAILS):  # the index, and the references older documents lack
+        await ensure_email_refs(db, field)
 
 
 async def read_occupancy(tx: Transaction, event_id: str) -> Occupancy:

@@ -46,6 +46,9 @@ MAX_CHOICES = 30
 MAX_INVITED = 100_000
 MAX_FREE_TEXT = 4000
 MARK_MAX = 20
+#: What a free-text answer reads once its respondent's data were erased (GDPR): the answer still
+#: counts (a question's ``answered``), its text is gone.
+ERASED_ANSWER = "[erased]"
 
 AnswerValue = bool | int | str | list[str]
 
@@ -282,6 +285,8 @@ class SurveyResponse(Aggregate):
     submitted_at: AwareDatetime
     updated_at: AwareDatetime | None = None
     revision: int = 0
+    erased_at: AwareDatetime | None = None
+    """When the free text of the answers was erased (an erasure request about the respondent)."""
 
     @classmethod
     def submit(cls, *, survey: Survey, respondent_id: str, answers: Mapping[str, Any],
@@ -321,6 +326,25 @@ class SurveyResponse(Aggregate):
         self.revision += 1
         self.updated_at = at
         self.record(SurveyAnswerUpdated(**self._published(survey), revision=self.revision, updated_at=at))
+        return True
+
+    def erase_free_text(self, survey: Survey, *, at: datetime) -> bool:
+        """Erase the text of every free-text answer (it may name or describe the respondent): each
+        reads :data:`ERASED_ANSWER`; marks, yes/no and choices stay, and so does every count of the
+        results (a question's ``answered``, the responses, the response rate). No event: free text
+        never entered one, and the figures do not change. Returns False when there was no text to erase.
+
+        :raises InvalidInput: ``survey`` is another survey.
+        """
+        if survey.id != self.survey_id:
+            raise InvalidInput("survey_id", f"response {self.id} answers survey {self.survey_id}, not {survey.id}")
+        at = _rules.instant(at, "at")
+        free = {q.question_id for q in survey.questions if q.type is QuestionType.FREE_TEXT}
+        erased = {q: ERASED_ANSWER for q, v in self.answers.items() if q in free and v != ERASED_ANSWER}
+        if not erased:
+            return False
+        self.answers = {**self.answers, **erased}
+        self.erased_at = at
         return True
 
     def _published(self, survey: Survey) -> dict[str, Any]:

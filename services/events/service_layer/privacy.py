@@ -6,8 +6,10 @@ and the partners invited to surveys (a survey invitation's name, e-mail and orga
 
 - :func:`erase_people` — on an erasure request (:class:`runtime.privacy.ErasureConsumer`):
   anonymises the subject's registrations (:meth:`Registration.erase_personal_data`, a versioned
-  save) and invitations; every record stays, so every count — an event's registrations and
-  attendance, a survey's respondents, the observatory's figures — stays what it was.
+  save) and invitations, and erases the free text of their survey answers
+  (:meth:`SurveyResponse.erase_free_text`: marks, yes/no and choices stay); every record stays,
+  so every count — an event's registrations and attendance, a survey's respondents and results,
+  the observatory's figures — stays what it was.
 - :func:`collect` — the events service's part of a person's export: their registrations (with
   each event's title), their survey invitations, and the survey answers given under them.
 """
@@ -18,40 +20,60 @@ from typing import Any
 
 from runtime.mongo import Database, Transaction, from_document, stored_instant
 from runtime.privacy import Subject
-from services.events.adapters.repository import EVENTS, REGISTRATIONS, SURVEY_INVITATIONS, SURVEY_RESPONSES
+from services.events.adapters.repository import (EVENTS, INVITATION_EMAILS, REGISTRATION_EMAILS, REGISTRATIONS,
+                                                 SURVEY_INVITATIONS, SURVEY_RESPONSES, SURVEYS)
 from services.events.domain.registrations import Registration
+from services.events.domain.surveys import Survey, SurveyResponse
 
 #: What an anonymised survey invitation keeps of its partner: nothing that names them.
-_INVITATION_PERSONAL = ("name", "email", "email_key", "organisation")
-
-
-async def _addresses(tx: Transaction, collection: str, field: str, subject: Subject) -> list[str]:
-    """The distinct addresses of ``collection.field`` that are the subject's (hashed one by one:
-    the request names the person by their subject reference only)."""
-    pipeline = [{"$match": {field: {"$type": "string"}}}, {"$group": {"_id": f"${field}"}}]
-    cursor = await tx.db[collection].aggregate(pipeline, session=tx.session)
-    return [d["_id"] async for d in cursor if subject.matches(d["_id"])]
+_INVITATION_PERSONAL = ("name", "email", "email_key", "email_ref", "organisation")
 
 
 async def erase_people(tx: Transaction, subject: Subject, at: datetime) -> dict[str, int]:
-    """Anonymise the subject's registrations and survey invitations; returns the counts."""
+    """Anonymise the subject's registrations and survey invitations, and erase the free text of
+    their survey answers; returns the counts.
+
+    Found by indexed queries on the subject references stored beside the addresses
+    (:data:`~services.events.adapters.repository.REGISTRATION_EMAILS`, ``INVITATION_EMAILS``); their
+    answers by respondent (a registration id, a partner invitee id)."""
+    docs = await tx.db[REGISTRATIONS].find({REGISTRATION_EMAILS.ref_path: subject.ref},
+                                           session=tx.session).to_list()
+    invited = await tx.db[SURVEY_INVITATIONS].find({INVITATION_EMAILS.ref_path: subject.ref}, {"respondent_id": 1},
+                                                   session=tx.session).to_list()
+    respondents = [d["_id"] for d in docs] + [d["respondent_id"] for d in invited]
     registrations = 0
-    for email in await _addresses(tx, REGISTRATIONS, "person.email", subject):
-        docs = await tx.db[REGISTRATIONS].find({"person.email": email}, session=tx.session).to_list()
-        for doc in docs:
-            registration = from_document(Registration, doc)
-            if registration.erase_personal_data(at=max(at, registration.registered_at)):
-                await tx.save(REGISTRATIONS, registration)
-                registrations += 1
+    for doc in docs:
+        registration = from_document(Registration, doc)
+        if registration.erase_personal_data(at=max(at, registration.registered_at)):
+            await tx.save(REGISTRATIONS, registration)
+            registrations += 1
     invitations = 0
-    keys = await _addresses(tx, SURVEY_INVITATIONS, "email_key", subject)
-    if keys:
+    if invited:
         result = await tx.db[SURVEY_INVITATIONS].update_many(
-            {"email_key": {"$in": keys}},
+            {"_id": {"$in": [d["_id"] for d in invited]}},
             {"$set": {**{k: None for k in _INVITATION_PERSONAL}, "erased_at": stored_instant(at)}},
             session=tx.session)
         invitations = result.modified_count
-    return {"registrations": registrations, "survey_invitations": invitations}
+    return {"registrations": registrations, "survey_invitations": invitations,
+            "survey_answers": await _erase_free_text(tx, respondents, at)}
+
+
+async def _erase_free_text(tx: Transaction, respondents: list[str], at: datetime) -> int:
+    """Erase the free text of these respondents' survey answers (the marks and choices stay: the
+    results and the observatory's figures keep); returns how many answers had text erased."""
+    if not respondents:
+        return 0
+    surveys: dict[str, Survey] = {}
+    erased = 0
+    for doc in await tx.db[SURVEY_RESPONSES].find({"respondent_id": {"$in": respondents}},
+                                                  session=tx.session).to_list():
+        response = from_document(SurveyResponse, doc)
+        if response.survey_id not in surveys:
+            surveys[response.survey_id] = await tx.get(SURVEYS, Survey, response.survey_id)
+        if response.erase_free_text(surveys[response.survey_id], at=at):
+            await tx.save(SURVEY_RESPONSES, response)
+            erased += 1
+    return erased
 
 
 async def collect(db: Database, email: str) -> dict[str, list[dict[str, Any]]]:

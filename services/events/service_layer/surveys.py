@@ -282,7 +282,9 @@ class SurveysService:
         if survey.pending_events:
             await tx.save(SURVEYS, survey)
         if invitations:
-            await tx.db[SURVEY_INVITATIONS].insert_many(invitations, ordered=True, session=tx.session)
+            # stored with the partners' subject references (copies: the callers answer with the invitations)
+            await tx.db[SURVEY_INVITATIONS].insert_many([tx.stored(SURVEY_INVITATIONS, dict(i)) for i in invitations],
+                                                        ordered=True, session=tx.session)
 
     # -- reminders ----------------------------------------------------------------------------------
     async def remind(self, survey_id: str, *, expected_version: int | None = None,

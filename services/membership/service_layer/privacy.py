@@ -21,7 +21,7 @@ from contracts.privacy import PersonalDataErased, subject_ref
 from runtime.aggregate import new_id
 from runtime.mongo import Database, Transaction, from_document, utcnow
 from runtime.privacy import Subject, checked_email
-from services.membership.adapters.repository import ERASURE_REQUESTS, ORGANISATIONS
+from services.membership.adapters.repository import CONTACT_EMAILS, ERASURE_REQUESTS, ORGANISATIONS
 from services.membership.domain import Organisation
 from services.membership.domain.privacy import ErasureRequest
 
@@ -64,15 +64,14 @@ async def on_erased(event: PersonalDataErased, tx: Transaction, envelope: Any) -
 async def erase_contacts(tx: Transaction, subject: Subject, at: datetime) -> dict[str, int]:
     """Remove the subject's contacts from every organisation; returns ``{"contacts": n}``.
 
-    Every organisation with a contact that has an e-mail is read and its contacts' addresses
-    hashed: the request carries no address to search by (a linear pass, a few thousand
-    organisations for a chamber)."""
+    The organisations are found by one indexed query on the contacts' subject references (stored
+    beside each address: :data:`~services.membership.adapters.repository.CONTACT_EMAILS`)."""
     on = at.astimezone(PARIS).date()
     removed = 0
-    docs = await tx.db[ORGANISATIONS].find({"contacts.email": {"$type": "string"}}, {"contacts": 1},
+    docs = await tx.db[ORGANISATIONS].find({CONTACT_EMAILS.ref_path: subject.ref}, {"contacts": 1},
                                            session=tx.session).to_list()
     for doc in docs:
-        ids = [c["id"] for c in doc.get("contacts", []) if subject.matches(c.get("email"))]
+        ids = [c["id"] for c in doc.get("contacts", []) if c.get("email_ref") == subject.ref]
         if not ids:
             continue
         org = await tx.get(ORGANISATIONS, Organisation, doc["_id"])

@@ -16,6 +16,14 @@
 
 Instants of messages and attempts are BSON dates; endpoints store ISO strings like every aggregate.
 
+**Signing secrets are encrypted at rest** (:func:`sealed_secrets`, the endpoints' stored form): each
+``secrets[].key`` is stored ``fernet:<token>`` under ``SECRETS_KEY`` (:mod:`runtime.sealing`) and
+opened when an endpoint is read (``tx.get``/``find``, :meth:`Database.loaded` for raw reads). A key
+stored in clear (before encryption came) is still read; :func:`reseal_secrets` seals it **at start**,
+with any token under an older key of ``SECRETS_KEY`` (a rotation): endpoints are few (a partner has at
+most ``max_endpoints_per_partner``), the pass runs once per start outside any transaction, and reads
+stay reads (the delivery worker reads the endpoints every few seconds: it must not write).
+
 Why this shape (SecantusDB, the embedded database, writes about 1,000 small documents a second, and
 each index of a collection costs every insert and every update of it): a delivery costs one insert
 (its message, in the fan-out's batch) and its share of one ``update_many`` (successes of a batch are
@@ -38,7 +46,9 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import PyMongoError
 
-from runtime.mongo import Database
+from runtime.mongo import Database, Document, StoredForm
+from runtime.sealing import SecretBox
+from runtime.settings import Settings
 from services.webhooks.domain.delivery import MessageStatus
 
 log = logging.getLogger(__name__)
@@ -51,6 +61,58 @@ LEASE = "delivery_lease"
 
 
 _OBSOLETE = ("endpoint_id_1_webhook_id_1", "status_1_next_attempt_at_1", "due")
+
+
+def sealed_secrets(box: SecretBox) -> StoredForm:
+    """Endpoints stored with their signing secrets sealed (``secrets[].key``), opened when read."""
+
+    def store(doc: Document) -> Document:
+        for secret in doc.get("secrets") or ():
+            if isinstance(secret.get("key"), str) and not box.is_sealed(secret["key"]):
+                secret["key"] = box.seal(secret["key"])
+        return doc
+
+    def load(doc: Document) -> Document:
+        for secret in doc.get("secrets") or ():
+            if isinstance(secret.get("key"), str):
+                secret["key"] = box.open(secret["key"])
+        return doc
+    return StoredForm(store=store, load=load)
+
+
+def stored_forms(settings: Settings) -> dict[str, StoredForm]:
+    return {ENDPOINTS: sealed_secrets(SecretBox(settings.secrets_key))}
+
+
+async def reseal_secrets(db: Database) -> int:
+    """At start: seal again every stored secret in clear or under an older key than ``SECRETS_KEY``'s
+    first (a document is rewritten only if its secrets are still what was read: a concurrent save
+    wins, having sealed them itself; its version is left alone). Returns how many endpoints."""
+    box = SecretBox(db.settings.secrets_key)
+    resealed = 0
+    async for doc in db[ENDPOINTS].find({}, {"secrets": 1}):
+        before = doc.get("secrets") or []
+        if not any(isinstance(s.get("key"), str) and box.stale(s["key"]) for s in before):
+            continue
+        after = [{**s, "key": box.seal(box.open(s["key"]))} if box.stale(s["key"]) else s for s in before]
+        result = await db[ENDPOINTS].update_one({"_id": doc["_id"], "secrets": before}, {"$set": {"secrets": after}})
+        resealed += result.modified_count
+    left = await stale_secrets(db, box)
+    if left:  # changed meanwhile by a save under an older configuration: the next start seals them
+        log.warning("signing secrets of %d endpoints still in clear or under an older key of SECRETS_KEY: keep "
+                    "that key until a start reports none", left)
+    else:
+        log.info("signing secrets: %d endpoints sealed again; none left in clear or under an older key of "
+                 "SECRETS_KEY (an older key may be dropped)", resealed)
+    return resealed
+
+
+async def stale_secrets(db: Database, box: SecretBox) -> int:
+    """How many endpoints have a secret in clear or under an older key than ``SECRETS_KEY``'s first."""
+    stale = 0
+    async for doc in db[ENDPOINTS].find({}, {"secrets": 1}):
+        stale += any(isinstance(s.get("key"), str) and box.stale(s["key"]) for s in doc.get("secrets") or ())
+    return stale
 
 
 def due_query(endpoint_id: str, next_attempt_at: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -79,6 +141,7 @@ async def ensure_indexes(db: Database, retention_days: int = 30) -> None:
         await db[ATTEMPTS].create_index("at", expireAfterSeconds=retention_days * 86_400, name="attempts_ttl")
     except PyMongoError as exc:  # a server without TTL indexes: the purge job does it
         log.warning("attempts TTL index not created: %s", exc)
+    await reseal_secrets(db)  # secrets stored in clear, or under a key being rotated out
 
 
 def iso(at: datetime) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 from contracts.webhooks import (DisabledReason, EndpointCreated, EndpointDeleted, EndpointDisabled, EndpointEnabled,
                                 EndpointSecretRotated, EndpointUpdated)
@@ -33,7 +33,7 @@ from runtime.errors import Conflict, InvalidInput
 from runtime.rules import identifier, optional_text
 from services.webhooks.domain.addresses import AllowList, endpoint_url
 from services.webhooks.domain.filters import event_type_filters
-from services.webhooks.domain.signing import new_secret, signing_secret
+from services.webhooks.domain.signing import PREFIX, new_secret, signing_secret
 
 MAX_HEADERS = 20
 MAX_RATE = 10_000
@@ -62,6 +62,14 @@ class SigningSecret(BaseModel):
     key: str
     created_at: AwareDatetime
     expires_at: AwareDatetime | None = None  # set when a newer secret replaced it
+
+    @field_validator("key")
+    @classmethod
+    def _clear(cls, key: str) -> str:
+        # stored encrypted (the adapters open it): a key read without opening it must not sign in silence
+        if not key.startswith(PREFIX):
+            raise ValueError(f"a signing secret starts with {PREFIX} (an encrypted one is opened first)")
+        return key
 
 
 def _aware(at: datetime) -> datetime:

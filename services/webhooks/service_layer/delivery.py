@@ -328,7 +328,7 @@ class Deliverer:
             if news != self._news:
                 self.drained.clear()  # new messages may be there for any endpoint
             self._news = news
-            self.endpoints = {d["_id"]: from_document(Endpoint, d) for d in
+            self.endpoints = {d["_id"]: from_document(Endpoint, self.db.loaded(ENDPOINTS, d)) for d in
                               await self.db[ENDPOINTS].find({"enabled": True, "deleted_at": None}).to_list()}
             self._endpoints_at = monotonic
             for gone in [e for e in self.queues if e not in self.endpoints]:

@@ -249,4 +249,4 @@ async def _find(db: Database, endpoint_id: str) -> Endpoint | None:
     from runtime.mongo import from_document
 
     doc = await db[ENDPOINTS].find_one({"_id": endpoint_id})
-    return None if doc is None else from_document(Endpoint, doc)
+    return None if doc is None else from_document(Endpoint, db.loaded(ENDPOINTS, doc))  # secrets opened

@@ -352,3 +352,30 @@ def test_results_by_audience_refuses_two_surveys_of_one_audience_or_of_two_event
         results_by_audience([make_survey(), make_survey()], [])
     with pytest.raises(InvalidInput):
         results_by_audience([make_survey(), make_survey("partners", event_id="evt-other")], [])
+
+
+# -- erasure of a respondent's free text (GDPR) -------------------------------------------------
+
+def test_erasing_a_respondents_free_text_keeps_every_mark_choice_and_count():
+    from services.events.domain.surveys import ERASED_ANSWER
+
+    s = make_survey()
+    mine, other = answer(s, "reg-1"), answer(s, "reg-2", {**ANSWERS, "overall": 10, "comment": "Très bien"})
+    before = survey_results(s, [mine, other])
+    assert mine.erase_free_text(s, at=T0 + timedelta(days=2)) is True
+    assert mine.answers["comment"] == ERASED_ANSWER and "Camille" not in json.dumps(mine.model_dump(mode="json"))
+    assert {k: v for k, v in mine.answers.items() if k != "comment"} == {k: v for k, v in ANSWERS.items()
+                                                                          if k != "comment"}
+    assert mine.erased_at == T0 + timedelta(days=2) and not mine.pull_events()[1:]  # no event beyond the submission's
+    assert survey_results(s, [mine, other]) == before  # the comment still counts as answered
+    assert other.answers["comment"] == "Très bien"
+    assert mine.erase_free_text(s, at=T0 + timedelta(days=3)) is False  # nothing left to erase
+
+
+def test_erasing_free_text_of_a_response_without_any_changes_nothing():
+    s = make_survey()
+    response = answer(s, "reg-1", {k: v for k, v in ANSWERS.items() if k != "comment"})
+    assert response.erase_free_text(s, at=T0 + timedelta(days=2)) is False and response.erased_at is None
+    with pytest.raises(InvalidInput) as caught:
+        response.erase_free_text(make_survey(audience="partners", invited=("pin-1",)), at=T0 + timedelta(days=2))
+    assert caught.value.field == "survey_id"

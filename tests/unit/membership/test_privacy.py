@@ -125,3 +125,44 @@ async def test_the_consumer_erases_then_confirms_in_the_handlers_transaction():
     not_ours = request.model_copy(update={"request_id": "era-2", "holders": ["membership"]})
     await consumer.on_request(not_ours, tx, None)  # a request that does not name this holder
     assert len(tx.events) == 1 and len(seen) == 1
+
+
+# -- the subject references stored beside each e-mail (runtime.privacy.EmailField, email_refs) ----------------
+
+def test_every_contacts_address_gets_its_reference_beside_it_and_none_without_one():
+    from runtime.privacy import EmailField, email_refs
+
+    contacts = EmailField("organisations", "email", array="contacts")
+    doc = {"_id": "org-1", "contacts": [{"id": "c1", "email": " Camille.Martin@Example.org"},
+                                        {"id": "c2", "email": None}, {"id": "c3"}]}
+    stored = email_refs(KEY, contacts).store(doc)
+    assert [c.get("email_ref") for c in stored["contacts"]] == [REF, None, None]
+    assert contacts.ref_path == "contacts.email_ref"
+    assert contacts.lacking() == {"contacts": {"$elemMatch": {"email": {"$type": "string"},
+                                                              "email_ref": {"$exists": False}}}}
+
+
+def test_a_nested_address_gets_its_reference_beside_it():
+    from runtime.privacy import EmailField, email_refs
+
+    person = EmailField("registrations", "person.email")
+    stored = email_refs(KEY, person).store({"_id": "reg-1", "person": {"name": "C", "email": "camille.martin@example.org"}})
+    assert stored["person"]["email_ref"] == REF and person.ref_path == "person.email_ref" and person.top == "person"
+    assert person.lacking() == {"person.email": {"$type": "string"}, "person.email_ref": {"$exists": False}}
+    erased = email_refs(KEY, person).store({"_id": "reg-1", "person": {"name": None, "email": None}})
+    assert erased["person"]["email_ref"] is None  # an erased address leaves no reference behind
+
+
+def test_the_key_fingerprint_tells_keys_apart_without_being_the_key():
+    from runtime.privacy import key_fingerprint
+
+    assert key_fingerprint(KEY) == key_fingerprint(KEY) != key_fingerprint("another key, just as long as it")
+    assert KEY not in key_fingerprint(KEY)
+
+
+def test_a_top_level_address_gets_its_reference_beside_it():
+    from runtime.privacy import EmailField, email_refs
+
+    invitation = EmailField("survey_invitations", "email")
+    stored = email_refs(KEY, invitation).store({"_id": "srv-1:pin-1", "email": "Camille.Martin@example.org"})
+    assert stored["email_ref"] == REF and invitation.ref_path == "email_ref" and invitation.top == "email"

@@ -114,3 +114,27 @@ def test_events_partners_receive_carry_no_personal_data():
     assert {t: f for t, f in offending.items() if f} == {}
     assert not any(t.startswith("org.cress.webhooks.") for t in deliverable_types())
     assert not any("personal-data" in t for t in deliverable_types())  # the GDPR bookkeeping stays in
+
+
+# -- signing secrets at rest (the endpoints' stored form) -------------------------------------------
+
+def test_an_endpoint_is_stored_with_its_secrets_sealed_and_read_back_with_them_open():
+    from cryptography.fernet import Fernet
+
+    from runtime.mongo import from_document, to_document
+    from runtime.sealing import SecretBox
+    from services.webhooks.adapters.repository import sealed_secrets
+
+    form = sealed_secrets(SecretBox(Fernet.generate_key().decode()))
+    e = endpoint()
+    e.rotate_secret(at=AT + timedelta(hours=1), grace=timedelta(hours=24))
+    keys = [s.key for s in e.secrets]
+    stored = form.store(to_document(e))
+    assert all(s["key"].startswith("fernet:") for s in stored["secrets"])
+    assert not any(k in repr(stored) or k.removeprefix("whsec_") in repr(stored) for k in keys)
+    with pytest.raises(ValueError, match="whsec_"):  # read without opening: refused, never signing with a token
+        from_document(Endpoint, stored)
+    back = from_document(Endpoint, form.load(stored))
+    assert [s.key for s in back.secrets] == keys and back.signing_keys(AT + timedelta(hours=2)) == keys
+    legacy = to_document(e)  # stored in clear before encryption came: still read
+    assert [s.key for s in from_document(Endpoint, form.load(legacy)).secrets] == keys
