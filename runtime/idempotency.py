@@ -57,6 +57,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from runtime.errors import ConcurrencyConflict, Conflict, InvalidInput
 from runtime.mongo import REQUEST_UNIT, Database, Transaction, utcnow
+from runtime.sealing import SecretBox, secret_box
 
 if TYPE_CHECKING:  # FastAPI is loaded by the HTTP side only (a worker process starts without it)
     from starlette.requests import Request
@@ -166,21 +167,23 @@ def record_id(subject: str, operation: str, key: str) -> str:
     return digest.hexdigest()
 
 
-def stored_response(response: Response) -> dict[str, Any] | None:
-    """What is kept of a 2xx answer (None for an answer without a body in memory: a stream)."""
+def stored_response(response: Response, box: SecretBox) -> dict[str, Any] | None:
+    """What is kept of a 2xx answer (None for an answer without a body in memory: a stream). The body is
+    sealed under ``SECRETS_KEY`` (:mod:`runtime.sealing`): an answer may hold a partner's signing secret
+    or a person's name and e-mail, which are not to lie in clear in the keys' collection for a day."""
     body = getattr(response, "body", None)
     if not isinstance(body, (bytes, bytearray, memoryview)):
         return None
     headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in response.raw_headers
                if k.lower() not in _NOT_STORED_HEADERS]
-    return {"status": response.status_code, "headers": headers, "body": bytes(body)}
+    return {"status": response.status_code, "headers": headers, "sealed_body": box.seal_bytes(bytes(body))}
 
 
-def replay(stored: dict[str, Any]) -> Response:
+def replay(stored: dict[str, Any], box: SecretBox) -> Response:
     """The stored answer, sent again, marked as a replay."""
     from starlette.responses import Response
 
-    response = Response(content=bytes(stored["body"]), status_code=int(stored["status"]))
+    response = Response(content=box.open_bytes(bytes(stored["sealed_body"])), status_code=int(stored["status"]))
     for name, value in stored["headers"]:
         if name.lower() == "content-type":
             response.headers["content-type"] = value
@@ -200,6 +203,7 @@ class KeyedRequest:
     fingerprint: str
     request: Request
     ttl: timedelta
+    box: SecretBox  # seals the stored answer (SECRETS_KEY)
     task: asyncio.Task | None = field(default_factory=asyncio.current_task)
     tx: Transaction | None = None  # the request's transaction, while it runs
     record: str | None = None  # the claimed record's id, once claimed
@@ -260,7 +264,7 @@ class KeyedRequest:
         """Write the answer on the claimed record, in the transaction (it commits with the command)."""
         if self.record is None:  # no command joined (the route wrote nothing through a unit of work)
             await self.claim(tx)
-        stored = stored_response(response)
+        stored = stored_response(response, self.box)
         if stored is None:  # a streamed answer cannot be replayed: the key is released
             log.warning("%s: a streamed answer is not stored; its %s protects nothing", self.operation, HEADER)
             await tx.db[COLLECTION].delete_one({"_id": self.record}, session=tx.session)
@@ -290,7 +294,7 @@ async def run_keyed(db: Database, keyed: KeyedRequest, handle) -> Response:
             except _NotStored as refused:
                 return refused.response
             except Replayed as again:
-                return replay(again.response)
+                return replay(again.response, keyed.box)
             except _Completed:  # committed by another request meanwhile: once more, to answer with its answer
                 if completed:
                     raise Conflict(f"a request with this {HEADER} is still being processed; send it again later",
@@ -322,7 +326,7 @@ def guarding(handle, operation: str):
             key=parse_key(value), operation=operation, request=request,
             fingerprint=fingerprint(request.method, request.url.path, request.url.query, body,
                                     request.headers.get("content-type")),
-            ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds))
+            ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds), box=secret_box(settings.secrets_key))
         return await run_keyed(request.app.state.platform.db, keyed, handle)
 
     return keyed_handle

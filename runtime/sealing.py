@@ -17,7 +17,7 @@ Pure of MongoDB and FastAPI: services' adapters use it on the documents they sto
 """
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import typer
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -80,6 +80,17 @@ class SecretBox:
             raise ValueError("a stored secret opens under none of the keys of SECRETS_KEY (a key removed too "
                              "early, or the value altered)") from None
 
+    def seal_bytes(self, data: bytes) -> bytes:
+        """A Fernet token of ``data`` under the newest key (a stored answer, not a secret of its own)."""
+        return self._newest.encrypt(data)
+
+    def open_bytes(self, token: bytes) -> bytes:
+        """What :meth:`seal_bytes` sealed, under any key of ``SECRETS_KEY`` (:class:`ValueError` if none opens)."""
+        try:
+            return self._all.decrypt(token)
+        except InvalidToken:
+            raise ValueError("a sealed value opens under none of the keys of SECRETS_KEY") from None
+
     def stale(self, value: str) -> bool:
         """Whether a stored value is to be sealed again: in clear, or under an older key than the first."""
         if not self.is_sealed(value):
@@ -89,6 +100,12 @@ class SecretBox:
         except InvalidToken:
             return True
         return False
+
+
+@lru_cache(maxsize=4)
+def secret_box(keys: str) -> SecretBox:
+    """The box of a ``SECRETS_KEY`` value, built once (its keys parsed and checked once)."""
+    return SecretBox(keys)
 
 
 cli = typer.Typer(help="Keys of the secrets kept at rest (SECRETS_KEY).", add_completion=False)

@@ -23,7 +23,8 @@ from runtime.http import create_app
 from runtime.idempotency import (COLLECTION, HEADER, REPLAYED, KeyedRequest, canonical_body, fingerprint,
                                  parse_key, record_id)
 from runtime.mongo import Database
-from runtime.settings import Settings
+from runtime.sealing import secret_box
+from runtime.settings import DEV_SECRETS_KEY, Settings
 
 SETTINGS = Settings(service_name="procurement")
 
@@ -212,6 +213,18 @@ async def test_the_same_create_sent_twice_with_a_key_creates_once_and_answers_th
     assert len(db.collection(COLLECTION)) == 1
 
 
+async def test_the_stored_answer_is_sealed_not_in_clear():
+    """An answer may hold a partner's signing secret or a person's name: the keys' collection keeps it
+    sealed under SECRETS_KEY (runtime.sealing), and the replay opens it."""
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        first = await client.post("/needs", json={"title": "collecte Dupont"}, headers={HEADER: "k-1"})
+        again = await client.post("/needs", json={"title": "collecte Dupont"}, headers={HEADER: "k-1"})
+    assert again.content == first.content and again.headers[REPLAYED] == "true"
+    (record,) = db.collection(COLLECTION).values()
+    assert b"Dupont" not in repr(record).encode() and "body" not in record["response"]
+
+
 async def test_without_a_key_each_request_is_applied():
     db = FakeDatabase()
     async with _client(_app(db)) as client:
@@ -345,6 +358,7 @@ def _keyed(subject: str = "alice", body: bytes = b"{}") -> KeyedRequest:
     request = Request({"type": "http", "method": "POST", "path": "/needs", "headers": [], "query_string": b""})
     request.state.principal = Principal(subject=subject, roles=frozenset())
     return KeyedRequest(key="k", operation="POST /needs", request=request, ttl=timedelta(hours=24),
+                        box=secret_box(DEV_SECRETS_KEY),
                         fingerprint=fingerprint("POST", "/needs", "", body, "application/json"))
 
 
