@@ -29,9 +29,9 @@ from aiokafka import AIOKafkaProducer
 from runtime import logging as log_context
 from runtime import metrics
 from runtime.consumer import Consumer
+from runtime.idempotency import ensure_idempotency_indexes
 from runtime.kafka import ensure_topics, make_producer, ping
 from runtime.mongo import PROCESSED, Database
-from runtime.idempotency import ensure_idempotency_indexes
 from runtime.outbox import OutboxRelay, ensure_outbox_indexes
 from runtime.service import Job, ServiceDefinition, service
 from runtime.settings import Settings
