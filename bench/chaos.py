@@ -1284,6 +1284,8 @@ def main(events: int = typer.Option(10_000, help="Domain events the workload's a
                                                       "and consumer groups); a SIGKILL hits one instance."),
          keep: bool = typer.Option(False, help="Keep the data folder (logs) even when everything holds.")) -> None:
     """Faults across services on the embedded stack (see the module's docstring)."""
+    # SIGTERM (a kill, a CI's timeout) ends the run as Ctrl-C does: the stack is stopped, not left running
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     data_dir = Path(tempfile.mkdtemp(prefix="cress-chaos-"))
     err.print(f"starting the embedded stack in {data_dir}…")
     stack = Stack(data_dir, transaction_lifetime=transaction_lifetime, prefer=broker or None, instances=instances)
