@@ -450,6 +450,14 @@ class Client:
     async def get(self, name: str, path: str) -> Any:
         return await self.call(name, "GET", path, read=True)
 
+    def in_state(self, name: str, path: str, *states: str):
+        """A ``find`` for :meth:`call`: the resource at ``path`` if its status is one of ``states`` (a step
+        whose answer was lost was applied), else None."""
+        async def find():
+            doc = await self.get(name, path)
+            return doc if doc["status"] in states else None
+        return find
+
 
 def ev(service_name: str, kind: str) -> str:
     return f"org.cress.{service_name}.{kind}.v1"
@@ -524,10 +532,7 @@ class Workload:
                                     ack_subject=lambda r: r["id"]))["id"]
 
         def in_state(*states):
-            async def find():
-                doc = await c.get("membership", f"/applications/{application}")
-                return doc if doc["status"] in states else None
-            return find
+            return c.in_state("membership", f"/applications/{application}", *states)
 
         await c.call("membership", "POST", f"/applications/{application}/welcome-meeting", {"on": on},
                      find=in_state("welcome_meeting_held", "admitted", "statutes_reviewed"),
@@ -615,10 +620,7 @@ class Workload:
             ack_subject=lambda r: r["id"]))["id"]
 
         def in_state(*states):
-            async def find():
-                doc = await c.get("procurement", f"/needs/{need}")
-                return doc if doc["status"] in states else None
-            return find
+            return c.in_state("procurement", f"/needs/{need}", *states)
 
         await c.call("procurement", "POST", f"/needs/{need}/submission",
                      find=in_state("submitted", "validated"), acks=[(ev("procurement", "need-submitted"), need)])
