@@ -20,6 +20,11 @@ and any route marked with :func:`runtime.api.idempotent`) of an authenticated ca
 - keys expire after ``IDEMPOTENCY_KEY_TTL_SECONDS`` (24 h by default; a TTL index, and an expired
   key found before the server removed it counts as absent).
 
+A stored answer may name a person (a registration's name and e-mail): the record keeps the subject
+reference (:func:`contracts.privacy.subject_ref`) of every e-mail address in it (``email_refs``,
+indexed), and a holder's erasure of that person (:class:`runtime.privacy.ErasureConsumer`) deletes
+those records in its transaction (:func:`erase_stored_answers`) instead of leaving them for a day.
+
 Error answers are not stored: a 4xx or 5xx rolled the transaction back (nothing was applied), so the
 same request sent again is evaluated again — a 409 "registrations not open yet" may be a 201 later,
 and a request refused for its input is simply refused again. (Stripe stores the answers of requests
@@ -55,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
+from contracts.privacy import subject_ref
 from runtime.errors import ConcurrencyConflict, Conflict, InvalidInput
 from runtime.mongo import REQUEST_UNIT, Database, Transaction, utcnow
 from runtime.sealing import SecretBox, secret_box
@@ -167,6 +173,32 @@ def record_id(subject: str, operation: str, key: str) -> str:
     return digest.hexdigest()
 
 
+def email_refs_in(body: bytes, privacy_key: str) -> list[str]:
+    """The subject references of the e-mail addresses a JSON answer holds: of every string with an ``@``
+    in it (a few references of strings that are no address cost nothing and find no one)."""
+    try:
+        pending = [json.loads(body)]
+    except (ValueError, RecursionError):
+        return []
+    refs = set()
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and "@" in value:
+            refs.add(subject_ref(value, privacy_key))
+    return sorted(refs)
+
+
+async def erase_stored_answers(tx: Transaction, ref: str) -> int:
+    """Delete, in ``tx``, the stored answers that hold the e-mail address of the person ``ref`` (an erasure):
+    a retry of their request is then evaluated again. Returns how many."""
+    result = await tx.db[COLLECTION].delete_many({"email_refs": ref}, session=tx.session)
+    return result.deleted_count
+
+
 def stored_response(response: Response, box: SecretBox) -> dict[str, Any] | None:
     """What is kept of a 2xx answer (None for an answer without a body in memory: a stream). The body is
     sealed under ``SECRETS_KEY`` (:mod:`runtime.sealing`): an answer may hold a partner's signing secret
@@ -204,6 +236,7 @@ class KeyedRequest:
     request: Request
     ttl: timedelta
     box: SecretBox  # seals the stored answer (SECRETS_KEY)
+    privacy_key: str  # makes the subject references of the addresses in it (PRIVACY_KEY)
     task: asyncio.Task | None = field(default_factory=asyncio.current_task)
     tx: Transaction | None = None  # the request's transaction, while it runs
     record: str | None = None  # the claimed record's id, once claimed
@@ -269,7 +302,8 @@ class KeyedRequest:
             log.warning("%s: a streamed answer is not stored; its %s protects nothing", self.operation, HEADER)
             await tx.db[COLLECTION].delete_one({"_id": self.record}, session=tx.session)
             return
-        await tx.db[COLLECTION].update_one({"_id": self.record}, {"$set": {"response": stored}},
+        refs = email_refs_in(bytes(response.body), self.privacy_key)  # (stored: a body in memory)
+        await tx.db[COLLECTION].update_one({"_id": self.record}, {"$set": {"response": stored, "email_refs": refs}},
                                            session=tx.session)
 
 
@@ -318,22 +352,26 @@ def guarding(handle, operation: str):
         value = request.headers.get(HEADER)
         if len(request.headers.getlist(HEADER)) > 1:  # the draft: a client MUST NOT send more than one
             raise InvalidInput(FIELD, f"send one {HEADER} header, not {len(request.headers.getlist(HEADER))}")
-        if value is None or not _KEY.fullmatch(value):
-            return await handle(request)  # no key, or one the header's declaration refuses with a 422
+        if value is None:
+            return await handle(request)
+        key = parse_key(value)  # a 422 saying what a key is (not pydantic's "at most 257 characters")
         settings = request.app.state.settings
         body = await request.body()
         keyed = KeyedRequest(
-            key=parse_key(value), operation=operation, request=request,
+            key=key, operation=operation, request=request,
             fingerprint=fingerprint(request.method, request.url.path, request.url.query, body,
                                     request.headers.get("content-type")),
-            ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds), box=secret_box(settings.secrets_key))
+            ttl=timedelta(seconds=settings.idempotency_key_ttl_seconds), box=secret_box(settings.secrets_key),
+            privacy_key=settings.privacy_key)
         return await run_keyed(request.app.state.platform.db, keyed, handle)
 
     return keyed_handle
 
 
 async def ensure_idempotency_indexes(db: Database) -> None:
-    """The keys' TTL index (``expires_at``): the server removes a key once expired."""
+    """The keys' TTL index (``expires_at``): the server removes a key once expired; and the index an
+    erasure finds the answers naming a person by (``email_refs``)."""
+    await db[COLLECTION].create_index([("email_refs", ASCENDING)], name="keys_email_refs")
     try:
         await db[COLLECTION].create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="keys_ttl")
     except PyMongoError as exc:  # a server without TTL indexes: expired keys are ignored, and replaced when met

@@ -9,7 +9,9 @@ What is shared by the holders of personal data (:data:`contracts.privacy.HOLDERS
   holder's ``erase(tx, subject, at)`` (which erases or anonymises through the transaction and
   returns its counts by kind) and records the holder's ``personal-data-erased`` confirmation in
   the same transaction (the outbox): the erasure and its confirmation commit together, once —
-  a redelivered request is dropped as a duplicate by the consumer's idempotency record.
+  a redelivered request is dropped as a duplicate by the consumer's idempotency record. The
+  answers kept for ``Idempotency-Key`` retries that name the person go in the same transaction
+  (:func:`runtime.idempotency.erase_stored_answers`, ``stored_answers`` in the counts).
 - :class:`Subject` — the person of a request: matches an e-mail address by its keyed hash, so
   the request carries no address (:func:`contracts.privacy.subject_ref`).
 - :class:`EmailField`, :func:`email_refs`, :func:`ensure_email_refs` — every e-mail address a
@@ -56,6 +58,7 @@ from contracts.membership import PersonalDataErasureRequested
 from contracts.privacy import HOLDERS, PersonalDataErased, normalise_email, subject_ref
 from runtime.consumer import Consumer, Subscription
 from runtime.errors import InvalidInput
+from runtime.idempotency import erase_stored_answers
 from runtime.mongo import Database, Document, StoredForm, Transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -261,6 +264,9 @@ class ErasureConsumer(Consumer):
             return
         at = utcnow()
         counts = await self.erase(tx, Subject(event.subject_ref, self.key), at)
+        answers = await erase_stored_answers(tx, event.subject_ref)  # answers kept for Idempotency-Key retries
+        if answers:
+            counts = {**counts, "stored_answers": answers}
         tx.events.append(self.confirmation(request_id=event.request_id, service=self.holder,
                                            erased=dict(counts), erased_at=at))
 

@@ -62,6 +62,9 @@ async def test_a_create_sent_twice_with_one_key_creates_one_event_and_answers_th
         assert other.status_code == 422 and fields(other) == ["header.Idempotency-Key"], other.text
         hostile = await staff.post("/events", json=event_body(title), headers={HEADER: "é t é".encode()})
         assert hostile.status_code == 422 and fields(hostile) == ["header.Idempotency-Key"], hostile.text
+        too_long = await staff.post("/events", json=event_body(title), headers={HEADER: "k" * 256})
+        assert too_long.status_code == 422 and fields(too_long) == ["header.Idempotency-Key"], too_long.text
+        assert "1–255 printable ASCII characters" in too_long.text, too_long.text  # not pydantic's 257
 
     db = application.state.platform.db
     assert await db[EVENTS].count_documents({"title": title}) == 1

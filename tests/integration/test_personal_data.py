@@ -8,6 +8,7 @@ the same (the references are written at start)."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -59,7 +60,7 @@ async def _organisation_with_contacts(membership, email_of_camille: str = EMAIL)
     return org
 
 
-async def _event_with_registrations(events, email_of_camille: str = EMAIL) -> tuple[str, list[str]]:
+async def _published_event(events) -> str:
     r = await events.post("/events", json={
         "kind": "club_des_collectivites", "team": "territories", "title": "Club des collectivités",
         "starts_at": SOON.isoformat(), "ends_at": (SOON + timedelta(hours=3)).isoformat(),
@@ -67,6 +68,11 @@ async def _event_with_registrations(events, email_of_camille: str = EMAIL) -> tu
     assert r.status_code == 201, r.text
     eid = r.json()["id"]
     assert (await events.post(f"/events/{eid}/publication")).status_code == 200
+    return eid
+
+
+async def _event_with_registrations(events, email_of_camille: str = EMAIL) -> tuple[str, list[str]]:
+    eid = await _published_event(events)
     regs = []
     for name, email in (("Camille Martin", email_of_camille), ("Dominique Petit", "d.petit@example.org")):
         r = await events.post(f"/events/{eid}/registrations", json={"name": name, "email": email,
@@ -233,6 +239,36 @@ async def test_a_second_request_about_an_erased_person_completes_with_nothing_to
     assert second["confirmations"]["membership"]["erased"] == {"contacts": 0}  # the other found nothing
     assert second["confirmations"]["events"]["erased"] == {"registrations": 0, "survey_invitations": 0,
                                                            "survey_answers": 0}
+
+
+async def test_an_answer_kept_for_an_idempotency_key_goes_with_the_person(platform):
+    """A registration sent with an Idempotency-Key keeps its answer (name and e-mail, sealed) for a day,
+    for the retries: the person's erasure deletes it too, in the events service's erasure transaction,
+    and counts it in the confirmation; a retry of the key afterwards is a new request."""
+    email = f"sacha.{uuid.uuid4().hex[:8]}@example.org"  # its own person: other tests' requests are on the topics
+    events, privacy = platform["events"], platform["privacy"]
+    eid = await _published_event(events)
+    body, key = {"name": "Sacha Roux", "email": email}, {"Idempotency-Key": str(uuid.uuid4())}
+    first = await events.post(f"/events/{eid}/registrations", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    keys = platform["events_app"].state.platform.db["idempotency_keys"]
+    ref = subject_ref(email, platform["settings"].privacy_key)
+    assert await keys.count_documents({"email_refs": ref}) == 1
+
+    r = await privacy["membership"].post("/personal-data-erasure-requests", json={"email": email})
+    assert r.status_code == 202, r.text
+
+    async def complete():
+        got = (await privacy["membership"].get(f"/personal-data-erasure-requests/{r.json()['id']}")).json()
+        return got if got["status"] == "complete" else None
+
+    done = await eventually(complete, timeout=30)
+    assert done["confirmations"]["events"]["erased"] == {"registrations": 1, "survey_invitations": 0,
+                                                         "survey_answers": 0, "stored_answers": 1}
+    assert await keys.count_documents({"email_refs": ref}) == 0
+    again = await events.post(f"/events/{eid}/registrations", json=body, headers=key)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers, again.text
+    assert again.json()["registration"]["id"] != first.json()["registration"]["id"]
 
 
 async def test_only_the_privacy_officer_exports_and_erases_and_bad_addresses_are_named(platform):

@@ -20,8 +20,9 @@ from runtime.api import Body, idempotent, router
 from runtime.auth import Principal, allow, issue_token
 from runtime.errors import ConcurrencyConflict, Conflict, InvalidInput
 from runtime.http import create_app
-from runtime.idempotency import (COLLECTION, HEADER, REPLAYED, KeyedRequest, canonical_body, fingerprint,
-                                 parse_key, record_id)
+from contracts.privacy import subject_ref
+from runtime.idempotency import (COLLECTION, HEADER, REPLAYED, KeyedRequest, canonical_body, email_refs_in,
+                                 erase_stored_answers, fingerprint, parse_key, record_id)
 from runtime.mongo import Database
 from runtime.sealing import secret_box
 from runtime.settings import DEV_SECRETS_KEY, Settings
@@ -87,6 +88,13 @@ class FakeCollection:
 
     async def delete_one(self, query: dict, session=None) -> None:
         self._write(query["_id"], None)
+
+    async def delete_many(self, query: dict, session=None) -> SimpleNamespace:  # {field: a value of its array}
+        (name, value), = query.items()
+        matching = [doc_id for doc_id, doc in self.docs.items() if value in doc.get(name, ())]
+        for doc_id in matching:
+            self._write(doc_id, None)
+        return SimpleNamespace(deleted_count=len(matching))
 
     def _write(self, doc_id: str, doc: dict | None) -> None:
         if doc is None:
@@ -225,6 +233,34 @@ async def test_the_stored_answer_is_sealed_not_in_clear():
     assert b"Dupont" not in repr(record).encode() and "body" not in record["response"]
 
 
+def test_the_references_of_an_answer_are_those_of_every_string_with_an_at_sign_in_it():
+    key = SETTINGS.privacy_key
+    body = b'{"id": "r-1", "email": "Camille@Example.org ", "people": [{"contact": {"mail": "b@c.fr"}}], "n": 2}'
+    assert email_refs_in(body, key) == sorted({subject_ref("camille@example.org", key), subject_ref("b@c.fr", key)})
+    assert email_refs_in(b'{"title": "collecte"}', key) == [] and email_refs_in(b"not json", key) == []
+
+
+async def test_an_erasure_deletes_the_stored_answers_naming_the_person_and_their_retry_runs_again():
+    """A stored answer may hold the person's address for a day: the erasure of that person
+    (runtime.privacy.ErasureConsumer) deletes it, by the reference kept beside it; others stay."""
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        named = await client.post("/needs", json={"title": "camille@example.org"}, headers={HEADER: "k-1"})
+        other = await client.post("/needs", json={"title": "dominique@example.org"}, headers={HEADER: "k-2"})
+        assert named.status_code == other.status_code == 201
+        ref = subject_ref("CAMILLE@example.org", SETTINGS.privacy_key)
+
+        async def erase(tx):
+            return await erase_stored_answers(tx, ref)
+
+        assert await db.transaction(erase) == 1
+        (kept,) = db.collection(COLLECTION).values()
+        assert kept["email_refs"] == [subject_ref("dominique@example.org", SETTINGS.privacy_key)]
+        again = await client.post("/needs", json={"title": "camille@example.org"}, headers={HEADER: "k-1"})
+    assert again.status_code == 201 and REPLAYED not in again.headers, "the erased answer is not replayed"
+    assert len(db.collection("needs")) == 3
+
+
 async def test_without_a_key_each_request_is_applied():
     db = FakeDatabase()
     async with _client(_app(db)) as client:
@@ -285,6 +321,7 @@ async def test_a_hostile_key_is_a_422_naming_the_header_and_nothing_runs(value):
         answer = await client.post("/needs", json={"title": "x"}, headers={HEADER: value.encode("utf-8")})
     assert answer.status_code == 422, answer.text
     assert [e["field"] for e in answer.json()["errors"]] == ["header.Idempotency-Key"]
+    assert "1–255 printable ASCII characters" in answer.text, "what a key is, not pydantic's 257 characters"
     assert db.collection("needs") == {}
 
 
@@ -358,7 +395,7 @@ def _keyed(subject: str = "alice", body: bytes = b"{}") -> KeyedRequest:
     request = Request({"type": "http", "method": "POST", "path": "/needs", "headers": [], "query_string": b""})
     request.state.principal = Principal(subject=subject, roles=frozenset())
     return KeyedRequest(key="k", operation="POST /needs", request=request, ttl=timedelta(hours=24),
-                        box=secret_box(DEV_SECRETS_KEY),
+                        box=secret_box(DEV_SECRETS_KEY), privacy_key=SETTINGS.privacy_key,
                         fingerprint=fingerprint("POST", "/needs", "", body, "application/json"))
 
 

@@ -112,7 +112,14 @@ async def test_the_consumer_erases_then_confirms_in_the_handlers_transaction():
 
     consumer = ErasureConsumer("events", erase, EventsPersonalDataErased)
     consumer.key = KEY  # what bind() takes from the settings
-    tx = SimpleNamespace(events=[])
+    asked = []
+
+    class StoredAnswers:  # the idempotency keys' collection: none names the person here
+        async def delete_many(self, query, session=None):
+            asked.append(query)
+            return SimpleNamespace(deleted_count=0)
+
+    tx = SimpleNamespace(events=[], db={"idempotency_keys": StoredAnswers()}, session=None)
     request = PersonalDataErasureRequested(request_id="era-1", subject_ref=REF, holders=["membership", "events"],
                                            requested_at=AT)
     await consumer.on_request(request, tx, None)
@@ -121,6 +128,7 @@ async def test_the_consumer_erases_then_confirms_in_the_handlers_transaction():
     assert (confirmation.request_id, confirmation.service, confirmation.erased) == (
         "era-1", "events", {"registrations": 2, "survey_invitations": 0})
     assert seen[0].matches("camille.martin@example.org")
+    assert asked == [{"email_refs": REF}], "the stored answers naming the person go in the same transaction"
 
     not_ours = request.model_copy(update={"request_id": "era-2", "holders": ["membership"]})
     await consumer.on_request(not_ours, tx, None)  # a request that does not name this holder
