@@ -53,6 +53,7 @@ from pymongo.write_concern import WriteConcern
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+import bench
 from contracts.faststream import Delivery, EventApp
 from contracts.membership import OrganisationRegistered
 from contracts.topics import Topic
@@ -430,4 +431,4 @@ def main(commands: int = typer.Option(2000, help="Commands per pipeline in each 
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

@@ -118,6 +118,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+import bench
 from contracts.envelope import CloudEvent, EnvelopeError
 from contracts.membership import MemberActivated
 from contracts.topics import catalogue, topic_for
@@ -1286,8 +1287,6 @@ def main(events: int = typer.Option(10_000, help="Domain events the workload's a
                                                       "and consumer groups); a SIGKILL hits one instance."),
          keep: bool = typer.Option(False, help="Keep the data folder (logs) even when everything holds.")) -> None:
     """Faults across services on the embedded stack (see the module's docstring)."""
-    # SIGTERM (a kill, a CI's timeout) ends the run as Ctrl-C does: the stack is stopped, not left running
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     data_dir = Path(tempfile.mkdtemp(prefix="cress-chaos-"))
     err.print(f"starting the embedded stack in {data_dir}…")
     stack = Stack(data_dir, transaction_lifetime=transaction_lifetime, prefer=broker or None, instances=instances)
@@ -1342,4 +1341,4 @@ async def wait_all_ready(stack: Stack, timeout: float = 180.0) -> None:
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

@@ -55,6 +55,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+import bench
 from runtime.auth import issue_token
 from runtime.settings import Settings
 from runtime.stack import Infrastructure, free_port, start_infrastructure, start_service, wait_ready
@@ -743,4 +744,4 @@ def main(attempts: int = typer.Option(2000, help="Registration attempts in the b
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

@@ -46,6 +46,7 @@ from pydantic_core import PydanticUndefined
 from pymongo.errors import BulkWriteError
 from rich.console import Console
 
+import bench
 from bench.events import Meter, http_load, percentile, progress, service_pids
 from contracts.envelope import CloudEvent
 from contracts.events import (ConventionParticipantJoined, EventCancelled, EventHeld, MeetingHeld, MeetingNotHeld,
@@ -446,4 +447,4 @@ def main(events: int = typer.Option(200_000, help="CloudEvents on the topics."),
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

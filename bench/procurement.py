@@ -29,6 +29,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+import bench
 from bench import procurement_diagnostics, procurement_dispatch, procurement_search
 from runtime.auth import issue_token
 from runtime.settings import Settings
@@ -83,4 +84,4 @@ def main(suppliers: int = typer.Option(20_000, help="Supplier profiles for the s
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

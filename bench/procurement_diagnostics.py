@@ -34,6 +34,7 @@ import httpx
 import typer
 from rich.console import Console
 
+import bench
 from bench.events import progress
 from runtime.auth import issue_token
 from runtime.mongo import Database
@@ -220,4 +221,4 @@ def main(lines: int = typer.Option(100_000, help="Lines of the spend file."),
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

@@ -33,6 +33,7 @@ import typer
 from pymongo import AsyncMongoClient
 from rich.console import Console
 
+import bench
 from bench.events import progress
 from runtime.auth import issue_token
 from runtime.settings import Settings
@@ -196,4 +197,4 @@ def main(matching: int = typer.Option(2000, help="Matching suppliers."),
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

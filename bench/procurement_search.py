@@ -40,6 +40,7 @@ import typer
 from pymongo import AsyncMongoClient
 from rich.console import Console
 
+import bench
 from bench.events import Meter, http_load, percentile, progress, service_pids
 from reference import geo
 from runtime import members
@@ -286,4 +287,4 @@ def main(suppliers: int = typer.Option(20_000, help="Supplier profiles seeded.")
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

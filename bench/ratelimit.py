@@ -25,6 +25,7 @@ from pathlib import Path
 import typer
 from pymongo import AsyncMongoClient
 
+import bench
 from runtime.ratelimit import COLLECTION, RateLimiter, TokenBuckets
 from runtime.stack import free_port, start_secantus
 
@@ -123,4 +124,4 @@ def main(requests: int = typer.Option(2000, help="Requests per measurement."),
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)

@@ -74,6 +74,7 @@ from rich.console import Console
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+import bench
 from bench.events import Meter, _children, _cpu_seconds, percentile, progress, service_pids
 from contracts.envelope import CloudEvent
 from contracts.membership import ContactAdded, ContactRole
@@ -266,13 +267,13 @@ async def run(infra: Infrastructure, data_dir: Path, *, events: int, endpoints: 
     for r in receivers:
         await r.start()
     service = Service(infra, data_dir / "logs", env)
-    err.print(f"starting the webhooks service on port {service.port}…")
-    await asyncio.to_thread(service.start)
     settings = Settings()
     producer = make_producer(infra)
-    await producer.start()
     mongo = AsyncMongoClient(infra.mongodb_uri)
-    try:
+    try:  # (a SIGTERM while the service starts stops it too)
+        err.print(f"starting the webhooks service on port {service.port}…")
+        await asyncio.to_thread(service.start)
+        await producer.start()
         async with aiohttp.ClientSession(f"http://127.0.0.1:{service.port}",
                                          timeout=aiohttp.ClientTimeout(total=60)) as http:
             # -- endpoints, registered by their partners --------------------------------------------
@@ -520,4 +521,4 @@ def main(events: int = typer.Option(20_000, help="Events published."),
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    bench.run(main)
