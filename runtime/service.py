@@ -88,17 +88,26 @@ class ServiceDefinition:
 
 
 @cache
+def _definition(name: str) -> ServiceDefinition:
+    """The ``SERVICE`` of ``services/<name>/bootstrap.py`` (imported: its routers' and consumers' modules
+    are still imported lazily, by the definition's callables)."""
+    module = importlib.import_module(f"services.{name}.bootstrap")
+    definition = getattr(module, "SERVICE", None)
+    if not isinstance(definition, ServiceDefinition):
+        raise ImportError(f"services/{name}/bootstrap.py must define SERVICE = ServiceDefinition(...)")
+    if definition.name != name:
+        raise ImportError(f"services/{name}/bootstrap.py: SERVICE.name is {definition.name!r}, not {name!r}")
+    return definition
+
+
+def _names() -> list[str]:
+    return [bootstrap.parent.name for bootstrap in sorted((ROOT / "services").glob("*/bootstrap.py"))]
+
+
+@cache
 def discover() -> dict[str, ServiceDefinition]:
     """Every service of the repository (``services/<name>/bootstrap.py``), by port."""
-    found: dict[str, ServiceDefinition] = {}
-    for bootstrap in sorted((ROOT / "services").glob("*/bootstrap.py")):
-        module = importlib.import_module(f"services.{bootstrap.parent.name}.bootstrap")
-        definition = getattr(module, "SERVICE", None)
-        if not isinstance(definition, ServiceDefinition):
-            raise ImportError(f"{bootstrap} must define SERVICE = ServiceDefinition(...)")
-        if definition.name != bootstrap.parent.name:
-            raise ImportError(f"{bootstrap}: SERVICE.name is {definition.name!r}, not {bootstrap.parent.name!r}")
-        found[definition.name] = definition
+    found = {name: _definition(name) for name in _names()}
     ports = [d.port for d in found.values()]
     if len(ports) != len(set(ports)):
         raise ImportError(f"two services share a port: {sorted(ports)}")
@@ -106,8 +115,8 @@ def discover() -> dict[str, ServiceDefinition]:
 
 
 def service(name: str) -> ServiceDefinition:
-    """One service's definition; ``KeyError`` names the known ones."""
-    services = discover()
-    if name not in services:
-        raise KeyError(f"unknown service {name!r}; known: {', '.join(services)}")
-    return services[name]
+    """One service's definition; ``KeyError`` names the known ones. Only that service's bootstrap is
+    imported: a service's process does not load the others' modules (a second or more of its start)."""
+    if name not in _names():
+        raise KeyError(f"unknown service {name!r}; known: {', '.join(discover())}")
+    return _definition(name)
