@@ -549,6 +549,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None, 
                     limited = True
     if limited:
         metrics.RATE_LIMIT_FALLBACKS.labels(settings.service_name)
+    metrics.TRANSACTION_RETRIES.labels(settings.service_name)  # at 0 from the start: increase() sees the first
     app.openapi = _problem_openapi(app)
     return app
 

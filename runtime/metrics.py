@@ -22,6 +22,9 @@ MESSAGES_FAILED = Counter("cress_messages_failed_total", "Failed handler attempt
 HANDLER_DURATION = Histogram("cress_message_handler_duration_seconds",
                              "Time to handle one message, its writes included.",
                              ["service", "consumer", "topic"], buckets=_LATENCY_BUCKETS)
+TRANSACTION_RETRIES = Counter("cress_transaction_retries_total", "Runs of a MongoDB transaction's work again after "
+                              "a write conflict with a concurrent transaction (PyMongo's with_transaction).",
+                              ["service"])
 OUTBOX_BACKLOG = Gauge("cress_outbox_backlog_records", "Outbox records not yet published.", ["service"])
 OUTBOX_OLDEST_AGE = Gauge("cress_outbox_oldest_pending_age_seconds",
                           "Age of the oldest outbox record not yet published (0 when none).", ["service"])

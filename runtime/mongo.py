@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from pymongo.write_concern import WriteConcern
 
 from contracts.base import DomainEvent
 from runtime import logging as log_context
+from runtime import metrics
 from runtime.aggregate import Aggregate
 from runtime.errors import ConcurrencyConflict, Conflict, NotFound
 from runtime.settings import Settings
@@ -43,6 +45,9 @@ OUTBOX = "outbox"
 PROCESSED = "processed_events"
 REBUILDS = "rebuilds"  # one document per rebuilt projection; ``targets``: its collections' current names
 ALIAS_REFRESH_SECONDS = 1.0  # how often a process reads the targets again (a rebuild waits for it)
+RETRIES_LOGGED_EVERY = 10  # a transaction run again this many times is logged (then every as many more)
+
+log = logging.getLogger(__name__)
 
 
 class RequestUnit(Protocol):
@@ -248,7 +253,7 @@ class Database:
             try:
                 await self.db.refresh()
             except Exception as exc:  # noqa: BLE001 — the database is away: keep the names known, try again
-                logging.getLogger(__name__).debug("collection aliases not refreshed: %s", exc)
+                log.debug("collection aliases not refreshed: %s", exc)
 
     async def ping(self, timeout: float = 2.0) -> None:
         await asyncio.wait_for(self.client.admin.command("ping"), timeout)
@@ -314,9 +319,16 @@ class Database:
 
         cid = correlation_id or log_context.correlation_id.get()
         published: list[str] = []
+        attempts, started = 0, time.monotonic()
 
         async def callback(session: AsyncClientSession) -> T:
-            nonlocal published
+            nonlocal published, attempts
+            attempts += 1
+            if attempts > 1:  # PyMongo runs it again after a write conflict, for up to 120 s
+                metrics.TRANSACTION_RETRIES.labels(self.settings.service_name).inc()
+                if attempts % RETRIES_LOGGED_EVERY == 0:
+                    log.warning("a transaction ran %d times in %.1f s: write conflicts with concurrent ones "
+                                "(cress_transaction_retries_total)", attempts, time.monotonic() - started)
             tx = Transaction(self.db, session, self.settings.source, correlation_id=cid, causation_id=causation_id,
                              forms=self.forms)
             result = await work(tx)

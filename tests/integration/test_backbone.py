@@ -496,3 +496,36 @@ async def test_a_relay_whose_producer_lost_its_sequence_publishes_with_a_new_one
     finally:
         relay.stop()
         await task
+
+
+async def test_a_transaction_run_again_after_a_write_conflict_is_counted(settings, platform):
+    """Two transactions writing one document: the second meets a write conflict and PyMongo runs its work
+    again — invisible before; now ``cress_transaction_retries_total`` counts it (what an operator needs to
+    see a projection's batches losing to concurrent ones, as in the chaos run's 65 s batch)."""
+    from runtime import metrics
+
+    db, _ = platform
+    doc_id = f"counter-{uuid.uuid4().hex}"
+    await db.db["conflicts"].insert_one({"_id": doc_id, "n": 0})
+    counted = metrics.TRANSACTION_RETRIES.labels(settings.service_name)
+    before = counted._value.get()
+    first_wrote, second_tried = asyncio.Event(), asyncio.Event()
+    runs = []
+
+    async def first(tx):
+        await tx.db["conflicts"].update_one({"_id": doc_id}, {"$inc": {"n": 1}}, session=tx.session)
+        first_wrote.set()
+        await second_tried.wait()  # holds the document until the second has met it
+
+    async def second(tx):
+        runs.append(1)
+        await first_wrote.wait()
+        try:
+            await tx.db["conflicts"].update_one({"_id": doc_id}, {"$inc": {"n": 1}}, session=tx.session)
+        finally:
+            second_tried.set()
+
+    await asyncio.gather(db.transaction(first), db.transaction(second))
+    assert len(runs) >= 2, "the second transaction's work ran again"
+    assert counted._value.get() - before == len(runs) - 1
+    assert (await db.db["conflicts"].find_one({"_id": doc_id}))["n"] == 2
