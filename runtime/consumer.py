@@ -58,7 +58,7 @@ from faststream.kafka.schemas import Topic as KafkaTopic
 from faststream.middlewares import AckPolicy
 from pydantic import SkipValidation
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
-from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from contracts.base import DomainEvent
 from contracts.deadletter import dead_letter_headers as contract_dead_letter_headers
@@ -119,6 +119,14 @@ def dead_letter_headers(record: ConsumerRecord, consumer: str, error: BaseExcept
                                         headers=record.headers, consumer=consumer, error=error, attempts=attempts,
                                         failed_at=utcnow())
 
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """Whether a record's failed attempt is tried again: any error but a message that cannot be read or
+    handled (dead-lettered at once), a database down (waited for). Never a cancellation — the consumer
+    being stopped (tenacity's attempt catches every exception, ``CancelledError`` included: retrying it
+    swallowed the stop, and a consumer stopped while its database was closing ran on for ever)."""
+    return isinstance(exc, Exception) and not isinstance(exc, (EnvelopeError, PermanentError, ConnectionFailure))
 
 class Consumer:
     def __init__(self, name: str, subscriptions: list[Subscription], *, from_beginning: bool = True) -> None:
@@ -382,13 +390,14 @@ class Consumer:
             metrics.MESSAGES_CONSUMED.labels(self.service, self.name, topic, outcome).inc(n)
 
     async def _process_one(self, record: ConsumerRecord) -> None:
+        """One record, retried (:func:`_worth_retrying`), else dead-lettered; a database down is waited for."""
         while True:
             attempts = 0
             try:
                 async for attempt in AsyncRetrying(
                         stop=stop_after_attempt(self.max_attempts),
                         wait=wait_exponential(multiplier=self.retry_base, max=30),
-                        retry=retry_if_not_exception_type((EnvelopeError, PermanentError, ConnectionFailure)),
+                        retry=retry_if_exception(_worth_retrying),
                         reraise=True):
                     with attempt:
                         attempts += 1

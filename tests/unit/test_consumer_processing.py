@@ -229,3 +229,27 @@ def test_a_consumer_subscribes_once_to_each_event_and_reads_its_topics():
     db = Database()
     consumer.bind(db, Producer())
     assert consumer.group_id == "membership.unit-topics", "offsets live with the service's database"
+
+
+async def test_a_consumer_stopped_during_an_attempt_stops_instead_of_trying_again():
+    """A stop (the task cancelled) during a record's attempt ends the consumer's task; the retries around
+    the attempt (tenacity catches every exception) took the cancellation for a failure and ran the
+    handler again — a consumer stopped while its database was closing ran on for ever."""
+    import asyncio
+
+    db = Database()
+    started = asyncio.Event()
+    runs = []
+
+    async def project(event, tx, envelope):
+        runs.append(envelope.id)
+        started.set()
+        await asyncio.sleep(30)  # a slow write, when the stop comes
+
+    consumer, producer = consumer_of(db, project, max_attempts=3)
+    task = asyncio.create_task(consumer._process_one(record(lapsed(1), 5)))  # noqa: SLF001
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert runs == ["evt-1"] and producer.sent == [] and db.processed == {}
