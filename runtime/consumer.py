@@ -120,13 +120,13 @@ def dead_letter_headers(record: ConsumerRecord, consumer: str, error: BaseExcept
                                         failed_at=utcnow())
 
 
-
 def _worth_retrying(exc: BaseException) -> bool:
     """Whether a record's failed attempt is tried again: any error but a message that cannot be read or
     handled (dead-lettered at once), a database down (waited for). Never a cancellation — the consumer
     being stopped (tenacity's attempt catches every exception, ``CancelledError`` included: retrying it
     swallowed the stop, and a consumer stopped while its database was closing ran on for ever)."""
     return isinstance(exc, Exception) and not isinstance(exc, (EnvelopeError, PermanentError, ConnectionFailure))
+
 
 class Consumer:
     def __init__(self, name: str, subscriptions: list[Subscription], *, from_beginning: bool = True) -> None:
