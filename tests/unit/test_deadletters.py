@@ -157,3 +157,105 @@ def test_the_dead_letter_topics_are_the_catalogues():
     assert deadletters.dead_letter_topics("membership.member.dlq") == ["membership.member.dlq"]
     with pytest.raises(typer.BadParameter, match="'membership.member' is not a dead-letter topic"):
         deadletters.dead_letter_topics("membership.member")
+
+
+def test_a_header_that_is_not_utf8_is_shown_not_fatal():
+    broken = DeadLetter("membership.member.dlq", 0, 1, None, None, (("dlq_error", b"bad \xff byte"),))
+    assert broken.header("dlq_error") == "bad \ufffd byte"
+
+
+class KafkaLog:
+    """aiokafka's consumer over an in-memory log: ``topics`` maps a topic to its partitions' records (values);
+    ``hidden`` topics are unknown to the consumer's metadata until it asks the broker again. A fetch returns
+    at most two records of a partition."""
+
+    def __init__(self, topics: dict[str, dict[int, list[bytes]]], hidden: set[str] = frozenset()) -> None:
+        self.topics, self.hidden = topics, set(hidden)
+        self.options: dict = {}
+        self.assigned: list = []
+        self.positions: dict = {}
+        self.stopped = False
+        self._client = SimpleNamespace(force_metadata_update=self._refresh)
+
+    def __call__(self, **options):  # stands for the class AIOKafkaConsumer
+        self.options = options
+        return self
+
+    async def _refresh(self):
+        self.hidden.clear()
+
+    async def start(self):
+        pass
+
+    async def stop(self):
+        self.stopped = True
+
+    def partitions_for_topic(self, name):
+        return None if name in self.hidden or name not in self.topics else set(self.topics[name])
+
+    def assign(self, parts):
+        self.assigned = list(parts)
+
+    async def end_offsets(self, parts):
+        return {tp: len(self.topics[tp.topic][tp.partition]) for tp in parts}
+
+    async def seek_to_beginning(self, *parts):
+        self.positions.update({tp: 0 for tp in parts})
+
+    async def position(self, tp):
+        return self.positions[tp]
+
+    async def getmany(self, *parts, timeout_ms):
+        batch = {}
+        for tp in parts:
+            start = self.positions[tp]
+            values = self.topics[tp.topic][tp.partition][start:start + 2]
+            if values:
+                batch[tp] = [SimpleNamespace(topic=tp.topic, partition=tp.partition, offset=start + i, value=v,
+                                             key=f"k{start + i}".encode())
+                             for i, v in enumerate(values)]
+                self.positions[tp] = start + len(values)
+        return batch
+
+
+async def test_the_records_are_read_from_the_beginning_to_each_partition_s_end_without_a_group(monkeypatch):
+    log = KafkaLog({"membership.member.dlq": {0: [b"a", b"b", b"c"], 1: [], 2: [b"d"]},
+                    "events.event.dlq": {0: [b"e"]}}, hidden={"events.event.dlq"})
+    monkeypatch.setattr(deadletters, "AIOKafkaConsumer", log)
+    records = await deadletters.read_records(SETTINGS, ["membership.member.dlq", "events.event.dlq"])
+    by_partition: dict[tuple[str, int], list] = {}
+    for r in records:
+        by_partition.setdefault((r.topic, r.partition), []).append((r.offset, r.value))
+    assert by_partition == {("membership.member.dlq", 0): [(0, b"a"), (1, b"b"), (2, b"c")],
+                            ("membership.member.dlq", 2): [(0, b"d")], ("events.event.dlq", 0): [(0, b"e")]}, \
+        "every record, each partition's in order"
+    assert log.options["group_id"] is None and log.options["enable_auto_commit"] is False, \
+        "reading moves no consumer group's offsets"
+    assert log.options["auto_offset_reset"] == "earliest"
+    assert log.options["bootstrap_servers"] == SETTINGS.kafka_bootstrap_servers
+    assert [tp.partition for tp in log.assigned] == [0, 1, 2, 0], "a topic the metadata did not know yet: asked for"
+    assert log.stopped
+
+
+async def test_no_dead_letter_topic_with_partitions_reads_nothing(monkeypatch):
+    log = KafkaLog({})
+    monkeypatch.setattr(deadletters, "AIOKafkaConsumer", log)
+    assert await deadletters.read_records(SETTINGS, ["membership.member.dlq"]) == [] and log.stopped
+    assert log.assigned == []
+
+
+async def test_a_letter_s_replay_record_is_the_last_one_of_its_key(monkeypatch, ensured):
+    older, newer = {"event_id": "evt-1", "replays": []}, {"event_id": "evt-1", "replays": [EARLIER.to_json()]}
+
+    async def read_records(settings, topics):
+        assert topics == [REPLAYS.name]
+        return [SimpleNamespace(key=b"membership.member.dlq:1:12", value=json.dumps(older).encode()),
+                SimpleNamespace(key=b"events.event.dlq:0:3", value=json.dumps(older).encode()),
+                SimpleNamespace(key=None, value=json.dumps(newer).encode()),
+                SimpleNamespace(key=b"membership.member.dlq:1:12", value=json.dumps(newer).encode()),
+                SimpleNamespace(key=b"events.event.dlq:0:3", value=None)]  # compaction's tombstone: ignored
+
+    monkeypatch.setattr(deadletters, "read_records", read_records)
+    assert await deadletters.read_replays(SETTINGS) == {"membership.member.dlq:1:12": newer,
+                                                        "events.event.dlq:0:3": older}
+    assert ensured == [[REPLAYS.name]], "the compacted topic is made before it is read, never auto-created"
