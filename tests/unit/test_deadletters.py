@@ -3,7 +3,8 @@ history is found, and the letters' own attributes (the broker's side: tests/inte
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -52,6 +53,7 @@ def ensured(monkeypatch) -> list:
     calls: list = []
 
     async def ensure_topics(settings, topics):
+        assert settings is SETTINGS, "on the broker of the settings given"
         calls.append([t.name for t in topics])
 
     monkeypatch.setattr(deadletters, "ensure_topics", ensure_topics)
@@ -81,13 +83,15 @@ async def test_a_replay_publishes_the_original_message_back_then_records_who_whe
         "where the broker put the message it acknowledged"
     assert before <= new.at <= datetime.now(timezone.utc)
     assert done.replays == (EARLIER, new) and done.replayed and done.coordinates == "membership.member.dlq:1:12"
+    assert done == letter() and (done.key, done.value, done.headers) == (letter().key, letter().value,
+                                                                          letter().headers), "the same letter"
     assert [d.offset for d in seen] == [12]
     assert not producer.started and not producer.stopped, "a producer given is its owner's to stop"
 
 
 async def test_a_replay_without_a_producer_uses_its_own_and_records_the_os_user(ensured, monkeypatch):
     producer = Producer()
-    monkeypatch.setattr(deadletters, "make_producer", lambda settings: producer)
+    monkeypatch.setattr(deadletters, "make_producer", lambda settings: settings is SETTINGS and producer)
     monkeypatch.setattr(deadletters.getpass, "getuser", lambda: "operator")
     [done] = await deadletters.replay(SETTINGS, [letter()])
     assert producer.started and producer.stopped
@@ -116,10 +120,12 @@ async def test_the_listed_letters_carry_their_replays_and_come_oldest_first(monk
     other = DeadLetter("events.event.dlq", 0, 1, None, None, ())
 
     async def read_records(settings, topics):
+        assert settings is SETTINGS and topics == ["membership.member.dlq", "events.event.dlq"]
         return [SimpleNamespace(topic=d.dlq_topic, partition=d.partition, offset=d.offset, key=d.key, value=d.value,
                                 headers=list(d.headers)) for d in (second, other, first)]
 
     async def read_replays(settings):
+        assert settings is SETTINGS
         return {second.coordinates: {"event_id": "evt-2", "replays": [EARLIER.to_json()]},
                 first.coordinates: {"event_id": "evt-0", "replays": [EARLIER.to_json()]}}
 
@@ -130,11 +136,21 @@ async def test_the_listed_letters_carry_their_replays_and_come_oldest_first(monk
         [("events.event.dlq", 1), ("membership.member.dlq", 3), ("membership.member.dlq", 12)]
     assert [d.replays for d in found] == [(), (), (EARLIER,)]
     assert found[2].headers == second.headers and found[2].value == second.value and found[2].key == second.key
+    assert found[2].partition == second.partition
 
 
-def test_a_replay_reads_and_writes_the_same_record():
+def test_a_replay_reads_and_writes_the_same_record(monkeypatch):
     assert Replay.from_json(json.loads(json.dumps(EARLIER.to_json()))) == EARLIER
     assert EARLIER.describe() == "2024-03-01 09:30:05Z by bob → membership.member[0]@41"
+    monkeypatch.setenv("TZ", "CET-1")  # the operator's machine on local time (POSIX: no tz database needed)
+    time.tzset()
+    try:
+        paris = Replay(by="bob", at=datetime(2024, 3, 1, 10, 30, 5, tzinfo=timezone(timedelta(hours=1))),
+                       topic="membership.member", partition=0, offset=41)
+        assert paris.describe() == "2024-03-01 09:30:05Z by bob → membership.member[0]@41", "in UTC, as its Z says"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_a_letter_names_its_original_topic_and_its_headers():
@@ -155,8 +171,9 @@ def test_the_dead_letter_topics_are_the_catalogues():
     every = deadletters.dead_letter_topics()
     assert "membership.member.dlq" in every and all(name.endswith(".dlq") for name in every)
     assert deadletters.dead_letter_topics("membership.member.dlq") == ["membership.member.dlq"]
-    with pytest.raises(typer.BadParameter, match="'membership.member' is not a dead-letter topic"):
+    with pytest.raises(typer.BadParameter, match="'membership.member' is not a dead-letter topic") as refused:
         deadletters.dead_letter_topics("membership.member")
+    assert "known: " + ", ".join(every) in str(refused.value), "the topics it could have been"
 
 
 def test_a_header_that_is_not_utf8_is_shown_not_fatal():
@@ -248,7 +265,7 @@ async def test_a_letter_s_replay_record_is_the_last_one_of_its_key(monkeypatch, 
     older, newer = {"event_id": "evt-1", "replays": []}, {"event_id": "evt-1", "replays": [EARLIER.to_json()]}
 
     async def read_records(settings, topics):
-        assert topics == [REPLAYS.name]
+        assert settings is SETTINGS and topics == [REPLAYS.name]
         return [SimpleNamespace(key=b"membership.member.dlq:1:12", value=json.dumps(older).encode()),
                 SimpleNamespace(key=b"events.event.dlq:0:3", value=json.dumps(older).encode()),
                 SimpleNamespace(key=None, value=json.dumps(newer).encode()),
