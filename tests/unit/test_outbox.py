@@ -33,6 +33,8 @@ class Outbox(AsyncCollection):
         self.queries: list[dict[str, Any]] = []
         self.mark_gate: asyncio.Event | None = None  # set: marks go on; clear: they wait
         self.mark_failures: list[Exception] = []
+        self.on_find = None  # called as a query starts (what happens meanwhile)
+        self.find_failures: list[Exception] = []
 
     async def insert_many(self, records, **kwargs):
         self.inserts.append(([dict(r) for r in records], kwargs))
@@ -40,6 +42,10 @@ class Outbox(AsyncCollection):
 
     def find(self, query, **kwargs):
         self.queries.append(query)
+        if self.on_find is not None:
+            self.on_find()
+        if self.find_failures:
+            raise self.find_failures.pop(0)
         return super().find(query, **kwargs)
 
     async def update_many(self, query, update, **kwargs):
@@ -168,6 +174,31 @@ async def test_a_round_reads_at_most_a_batch():
     relay = OutboxRelay(Database(outbox), producer, batch_size=2)
     assert [await relay.publish_pending() for _ in range(4)] == [2, 2, 1, 0]
     assert len(producer.sent) == 5 and set(outbox.status().values()) == {SENT}
+
+
+async def test_a_relay_remembers_the_ids_of_its_last_rounds_only():
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    ids = pending(outbox, 6)
+    relay = OutboxRelay(Database(outbox), producer, batch_size=1)
+    assert [await relay.publish_pending() for _ in range(7)] == [1] * 6 + [0]
+    assert producer.ids() == ids and set(outbox.status().values()) == {SENT}
+
+
+async def test_records_committed_by_another_instance_go_out_at_the_next_poll():
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    relay = OutboxRelay(Database(outbox), producer, poll_interval=0.01, coalesce=0.0)
+    task = asyncio.create_task(relay.run())
+    try:
+        await until(lambda: len(outbox.queries) >= 1)
+        ids = pending(outbox, 2)  # no notification: this process did not commit them
+        for _ in range(500):  # polled: each round waits a poll interval (no notification comes)
+            if producer.ids() == ids:
+                break
+            await asyncio.sleep(0.01)
+        assert producer.ids() == ids
+    finally:
+        relay.stop()
+        await task
 
 
 async def test_while_a_round_is_marked_the_next_publishes_only_newer_records_and_after_that_mark():
@@ -304,12 +335,15 @@ async def test_a_relay_renews_its_producer_leaving_the_one_it_was_given_to_its_o
     given, made = Producer(), [Producer(), Producer()]
     renewals = []
 
+    db = Database(Outbox())
+
     async def renewed(settings, old, *, owned):
+        assert settings is db.settings, "on the service's broker"
         renewals.append((old, owned))
         return made[len(renewals) - 1]
 
     monkeypatch.setattr("runtime.outbox.renewed_producer", renewed)
-    relay = OutboxRelay(Database(Outbox()), given)
+    relay = OutboxRelay(db, given)
     await relay.renew_producer()
     await relay.renew_producer()
     assert renewals == [(given, False), (made[0], True)], "the platform's is not stopped; its own one is"
@@ -341,32 +375,47 @@ async def test_the_relay_publishes_at_start_and_after_each_commit_and_hands_its_
     first = pending(outbox, 2)
     relay, idle = running_relay(db, producer)
     task = asyncio.create_task(relay.run())
-    await until(lambda: idle.waits == 1)
-    assert producer.ids() == first, "what was pending at start"
-    queries = len(outbox.queries)
-    newer = pending(outbox, 1, at=T0 + timedelta(seconds=1))
-    relay.notify(newer)
-    await until(lambda: idle.waits == 2)
-    assert producer.ids() == first + newer, "a commit wakes it: no wait for the next poll"
-    relay.notify(newer)  # a late notification of a record a round read already
-    await until(lambda: idle.waits == 3)
-    assert len(outbox.queries) == queries + 1, "no query for records already read"
-    relay.notify()  # a commit whose records are not known: the outbox is read
-    await until(lambda: idle.waits == 4)
-    assert len(outbox.queries) == queries + 2
-    outbox.mark_gate = asyncio.Event()  # the next mark is slow
-    last = pending(outbox, 1, at=T0 + timedelta(seconds=2))
-    relay.notify(last)
-    await until(lambda: idle.waits == 5)
-    assert producer.ids()[-1:] == last and outbox.status()[last[0]] == PENDING
-    relay.stop()
-    for _ in range(100):
-        await asyncio.sleep(0)
-    assert not task.done(), "a stop waits for the mark under way"
-    outbox.mark_gate.set()
-    await task
-    assert set(outbox.status().values()) == {SENT}
-    assert (await leases.find_one({"_id": "relay"}))["owner"] is None, "released: the next relay takes over at once"
+    try:
+        await until(lambda: idle.waits == 1)
+        assert producer.ids() == first, "what was pending at start"
+        queries = len(outbox.queries)
+        newer = pending(outbox, 1, at=T0 + timedelta(seconds=1))
+        relay.notify(newer)
+        await until(lambda: idle.waits == 2)
+        assert producer.ids() == first + newer, "a commit wakes it: no wait for the next poll"
+        relay.notify(newer)  # a late notification of a record a round read already
+        await until(lambda: idle.waits == 3)
+        assert len(outbox.queries) == queries + 1, "no query for records already read"
+        relay.notify()  # a commit whose records are not known: the outbox is read
+        await until(lambda: idle.waits == 4)
+        assert len(outbox.queries) == queries + 2
+        racing = pending(outbox, 1, start=1, at=T0 + timedelta(seconds=1))
+        outbox.on_find = lambda: relay.notify(racing)  # its notification comes again while the query that reads it runs
+        relay.notify(racing)
+        await until(lambda: idle.waits >= 6)  # the round, then the wake-up of that notification
+        outbox.on_find = None
+        assert producer.ids()[-1:] == racing and len(outbox.queries) == queries + 3, \
+            "a record the round read is not news: no query for it"
+        outbox.mark_gate = asyncio.Event()  # the next mark is slow
+        last = pending(outbox, 1, at=T0 + timedelta(seconds=2))
+        relay.notify(last)
+        await until(lambda: idle.waits == 7)
+        assert producer.ids()[-1:] == last and outbox.status()[last[0]] == PENDING
+        relay.stop()
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert not task.done(), "a stop waits for the mark under way"
+        outbox.mark_gate.set()
+        await task
+        assert set(outbox.status().values()) == {SENT}
+        assert (await leases.find_one({"_id": "relay"}))["owner"] is None, "released: the next relay takes over at once"
+    finally:  # a failed assertion leaves no relay running
+        if not task.done():
+            outbox.on_find = None
+            if outbox.mark_gate is not None:
+                outbox.mark_gate.set()
+            relay.stop()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_relay_whose_producer_lost_its_sequence_publishes_the_round_again_with_its_own(monkeypatch):
@@ -398,3 +447,27 @@ async def test_a_relay_whose_producer_lost_its_sequence_publishes_the_round_agai
     await task
     assert stopped == [own], "its own producer stopped; the platform's left to the platform"
     assert set(outbox.status().values()) == {SENT}
+
+
+async def test_a_relay_outlives_a_database_away_pausing_then_reading_the_outbox_again(monkeypatch):
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    ids = pending(outbox, 2)
+    outbox.find_failures.append(AutoReconnect("the database went away"))
+    pauses: list[float] = []
+    sleep = asyncio.sleep
+
+    async def pause(seconds):
+        pauses.append(seconds)
+        await sleep(0)
+
+    monkeypatch.setattr("runtime.outbox.asyncio.sleep", pause)
+    relay, idle = running_relay(Database(outbox), producer)
+    task = asyncio.create_task(relay.run())
+    try:
+        await until(lambda: idle.waits >= 1)
+        assert producer.ids() == ids, "the round after the failure read the outbox again"
+        assert [p for p in pauses if p] == [1.0], "after a pause, not in a tight loop"
+    finally:
+        relay.stop()
+        await asyncio.gather(task, return_exceptions=True)
+    assert not task.exception(), "the relay ran on"
