@@ -127,6 +127,38 @@ async def test_a_fetch_not_written_is_fetched_again_after_a_pause_and_a_cancelle
     assert kafka.commits == []
 
 
+async def test_a_partition_revoked_meanwhile_is_not_rewound_and_the_others_are(monkeypatch):
+    kafka = Kafka({A: 10, B: 10}, {}, {A: 0, B: 0})
+
+    def seek(tp, offset):
+        if tp == A:
+            raise RuntimeError("partition is not assigned")  # aiokafka's IllegalStateError: another holds it now
+        kafka.seeks.append((tp, offset))
+
+    kafka.seek = seek
+    consumer = with_kafka(bound(), kafka)
+
+    async def database_away(records):
+        raise ConnectionError("the database went away")
+
+    async def sleep(seconds):
+        pass
+
+    monkeypatch.setattr(consumers.asyncio, "sleep", sleep)
+    consumer.process = database_away
+    with pytest.raises(ConnectionError):
+        await consumer.take({A: fetch(A, 4), B: fetch(B, 7)})
+    assert kafka.seeks == [(B, 7)], "its next holder starts at its commit; the fetch's own error is the one raised"
+
+
+async def test_a_consumer_closed_stops_fetching_and_has_no_partitions_left():
+    consumer = with_kafka(bound("unit-closed"), Kafka({A: 3}, {}, {A: 0}))
+    stopped = []
+    consumer._faststream = SimpleNamespace(stop=lambda: stopped.append(True) or asyncio.sleep(0))  # noqa: SLF001
+    await consumer.close()
+    assert stopped == [True] and await consumer.lag() == {}, "the group left: no lag of its own to export"
+
+
 def lag_of(consumer: Consumer, tp: TopicPartition) -> float | None:
     return REGISTRY.get_sample_value("cress_consumer_lag_messages", {
         "service": "unit-group", "consumer": consumer.name, "topic": tp.topic, "partition": str(tp.partition)})

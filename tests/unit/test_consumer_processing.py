@@ -179,8 +179,10 @@ async def test_a_fetch_is_one_transaction_handling_each_event_new_to_this_consum
     assert db.processed["unit-projection:evt-2"]["consumer"] == "unit-projection"
     assert db.processed["unit-projection:evt-2"]["type"] == MembershipLapsed.event_type
     assert consumed("processed") - before["processed"] == 2 and consumed("duplicate") - before["duplicate"] == 1
-    await consumer.process([record(lapsed(2), 11), record(lapsed(3), 14)])  # a redelivery and a new one
+    duplicates = consumed("duplicate")
+    await consumer.process([record(lapsed(2), 11), record(lapsed(3), 14), record(lapsed(1), 10)])  # redeliveries
     assert [c[1] for c in calls] == ["evt-1", "evt-2", "evt-3"] and db.applied == ["evt-1", "evt-2", "evt-3"]
+    assert len(db.transactions) == 2 and consumed("duplicate") - duplicates == 2, "one transaction per fetch"
     assert producer.sent == []
 
 
@@ -221,6 +223,7 @@ async def test_a_failing_event_is_retried_and_dead_lettered_only_after_the_last_
     failures = {"evt-1": 2, "evt-2": 99}
 
     async def project(event, tx, envelope):
+        assert event.organisation_id == f"org-{envelope.id[4:]}", "the event, decoded"
         if failures[envelope.id] > 0:
             failures[envelope.id] -= 1
             raise RuntimeError("a lock held elsewhere")
@@ -237,6 +240,11 @@ async def test_a_failing_event_is_retried_and_dead_lettered_only_after_the_last_
     assert letter["dlq_attempts"] == "3" and letter["dlq_original_offset"] == "8"
     assert letter["dlq_error"] == "RuntimeError: a lock held elsewhere", "the handler's own error, not tenacity's"
     assert failed() - failed_before == 1 + 3
+    duplicates = consumed("duplicate")
+    failures["evt-3"] = 1
+    await consumer.process([record(lapsed(1), 7), record(lapsed(3), 9)])  # evt-1 again, in a fetch that fails
+    assert db.applied == ["evt-1", "evt-3"] and consumed("duplicate") - duplicates == 1, \
+        "one by one too, an event handled already is a duplicate"
     assert "unit-projection:evt-2" not in db.processed
 
 
@@ -340,3 +348,22 @@ async def test_closing_a_consumer_leaves_the_platform_s_producer_to_the_platform
     consumer = Consumer("unit-close", [Subscription(MembershipLapsed, project)]).bind(Database(), producer)
     await consumer.close()
     assert stopped == [], "the dead letters' producer is the platform's, shared by its consumers and relay"
+
+
+async def test_a_failing_event_is_retried_after_exponentially_growing_pauses(monkeypatch):
+    db = Database()
+
+    async def project(event, tx, envelope):
+        raise RuntimeError("a lock held elsewhere")
+
+    pauses: list[float] = []
+
+    async def sleep(seconds):
+        pauses.append(seconds)
+
+    monkeypatch.setattr("runtime.consumer.asyncio.sleep", sleep)  # tenacity's pauses too
+    consumer, producer = consumer_of(db, project, max_attempts=5)
+    consumer.retry_base = 10.0
+    await consumer.process([record(lapsed(1), 3)])
+    assert pauses == [10.0, 20.0, 30.0, 30.0], "doubling from the base, at most 30 s"
+    assert dead_letter(producer)["dlq_attempts"] == "5"
