@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -169,8 +169,7 @@ async def read_dead_letters(settings: Settings, topics: list[str]) -> list[DeadL
     letters = []
     for r in records:
         letter = DeadLetter(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers))
-        letters.append(DeadLetter(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers),
-                                  _history(letter, replays.get(letter.coordinates))))
+        letters.append(replace(letter, replays=_history(letter, replays.get(letter.coordinates))))
     return sorted(letters, key=lambda d: (d.dlq_topic, d.partition, d.offset))
 
 
@@ -207,8 +206,7 @@ async def replay(settings: Settings, letters: list[DeadLetter], producer: AIOKaf
                       "event_id": letter.header("ce_id"), "replays": [r.to_json() for r in history]}
             await producer.send_and_wait(REPLAYS.name, key=letter.coordinates.encode(),
                                          value=json.dumps(record).encode())
-            done.append(DeadLetter(letter.dlq_topic, letter.partition, letter.offset, letter.key, letter.value,
-                                   letter.headers, history))
+            done.append(replace(letter, replays=history))
             if on_each:
                 on_each(letter)
         return done

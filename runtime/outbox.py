@@ -104,7 +104,6 @@ class OutboxRelay:
         self.source = db.settings.source
         self.batch_size = batch_size
         self.poll_interval = poll_interval
-        self.lease_seconds = lease_seconds
         self.coalesce = coalesce
         self.after_publish = after_publish
         self.lease = Lease(db[LEASE], "relay", seconds=lease_seconds, previous_field="until")

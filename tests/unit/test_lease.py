@@ -74,3 +74,28 @@ async def test_a_lease_held_by_another_is_not_held():
     lease = Lease(None, "relay", seconds=9.0, owner="me", monotonic=clock)
     lease.collection = _Collection(clock, "someone else")
     assert not await lease.acquire() and not lease.held
+
+
+def test_asking_whether_a_process_runs_does_not_signal_it():
+    import signal
+    host = socket.gethostname()
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],  # any signal's default: it ends
+                             preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))  # (nohup ignores it)
+    try:
+        assert not abandoned(f"{host}:{alive.pid}:ab12")
+    finally:
+        alive.terminate()
+    assert alive.wait() == -signal.SIGTERM, "it ran until terminated: no other signal reached it"
+
+
+def test_a_holder_running_as_another_user_is_alive(monkeypatch):
+    def refused(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr("runtime.lease.os.kill", refused)
+    assert not abandoned(f"{socket.gethostname()}:4242:ab12")
+
+
+def test_a_lease_may_last_less_than_a_second():
+    from runtime.lease import Lease
+    assert Lease(None, "relay", seconds=0.5).seconds == 0.5

@@ -33,6 +33,8 @@ class Outbox(AsyncCollection):
         self.queries: list[dict[str, Any]] = []
         self.mark_gate: asyncio.Event | None = None  # set: marks go on; clear: they wait
         self.mark_failures: list[Exception] = []
+        self.on_find = None  # called as a query starts (what happens meanwhile)
+        self.find_failures: list[Exception] = []
 
     async def insert_many(self, records, **kwargs):
         self.inserts.append(([dict(r) for r in records], kwargs))
@@ -40,6 +42,10 @@ class Outbox(AsyncCollection):
 
     def find(self, query, **kwargs):
         self.queries.append(query)
+        if self.on_find is not None:
+            self.on_find()
+        if self.find_failures:
+            raise self.find_failures.pop(0)
         return super().find(query, **kwargs)
 
     async def update_many(self, query, update, **kwargs):
@@ -55,13 +61,6 @@ class Outbox(AsyncCollection):
 
     def status(self) -> dict[str, str]:
         return {d["_id"]: d["status"] for d in self.docs}
-
-
-class Leases:
-    """Grants the lease to whoever asks."""
-
-    async def find_one_and_update(self, query, update, **kwargs):
-        return {"_id": query["_id"], "owner": update["$set"]["owner"]}
 
 
 class Producer:
@@ -92,7 +91,7 @@ class Producer:
 
 class Database(dict):
     def __init__(self, outbox: Outbox) -> None:
-        super().__init__({OUTBOX: outbox, LEASE: Leases()})
+        super().__init__({OUTBOX: outbox, LEASE: collection(LEASE)})
         self.settings = SimpleNamespace(service_name="unit-outbox", source="/cress/unit-outbox")
 
 
@@ -177,6 +176,31 @@ async def test_a_round_reads_at_most_a_batch():
     assert len(producer.sent) == 5 and set(outbox.status().values()) == {SENT}
 
 
+async def test_a_relay_remembers_the_ids_of_its_last_rounds_only():
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    ids = pending(outbox, 6)
+    relay = OutboxRelay(Database(outbox), producer, batch_size=1)
+    assert [await relay.publish_pending() for _ in range(7)] == [1] * 6 + [0]
+    assert producer.ids() == ids and set(outbox.status().values()) == {SENT}
+
+
+async def test_records_committed_by_another_instance_go_out_at_the_next_poll():
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    relay = OutboxRelay(Database(outbox), producer, poll_interval=0.01, coalesce=0.0)
+    task = asyncio.create_task(relay.run())
+    try:
+        await until(lambda: len(outbox.queries) >= 1)
+        ids = pending(outbox, 2)  # no notification: this process did not commit them
+        for _ in range(500):  # polled: each round waits a poll interval (no notification comes)
+            if producer.ids() == ids:
+                break
+            await asyncio.sleep(0.01)
+        assert producer.ids() == ids
+    finally:
+        relay.stop()
+        await task
+
+
 async def test_while_a_round_is_marked_the_next_publishes_only_newer_records_and_after_that_mark():
     outbox, producer = Outbox(), Producer(auto_ack=True)
     first = pending(outbox, 2)
@@ -233,3 +257,217 @@ async def test_the_gauges_show_the_backlog_and_the_age_of_its_oldest_record():
     await relay.update_gauges()
     assert backlog._value.get() == 2
     assert 90 <= oldest._value.get() < 120, "the oldest pending record's age, sent ones aside"
+
+
+def published(topic: str = "membership.member") -> float:
+    return metrics.MESSAGES_PUBLISHED.labels("unit-outbox", topic)._value.get()
+
+
+async def test_a_command_s_records_go_out_in_their_order_and_each_is_counted():
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    second = pending(outbox, 1, start=1)
+    first = pending(outbox, 1)  # the same command (the same commit time), stored out of order
+    before = published()
+    assert await OutboxRelay(Database(outbox), producer).publish_pending() == 2
+    assert producer.ids() == first + second, "by position in the command"
+    assert published() - before == 2
+
+
+async def test_the_test_hook_sees_a_round_acknowledged_and_not_yet_marked():
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    ids = pending(outbox, 2)
+    seen = []
+
+    async def after_publish(records):
+        seen.append(([r["_id"] for r in records], len(producer.sent), set(outbox.status().values())))
+
+    await OutboxRelay(Database(outbox), producer, after_publish=after_publish).publish_pending()
+    assert seen == [(ids, 2, {PENDING})], "a relay killed here publishes them again after its restart"
+
+
+async def test_drain_gives_up_when_records_keep_coming():
+    outbox = Outbox()
+    pending(outbox, 1)
+
+    class Busy(Producer):  # each of the first records sent is followed by a new one
+        async def send(self, topic, **kwargs):
+            if len(self.sent) < 5:
+                pending(outbox, 1, at=T0 + timedelta(seconds=len(self.sent) + 1))
+            return await super().send(topic, **kwargs)
+
+    with pytest.raises(TimeoutError, match="not drained"):
+        await OutboxRelay(Database(outbox), Busy(auto_ack=True)).drain(timeout=0)
+
+
+async def test_the_oldest_pending_record_is_the_earliest_committed_and_a_clock_ahead_is_no_age():
+    outbox = Outbox()
+    relay = OutboxRelay(Database(outbox), Producer())
+    now = datetime.now(timezone.utc)
+    pending(outbox, 1, at=now - timedelta(seconds=30))
+    pending(outbox, 1, at=now - timedelta(seconds=90), start=1)  # committed earlier, stored later
+    await relay.update_gauges()
+    assert 90 <= metrics.OUTBOX_OLDEST_AGE.labels("unit-outbox")._value.get() < 120
+    ahead = Outbox()
+    pending(ahead, 1, at=now + timedelta(hours=1))  # written by a machine whose clock runs ahead
+    await OutboxRelay(Database(ahead), Producer()).update_gauges()
+    assert metrics.OUTBOX_OLDEST_AGE.labels("unit-outbox")._value.get() == 0
+
+
+async def test_the_relay_s_lease_is_the_document_the_previous_relays_held_and_lasts_lease_seconds():
+    """The lease's name and its previous expiry field are those of the relays already running: a relay of
+    this code and one of the previous code never publish at the same time during an upgrade."""
+    outbox = Outbox()
+    db = Database(outbox)
+    leases = db[LEASE]
+    now = datetime.now(timezone.utc)
+    await leases.insert_one({"_id": "relay", "owner": "elsewhere.example:1:old", "until": now + timedelta(hours=1)})
+    relay = OutboxRelay(db, Producer(), lease_seconds=42.0)
+    assert not await relay.lease.acquire(), "held by a relay of the previous code"
+    await leases.update_one({"_id": "relay"}, {"$set": {"until": now - timedelta(seconds=1)}})
+    before = datetime.now(timezone.utc).replace(microsecond=0)  # MongoDB keeps milliseconds
+    assert await relay.lease.acquire(), "its own expiry passed"
+    stored = await leases.find_one({"_id": "relay"})
+    assert "until" not in stored and stored["owner"] == relay.lease.owner
+    assert before + timedelta(seconds=42) <= stored["expires_at"] <= datetime.now(timezone.utc) + timedelta(seconds=42)
+
+
+async def test_a_relay_renews_its_producer_leaving_the_one_it_was_given_to_its_owner(monkeypatch):
+    given, made = Producer(), [Producer(), Producer()]
+    renewals = []
+
+    db = Database(Outbox())
+
+    async def renewed(settings, old, *, owned):
+        assert settings is db.settings, "on the service's broker"
+        renewals.append((old, owned))
+        return made[len(renewals) - 1]
+
+    monkeypatch.setattr("runtime.outbox.renewed_producer", renewed)
+    relay = OutboxRelay(db, given)
+    await relay.renew_producer()
+    await relay.renew_producer()
+    assert renewals == [(given, False), (made[0], True)], "the platform's is not stopped; its own one is"
+    assert relay.producer is made[1]
+
+
+class Idle(asyncio.Event):
+    """The relay's wake-up event, counting how often the relay waited for news (it then had nothing to do)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    async def wait(self):
+        self.waits += 1
+        return await super().wait()
+
+
+def running_relay(db: Database, producer: Producer) -> tuple[OutboxRelay, Idle]:
+    relay = OutboxRelay(db, producer, poll_interval=30.0, coalesce=0.0)
+    relay._wake = idle = Idle()  # noqa: SLF001
+    return relay, idle
+
+
+async def test_the_relay_publishes_at_start_and_after_each_commit_and_hands_its_lease_over_at_a_clean_stop():
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    db = Database(outbox)
+    leases = db[LEASE]
+    first = pending(outbox, 2)
+    relay, idle = running_relay(db, producer)
+    task = asyncio.create_task(relay.run())
+    try:
+        await until(lambda: idle.waits == 1)
+        assert producer.ids() == first, "what was pending at start"
+        queries = len(outbox.queries)
+        newer = pending(outbox, 1, at=T0 + timedelta(seconds=1))
+        relay.notify(newer)
+        await until(lambda: idle.waits == 2)
+        assert producer.ids() == first + newer, "a commit wakes it: no wait for the next poll"
+        relay.notify(newer)  # a late notification of a record a round read already
+        await until(lambda: idle.waits == 3)
+        assert len(outbox.queries) == queries + 1, "no query for records already read"
+        relay.notify()  # a commit whose records are not known: the outbox is read
+        await until(lambda: idle.waits == 4)
+        assert len(outbox.queries) == queries + 2
+        racing = pending(outbox, 1, start=1, at=T0 + timedelta(seconds=1))
+        outbox.on_find = lambda: relay.notify(racing)  # its notification comes again while the query that reads it runs
+        relay.notify(racing)
+        await until(lambda: idle.waits >= 6)  # the round, then the wake-up of that notification
+        outbox.on_find = None
+        assert producer.ids()[-1:] == racing and len(outbox.queries) == queries + 3, \
+            "a record the round read is not news: no query for it"
+        outbox.mark_gate = asyncio.Event()  # the next mark is slow
+        last = pending(outbox, 1, at=T0 + timedelta(seconds=2))
+        relay.notify(last)
+        await until(lambda: idle.waits == 7)
+        assert producer.ids()[-1:] == last and outbox.status()[last[0]] == PENDING
+        relay.stop()
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert not task.done(), "a stop waits for the mark under way"
+        outbox.mark_gate.set()
+        await task
+        assert set(outbox.status().values()) == {SENT}
+        assert (await leases.find_one({"_id": "relay"}))["owner"] is None, "released: the next relay takes over at once"
+    finally:  # a failed assertion leaves no relay running
+        if not task.done():
+            outbox.on_find = None
+            if outbox.mark_gate is not None:
+                outbox.mark_gate.set()
+            relay.stop()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_relay_whose_producer_lost_its_sequence_publishes_the_round_again_with_its_own(monkeypatch):
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    class Forgotten(Producer):
+        async def send(self, topic, **kwargs):
+            await asyncio.sleep(0)  # a broker's answer
+            raise OutOfOrderSequenceNumber()
+
+    given, own = Forgotten(), Producer(auto_ack=True)
+    stopped = []
+    for producer in (given, own):
+        async def stop(producer=producer):
+            stopped.append(producer)
+        producer.stop = stop
+
+    async def renewed(settings, old, *, owned):
+        return own
+
+    monkeypatch.setattr("runtime.outbox.renewed_producer", renewed)
+    outbox = Outbox()
+    ids = pending(outbox, 2)
+    relay, idle = running_relay(Database(outbox), given)
+    task = asyncio.create_task(relay.run())
+    await until(lambda: idle.waits == 1)
+    assert own.ids() == ids and set(outbox.status().values()) <= {PENDING, SENT}
+    relay.stop()
+    await task
+    assert stopped == [own], "its own producer stopped; the platform's left to the platform"
+    assert set(outbox.status().values()) == {SENT}
+
+
+async def test_a_relay_outlives_a_database_away_pausing_then_reading_the_outbox_again(monkeypatch):
+    outbox, producer = Outbox(), Producer(auto_ack=True)
+    ids = pending(outbox, 2)
+    outbox.find_failures.append(AutoReconnect("the database went away"))
+    pauses: list[float] = []
+    sleep = asyncio.sleep
+
+    async def pause(seconds):
+        pauses.append(seconds)
+        await sleep(0)
+
+    monkeypatch.setattr("runtime.outbox.asyncio.sleep", pause)
+    relay, idle = running_relay(Database(outbox), producer)
+    task = asyncio.create_task(relay.run())
+    try:
+        await until(lambda: idle.waits >= 1)
+        assert producer.ids() == ids, "the round after the failure read the outbox again"
+        assert [p for p in pauses if p] == [1.0], "after a pause, not in a tight loop"
+    finally:
+        relay.stop()
+        await asyncio.gather(task, return_exceptions=True)
+    assert not task.exception(), "the relay ran on"

@@ -157,12 +157,13 @@ async def test_a_consumer_whose_producer_lost_its_sequence_dead_letters_with_a_n
 
     class Producer:
         def __init__(self, broken: bool):
-            self.broken, self.sent, self.stopped = broken, [], False
+            self.broken, self.sent, self.messages, self.stopped = broken, [], [], False
 
         async def send_and_wait(self, topic, **kwargs):
             if self.broken:
                 raise OutOfOrderSequenceNumber()
             self.sent.append(topic)
+            self.messages.append(kwargs)
 
         async def stop(self):
             self.stopped = True
@@ -171,7 +172,7 @@ async def test_a_consumer_whose_producer_lost_its_sequence_dead_letters_with_a_n
     renewals = []
 
     async def renewed(settings, old, *, owned):
-        renewals.append((old, owned))
+        renewals.append((settings, old, owned))
         return fresh
 
     monkeypatch.setattr("runtime.consumer.renewed_producer", renewed)
@@ -180,10 +181,14 @@ async def test_a_consumer_whose_producer_lost_its_sequence_dead_letters_with_a_n
         pass
 
     consumer = Consumer("unit-dlq", [Subscription(OrganisationRegistered, project)])
-    consumer.db, consumer.service, consumer.producer = SimpleNamespace(settings=None), "membership", shared
+    settings = SimpleNamespace(kafka_bootstrap_servers="localhost:9")
+    consumer.db, consumer.service, consumer.producer = SimpleNamespace(settings=settings), "membership", shared
     record = SimpleNamespace(topic="membership.organisation", partition=0, offset=3, key=b"k", value=b"{}",
-                             headers=[])
+                             headers=[("ce_id", b"evt-3")])
     await consumer._dead_letter(record, ValueError("poison"), 1)  # noqa: SLF001
-    assert fresh.sent == ["membership.organisation.dlq"] and renewals == [(shared, False)]
+    assert fresh.sent == ["membership.organisation.dlq"] and renewals == [(settings, shared, False)]
+    [message] = fresh.messages
+    assert (message["value"], message["key"]) == (b"{}", b"k"), "the original message, as it was"
+    assert message["headers"][0] == ("ce_id", b"evt-3") and ("dlq_original_offset", b"3") in message["headers"]
     await consumer.close()
     assert fresh.stopped and not shared.stopped, "its own producer stopped; the platform's left to the platform"

@@ -67,6 +67,7 @@ def test_not_yet_then_yes_with_an_amount():
     ({"answer": "yes", "comment": "x" * 4001}, "comment"),
 ])
 def test_bad_answers_name_the_field(kwargs, field):
+    kwargs = dict(kwargs)  # the parameter is shared by every run of the test in this process (mutmut's)
     answer = kwargs.pop("answer")
     with pytest.raises(InvalidInput) as err:
         survey().give(answer, at=at(1), **kwargs)
