@@ -7,16 +7,22 @@ The keys' clock (refresh, cooldown, maximum age) is a fake one the tests move: n
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import socket
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import httpx
+import jwt
 import pytest
 from fastapi import Depends, FastAPI
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from runtime.auth import READER, OpenIDConnect, Principal, allow, issue_token, staff
 from runtime.http import install_error_handlers
-from runtime.oidc import IssuerKeys
+from runtime.oidc import IdentityProviderUnavailable, IssuerKeys, UnknownKey
 from runtime.settings import Settings
 from tests.oidc_issuer import AUDIENCE, Issuer
 
@@ -25,7 +31,7 @@ COOLDOWN, REFRESH, MAX_AGE = 30.0, 300.0, 3600.0
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = 1_000_000.0  # time.monotonic() starts anywhere: here far above every period of the cache
 
     def __call__(self) -> float:
         return self.now
@@ -118,6 +124,9 @@ async def test_roles_come_from_the_configured_claim(issuer, call):
     assert r.status_code == 403 and "staff:membership" in r.json()["detail"]
     r = await call(issuer.token("x", None, kid=kid, realm_access={"roles": "admin"}), settings=nested)
     refused(r, "'realm_access.roles' must be a list of strings")
+    # a path through a claim that is not an object holds no roles (refused as any caller without them)
+    r = await call(issuer.token("x", None, kid=kid, realm_access=["admin"]), settings=nested)
+    assert r.status_code == 403 and "admin, reader" in r.json()["detail"], r.text
 
 
 async def test_clock_skew_within_the_leeway_is_tolerated(issuer, call):
@@ -148,7 +157,7 @@ async def test_another_issuer_or_audience_is_refused(issuer, call):
 
 async def test_unsigned_and_algorithm_confusion_tokens_are_refused(issuer, call):
     kid = issuer.add_key("RS256")
-    refused(await call(issuer.unsigned_token(kid=kid)), "algorithm 'none' is not accepted")
+    refused(await call(issuer.unsigned_token(kid=kid)), "algorithm 'none' is not accepted (accepted: RS256, ES256)")
     refused(await call(issuer.hmac_with_public_key_token(kid=kid)), "algorithm 'HS256' is not accepted")
     dev = Settings(jwt_issuer=issuer.issuer, jwt_audience=AUDIENCE)  # a development token, otherwise right
     refused(await call(issuer_token_of(dev)), "algorithm 'HS256' is not accepted")
@@ -173,19 +182,37 @@ async def test_a_token_signed_with_another_key_under_a_known_kid_is_refused(issu
 
 async def test_only_rs256_and_es256_signing_keys_are_taken_from_the_jwks(issuer, call):
     kid = issuer.add_key("RS256")
+    other = issuer.add_key("ES256")
     issuer.extra_jwks += [{"kty": "oct", "kid": "shared-1", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0", "alg": "HS256"},
                           {**issuer.jwk(issuer.add_key("RS256", publish=False)), "kid": "enc-1", "use": "enc"}]
     assert (await call(issuer.token(kid=kid))).status_code == 200
-    refused(await call(issuer.token(kid=kid, header_kid="shared-1")), f"publishes no key 'shared-1' (known: {kid})")
-    refused(await call(issuer.token(kid=kid, header_kid="enc-1")), f"publishes no key 'enc-1' (known: {kid})")
+    known = ", ".join(sorted((kid, other)))
+    refused(await call(issuer.token(kid=kid, header_kid="shared-1")), f"publishes no key 'shared-1' (known: {known})")
+    refused(await call(issuer.token(kid=kid, header_kid="enc-1")), f"publishes no key 'enc-1' (known: {known})")
 
 
 async def test_a_token_without_a_key_id_is_refused(issuer, call):
     kid = issuer.add_key("RS256")
-    refused(await call(issuer.token(kid=kid, header_kid=None)), "names no key (kid)")
+    key, _ = issuer._keys[kid]
+    for header in ({}, {"kid": ""}):  # none, empty (one that is not a string PyJWT refuses as it reads the header)
+        token = jwt.encode(issuer.claims("camille", ["reader"]), key, algorithm="RS256", headers=header)
+        r = await call(token)
+        refused(r, "names no key (kid)")
+        assert r.json()["detail"] == "invalid bearer token: its header names no key (kid)"
 
 
 # -- rotation and the refetch limit ----------------------------------------------------------------------
+async def test_known_keys_are_fetched_again_only_once_older_than_the_refresh_period(issuer, call, clock):
+    kid = issuer.add_key("RS256")
+    assert (await call(issuer.token(kid=kid))).status_code == 200
+    clock.advance(REFRESH - 1)  # well past the cooldown, not yet the refresh period
+    assert (await call(issuer.token(kid=kid))).status_code == 200
+    assert issuer.jwks_requests == 1
+    clock.advance(2)
+    assert (await call(issuer.token(kid=kid))).status_code == 200
+    assert issuer.jwks_requests == 2
+
+
 async def test_a_rotated_key_is_accepted_after_one_refetch(issuer, call, clock):
     old = issuer.add_key("RS256")
     assert (await call(issuer.token(kid=old))).status_code == 200
@@ -249,7 +276,7 @@ async def test_no_keys_at_all_is_a_503_naming_the_provider(clock):
                                  base_url="http://test", headers={"Authorization": f"Bearer {token}"}) as client:
         r = await client.get("/me")
         assert r.status_code == 503, r.text
-        assert r.json()["title"] == "Identity provider unavailable"
+        assert r.json()["title"] == "Identity provider unavailable" and r.json()["issuer"] == provider.issuer
         assert provider.issuer in r.json()["detail"] and "ConnectError" in r.json()["detail"]
         assert (await client.get("/me")).status_code == 503
 
@@ -316,3 +343,133 @@ async def test_concurrent_requests_with_a_rotated_key_share_one_refetch(issuer, 
     responses = await asyncio.gather(*(call(token) for _ in range(10)))
     assert [r.status_code for r in responses] == [200] * 10  # each waited for the one fetch, none refused
     assert issuer.jwks_requests == 2
+
+
+# -- documents the provider answers that cannot be trusted -------------------------------------------------
+class Documents:
+    """A provider whose discovery document and JWKS the test writes by hand (pytest-httpserver)."""
+
+    def __init__(self) -> None:
+        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        self.answers: dict[str, Response] = {}
+        self.server.expect_request(re.compile(".*")).respond_with_handler(self._answer)
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/realms/cress"
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}{path}"
+
+    def discovery(self, **document) -> None:
+        self.json("/realms/cress/.well-known/openid-configuration", {"issuer": self.issuer, **document})
+
+    def json(self, path: str, body, status: int = 200) -> None:
+        self.answers[path] = Response(json.dumps(body), status=status, content_type="application/json")
+
+    def _answer(self, request) -> Response:
+        return self.answers.get(request.path) or Response("not here", status=404)
+
+
+@pytest.fixture
+def documents():
+    provider = Documents()
+    provider.server.start()
+    yield provider
+    provider.server.clear()
+    provider.server.stop()
+
+
+def keys_of(documents: Documents, clock: Clock) -> IssuerKeys:
+    return IssuerKeys(documents.issuer, refresh_seconds=REFRESH, max_age_seconds=MAX_AGE, cooldown_seconds=COOLDOWN,
+                      timeout_seconds=2, clock=clock)
+
+
+async def unavailable(keys: IssuerKeys, why: str) -> None:
+    with pytest.raises(IdentityProviderUnavailable, match="cannot be reached") as err:
+        await keys.key("any")
+    assert why in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("jwks_uri", [None, "file:///etc/passwd", 42])
+async def test_a_discovery_document_without_an_http_jwks_uri_is_not_followed(documents, clock, jwks_uri):
+    documents.discovery(jwks_uri=jwks_uri)
+    await unavailable(keys_of(documents, clock), f"the discovery document has no http(s) jwks_uri: {jwks_uri!r}")
+
+
+async def test_an_https_jwks_uri_is_followed(documents, clock):
+    documents.discovery(jwks_uri=documents.url("/certs").replace("http://", "https://"))  # no TLS here: it fails
+    with pytest.raises(IdentityProviderUnavailable) as err:
+        await keys_of(documents, clock).key("any")
+    assert "ConnectError" in str(err.value) and "jwks_uri" not in str(err.value), str(err.value)
+
+
+async def test_a_jwks_that_is_no_json_object_or_holds_no_signing_key_is_refused(documents, clock):
+    documents.discovery(jwks_uri=documents.url("/certs"))
+    documents.json("/certs", [{"kty": "RSA"}])
+    await unavailable(keys_of(documents, clock), f"ValueError: {documents.url('/certs')} did not answer a JSON object")
+    signer = Issuer()
+    unusable = [{**signer.jwk(signer.add_key("RS256")), "use": "enc"},          # for encryption
+                {"kty": "oct", "kid": "shared-1", "k": "c2VjcmV0LXNlY3JldA", "alg": "HS256"},  # symmetric
+                {k: v for k, v in signer.jwk(signer.add_key("ES256")).items() if k != "kid"}]  # no kid
+    documents.json("/certs", {"keys": unusable})
+    await unavailable(keys_of(documents, clock), "has no signing key with a kid for ES256, RS256")
+
+
+async def test_a_provider_answering_an_error_status_or_a_redirect_is_unavailable(documents, clock):
+    documents.answers["/realms/cress/.well-known/openid-configuration"] = Response(
+        json.dumps({"issuer": documents.issuer, "jwks_uri": documents.url("/certs")}), status=500,
+        content_type="application/json")
+    await unavailable(keys_of(documents, clock), "HTTPStatusError")
+    # a redirect is not followed, even to a document that would be right
+    documents.discovery(jwks_uri=documents.url("/certs"))
+    signer = Issuer()
+    documents.json("/certs", {"keys": [signer.jwk(signer.add_key("RS256"))]})
+    documents.answers["/moved"] = Response("", status=302, headers={"Location": documents.url("/certs")})
+    documents.discovery(jwks_uri=documents.url("/moved"))
+    await unavailable(keys_of(documents, clock), "302")
+
+
+async def test_keys_moved_by_the_provider_are_found_by_discovering_again(documents, clock):
+    signer = Issuer()
+    old, new = signer.add_key("RS256"), signer.add_key("RS256")
+    documents.discovery(jwks_uri=documents.url("/certs-1"))
+    documents.json("/certs-1", {"keys": [signer.jwk(old)]})
+    keys = keys_of(documents, clock)
+    assert (await keys.key(old)).key_id == old
+    # the provider moves its keys: the old address answers 404, the discovery document names the new one
+    del documents.answers["/certs-1"]
+    documents.discovery(jwks_uri=documents.url("/certs-2"))
+    documents.json("/certs-2", {"keys": [signer.jwk(old), signer.jwk(new)]})
+    clock.advance(COOLDOWN + 1)
+    with pytest.raises(UnknownKey):  # the fetch at the known address failed: the cached keys still answer
+        await keys.key(new)
+    clock.advance(COOLDOWN + 1)
+    assert (await keys.key(new)).key_id == new  # discovered again after the failure
+
+
+def test_the_service_settings_configure_the_key_cache():
+    settings = Settings(auth_mode="oidc", oidc_issuer="https://idp.example.org/realms/cress", oidc_audience="api",
+                        oidc_jwks_refresh_seconds=111, oidc_jwks_max_age_seconds=2222,
+                        oidc_jwks_cooldown_seconds=33, oidc_http_timeout_seconds=4)
+    keys = IssuerKeys.from_settings(settings)
+    assert (keys.issuer, keys.refresh_seconds, keys.max_age_seconds, keys.cooldown_seconds, keys.timeout_seconds) \
+        == ("https://idp.example.org/realms/cress", 111, 2222, 33, 4)
+    assert keys.algorithms == {"RS256", "ES256"}
+    assert keys.discovery_url == "https://idp.example.org/realms/cress/.well-known/openid-configuration"
+
+
+async def test_a_provider_that_accepts_but_never_answers_is_given_up_after_the_timeout(clock):
+    with socket.socket() as silent:  # connections are accepted (the backlog), nothing is ever answered
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        keys = IssuerKeys(f"http://127.0.0.1:{silent.getsockname()[1]}/realms/cress", cooldown_seconds=COOLDOWN,
+                          timeout_seconds=0.2, clock=clock)
+        # (the outer bound only turns a wait without end into a failure)
+        await unavailable_within(keys, "ReadTimeout", seconds=30)
+
+
+async def unavailable_within(keys: IssuerKeys, why: str, seconds: float) -> None:
+    with pytest.raises(IdentityProviderUnavailable, match="cannot be reached") as err:
+        await asyncio.wait_for(keys.key("any"), seconds)
+    assert why in str(err.value), str(err.value)

@@ -106,6 +106,7 @@ def check_claims(problem: SchedulingProblem, options: SchedulingOptions) -> tupl
     result = schedule(problem, options)
     assert_rules(problem, result, options.include_pending)
     q, best = result.quality, oracle.optimum(problem, options)
+    assert isinstance(q.status, Status), f"status {q.status!r}"
     assert q.weighted <= best, f"weight {q.weighted} above the optimum {best}: a rule is broken"
     assert q.bound >= best, f"bound {q.bound} below the optimum {best}: not an upper bound"
     assert (q.status is Status.OPTIMAL) == (q.weighted == q.bound), (
