@@ -351,6 +351,7 @@ class Consumer:
                       event: DomainEvent) -> dict:
         """Run the handler inside ``tx`` with the event's ids in the logs; return its processed record."""
         tx.causation_id, tx.correlation_id = envelope.id, envelope.correlationid
+        tx.lane = f"{record.topic}:{record.partition}"
         tokens = log_context.event_id.set(envelope.id), log_context.correlation_id.set(envelope.correlationid)
         started = time.perf_counter()
         try:

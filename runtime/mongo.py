@@ -105,6 +105,10 @@ class Transaction:
     source: str
     correlation_id: str | None = None
     causation_id: str | None = None
+    #: where the event being handled was read ("<topic>:<partition>"), set by consumers per record;
+    #: None for a command or a rebuild. Handlers that keep a counter may keep one per lane: a
+    #: partition has one reader at a time, so such counters do not make concurrent consumers conflict.
+    lane: str | None = None
     events: list[DomainEvent] = field(default_factory=list)
     staged: dict[str, list] = field(default_factory=dict)
     memo: dict[str, Any] = field(default_factory=dict)  # values handlers take once per transaction (a sequence…)

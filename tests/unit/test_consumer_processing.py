@@ -151,10 +151,12 @@ async def test_a_fetch_is_one_transaction_handling_each_event_new_to_this_consum
 
     async def project(event, tx, envelope):
         calls.append((event.organisation_id, envelope.id, tx.causation_id, tx.correlation_id))
+        lanes.append(tx.lane)
         logged.append((log_context.event_id.get(), log_context.correlation_id.get()))
         db.applied.append(envelope.id)
 
     logged: list[tuple[str | None, str | None]] = []
+    lanes: list[str] = []
     consumer, producer = consumer_of(db, project)
     other = CloudEvent.from_domain(WelcomeMeetingHeld(application_id="app-1", organisation_id="org-1",
                                                       held_on=date(2024, 2, 12)), source=SOURCE, event_id="evt-w")
@@ -162,7 +164,8 @@ async def test_a_fetch_is_one_transaction_handling_each_event_new_to_this_consum
     timed = sample("cress_message_handler_duration_seconds_count") or 0.0
     time_spent = sample("cress_message_handler_duration_seconds_sum") or 0.0
     started, clock = datetime.now(timezone.utc), time.perf_counter()
-    await consumer.process([record(lapsed(1), 10), record(lapsed(2), 11), record(lapsed(1), 12), record(other, 13)])
+    await consumer.process([record(lapsed(1), 10), record(lapsed(2), 11, partition=5), record(lapsed(1), 12),
+                            record(other, 13)])
     elapsed, ended = time.perf_counter() - clock, datetime.now(timezone.utc)
     assert logged == [("evt-1", "corr-1"), ("evt-2", "corr-2")], "the handler's log lines carry the event's ids"
     assert (log_context.event_id.get(), log_context.correlation_id.get()) == (None, None), "and only its lines"
@@ -173,6 +176,7 @@ async def test_a_fetch_is_one_transaction_handling_each_event_new_to_this_consum
     assert started <= db.processed["unit-projection:evt-1"]["at"] <= ended, "when it was handled"
     assert calls == [("org-1", "evt-1", "evt-1", "corr-1"), ("org-2", "evt-2", "evt-2", "corr-2")], \
         "the redelivered evt-1 and the event this consumer does not subscribe to are not handled"
+    assert lanes == ["membership.member:2", "membership.member:5"], "each handler knows the partition it reads"
     assert len(db.transactions) == 1 and db.collection.inserted_many == [["unit-projection:evt-1",
                                                                          "unit-projection:evt-2"]]
     assert db.processed["unit-projection:evt-2"]["event_id"] == "evt-2"
@@ -180,7 +184,8 @@ async def test_a_fetch_is_one_transaction_handling_each_event_new_to_this_consum
     assert db.processed["unit-projection:evt-2"]["type"] == MembershipLapsed.event_type
     assert consumed("processed") - before["processed"] == 2 and consumed("duplicate") - before["duplicate"] == 1
     duplicates = consumed("duplicate")
-    await consumer.process([record(lapsed(2), 11), record(lapsed(3), 14), record(lapsed(1), 10)])  # redeliveries
+    await consumer.process([record(lapsed(2), 11, partition=5), record(lapsed(3), 14),
+                            record(lapsed(1), 10)])  # redeliveries
     assert [c[1] for c in calls] == ["evt-1", "evt-2", "evt-3"] and db.applied == ["evt-1", "evt-2", "evt-3"]
     assert len(db.transactions) == 2 and consumed("duplicate") - duplicates == 2, "one transaction per fetch"
     assert producer.sent == []

@@ -20,7 +20,7 @@ from runtime.mongo import Database, Transaction
 from services.observatory.domain.ledger import KEPT_BY_SOURCE, LedgerRow, row_of
 
 LEDGER = "ledger"
-MARKS = "ledger_marks"  # {_id: "ledger", version}: bumped by every transaction that appends rows
+MARKS = "ledger_marks"  # {_id: <lane>, version}: bumped by every transaction that appends rows of that lane
 
 
 def document_of(row: LedgerRow) -> dict[str, Any]:
@@ -33,25 +33,35 @@ def document_of(row: LedgerRow) -> dict[str, Any]:
 
 async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
     """Insert the event's row unless it is there (staged: one bulk write per batch of events; a
-    rebuild writes thousands at once, :mod:`runtime.rebuild`)."""
+    rebuild writes thousands at once, :mod:`runtime.rebuild`), stamped with its lane's mark."""
     row = row_of(event, event_id=envelope.id, at=envelope.time)
-    if MARKS not in tx.memo:  # once per transaction (per batch of events), first: see :func:`mark`
-        state = await tx.db[MARKS].find_one_and_update({"_id": LEDGER}, {"$inc": {"version": 1}}, upsert=True,
+    lane = tx.lane or LEDGER  # the partition it was read from; a rebuild's rows share one lane
+    taken = tx.memo.setdefault(MARKS, {})
+    if lane not in taken:  # once per lane and transaction (per batch of events): see :func:`marks`
+        state = await tx.db[MARKS].find_one_and_update({"_id": lane}, {"$inc": {"version": 1}}, upsert=True,
                                                        return_document=ReturnDocument.AFTER, session=tx.session)
-        tx.memo[MARKS] = int(state["version"])
-    tx.stage(LEDGER, UpdateOne({"_id": row.id}, {"$setOnInsert": {**document_of(row), "mark": tx.memo[MARKS]}},
+        taken[lane] = int(state["version"])
+    tx.stage(LEDGER, UpdateOne({"_id": row.id},
+                               {"$setOnInsert": {**document_of(row), "lane": lane, "mark": taken[lane]}},
                                upsert=True))
 
 
-async def mark(db: Database) -> int:
-    """The ledger's high-water mark: the version taken by the last transaction that appended rows.
+async def marks(db: Database) -> dict[str, int]:
+    """The ledger's high-water marks, per lane: the version taken by the last transaction that
+    appended rows of that lane.
 
-    Every appending transaction takes the next version *first* and stamps its rows with it: two such
-    transactions conflict on that counter at once, so versions follow commit order, and the rows
-    appended since a version ``v`` was read are those with ``mark > v`` — the in-memory copy
-    (:mod:`services.observatory.adapters.ledger_memory`) tops itself up with them."""
-    doc = await db[MARKS].find_one({"_id": LEDGER})
-    return int((doc or {}).get("version", 0))
+    A lane is the log partition the rows' events were read from (``<topic>:<partition>``), or
+    ``ledger`` for a rebuild's. Every appending transaction takes the next version of each of its
+    lanes before it writes their rows, and stamps the rows with it: two transactions of one lane
+    conflict on its counter, so a lane's versions follow commit order, and the rows of lane ``l``
+    appended since its version ``v`` was read are those with ``lane == l`` and ``mark > v`` — the
+    in-memory copy (:mod:`services.observatory.adapters.ledger_memory`) tops itself up with them.
+
+    One counter per lane, not one for the ledger: a partition has one reader at a time, so the
+    ledger's consumer groups (one per source service), and the instances of each, append at once
+    without a write conflict. With one counter, they retried each other's transactions for up to
+    20 s in ``make chaos`` (``cress_transaction_retries_total``)."""
+    return {doc["_id"]: int(doc.get("version", 0)) async for doc in db[MARKS].find({})}
 
 
 def ledger_consumer(group: str = "observatory-ledger", source: str = "membership") -> Consumer:
@@ -72,7 +82,7 @@ async def ensure_indexes(db: Database) -> None:
     # reports and diagnostics read rows by type from the in-memory copy (ledger_memory): no index for them
     await db[LEDGER].create_index([("organisations", 1), ("on", 1)])  # timelines, territorial diagnostics
     await db[LEDGER].create_index([("refs", 1), ("on", 1)])
-    await db[LEDGER].create_index("mark")  # the in-memory copy's top-ups
+    await db[LEDGER].create_index([("lane", 1), ("mark", 1)])  # the in-memory copy's top-ups
 
 
 def row_of_document(doc: dict[str, Any]) -> LedgerRow:

@@ -4,12 +4,12 @@ SecantusDB reads some 10,000 documents a second: a report that read its year's r
 database on every request would take seconds with 200,000 events. Each process keeps instead a copy
 of the ledger's rows (grouped by event type), loaded once (at start, by the ``ledger-memory`` job,
 or at the first report) and topped up with the rows appended since (those whose ``mark`` is above
-the version it last saw: :func:`services.observatory.adapters.ledger.mark`). A rebuild that replaced
+the version it last saw of their lane: :func:`services.observatory.adapters.ledger.marks`). A rebuild that replaced
 the collection (the name the process resolves ``ledger`` to changed: :mod:`runtime.rebuild`) makes it
 load everything again, from the collection of that name.
 
 Every figure still comes from the ledger's rows; the copy is only where they are read from. Asking
-costs one small read (the version) at most every :data:`FRESH_FOR` seconds per
+costs one small read (the lanes' versions) at most every :data:`FRESH_FOR` seconds per
 database, whoever asks: under load, reports may trail the ledger by that much — the ledger itself
 trails the other services by their consumers' lag.
 """
@@ -22,21 +22,27 @@ from datetime import date
 
 from runtime.mongo import Database
 from services.observatory.adapters.freshness import Refreshed
-from services.observatory.adapters.ledger import LEDGER, mark, row_of_document
+from services.observatory.adapters.ledger import LEDGER, marks, row_of_document
 from services.observatory.domain.ledger import LedgerRow
 
-_FIELDS = {"mark": 0}
+_FIELDS = {"mark": 0, "lane": 0}
 FRESH_FOR = 0.5  # seconds a checked copy is taken as fresh
 
 
 @dataclass
 class Snapshot:
-    """The rows of one database's ledger as of ``version``, read from the collection ``generation``
-    (the name ``ledger`` resolved to: a rebuild changes it)."""
+    """The rows of one database's ledger as of ``marks`` (each lane's version), read from the
+    collection ``generation`` (the name ``ledger`` resolved to: a rebuild changes it)."""
 
-    version: int = -1
+    marks: dict[str, int] = field(default_factory=dict)
     generation: str = ""
     by_type: dict[str, dict[str, LedgerRow]] = field(default_factory=lambda: defaultdict(dict))
+
+    @property
+    def version(self) -> int:
+        """How many appending transactions the copy has seen, every lane's together (each lane's
+        version only grows: a new row makes it a new number)."""
+        return sum(self.marks.values())
 
     @property
     def rows(self) -> int:
@@ -59,17 +65,19 @@ class Snapshot:
 
 
 async def _top_up(db: Database, current: Snapshot | None) -> Snapshot:
-    """``current`` topped up with the rows appended since its version — or the whole ledger, read
+    """``current`` topped up with the rows appended since its versions — or the whole ledger, read
     again, when the collection that holds it changed (a rebuild)."""
     gen = db.db.resolve(LEDGER)
-    version, collection = await mark(db), db.db.raw[gen]  # the version before the rows
+    versions, collection = await marks(db), db.db.raw[gen]  # the versions before the rows
     if current is None or gen != current.generation:
-        loaded = Snapshot(version=version, generation=gen)
+        loaded = Snapshot(marks=versions, generation=gen)
         loaded.add([doc async for doc in collection.find({}, _FIELDS)])
         return loaded
-    if version != current.version:
-        current.add([doc async for doc in collection.find({"mark": {"$gt": current.version}}, _FIELDS)])
-        current.version = version
+    since = [{"lane": lane, "mark": {"$gt": current.marks.get(lane, 0)}}
+             for lane, version in sorted(versions.items()) if version != current.marks.get(lane)]
+    if since:
+        current.add([doc async for doc in collection.find({"$or": since}, _FIELDS)])
+        current.marks = versions
     return current
 
 
