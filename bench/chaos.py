@@ -153,9 +153,10 @@ PROJECTIONS: list[tuple[str, tuple[str, ...], tuple[tuple[str, tuple[str, ...]],
     ("events", ("member-standing",), (("member_standing", ()),)),
     ("procurement", ("membership-view",), (("organisations", ()),)),
     ("procurement", ("supplier-standing",), (("member_standing", ()),)),
-    # three groups (one per source service) append to one ledger; ``mark``: the live batch's version counter
+    # three groups (one per source service) append to one ledger; ``lane`` and ``mark``: the partition the live
+    # batch read the row from and that lane's version counter (a recount's rows share one lane)
     ("observatory", ("observatory-ledger", "observatory-ledger-events", "observatory-ledger-procurement"),
-     (("ledger", ("mark",)),)),
+     (("ledger", ("lane", "mark")),)),
     ("observatory", ("observatory-members",), (("organisations", ()), ("member_standing", ()))),
     ("observatory", ("observatory-directory",), (("directory_suppliers", ()),)),
     # a message's id is drawn at random and its delivery state is the deliverer's: compared by what the
@@ -650,6 +651,7 @@ class Recovery:
     at: float  # since the start of the workload
     down: float = 0.0  # the broker's or the database's restart: until it answered again
     ready: float = 0.0  # of ``seconds``: until /readyz answered 200 (the rest: catching up)
+    slowest: str = ""  # the consumer group that caught up last, and how far behind it was when ready
 
     @property
     def recovered(self) -> bool:
@@ -718,15 +720,18 @@ class Faults:
         return (self.broker_done and self.database_done and (self.poison_done or not self.poison_count)
                 and len(self.kills) >= self.min_kills)
 
-    async def recover(self, instances: list[Running], since: float) -> tuple[float, float]:
+    async def recover(self, instances: list[Running], since: float) -> tuple[float, float, str]:
         """Seconds from ``since`` until each instance answers /readyz 200 and its service's groups have committed
-        the end offsets of the moment it was started again."""
+        the end offsets of the moment it was started again; and the group that caught up last (with how many
+        records it was behind when the instances were ready), "" if none was behind then."""
         targets: dict[str, dict[TopicPartition, int]] = {}
         for name in dict.fromkeys(r.name for r in instances):
             for group, topics in groups_of(name).items():
                 targets[group] = await self._retrying(lambda topics=topics: self.offsets.ends(topics))
         ready: set[str] = set()
         ready_s = 0.0
+        backlog: dict[str, int] = {}  # per group: records behind its target when every instance was ready
+        caught: dict[str, float] = {}  # per group: seconds from ``since`` until it had committed its target
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
             while time.monotonic() - since < RECOVERY_BOUND_S:
                 for running in instances:
@@ -740,13 +745,19 @@ class Faults:
                         pass
                 if len(ready) == len(instances):
                     ready_s = ready_s or time.monotonic() - since
-                    done = True
                     for group, target in targets.items():
-                        if not await self._retrying(lambda g=group, t=target: self.offsets.caught_up(g, t)):
-                            done = False
-                            break
-                    if done:
-                        return time.monotonic() - since, ready_s
+                        if group in caught:
+                            continue
+                        committed = await self._retrying(lambda g=group: self.offsets.committed(g))
+                        late = sum(self.offsets.behind(committed, target, from_the_end(group)).values())
+                        backlog.setdefault(group, late)
+                        if not late:
+                            caught[group] = time.monotonic() - since
+                    if len(caught) == len(targets):
+                        last = max(caught, key=caught.__getitem__, default="")
+                        slowest = f"{last} {caught[last]:.1f} s, {backlog[last]} records behind when ready" \
+                            if last and backlog[last] else ""
+                        return time.monotonic() - since, ready_s, slowest
                 await asyncio.sleep(0.1)
         behind = []
         for group, target in targets.items():
@@ -757,7 +768,7 @@ class Faults:
                 behind.append(f"{group} {late}")
         err.print(f"  [red]not recovered within {RECOVERY_BOUND_S:.0f} s: not ready "
                   f"{sorted({r.label for r in instances} - ready)}; behind: {behind}")
-        return RECOVERY_BOUND_S, ready_s
+        return RECOVERY_BOUND_S, ready_s, "not caught up: " + "; ".join(behind)
 
     # -- leases ----------------------------------------------------------------------------------------
     async def held_by(self, running: Running) -> list[tuple[str, str, str, float]]:
@@ -831,15 +842,15 @@ class Faults:
         watchers = [asyncio.create_task(self.watch_takeover(running, dead_pid, lease, killed, killed_at))
                     for lease in holding]
         await asyncio.to_thread(self.stack.start, name, index)
-        seconds, ready = await self.recover([running], killed)
-        self.kills.append(Recovery(running.label, seconds, killed - self.t0, ready=ready))
+        seconds, ready, slowest = await self.recover([running], killed)
+        self.kills.append(Recovery(running.label, seconds, killed - self.t0, ready=ready, slowest=slowest))
         taken = [await w for w in watchers]
         self.takeovers += taken
         said = "".join(f"; its {t.lease} lease held again after {t.held if t.held is not None else -1:.1f} s by "
                        f"{t.by or 'nobody'}" + (f", published after {t.published:.1f} s" if t.published else "")
                        for t in taken)
         err.print(f"  SIGKILL {running.label} at +{killed - self.t0:.0f} s: ready after {ready:.1f} s, caught up after "
-                  f"{seconds:.1f} s{said}")
+                  f"{seconds:.1f} s{said}" + (f"; last group: {slowest}" if slowest else ""))
 
     async def restart(self, what: str) -> None:
         """Restart the broker or the database; the recovery is measured from the moment it answers again
@@ -851,10 +862,11 @@ class Faults:
         else:
             await asyncio.to_thread(restart_database, self.stack.infra, hard=self.hard_restarts)
         back = time.monotonic()
-        seconds, ready = await self.recover(self.stack.all(), back)
-        self.infra_restarts.append(Recovery(what, seconds, since - self.t0, back - since, ready))
+        seconds, ready, slowest = await self.recover(self.stack.all(), back)
+        self.infra_restarts.append(Recovery(what, seconds, since - self.t0, back - since, ready, slowest))
         err.print(f"  restarted the {what} at +{since - self.t0:.0f} s (answering again {back - since:.1f} s "
-                  f"later): every service ready and caught up {seconds:.1f} s after that")
+                  f"later): every service ready and caught up {seconds:.1f} s after that"
+                  + (f"; last group: {slowest}" if slowest else ""))
 
     async def poison(self) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap_servers, acks="all")
@@ -1231,7 +1243,8 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
                 lines.append(f"  slowest: {slowest.what} at +{slowest.at:.0f} s, {slowest.seconds:.1f} s")
             over = [k for k in faults.kills if k.seconds > recovery_limit]
             lines.append(f"  recoveries over {recovery_limit:g} s: {len(over)} "
-                         + ", ".join(f"{k.what} {k.seconds:.1f} s" for k in over))
+                         + ", ".join(f"{k.what} {k.seconds:.1f} s" + (f" (last group: {k.slowest})" if k.slowest else "")
+                                     for k in over))
             for r in faults.infra_restarts:
                 lines.append(f"restart of the {r.what} at +{r.at:.0f} s ({'SIGKILL' if hard_restarts else 'SIGTERM'}): "
                              f"answering again after {r.down:.1f} s, then every service ready and caught up after "

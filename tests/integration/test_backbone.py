@@ -175,7 +175,7 @@ async def test_duplicate_delivery_changes_nothing(settings, platform):
         from aiokafka.structs import ConsumerRecord
         again = ConsumerRecord(TOPIC, 0, 10**9, 0, 0, envelope.kafka_key(), envelope.kafka_value(), None, 0, 0,
                                envelope.kafka_headers())
-        await consumer._process_one(again)  # noqa: SLF001
+        await consumer._process_one(again, *consumer._decode(again))  # noqa: SLF001
     assert (await db["directory"].find_one({"_id": org_id}))["registrations"] == 1
 
 

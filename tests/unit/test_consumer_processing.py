@@ -8,6 +8,7 @@ tests/integration/test_backbone.py."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from datetime import date, datetime, timezone
 from types import SimpleNamespace
@@ -262,13 +263,16 @@ async def test_a_message_that_is_not_a_cloudevent_is_dead_lettered_at_once():
     consumer, producer = consumer_of(db, project)
     garbage = SimpleNamespace(topic="membership.member", partition=0, offset=3, key=b"k", value=b"not json",
                               headers=[("content-type", b"text/plain")])
+    invalid = record(dataclasses.replace(lapsed(2), data={"organisation_id": 5}), 5, partition=0)
     failures = failed()
-    await consumer.process([garbage, record(lapsed(1), 4, partition=0)])
-    assert failed() - failures == 1, "counted once: it is not retried"
-    letter = dead_letter(producer)
-    assert letter["dlq_attempts"] == "1" and letter["dlq_original_offset"] == "3"
-    assert letter["dlq_error"].startswith("EnvelopeError: missing CloudEvents header")
-    assert db.applied == ["evt-1"]
+    await consumer.process([garbage, record(lapsed(1), 4, partition=0), invalid, record(lapsed(3), 6, partition=0)])
+    assert failed() - failures == 2, "each counted once: it is not retried"
+    assert db.applied == ["evt-1", "evt-3"]
+    assert db.transactions == [(None, None)], "the rest of the fetch in one transaction, not one by one"
+    letters = [{k: v.decode() for k, v in message["headers"]} for _, message in producer.sent]
+    assert [(letter["dlq_original_offset"], letter["dlq_attempts"]) for letter in letters] == [("3", "1"), ("5", "1")]
+    assert letters[0]["dlq_error"].startswith("EnvelopeError: missing CloudEvents header")
+    assert letters[1]["dlq_error"].startswith(f"EnvelopeError: {MembershipLapsed.event_type}: invalid data")
 
 
 async def test_an_event_another_instance_recorded_meanwhile_is_a_duplicate_not_a_dead_letter():
@@ -280,7 +284,8 @@ async def test_an_event_another_instance_recorded_meanwhile_is_a_duplicate_not_a
     consumer, producer = consumer_of(db, project)
     db.collection.race.add("unit-projection:evt-1")
     before = consumed("duplicate")
-    await consumer._process_one(record(lapsed(1), 9))  # noqa: SLF001 — one by one, as after a failed batch
+    again = record(lapsed(1), 9)
+    await consumer._process_one(again, *consumer._decode(again))  # noqa: SLF001 — one by one, as after a failed batch
     assert producer.sent == [] and consumed("duplicate") - before == 1 and db.applied == []
 
 
@@ -316,7 +321,8 @@ async def test_a_consumer_stopped_during_an_attempt_stops_instead_of_trying_agai
         await asyncio.sleep(30)  # a slow write, when the stop comes
 
     consumer, producer = consumer_of(db, project, max_attempts=3)
-    task = asyncio.create_task(consumer._process_one(record(lapsed(1), 5)))  # noqa: SLF001
+    one = record(lapsed(1), 5)
+    task = asyncio.create_task(consumer._process_one(one, *consumer._decode(one)))  # noqa: SLF001
     await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -38,14 +38,14 @@ class FanOut(Consumer):
 
 async def _subscribers(tx: Transaction) -> list[dict[str, Any]]:
     """The enabled endpoints, read once per transaction (a consumer batch shares one)."""
-    cached = getattr(tx, _CACHE, None)
+    cached = tx.memo.get(_CACHE)
     if cached is None:
         cached = await tx.db[ENDPOINTS].find(
             {"enabled": True, "deleted_at": None},
             {"_id": 1, "partner_id": 1, "event_types": 1, "created_at": 1}, session=tx.session).to_list()
         for doc in cached:
             doc["created_at"] = datetime.fromisoformat(doc["created_at"].replace("Z", "+00:00"))
-        setattr(tx, _CACHE, cached)
+        tx.memo[_CACHE] = cached
     return cached
 
 
