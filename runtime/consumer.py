@@ -152,6 +152,7 @@ class Consumer:
         self._committed: dict[TopicPartition, int] = {}  # this process's last commit per partition
         self._busy: tuple[list[TopicPartition], int, float] | None = None  # the batch in hand: partitions, size, since
         self._exported: set[TopicPartition] = set()  # partitions whose lag this process exports
+        self._written = False  # a fetch written and committed by this process
 
     # -- wiring ------------------------------------------------------------------------
     def bind(self, db: Database, producer: AIOKafkaProducer, *, max_attempts: int = 5,
@@ -288,6 +289,7 @@ class Consumer:
         await kafka.commit(offsets)
         self._committed.update(offsets)
         self._busy = None
+        self._written = True
 
     async def _watch(self) -> None:
         stalled_logged = 0.0
@@ -322,6 +324,15 @@ class Consumer:
                     done = await asyncio.wait_for(self._kafka.position(tp), WATCH_EVERY)
             lags[tp] = max(0, ends[tp] - done)
         return lags
+
+    async def caught_up(self) -> bool:
+        """Whether this process has caught up since it started: it wrote a fetch (the first one brings what
+        was published while it was down, up to the batch size), or it has its partitions and nothing to read."""
+        if self._written:
+            return True
+        if self._kafka is None or not self._kafka.assignment():
+            return False
+        return not any((await self.lag()).values())
 
     async def export_lag(self) -> None:
         lags = await self.lag()

@@ -66,9 +66,30 @@ class Platform:
         checks["workers"] = "ok" if not stopped else f"stopped: {', '.join(stopped)}"
         return checks
 
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait until each consumer of this process has caught up since its start
+        (:meth:`runtime.consumer.Consumer.caught_up`); False if some had not after ``timeout`` seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        pending = list(self.consumers)
+        while True:
+            still = []
+            for consumer in pending:
+                try:
+                    done = await consumer.caught_up()
+                except Exception:  # noqa: BLE001 — a rebalance or the broker away: ask again
+                    done = False
+                if not done:
+                    still.append(consumer)
+            pending = still
+            if not pending or asyncio.get_running_loop().time() >= deadline:
+                return not pending
+            await asyncio.sleep(CAUGHT_UP_POLL)
+
 
 PROBE = "dependencies"
 PROBE_EVERY = 5.0  # seconds between two background readiness probes
+CAUGHT_UP_POLL = 0.25  # seconds between two looks at the consumers' progress
+WARM_UP_WAIT = 30.0  # seconds a warm-up job waits at most for the consumers to catch up (Job.warm_up)
 
 
 async def _probe(platform: Platform) -> None:
@@ -83,6 +104,8 @@ async def _every(job: Job, platform: Platform) -> None:
     """Run ``job`` every ``job.every`` seconds; a failed run is logged, counted
     (``cress_job_runs_total{outcome="failed"}``, alerted on) and tried again at the next tick."""
     service = platform.settings.service_name
+    if job.warm_up and not await platform.caught_up(WARM_UP_WAIT):
+        log.warning("job %s: the consumers have not caught up after %.0f s; warming up anyway", job.name, WARM_UP_WAIT)
     while True:
         await asyncio.sleep(job.every)
         try:

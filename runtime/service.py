@@ -47,6 +47,11 @@ class Job:
     name: str
     every: float
     run: Callable[[Platform], Awaitable[Any]]
+    #: A cache loader (the observatory's in-memory ledger, procurement's search index): its first run waits
+    #: until the process's consumers have caught up with what was published while it was down (at most
+    #: ``runtime.platform.WARM_UP_WAIT`` s). Loading thousands of documents at once slows every transaction
+    #: of the shared database: after a restart, the projections' writes come first (``make chaos``).
+    warm_up: bool = False
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def _consumers() -> list[Consumer]:
 async def _ledger_memory(platform) -> None:
     from services.observatory.adapters.ledger_memory import MEMORY
 
-    await MEMORY.fresh(platform.db)  # loads the ledger's rows at start, then tops them up: reports stay fast
+    await MEMORY.fresh(platform.db)  # loads the ledger's rows once the consumers caught up, then tops them up
 
 
 def _projections():
@@ -73,7 +73,7 @@ SERVICE = ServiceDefinition(
     routers=_routers,
     indexes=ensure_indexes,
     consumers=_consumers,
-    jobs=[Job("ledger-memory", 2.0, _ledger_memory)],
+    jobs=[Job("ledger-memory", 2.0, _ledger_memory, warm_up=True)],
     projections=_projections,
     openapi_tags=[
         {"name": "activity report", "description": "The activity report per team (pôle), for any year, as of any "

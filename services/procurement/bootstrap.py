@@ -122,7 +122,7 @@ SERVICE = ServiceDefinition(
           Job("need-dispatches", 0.02, _run_dispatches),
           Job("need-reminders", SETTINGS.need_reminder_sweep_seconds, _send_need_reminders),
           Job("need-impact-surveys", SETTINGS.need_impact_sweep_seconds, _open_impact_surveys),
-          Job("supplier-search", 2.0, _supplier_search)],  # loads the search index, keeps it warm
+          Job("supplier-search", 2.0, _supplier_search, warm_up=True)],  # loads the search index, keeps it warm
     openapi_tags=[
         {"name": "ESS organisations", "description": "ESS organisations and their member standing (on any date), "
                                                      "as membership's events gave them"},

@@ -198,3 +198,19 @@ async def test_no_lag_before_the_group_assigned_partitions():
     consumer = bound("unit-unassigned")
     assert await consumer.lag() == {}, "not started"
     assert await with_kafka(consumer, Kafka({}, {}, {})).lag() == {}, "started, nothing assigned yet"
+
+
+async def test_a_consumer_has_caught_up_once_it_wrote_a_fetch_or_has_nothing_to_read():
+    assert not await bound("unit-caught-up").caught_up(), "not started: no partition yet"
+    kafka = Kafka({A: 9, B: 5}, {B: 5}, {A: 2, B: 5})
+    consumer = with_kafka(bound("unit-caught-up"), kafka)
+
+    async def written(records):
+        pass
+
+    consumer.process = written
+    assert not await consumer.caught_up(), "7 records to read on A"
+    await consumer.take({A: fetch(A, 2, 3)})
+    assert await consumer.caught_up(), "its first fetch written: what came while it was down, up to the batch size"
+    idle = with_kafka(bound("unit-idle"), Kafka({A: 4}, {A: 4}, {A: 4}))
+    assert await idle.caught_up(), "nothing to read"

@@ -192,3 +192,63 @@ async def test_a_consumer_whose_producer_lost_its_sequence_dead_letters_with_a_n
     assert message["headers"][0] == ("ce_id", b"evt-3") and ("dlq_original_offset", b"3") in message["headers"]
     await consumer.close()
     assert fresh.stopped and not shared.stopped, "its own producer stopped; the platform's left to the platform"
+
+
+async def test_a_warm_up_job_runs_first_once_the_consumers_caught_up_and_the_others_at_once():
+    """A cache loader (the observatory's in-memory ledger) must not slow the projections catching up after a
+    restart: its first run waits for the platform's consumers; a sweeper does not."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from runtime.platform import _every
+    from runtime.service import Job
+
+    caught_up, asked = asyncio.Event(), []
+    runs: list[str] = []
+
+    async def consumers_caught_up(timeout):
+        asked.append(timeout)
+        await caught_up.wait()
+        return True
+
+    async def load(platform):
+        runs.append("warm-up")
+
+    async def sweep(platform):
+        runs.append("sweep")
+
+    platform = SimpleNamespace(settings=SimpleNamespace(service_name="unit-jobs"), caught_up=consumers_caught_up)
+    tasks = [asyncio.create_task(_every(Job("ledger", 0.01, load, warm_up=True), platform)),
+             asyncio.create_task(_every(Job("sweep", 0.01, sweep), platform))]
+    while runs.count("sweep") < 3:
+        await asyncio.sleep(0.01)
+    assert "warm-up" not in runs and len(asked) == 1, "the warm-up waits; the sweeper does not"
+    caught_up.set()
+    while "warm-up" not in runs:
+        await asyncio.sleep(0.01)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_the_platform_has_caught_up_when_each_consumer_has_and_says_so_at_its_deadline():
+    from types import SimpleNamespace
+
+    from runtime.platform import Platform
+
+    class Consumer:
+        def __init__(self, answers):
+            self.answers = list(answers)
+
+        async def caught_up(self):
+            answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+    def platform(*consumers):
+        return Platform(SimpleNamespace(), SimpleNamespace(), None, None, None, list(consumers))
+
+    assert await platform(Consumer([False, RuntimeError("rebalancing"), True]), Consumer([True])).caught_up(5)
+    assert not await platform(Consumer([True]), Consumer([False])).caught_up(0.3), "one behind at the deadline"
+    assert await platform().caught_up(0), "no consumer: nothing to wait for"
