@@ -143,6 +143,6 @@ def test_the_ledger_stages_inserts_if_absent_that_the_rebuild_writes_in_bulk():
     how, docs = plan_writes(tx.staged[LEDGER])
     assert how == "insert" and docs == [{"_id": "e1", "type": MembershipWithdrawn.event_type, "subject": "org-1",
                                          "at": AT, "on": "2037-03-01", "data": {"reason": "resignation"},
-                                         "organisations": ["org-1"], "refs": [], "mark": 7}]
+                                         "organisations": ["org-1"], "refs": [], "lane": "ledger", "mark": 7}]
     asyncio.run(flush_staged(tx.db, tx.staged))
     assert tx.db._db["ledger__rebuild_x"].calls[0][0] == "insert_many"
