@@ -62,3 +62,9 @@ class AsyncCollection:
 
     async def count_documents(self, *args: Any, session: Any = None, **kwargs: Any) -> int:
         return self.sync.count_documents(*args, **kwargs)
+
+    async def replace_one(self, *args: Any, session: Any = None, **kwargs: Any) -> Any:
+        return self.sync.replace_one(*args, **kwargs)
+
+    async def create_index(self, *args: Any, **kwargs: Any) -> Any:
+        return self.sync.create_index(*args, **kwargs)

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from fastapi import Depends, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -70,13 +70,25 @@ def test_a_key_is_the_callers_and_the_operations():
 
 # -- an in-memory database: a transaction commits or rolls back as a whole ---------------------------
 class FakeCollection:
-    def __init__(self, docs: dict[str, dict], journal: list, name: str, faults: dict[str, Exception]) -> None:
-        self.docs, self.journal, self.name, self.faults = docs, journal, name, faults
+    """A collection as a transaction sees it: every read and write must name the transaction's session
+    (``session=tx.session``): one without it would run outside the transaction, and not roll back with it."""
+
+    def __init__(self, docs: dict[str, dict], journal: list, name: str, faults: dict[str, Exception],
+                 session: object = None) -> None:
+        self.docs, self.journal, self.name, self.faults, self.session = docs, journal, name, faults, session
+
+    def _in_transaction(self, session) -> None:
+        assert session is self.session, f"{self.name}: read or written outside the transaction"
 
     async def find_one(self, query: dict, session=None) -> dict | None:
+        self._in_transaction(session)
+        if self.faults.get("misses"):  # committed by another request after this look-up (a race)
+            self.faults["misses"] -= 1
+            return None
         return copy.deepcopy(self.docs.get(query["_id"]))
 
     async def insert_one(self, doc: dict, session=None) -> None:
+        self._in_transaction(session)
         if "insert" in self.faults:
             raise self.faults["insert"]
         if doc["_id"] in self.docs:
@@ -84,12 +96,15 @@ class FakeCollection:
         self._write(doc["_id"], copy.deepcopy(doc))
 
     async def update_one(self, query: dict, update: dict, session=None) -> None:
+        self._in_transaction(session)
         self._write(query["_id"], {**self.docs[query["_id"]], **copy.deepcopy(update["$set"])})
 
     async def delete_one(self, query: dict, session=None) -> None:
+        self._in_transaction(session)
         self._write(query["_id"], None)
 
     async def delete_many(self, query: dict, session=None) -> SimpleNamespace:  # {field: a value of its array}
+        self._in_transaction(session)
         (name, value), = query.items()
         matching = [doc_id for doc_id, doc in self.docs.items() if value in doc.get(name, ())]
         for doc_id in matching:
@@ -126,8 +141,9 @@ class FakeDatabase:
             return await Database.transaction(self, work, within=within, **options)  # type: ignore[arg-type]
         self.transactions += 1
         journal: list = []
-        tx = SimpleNamespace(db=_Collections(copy.deepcopy(self.committed), journal, self.faults), session=None,
-                             events=[])
+        session = object()  # this transaction's
+        tx = SimpleNamespace(db=_Collections(copy.deepcopy(self.committed), journal, self.faults, session),
+                             session=session, events=[])
         result = await work(tx)
         for name, doc_id, doc in journal:  # the commit
             if doc is None:
@@ -138,11 +154,12 @@ class FakeDatabase:
 
 
 class _Collections:
-    def __init__(self, staged: dict[str, dict[str, dict]], journal: list, faults: dict[str, Exception]) -> None:
-        self.staged, self.journal, self.faults = staged, journal, faults
+    def __init__(self, staged: dict[str, dict[str, dict]], journal: list, faults: dict[str, Exception],
+                 session: object) -> None:
+        self.staged, self.journal, self.faults, self.session = staged, journal, faults, session
 
     def __getitem__(self, name: str) -> FakeCollection:
-        return FakeCollection(self.staged.setdefault(name, {}), self.journal, name, self.faults)
+        return FakeCollection(self.staged.setdefault(name, {}), self.journal, name, self.faults, self.session)
 
 
 # -- a service with a create -----------------------------------------------------------------------------
@@ -159,17 +176,19 @@ def _app(db: FakeDatabase, background: list | None = None):
     writes = Depends(allow("staff:procurement"))
 
     async def mark_seen(tx) -> None:
-        await tx.db["needs"].insert_one({"_id": "seen", "title": "seen"})
+        await tx.db["needs"].insert_one({"_id": "seen", "title": "seen"}, session=tx.session)
 
     async def draft(title: str) -> dict:
         async def work(tx) -> dict:
             if title == "refused":
                 raise Conflict("refused by the domain")
+            if title == "always contended":  # someone else changes it every time it is read
+                raise ConcurrencyConflict("changed by someone else since it was read")
             if title.startswith("contended") and not any(d["title"] == "seen" for d in tx.db["needs"].docs.values()):
                 await asyncio.create_task(db.transaction(mark_seen))  # another request's change, committed
                 raise ConcurrencyConflict("changed by someone else since it was read")
             need = {"_id": f"need-{next(db.ids)}", "title": title}
-            await tx.db["needs"].insert_one(need)
+            await tx.db["needs"].insert_one(need, session=tx.session)
             return need
         return await db.transaction(work)
 
@@ -194,6 +213,21 @@ def _app(db: FakeDatabase, background: list | None = None):
     @idempotent()
     async def award(need_id: str, body: NeedIn) -> dict:
         return {"id": (await draft(body.title))["_id"]}
+
+    @needs.post("/checked", status_code=201, dependencies=[writes], summary="A create that writes nothing")
+    async def checked(body: NeedIn) -> dict:
+        return {"title": body.title, "n": next(db.ids)}
+
+    @needs.post("/text", status_code=201, dependencies=[writes], summary="A create taking a text body")
+    async def text(request: Request) -> dict:
+        return {"id": (await draft((await request.body()).decode()))["_id"]}
+
+    @needs.post("/streamed", status_code=201, dependencies=[writes], summary="A create answering a stream")
+    async def streamed(body: NeedIn):
+        from fastapi.responses import StreamingResponse
+
+        need = await draft(body.title)
+        return StreamingResponse(iter([need["_id"].encode()]), status_code=201)
 
     app = create_app(dataclasses.replace(service("procurement"), routers=lambda: (needs,)), SETTINGS)
     app.state.platform = SimpleNamespace(db=db)
@@ -311,6 +345,7 @@ async def test_two_keys_on_one_request_are_a_422_naming_the_header():
     async with _client(_app(db)) as client:
         answer = await client.post("/needs", json={"title": "x"}, headers=[(HEADER, "a"), (HEADER, "b")])
     assert answer.status_code == 422 and [e["field"] for e in answer.json()["errors"]] == ["header.Idempotency-Key"]
+    assert "send one Idempotency-Key header, not 2" in answer.json()["detail"]
     assert db.collection("needs") == {}
 
 
@@ -409,7 +444,7 @@ async def test_a_key_claimed_by_a_request_still_in_flight_is_a_409():
 
     with pytest.raises(Conflict) as caught:
         await db.transaction(work)
-    assert "still being processed" in caught.value.detail
+    assert "still being processed" in caught.value.detail and caught.value.extra == {"field": "header.Idempotency-Key"}
 
 
 async def test_an_expired_key_counts_as_absent():
@@ -419,7 +454,8 @@ async def test_an_expired_key_counts_as_absent():
     async def work(tx):
         await keyed.claim(tx)
         await tx.db[COLLECTION].update_one({"_id": keyed.record}, {"$set": {
-            "expires_at": idempotency.utcnow() - timedelta(seconds=1), "response": {"status": 201}}})
+            "expires_at": idempotency.utcnow() - timedelta(seconds=1), "response": {"status": 201}}},
+            session=tx.session)
 
     await db.transaction(work)
     again = _keyed(body=b'{"other": 1}')  # another request: 422 if the key were still there
@@ -436,3 +472,155 @@ def test_the_ttl_is_a_setting_of_24_hours_by_default(monkeypatch):
     monkeypatch.setenv("IDEMPOTENCY_KEY_TTL_SECONDS", "3600")
     assert Settings().idempotency_key_ttl_seconds == 3600
 
+
+
+def test_a_json_body_is_compared_parsed_whatever_its_content_type_says_and_any_other_body_as_it_is():
+    """A client sending JSON without a content type, or with its parameters, sends the same request; a body
+    of another type is compared byte for byte, even one that would parse as JSON."""
+    one = fingerprint("POST", "/needs", "", b'{"title": "x", "n": 1}', "application/json")
+    for content_type in (None, "", "application/json; charset=utf-8", "Application/JSON"):
+        assert fingerprint("POST", "/needs", "", b'{"n":1, "title":"x"}', content_type) == one, content_type
+    assert (fingerprint("POST", "/needs", "", b'{"n": 1}', "text/plain")
+            != fingerprint("POST", "/needs", "", b'{"n":1}', "text/plain"))
+
+
+async def test_a_text_body_sent_again_with_other_bytes_is_another_request():
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        first = await client.post("/needs/text", content=b'{"n": 1}', headers={HEADER: "k", "Content-Type": "text/plain"})
+        again = await client.post("/needs/text", content=b'{"n": 1}', headers={HEADER: "k", "Content-Type": "text/plain"})
+        other = await client.post("/needs/text", content=b'{"n":1}', headers={HEADER: "k", "Content-Type": "text/plain"})
+    assert first.status_code == again.status_code == 201 and again.headers[REPLAYED] == "true"
+    assert other.status_code == 422 and [e["field"] for e in other.json()["errors"]] == ["header.Idempotency-Key"]
+
+
+async def test_a_create_that_writes_nothing_is_replayed_too():
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        answers = [await client.post("/needs/checked", json={"title": "x"}, headers={HEADER: "k"}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201] and answers[1].headers[REPLAYED] == "true"
+    assert answers[1].json() == answers[0].json() == {"title": "x", "n": 1}, "not run again"
+
+
+async def test_a_replay_carries_its_own_correlation_id_and_no_headers_of_the_first_transport():
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        first = await client.post("/needs", json={"title": "x"}, headers={HEADER: "k", "X-Correlation-ID": "first"})
+        again = await client.post("/needs", json={"title": "x"}, headers={HEADER: "k", "X-Correlation-ID": "retry"})
+    assert first.headers.get_list("x-correlation-id") == ["first"]
+    assert again.headers[REPLAYED] == "true" and again.headers.get_list("x-correlation-id") == ["retry"]
+    assert again.headers.get_list("content-length") == [str(len(again.content))]
+
+
+# -- a reused key, a race, a stream ---------------------------------------------------------------------------
+async def test_a_reused_key_is_refused_before_the_command_runs():
+    """The key is looked up when the command starts, not after it: a request reusing a key for another
+    body gets the 422 about the key, not what the command would have answered (here a 409)."""
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        assert (await client.post("/needs", json={"title": "collecte"}, headers={HEADER: "k"})).status_code == 201
+        reused = await client.post("/needs", json={"title": "refused"}, headers={HEADER: "k"})
+    assert reused.status_code == 422, reused.text
+    assert [e["field"] for e in reused.json()["errors"]] == ["header.Idempotency-Key"]
+    assert "already used for another request" in reused.json()["detail"]
+
+
+async def test_a_key_committed_by_another_request_after_the_look_up_gets_that_answer():
+    """Two requests with one key at once: the second looks the key up before the first commits and claims
+    it after (a duplicate key): it is run again, finds the first's answer and sends it."""
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        first = await client.post("/needs", json={"title": "collecte"}, headers={HEADER: "k"})
+        db.faults["misses"] = 1
+        second = await client.post("/needs", json={"title": "collecte"}, headers={HEADER: "k"})
+    assert second.status_code == 201 and second.headers[REPLAYED] == "true" and second.content == first.content
+    assert list(db.collection("needs")) == ["need-1"]
+
+
+async def test_a_key_that_keeps_meeting_another_request_s_record_is_a_409_not_a_loop():
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        assert (await client.post("/needs", json={"title": "collecte"}, headers={HEADER: "k"})).status_code == 201
+        db.faults["misses"] = 1_000  # the look-up never sees the record the claim meets
+        answer = await client.post("/needs", json={"title": "collecte"}, headers={HEADER: "k"})
+    assert answer.status_code == 409 and answer.json()["field"] == "header.Idempotency-Key", answer.text
+    assert "still being processed" in answer.json()["detail"]
+    assert db.faults["misses"] == 1_000 - 2, "looked up twice: once more after the first duplicate"
+    assert list(db.collection("needs")) == ["need-1"]
+
+
+async def test_a_claim_meeting_a_transient_transaction_error_is_a_409_naming_the_header():
+    db = FakeDatabase()
+    db.faults["insert"] = OperationFailure("Transaction was aborted", code=251,
+                                           details={"errorLabels": ["TransientTransactionError"]})
+    keyed = _keyed()
+
+    async def work(tx):
+        await keyed.claim(tx)
+
+    with pytest.raises(Conflict) as caught:
+        await db.transaction(work)
+    assert "still being processed" in caught.value.detail and caught.value.extra == {"field": "header.Idempotency-Key"}
+    db.faults["insert"] = OperationFailure("not authorized", code=13)
+    with pytest.raises(OperationFailure):  # any other failure is not the key's: a 500
+        await db.transaction(work)
+
+
+async def test_a_key_whose_record_holds_no_answer_yet_is_a_409_naming_the_header():
+    db = FakeDatabase()
+    keyed = _keyed()
+    db.collection(COLLECTION)[record_id("alice", "POST /needs", "k")] = {
+        "fingerprint": keyed.fingerprint, "expires_at": idempotency.utcnow() + timedelta(hours=1), "response": None}
+
+    async def work(tx):
+        await keyed.claim(tx)
+
+    with pytest.raises(Conflict) as caught:
+        await db.transaction(work)
+    assert "still being processed" in caught.value.detail and caught.value.extra == {"field": "header.Idempotency-Key"}
+
+
+async def test_a_streamed_answer_is_not_stored_and_its_key_protects_nothing():
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        answers = [await client.post("/needs/streamed", json={"title": "x"}, headers={HEADER: "k"}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201] and [a.text for a in answers] == ["need-1", "need-2"]
+    assert REPLAYED not in answers[1].headers and db.collection(COLLECTION) == {}, "the key is released"
+
+
+async def test_a_request_whose_command_keeps_meeting_concurrent_changes_is_given_up_with_a_409():
+    db = FakeDatabase()
+    async with _client(_app(db)) as client:
+        answer = await client.post("/needs", json={"title": "always contended"}, headers={HEADER: "k"})
+    assert answer.status_code == 409 and answer.json()["title"] == "Concurrent update", answer.text
+    assert db.transactions == idempotency.CONFLICT_RETRIES + 1, "run again CONFLICT_RETRIES times, then given up"
+    assert db.collection(COLLECTION) == {} and db.collection("needs") == {}
+
+
+# -- the keys' indexes ----------------------------------------------------------------------------------------
+async def test_keys_expire_by_the_ttl_index_once_past_and_an_erasure_finds_its_answers_by_an_index(caplog):
+    """The server's TTL monitor removes a record once its ``expires_at`` has passed (emulated here from
+    the index as it is declared); the erasure's ``email_refs`` query has its index."""
+    from runtime.idempotency import ensure_idempotency_indexes
+    from tests.unit import memory_mongo
+
+    keys = memory_mongo.collection(COLLECTION)
+    await ensure_idempotency_indexes({COLLECTION: keys})
+    indexes = keys.sync.index_information().values()
+    assert [("email_refs", 1)] in [i["key"] for i in indexes]
+    (ttl,) = [i for i in indexes if "expireAfterSeconds" in i]
+    now = idempotency.utcnow()
+    keys.sync.insert_many([{"_id": "past", "expires_at": now - timedelta(seconds=1)},
+                           {"_id": "due", "expires_at": now + timedelta(seconds=1)}])
+    (field, _), = ttl["key"]
+    keys.sync.delete_many({field: {"$lte": now - timedelta(seconds=ttl["expireAfterSeconds"])}})  # the monitor
+    assert [d["_id"] for d in keys.sync.find()] == ["due"]
+
+    class NoTtl:  # a server without TTL indexes: the keys are kept (an expired one counts as absent)
+        async def create_index(self, keys, **options):
+            if "expireAfterSeconds" in options:
+                raise OperationFailure("TTL indexes are not supported", code=67)
+
+    with caplog.at_level("WARNING", logger="runtime.idempotency"):
+        await ensure_idempotency_indexes({COLLECTION: NoTtl()})
+    assert "TTL index not created" in caplog.text

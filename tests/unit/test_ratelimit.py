@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import bson
 import httpx
@@ -304,3 +305,155 @@ async def test_an_app_without_a_database_limits_in_its_process():
     before = fallbacks("nodbtest")
     assert await limiter.take("p") == 0 and await limiter.take("p") > 0
     assert fallbacks("nodbtest") == before, "by design, not a fallback"
+
+
+# -- what a partner is told, and what is counted ---------------------------------------------------------------
+def test_retry_after_is_the_whole_seconds_until_a_token_is_back_and_at_least_one():
+    from runtime.ratelimit import RateLimited
+
+    for wait, seconds in ((0.01, 1), (0.5, 1), (1.0, 1), (1.2, 2), (99.99, 100)):
+        refused = RateLimited("too many", wait)
+        assert refused.headers == {"Retry-After": str(seconds)} and refused.extra == {"retry_after_seconds": seconds}
+    assert RateLimited("too many", 0.3).status == 429
+
+
+async def test_a_request_through_two_partner_gates_takes_one_token():
+    app = FastAPI()
+    app.state.settings = SETTINGS
+    install_error_handlers(app)
+    partners = allow(PARTNER)
+
+    @app.get("/gated-twice", dependencies=[Depends(partners)])
+    async def gated_twice(principal: Principal = Depends(allow(staff("membership"), PARTNER))) -> dict:
+        return {"subject": principal.subject}
+
+    token = issue_token(SETTINGS, "partner-twice", [PARTNER])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers={"Authorization": f"Bearer {token}"}) as c:
+        assert [(await c.get("/gated-twice")).status_code for _ in range(4)] == [200, 200, 200, 429], "a burst of 3"
+
+
+def test_a_service_s_limiter_is_made_of_its_settings():
+    from runtime.ratelimit import limiter
+
+    made = limiter(Settings(service_name="events", partner_rate_per_second=4.0, partner_rate_burst=7,
+                            rate_limit_timeout_seconds=0.25))
+    assert (made.rate, made.burst, made.service, made.timeout) == (4.0, 7, "events", 0.25)
+    assert (made.local.rate, made.local.burst) == (4.0, 7) and not made.shared
+
+
+# -- the TTL index, and a database that refuses it ---------------------------------------------------------------
+class Swept(Store):
+    """A store that keeps the TTL index share() asks for and sweeps as the server's TTL monitor does."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.ttl: tuple[str, int] | None = None
+
+    async def create_index(self, keys, *, expireAfterSeconds=None, **kwargs) -> str:  # noqa: N803 (PyMongo's)
+        self.ttl = (keys, expireAfterSeconds)
+        return "expires_at_ttl"
+
+    def sweep(self) -> None:
+        (name, after) = self.ttl
+        now = EPOCH + timedelta(seconds=self.clock.now)
+        for key, doc in list(self.docs.items()):
+            expires = doc.get(name)
+            if isinstance(expires, datetime) and expires.replace(tzinfo=timezone.utc) + timedelta(seconds=after) <= now:
+                del self.docs[key]
+
+
+async def test_the_ttl_index_drops_a_bucket_once_it_is_full_again_and_not_before():
+    clock = Clock()
+    store = Swept(clock)
+    limiter = await limiter_on(store, clock, rate=1.0, burst=2)
+    assert [await limiter.take("partner-a") for _ in range(2)] == [0, 0]  # empty now: full again in 2 s
+    clock.now += 1.5
+    store.sweep()
+    assert "partner-a" in store.docs, "half a bucket is not a full one"
+    clock.now += 0.5
+    store.sweep()
+    assert "partner-a" not in store.docs, "full again: the document is not needed"
+    assert [await limiter.take("partner-a") for _ in range(3)][-1] > 0, "a missing bucket is a full one, no more"
+
+
+async def test_a_database_without_ttl_indexes_still_shares_the_buckets():
+    from pymongo.errors import OperationFailure
+
+    clock = Clock()
+    store = Store(clock)
+
+    async def refused(*args, **kwargs):
+        raise OperationFailure("TTL indexes are not supported", code=67)
+
+    store.create_index = refused
+    limiter = await limiter_on(store, clock, burst=1)
+    assert limiter.shared and await limiter.take("partner-a") == 0 and "partner-a" in store.docs
+
+
+async def test_the_first_request_the_database_fails_is_logged_at_once(caplog):
+    clock = Clock()
+    store = Store(clock)
+    limiter = await limiter_on(store, clock, service="firstfailuretest")
+    store.down = True
+    with caplog.at_level(logging.WARNING, logger="runtime.ratelimit"):
+        assert await limiter.take("partner-a") == 0
+    assert [r.getMessage() for r in caplog.records if "did not answer" in r.getMessage()], "the outage is told"
+
+
+async def test_attached_to_the_service_s_database_the_buckets_are_its_rate_limits_written_without_a_majority():
+    """``attach`` (the app's lifespan): the collection every instance of the service shares, written with
+    ``w: 1`` — one round trip to the primary; a bucket lost in a fail-over only grants a few requests more."""
+    clock = Clock()
+    store = Store(clock)
+    asked = []
+
+    def get_collection(name, *, write_concern):
+        asked.append((name, write_concern.document))
+        return store
+
+    db = SimpleNamespace(db=SimpleNamespace(raw=SimpleNamespace(get_collection=get_collection)))
+    limiter = RateLimiter(1.0, 1, service="attachtest", clock=clock)
+    await limiter.attach(db)
+    assert asked == [("rate_limits", {"w": 1})]
+    assert limiter.shared and await limiter.take("partner-a") == 0 and "partner-a" in store.docs
+
+
+async def test_while_the_database_does_not_answer_each_partner_keeps_its_own_bucket():
+    clock = Clock()
+    store = Store(clock)
+    limiter = await limiter_on(store, clock, service="ownbuckettest", rate=0.01, burst=2)
+    store.down = True
+    assert [await limiter.take("partner-a") for _ in range(3)][-1] > 0
+    assert await limiter.take("partner-b") == 0, "partner-a's flood does not refuse partner-b"
+
+
+async def test_each_outage_is_told_once_and_so_is_each_return(caplog):
+    clock = Clock()
+    store = Store(clock)
+    limiter = await limiter_on(store, clock, service="outagestest", rate=100.0, burst=5)
+    with caplog.at_level(logging.INFO, logger="runtime.ratelimit"):
+        for down in (True, False, False, True, False, False):
+            store.down = down
+            clock.now += RETRY_AFTER_FAILURE
+            await limiter.take("partner-a")
+    told = [r.getMessage() for r in caplog.records]
+    assert [("did not answer" in m, "answers again" in m) for m in told] == [(True, False), (False, True)] * 2
+
+
+async def test_a_shared_bucket_tells_the_wait_for_the_part_of_a_token_missing():
+    clock = Clock()
+    store = Store(clock)
+    limiter = await limiter_on(store, clock, rate=2.0, burst=1)
+    assert await limiter.take("partner-a") == 0
+    clock.now += 0.25  # half a token back: the other half comes in 0.25 s
+    assert await limiter.take("partner-a") == pytest.approx(0.25)
+
+
+def test_a_bucket_is_forgotten_only_once_refilled_whatever_the_rate():
+    clock = Clock()
+    buckets = TokenBuckets(rate=0.5, burst=2, clock=clock, max_keys=1)
+    assert buckets.take("a") == buckets.take("a") == 0
+    clock.now += 1  # half a token back: not full
+    buckets.take("b")  # a second key: the full buckets are dropped, not "a"
+    assert buckets.take("a") == pytest.approx(1.0), "a's half token is still there: the other half in 1 s"
