@@ -15,6 +15,7 @@ trails the other services by their consumers' lag.
 """
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from services.observatory.domain.ledger import LedgerRow
 
 _FIELDS = {"mark": 0, "lane": 0}
 FRESH_FOR = 0.5  # seconds a checked copy is taken as fresh
+CHUNK = 2_000  # rows read (one server batch) and built between two turns of the event loop
 
 
 @dataclass
@@ -71,14 +73,28 @@ async def _top_up(db: Database, current: Snapshot | None) -> Snapshot:
     versions, collection = await marks(db), db.db.raw[gen]  # the versions before the rows
     if current is None or gen != current.generation:
         loaded = Snapshot(marks=versions, generation=gen)
-        loaded.add([doc async for doc in collection.find({}, _FIELDS)])
+        await _read_into(loaded, collection.find({}, _FIELDS, batch_size=CHUNK))
         return loaded
     since = [{"lane": lane, "mark": {"$gt": current.marks.get(lane, 0)}}
              for lane, version in sorted(versions.items()) if version != current.marks.get(lane)]
     if since:
-        current.add([doc async for doc in collection.find({"$or": since}, _FIELDS)])
+        await _read_into(current, collection.find({"$or": since}, _FIELDS, batch_size=CHUNK))
         current.marks = versions
     return current
+
+
+async def _read_into(snapshot: Snapshot, cursor) -> None:
+    """Add the rows of ``cursor``, :data:`CHUNK` at a time, giving the event loop a turn between two: a
+    whole ledger (tens of thousands of rows) decoded and built at once held up the process's consumers
+    for seconds after a restart (``make chaos``: a report asked for at once loads it)."""
+    docs: list[dict] = []
+    async for doc in cursor:
+        docs.append(doc)
+        if len(docs) == CHUNK:
+            snapshot.add(docs)
+            docs = []
+            await asyncio.sleep(0)
+    snapshot.add(docs)
 
 
 #: The in-memory copies of the ledger, one per database (tests run several in one process):
