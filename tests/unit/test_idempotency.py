@@ -434,17 +434,17 @@ def _keyed(subject: str = "alice", body: bytes = b"{}") -> KeyedRequest:
                         fingerprint=fingerprint("POST", "/needs", "", body, "application/json"))
 
 
+async def _claim_refused_as_in_flight(db, keyed) -> None:
+    """The key's claim is refused with a 409 naming the header: another request holds it."""
+    with pytest.raises(Conflict) as caught:
+        await db.transaction(lambda tx: keyed.claim(tx))
+    assert "still being processed" in caught.value.detail and caught.value.extra == {"field": "header.Idempotency-Key"}
+
+
 async def test_a_key_claimed_by_a_request_still_in_flight_is_a_409():
     db = FakeDatabase()
     db.faults["insert"] = OperationFailure("WriteConflict", code=112)
-    keyed = _keyed()
-
-    async def work(tx):
-        await keyed.claim(tx)
-
-    with pytest.raises(Conflict) as caught:
-        await db.transaction(work)
-    assert "still being processed" in caught.value.detail and caught.value.extra == {"field": "header.Idempotency-Key"}
+    await _claim_refused_as_in_flight(db, _keyed())
 
 
 async def test_an_expired_key_counts_as_absent():
@@ -554,16 +554,10 @@ async def test_a_claim_meeting_a_transient_transaction_error_is_a_409_naming_the
     db.faults["insert"] = OperationFailure("Transaction was aborted", code=251,
                                            details={"errorLabels": ["TransientTransactionError"]})
     keyed = _keyed()
-
-    async def work(tx):
-        await keyed.claim(tx)
-
-    with pytest.raises(Conflict) as caught:
-        await db.transaction(work)
-    assert "still being processed" in caught.value.detail and caught.value.extra == {"field": "header.Idempotency-Key"}
+    await _claim_refused_as_in_flight(db, keyed)
     db.faults["insert"] = OperationFailure("not authorized", code=13)
     with pytest.raises(OperationFailure):  # any other failure is not the key's: a 500
-        await db.transaction(work)
+        await db.transaction(lambda tx: keyed.claim(tx))
 
 
 async def test_a_key_whose_record_holds_no_answer_yet_is_a_409_naming_the_header():
@@ -571,13 +565,7 @@ async def test_a_key_whose_record_holds_no_answer_yet_is_a_409_naming_the_header
     keyed = _keyed()
     db.collection(COLLECTION)[record_id("alice", "POST /needs", "k")] = {
         "fingerprint": keyed.fingerprint, "expires_at": idempotency.utcnow() + timedelta(hours=1), "response": None}
-
-    async def work(tx):
-        await keyed.claim(tx)
-
-    with pytest.raises(Conflict) as caught:
-        await db.transaction(work)
-    assert "still being processed" in caught.value.detail and caught.value.extra == {"field": "header.Idempotency-Key"}
+    await _claim_refused_as_in_flight(db, keyed)
 
 
 async def test_a_streamed_answer_is_not_stored_and_its_key_protects_nothing():
