@@ -308,9 +308,6 @@ class Offsets:
         found = await admin.list_consumer_group_offsets(group)
         return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
 
-    async def caught_up(self, group: str, target: dict[TopicPartition, int]) -> bool:
-        return not self.behind(await self.committed(group), target, from_the_end(group))
-
     @staticmethod
     def behind(committed: dict[TopicPartition, int], ends: dict[TopicPartition, int], from_end: bool
                ) -> dict[TopicPartition, int]:
