@@ -738,6 +738,27 @@ def test_dockerfile() -> None:
     assert "0.0.0.0" in cmd
 
 
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"HOSTNAME": "3f2a9c1d7b4e"}, "3f2a9c1d7b4e"),  # Docker: the container's id, kept across its restarts
+    ({"HOSTNAME": "3f2a9c1d7b4e", "KAFKA_GROUP_INSTANCE": "membership-2"}, "membership-2"),  # set: kept
+    ({}, None),  # no host name: dynamic membership (an empty name would be refused by the settings)
+])
+def test_the_image_names_its_consumers_after_the_container(tmp_path: Path, env: dict[str, str],
+                                                           expected: str | None) -> None:
+    """The image's CMD, run by a real shell with a stand-in uvicorn that prints what it was given: the
+    consumers' static membership name is the container's host name unless one is set."""
+    (cmd,) = [rest for keyword, rest in _dockerfile_instructions() if keyword == "CMD"]
+    stand_in = tmp_path / "uvicorn"
+    stand_in.write_text('#!/bin/sh\nprintf "%s|%s" "${KAFKA_GROUP_INSTANCE-unset}" "$*"\n')
+    stand_in.chmod(0o755)
+    shell = shutil.which("sh")
+    result = subprocess.run([shell, "-c", cmd], env={"PATH": f"{tmp_path}:/usr/bin:/bin", "HTTP_PORT": "8003", **env},
+                            capture_output=True, text=True, check=True)
+    name, _, args = result.stdout.partition("|")
+    assert name == (expected if expected is not None else "unset")
+    assert args == "--factory runtime.http:app_from_environment --host 0.0.0.0 --port 8003"
+
+
 def test_dockerfile_copies_exist_and_are_not_ignored() -> None:
     ignore = ROOT / ".dockerignore"
     assert ignore.is_file()
