@@ -1,11 +1,13 @@
-"""The in-memory ledger's load gives the process's other tasks (its consumers, its requests) their turns:
-a whole ledger read and built at once held them up for seconds after a restart (make chaos)."""
+"""The in-memory ledger's load gives the process's other tasks (its consumers, its requests) their turns, and
+the database a pause between its batches: a whole ledger read and built at once held them up for seconds
+after a restart (make chaos)."""
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timezone
 
-from services.observatory.adapters.ledger_memory import CHUNK, Snapshot, _read_into
+from services.observatory.adapters import ledger_memory
+from services.observatory.adapters.ledger_memory import CHUNK, PAUSE, Snapshot, _read_into
 
 
 class Cursor:
@@ -44,3 +46,18 @@ async def test_a_large_load_lets_other_tasks_run_between_its_chunks():
     assert snapshot.rows == 5 * CHUNK + 7, "every row, the last partial chunk too"
     assert ticks - before >= 5, "the other task ran between the chunks"
 
+
+
+async def test_a_large_load_pauses_between_its_server_batches(monkeypatch):
+    """A pause after each full chunk, none after the last partial one: the database serves the consumers'
+    transactions meanwhile (a load without pauses made them 4 times as long)."""
+    slept = []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+
+    monkeypatch.setattr(ledger_memory.asyncio, "sleep", sleep)
+    snapshot = Snapshot()
+    await _read_into(snapshot, Cursor(3 * CHUNK + 1))
+    assert snapshot.rows == 3 * CHUNK + 1
+    assert slept == [PAUSE] * 3 and PAUSE > 0
