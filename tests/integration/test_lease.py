@@ -84,6 +84,26 @@ async def test_a_lease_inside_a_work_item_is_taken_only_while_the_item_meets_its
     assert (await items.find_one({"_id": "running"}))["cursor"] == "host-a:1:a", "nothing written by a non-holder"
 
 
+async def test_a_renewal_inside_a_transaction_that_aborts_is_undone_with_it(db):
+    """A renewal written in a transaction counts only if the transaction commits: a batch that fails after
+    renewing its work item's lease leaves neither the new expiry nor the ``also`` fields behind."""
+    items = db["items"]
+    await items.insert_one({"_id": "renewed-then-aborted", "status": "running", "owner": None})
+    lease = Lease(items, "renewed-then-aborted", seconds=60, owner="host-a:1:a", where={"status": "running"},
+                  create=False)
+    assert await lease.acquire()
+    before = await items.find_one({"_id": "renewed-then-aborted"})
+    await asyncio.sleep(0.01)  # a renewal's expiry is later than the acquisition's
+
+    async def batch(tx):
+        assert await lease.renew(session=tx.session, also={"cursor": "c-1"})
+        raise RuntimeError("the batch failed after the renewal")
+
+    with pytest.raises(RuntimeError, match="failed after the renewal"):
+        await db.transaction(batch)
+    assert await items.find_one({"_id": "renewed-then-aborted"}) == before, "undone with the transaction"
+
+
 async def test_a_lease_document_of_the_previous_code_is_judged_by_its_own_expiry(db):
     coll = db["outbox_lease"]
     await coll.insert_one({"_id": "relay", "owner": "host-old:1:old", "until": utcnow() + timedelta(seconds=60)})
