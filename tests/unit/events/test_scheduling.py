@@ -273,6 +273,24 @@ def test_compaction_closes_a_gap_through_a_chain():
     assert dict(compact(core, [(xb, 0), (xc, 2), (yc, 1)])) == {xb: 0, xc: 2, yc: 1}
 
 
+def test_without_the_solver_the_greedy_answer_is_compacted():
+    """``use_solver=False`` still closes the idle gaps the greedy placement leaves (same meetings): one table,
+    b0 wanted by s0 and s3, b1 by s0 and s1, three slots."""
+    from services.events.domain.scheduling.core import build_core, decode
+    from services.events.domain.scheduling.heuristic import greedy
+
+    parts = (Participant("b0", Role.BUYER), Participant("b1", Role.BUYER),
+             *(Participant(s, Role.SUPPLIER) for s in ("s0", "s1", "s3")))
+    reqs = (MeetingRequest("s0", "b0"), MeetingRequest("s3", "b0"), MeetingRequest("s0", "b1"),
+            MeetingRequest("s1", "b1"))
+    problem = SchedulingProblem(tuple(slot(k) for k in range(3)), parts, reqs, tables=1)
+    core = build_core(problem, HEURISTIC, fixed=[])
+    placed = decode(core, greedy(core), status=Status.HEURISTIC, bound=0, seconds=0).quality
+    assert placed.idle_gaps == 1, "the greedy placement alone leaves a gap (what this case is for)"
+    answer = schedule(problem, HEURISTIC).quality
+    assert answer.meetings == placed.meetings and answer.idle_gaps == 0
+
+
 @settings(max_examples=25, deadline=None)
 @given(problems(max_participants=4, max_slots=2))
 def test_optimum_matches_brute_force(problem):
