@@ -175,7 +175,7 @@ def test_a_time_without_its_offset_is_refused(at):
     with pytest.raises(InvalidInput) as err:
         Endpoint.create("ep-1", partner_id="p", url="https://hooks.partner.example/x", event_types=["org.cress.*"],
                         rules=RULES, at=at)
-    assert err.value.field == "at"
+    assert (err.value.field, err.value.detail) == ("at", f"at must be a timezone-aware date and time (got {at!r})")
 
 
 def test_headers_up_to_twenty_values_up_to_1000_characters_spaces_and_tabs_allowed():
@@ -254,11 +254,12 @@ def test_each_step_records_its_event_and_refuses_with_the_state_named():
     with pytest.raises(Conflict) as err:
         e.disable(reason=DisabledReason.BY_PARTNER, at=t1)
     assert err.value.extra == {"current_state": "disabled", "expected": "enable it first"}
+    assert err.value.detail == "endpoint ep-1 is already disabled (by_partner)"
     e.enable(at=t2)
     assert (e.enabled, e.disabled_reason, e.disabled_at, e.updated_at) == (True, None, None, t2)
     with pytest.raises(Conflict) as err:
         e.enable(at=t2)
-    assert err.value.extra == {"current_state": "enabled"}
+    assert (err.value.detail, err.value.extra) == ("endpoint ep-1 is already enabled", {"current_state": "enabled"})
     e.delete(at=t3)
     assert (e.enabled, e.deleted_at, e.updated_at) == (False, t3, t3)
     with pytest.raises(Conflict) as err:

@@ -208,7 +208,7 @@ def test_filters_are_stripped_checked_in_order_and_at_most_fifty():
 
 
 def test_the_schedule_s_end_and_a_retry_after_never_below_zero():
-    with pytest.raises(ValueError, match="at least one attempt"):
+    with pytest.raises(ValueError, match="^retry_delay is for a message that had at least one attempt$"):
         retry_delay(0, SCHEDULE)
     assert retry_delay(1, SCHEDULE, retry_after=10**9) == 3600, "capped at an hour unless told otherwise"
     assert retry_delay(1, [0, 0.5], retry_after=-3) == 0.5, "a negative Retry-After counts as none"
@@ -224,6 +224,7 @@ def test_retry_after_in_seconds_is_ascii_digits_and_at_most_a_billion():
     assert parse_retry_after("99999999999", NOW) == 10**9
     assert parse_retry_after("9" * 5000, NOW) == 10**9, "more digits than int() reads are a long wait, not an error"
     assert parse_retry_after("1000000000", NOW) == 10**9 and parse_retry_after("999999999", NOW) == 999999999
+    assert parse_retry_after("9999999999", NOW) == 10**9
     assert parse_retry_after("0" * 20 + "7", NOW) == 7
     # a receiver's header is not ours to trust: anything unreadable is no Retry-After, never an error
     for bad in ("²", "٣", "1 2"):
@@ -296,9 +297,9 @@ def test_a_signature_is_the_hmac_of_id_timestamp_and_body_whatever_the_machine_s
 
 
 def test_signing_needs_a_secret_and_an_aware_time():
-    with pytest.raises(ValueError, match="no secret to sign with"):
+    with pytest.raises(ValueError, match="^no secret to sign with$"):
         signature([], "m", NOW, "{}")
-    with pytest.raises(ValueError, match="at must be timezone-aware"):
+    with pytest.raises(ValueError, match="^at must be timezone-aware$"):
         signature([new_secret()], "m", NOW.replace(tzinfo=None), "{}")
 
 
@@ -323,5 +324,5 @@ def test_a_bucket_below_one_per_second_still_lets_one_message_go_and_no_rate_is_
     assert bucket.available(100.0) == 1 and bucket.take(100.0) and not bucket.take(101.0)
     assert bucket.take(102.0)
     assert TokenBucket(1, now=0.0).take(0.0)
-    with pytest.raises(ValueError, match="rate must be positive"):
+    with pytest.raises(ValueError, match="^rate must be positive$"):
         TokenBucket(0, now=0.0)
