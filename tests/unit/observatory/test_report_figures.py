@@ -261,3 +261,10 @@ def test_every_figure_says_its_words_and_where_it_comes_from(history):
          Source("events", (invoiced, activated), 6 + 3,
                 detail="cotisations des nouvelles adhésions rapportées à l'ensemble des cotisations appelées")),
     ]
+
+
+def test_dues_invoiced_and_paid_on_the_day_asked_count(history):
+    assert figures(history, 2022, "2022-01-09")["dues_invoiced_cents"].value == 0
+    assert figures(history, 2022, "2022-01-10")["dues_invoiced_cents"].value == 40_000
+    assert figures(history, 2022, "2022-01-31")["dues_collected_cents"].value == 0
+    assert figures(history, 2022, "2022-02-01")["dues_collected_cents"].value == 10_000

@@ -2,6 +2,7 @@
 pure: events in (built from their contracts' examples), rows, figures and lines out."""
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import pytest
@@ -279,15 +280,22 @@ def test_a_row_keeps_the_fields_the_report_reads_as_json_and_its_business_day_in
     assert (late.id, late.at) == (f"ce-{int((late.at - T0).total_seconds())}", late.at)
 
 
-def test_a_business_day_of_an_instant_without_its_offset_is_read_as_utc():
+def test_a_business_day_of_an_instant_without_its_offset_is_read_as_utc(monkeypatch):
     class NoOffset(tzinfo):
         def utcoffset(self, dt):
             return None
 
-    assert local_date(datetime(2040, 6, 30, 22, 30)) == date(2040, 7, 1)
-    assert local_date(datetime(2040, 6, 30, 22, 30, tzinfo=NoOffset())) == date(2040, 7, 1)
-    assert local_date(datetime(2040, 6, 30, 21, 59, tzinfo=timezone.utc)) == date(2040, 6, 30)
-    assert local_date(date(2040, 6, 30)) == date(2040, 6, 30)
+    monkeypatch.setenv("TZ", "CET-1")  # a machine on local time (POSIX: no tz database needed): not what is read
+    time.tzset()
+    try:
+        assert local_date(datetime(2040, 6, 30, 22, 30)) == date(2040, 7, 1)
+        assert local_date(datetime(2040, 6, 30, 22, 30, tzinfo=NoOffset())) == date(2040, 7, 1)
+        assert local_date(datetime(2040, 6, 30, 21, 59, tzinfo=timezone.utc)) == date(2040, 6, 30)
+        assert local_date(datetime(2040, 6, 30, 23, 30, tzinfo=timezone(timedelta(hours=2)))) == date(2040, 6, 30)
+        assert local_date(date(2040, 6, 30)) == date(2040, 6, 30)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert short_name("org.cress.membership.member-activated.v1") == "member-activated"
 
 
