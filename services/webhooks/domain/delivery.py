@@ -75,8 +75,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(min(int(value), 10**9))
+    if value.isascii() and value.isdigit():  # RFC 9110's DIGIT is ASCII (str.isdigit also takes "²", "٣")
+        digits = value.lstrip("0")
+        return 1e9 if len(digits) > 9 else float(digits or 0)  # int() refuses more than 4,300 digits
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -5,12 +5,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from contracts.membership import (DuesInvoiced, DuesPaymentRecorded, MemberActivated, MembershipLapsed,
-                                  MembershipRenewed, MembershipWithdrawn, WithdrawalReason, LegalForm)
+from contracts.membership import (ApplicationSubmitted, DuesInvoiced, DuesPaymentRecorded, MemberActivated,
+                                  MembershipEnteredGracePeriod, MembershipLapsed, MembershipRenewed,
+                                  MembershipWithdrawn, WithdrawalReason, LegalForm)
 from runtime.errors import Conflict, InvalidInput
 from services.observatory.domain.ledger import row_of
 from services.observatory.domain.records import Fact, Objective
-from services.observatory.domain.report import membership_figures, percent, year_end
+from services.observatory.domain.report import Source, membership_figures, percent, year_end
 
 AT = datetime(2025, 1, 1, tzinfo=timezone.utc)
 _n = iter(range(1, 10_000))
@@ -204,3 +205,66 @@ def test_an_objective_keeps_its_status_history():
     with pytest.raises(InvalidInput) as error:
         o.change_status(status="done", at=NOW)
     assert error.value.field == "status"
+
+
+# -- what the tests above left open (mutation testing, `make mutation`) ----------------------------------
+def test_percent_rounds_half_up_away_from_zero_at_the_first_decimal():
+    assert percent(1, 16) == 6.3 and percent(-1, 16) == -6.3 and percent(3, 16) == 18.8  # 6.25, 18.75
+    assert percent(0, 5) == 0.0 and percent(5, 0) is None
+
+
+def test_a_member_counts_from_the_end_of_the_day_its_status_event_names():
+    rows = [*joined("a", "2022-06-30"), withdrawn("a", "2022-09-30")]
+    assert figures(rows, 2022, "2022-06-29")["members_at_year_end"].value == 0
+    assert figures(rows, 2022, "2022-06-30")["members_at_year_end"].value == 1
+    assert figures(rows, 2022, "2022-09-29")["members_at_year_end"].value == 1
+    assert figures(rows, 2022, "2022-09-30")["members_at_year_end"].value == 0
+
+
+def test_a_renewal_counts_with_the_status_it_gives():
+    still = _row(MembershipRenewed(organisation_id="a", year=2021, invoice_id="a-2021", previous_status="lapsed",
+                                   status="lapsed", renewed_on=date(2021, 9, 1)))  # other dues still overdue
+    rows = [*joined("a", "2020-02-01"), lapsed("a", "2021-05-01", 2021), still]
+    assert figures(rows, 2021, "2021-12-31")["members_at_year_end"].value == 0
+
+
+def test_every_figure_says_its_words_and_where_it_comes_from(history):
+    status = tuple(t.event_type for t in (MemberActivated, MembershipEnteredGracePeriod, MembershipLapsed,
+                                          MembershipRenewed, MembershipWithdrawn))
+    invoiced, activated = DuesInvoiced.event_type, MemberActivated.event_type
+    got = [(f.indicator, f.label, f.value, f.unit, f.source)
+           for f in membership_figures(history, 2022, date(2023, 6, 30))]
+    assert got == [
+        ("members_at_year_end", "Adhérent·e·s en fin d'année", 4, "adhérents",
+         Source("events", status, 8, detail="statut d'adhésion à la fin de la journée du 2022-12-31")),
+        ("members_previous_year_end", "Adhérent·e·s en fin d'année précédente", 3, "adhérents",
+         Source("events", status, 3, detail="statut d'adhésion à la fin de la journée du 2021-12-31")),
+        ("members_growth_percent", "Évolution du nombre d'adhérent·e·s", 33.3, "%",
+         Source("events", status, 8, detail="nombre d'adhérent·e·s au 2022-12-31 comparé à celui du 2021-12-31")),
+        ("new_members", "Nouvelles adhésions", 3, "adhérents",
+         Source("events", (activated,), 3, detail="adhésions ayant débuté dans l'année")),
+        ("withdrawals", "Départs (démissions, dissolutions, radiations)", 1, "adhérents",
+         Source("events", (MembershipWithdrawn.event_type,), 1, detail="adhésions ayant pris fin dans l'année")),
+        ("lapses", "Adhésions échues (cotisation impayée)", 1, "adhérents",
+         Source("events", (MembershipLapsed.event_type,), 1, detail="adhésions échues dans l'année")),
+        ("applications_submitted", "Demandes d'adhésion", 0, "demandes",
+         Source("events", (ApplicationSubmitted.event_type,), 0,
+                detail="demandes d'adhésion déposées dans l'année")),
+        ("dues_invoiced_cents", "Cotisations appelées", 85_000, "centimes",
+         Source("events", (invoiced,), 6, detail="cotisations de l'année 2022 appelées")),
+        ("dues_collected_cents", "Cotisations encaissées", 30_000, "centimes",
+         Source("events", (DuesPaymentRecorded.event_type,), 2, detail="paiements des cotisations de l'année 2022")),
+        ("dues_from_new_members_cents", "Cotisations des nouvelles adhésions", 45_000, "centimes",
+         Source("events", (invoiced, activated), 3 + 3,
+                detail="cotisations de l'année 2022 appelées auprès des structures devenues adhérentes en 2022")),
+        ("dues_from_new_members_share_percent", "Part des cotisations venant des nouvelles adhésions", 52.9, "%",
+         Source("events", (invoiced, activated), 6 + 3,
+                detail="cotisations des nouvelles adhésions rapportées à l'ensemble des cotisations appelées")),
+    ]
+
+
+def test_dues_invoiced_and_paid_on_the_day_asked_count(history):
+    assert figures(history, 2022, "2022-01-09")["dues_invoiced_cents"].value == 0
+    assert figures(history, 2022, "2022-01-10")["dues_invoiced_cents"].value == 40_000
+    assert figures(history, 2022, "2022-01-31")["dues_collected_cents"].value == 0
+    assert figures(history, 2022, "2022-02-01")["dues_collected_cents"].value == 10_000

@@ -2,19 +2,21 @@
 pure: events in (built from their contracts' examples), rows, figures and lines out."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+import time
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import pytest
 from pydantic_core import PydanticUndefined
 
 from contracts.events import (ConventionParticipantJoined, EventCancelled, EventHeld, EventPublished, MeetingHeld,
-                              ParticipantCheckedIn, RegistrationCancelled, RegistrationConfirmed)
-from contracts.membership import DuesInvoiced, DuesPaymentRecorded, MemberActivated
-from contracts.procurement import (BuyerRegistered, FunnelStepRecorded, InterventionLogged, InterventionWithdrawn,
-                                   NeedAwarded, NeedDrafted, NeedUpdated, SupplierArchived, SupplierNotified,
-                                   SupplierProfiled)
+                              MeetingOutcomeRecorded, ParticipantCheckedIn, RegistrationCancelled,
+                              RegistrationConfirmed)
+from contracts.membership import ApplicationSubmitted, DuesInvoiced, DuesPaymentRecorded, MemberActivated
+from contracts.procurement import (BuyerConventionSigned, BuyerRegistered, FunnelStepRecorded, InterventionLogged,
+                                   InterventionWithdrawn, NeedAwarded, NeedDrafted, NeedUpdated, SupplierArchived,
+                                   SupplierNotified, SupplierProfiled)
 from runtime.errors import NotFound
-from services.observatory.domain.ledger import row_of
+from services.observatory.domain.ledger import LedgerRow, local_date, parties, resolve, row_of, short_name
 from services.observatory.domain.territory import Level, Organisation, diagnostic, organisation_commune, territory
 from services.observatory.domain.timeline import euros, event_ids_of, timeline, titles_of
 
@@ -262,3 +264,62 @@ def test_titles_as_of_a_date_and_euros():
     assert titles_of(events, date(2040, 4, 15)) == {"evt-1": "Après"}
     assert (euros(2_450_000), euros(12_050), euros(5), euros(None)) == (
         "24 500 €", "120,50 €", "0,05 €", "montant non précisé")
+
+
+# -- the ledger's rows: what the tests above left open (mutation testing, `make mutation`) ---------------
+
+def test_a_row_keeps_the_fields_the_report_reads_as_json_and_its_business_day_in_paris():
+    signed = row(BuyerConventionSigned, buyer_id="buy-1", signed_on=date(2040, 3, 1), starts_on=date(2040, 4, 1),
+                 ends_on=date(2042, 3, 31))
+    assert (signed.type, signed.subject, signed.on, signed.name) == \
+        (BuyerConventionSigned.event_type, "buy-1", date(2040, 3, 1), "buyer-convention-signed")
+    assert signed.data == {"convention_id": signed.data["convention_id"], "buyer_kind": "commune",
+                           "starts_on": "2040-04-01", "ends_on": "2042-03-31"}, "the kept fields only, as JSON"
+    late = row(EventHeld, starts_at=datetime(2040, 6, 30, 22, 30, tzinfo=timezone.utc))
+    assert late.on == date(2040, 7, 1), "half past midnight in Paris"
+    assert (late.id, late.at) == (f"ce-{int((late.at - T0).total_seconds())}", late.at)
+
+
+def test_a_business_day_of_an_instant_without_its_offset_is_read_as_utc(monkeypatch):
+    class NoOffset(tzinfo):
+        def utcoffset(self, dt):
+            return None
+
+    monkeypatch.setenv("TZ", "CET-1")  # a machine on local time (POSIX: no tz database needed): not what is read
+    time.tzset()
+    try:
+        assert local_date(datetime(2040, 6, 30, 22, 30)) == date(2040, 7, 1)
+        assert local_date(datetime(2040, 6, 30, 22, 30, tzinfo=NoOffset())) == date(2040, 7, 1)
+        assert local_date(datetime(2040, 6, 30, 21, 59, tzinfo=timezone.utc)) == date(2040, 6, 30)
+        assert local_date(datetime(2040, 6, 30, 23, 30, tzinfo=timezone(timedelta(hours=2)))) == date(2040, 6, 30)
+        assert local_date(date(2040, 6, 30)) == date(2040, 6, 30)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert short_name("org.cress.membership.member-activated.v1") == "member-activated"
+
+
+def test_parties_name_each_organisation_and_ref_once():
+    member = MemberActivated.event_type
+    assert parties(member, "org-a", {"organisation_id": "org-a"}) == (("org-a",), ())
+    assert parties(ApplicationSubmitted.event_type, "app-1", {"organisation_id": "org-a"}) == (("org-a",), ())
+    assert parties(ApplicationSubmitted.event_type, "app-1", {"organisation_id": None}) == ((), ())
+    assert parties(SupplierArchived.event_type, "sup-1", {"organisation_id": "org-a"}) == \
+        (("org-a",), ("supplier:sup-1",))
+    assert parties(MeetingOutcomeRecorded.event_type, "mtg-1",
+                   {"participant_ids": ["reg-1", "reg-1", "reg-2"], "supplier_ids": None}) == \
+        ((), ("participant:reg-1", "participant:reg-2"))
+    assert parties(SupplierNotified.event_type, "need-1", {"supplier_id": "sup-1", "supplier_ids": ["sup-1", "sup-2"],
+                                                          "participant_id": "reg-3"}) == \
+        ((), ("participant:reg-3", "supplier:sup-1", "supplier:sup-2"))
+
+
+def test_refs_resolve_to_the_organisation_of_their_tie_rows_only():
+    profile = row(SupplierProfiled, supplier_id="sup-1", organisation_id="org-a")
+    joined = row(ConventionParticipantJoined, participant_id="reg-9", organisation_id="org-b")
+    award = row(NeedAwarded, supplier_ids=["sup-2"])
+    not_a_tie = LedgerRow("x", RegistrationConfirmed.event_type, "reg-5", T0, date(2040, 1, 1),
+                          organisations=("org-c",), refs=("participant:reg-5",))
+    assert resolve([profile, joined, award, not_a_tie]) == {"supplier:sup-1": "org-a", "participant:reg-9": "org-b"}
+    orphan = LedgerRow("y", SupplierProfiled.event_type, "sup-3", T0, date(2040, 1, 1), refs=("supplier:sup-3",))
+    assert resolve([orphan]) == {}

@@ -3,13 +3,14 @@ contracts partners receive carry no personal data."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import pytest
 from standardwebhooks import Webhook
 
 from contracts.base import registered_events
-from contracts.webhooks import DisabledReason, EndpointCreated, EndpointDisabled, EndpointSecretRotated
+from contracts.webhooks import DisabledReason, EndpointCreated, EndpointDeleted, EndpointDisabled, EndpointEnabled, \
+    EndpointSecretRotated, EndpointUpdated
 from runtime.errors import Conflict, InvalidInput
 from services.webhooks.domain.addresses import AllowList
 from services.webhooks.domain.endpoints import Endpoint, EndpointRules
@@ -138,3 +139,152 @@ def test_an_endpoint_is_stored_with_its_secrets_sealed_and_read_back_with_them_o
     assert [s.key for s in back.secrets] == keys and back.signing_keys(AT + timedelta(hours=2)) == keys
     legacy = to_document(e)  # stored in clear before encryption came: still read
     assert [s.key for s in from_document(Endpoint, form.load(legacy)).secrets] == keys
+
+
+# -- what the tests above left open (mutation testing, `make mutation`) ----------------------------------
+CHOSEN = "whsec_" + "B" * 32
+
+
+def test_creation_keeps_every_setting_and_its_event_says_them():
+    e = endpoint(url="http://127.0.0.1:8080/h", description="  Our CRM  ", headers={"X-Token": "Bearer a\tb"},
+                 rate_limit_per_second=5, secret=CHOSEN)
+    assert (e.url, e.event_types, e.description, e.headers, e.rate_limit_per_second) == \
+        ("http://127.0.0.1:8080/h", ["org.cress.*"], "Our CRM", {"X-Token": "Bearer a\tb"}, 5)
+    assert (e.enabled, e.disabled_reason, e.disabled_at, e.created_at, e.updated_at) == (True, None, None, AT, AT)
+    assert [(s.key, s.created_at, s.expires_at) for s in e.secrets] == [(CHOSEN, AT, None)]
+    assert e.pending_events == (EndpointCreated(endpoint_id="ep-1", partner_id="partner-a", event_types=["org.cress.*"],
+                                                enabled=True, rate_limit_per_second=5, created_at=AT),)
+
+
+def test_an_endpoint_created_disabled_is_disabled_by_its_partner():
+    e = endpoint(enabled=False)
+    assert (e.enabled, e.disabled_reason, e.disabled_at) == (False, DisabledReason.BY_PARTNER, AT)
+    assert e.pending_events[0].enabled is False
+    with pytest.raises(InvalidInput) as err:
+        endpoint(enabled="yes")
+    assert (err.value.field, err.value.detail) == ("enabled", "enabled must be true or false")
+
+
+class _NoOffset(tzinfo):
+    def utcoffset(self, dt):
+        return None
+
+
+@pytest.mark.parametrize("at", ["2024-05-02T09:30:00Z", AT.replace(tzinfo=None), AT.replace(tzinfo=_NoOffset())])
+def test_a_time_without_its_offset_is_refused(at):
+    with pytest.raises(InvalidInput) as err:
+        Endpoint.create("ep-1", partner_id="p", url="https://hooks.partner.example/x", event_types=["org.cress.*"],
+                        rules=RULES, at=at)
+    assert (err.value.field, err.value.detail) == ("at", f"at must be a timezone-aware date and time (got {at!r})")
+
+
+def test_headers_up_to_twenty_values_up_to_1000_characters_spaces_and_tabs_allowed():
+    twenty = {f"X-H{i}": "v" for i in range(20)}
+    assert endpoint(headers=twenty).headers == twenty
+    assert endpoint(headers={"X-Long": "a b" * 333 + "c"}).headers == {"X-Long": "a b" * 333 + "c"}
+    assert endpoint(headers=None).headers == {}
+
+
+@pytest.mark.parametrize("headers, field, detail", [
+    ({f"X-H{i}": "v" for i in range(21)}, "headers", "headers has 21 entries; at most 20"),
+    (["X-A"], "headers", "headers must be an object of header names to values"),
+    ({"X-A": "1", "x-a": "2"}, "headers.x-a", "the header 'x-a' is given twice"),
+    ({"X-Long": "a" * 1001}, "headers.X-Long", "the value of 'X-Long' must be text of at most 1000 characters "
+                                                "without control characters"),
+    ({"X-Del": "a\x7f"}, "headers.X-Del", "the value of 'X-Del' must be text of at most 1000 characters without "
+                                           "control characters"),
+    ({"X-Num": 3}, "headers.X-Num", "the value of 'X-Num' must be text of at most 1000 characters without "
+                                     "control characters"),
+    ({3: "x"}, "headers.3", "3 is not a valid header name"),
+    ({"Host": "evil"}, "headers.Host", "the header 'Host' cannot be set: hop-by-hop, set by the platform, or a "
+                                        "webhook-* header"),
+])
+def test_refused_headers_are_named_with_why(headers, field, detail):
+    with pytest.raises(InvalidInput) as err:
+        endpoint(headers=headers)
+    assert (err.value.field, err.value.detail) == (field, detail)
+
+
+def test_rate_limits_from_1_to_10000_whole_numbers_only():
+    assert endpoint(rate_limit_per_second=1).rate_limit_per_second == 1
+    assert endpoint(rate_limit_per_second=10_000).rate_limit_per_second == 10_000
+    for bad in (True, "5", 2.5, 10_001):
+        with pytest.raises(InvalidInput) as err:
+            endpoint(rate_limit_per_second=bad)
+        assert (err.value.field, err.value.detail) == (
+            "rate_limit_per_second", f"rate_limit_per_second must be a whole number from 1 to 10000, or null "
+                                     f"(got {bad!r})")
+
+
+def test_a_description_of_at_most_500_characters():
+    assert endpoint(description="d" * 500).description == "d" * 500
+    with pytest.raises(InvalidInput) as err:
+        endpoint(description="d" * 501)
+    assert err.value.field == "description"
+
+
+def test_update_changes_each_setting_checked_and_says_which():
+    e = endpoint()
+    e.pull_events()
+    later = AT + timedelta(hours=1)
+    changed = e.update(at=later, rules=RULES, url="http://127.0.0.1:9000/", event_types=["org.cress.events.*"],
+                       description="CRM", headers={"X-A": "1"}, rate_limit_per_second=7)
+    assert changed == ["url", "event_types", "description", "headers", "rate_limit_per_second"]
+    assert (e.url, e.event_types, e.description, e.headers, e.rate_limit_per_second, e.updated_at) == \
+        ("http://127.0.0.1:9000/", ["org.cress.events.*"], "CRM", {"X-A": "1"}, 7, later)
+    assert e.pull_events() == [EndpointUpdated(endpoint_id="ep-1", partner_id="partner-a", changed=changed,
+                                               event_types=["org.cress.events.*"], updated_at=later)]
+    with pytest.raises(InvalidInput) as err:
+        e.update(at=later, rules=RULES, description="d" * 501)
+    assert err.value.field == "description"
+    with pytest.raises(InvalidInput) as err:
+        e.update(at=later, rules=RULES, enabled=False)
+    assert (err.value.field, err.value.detail) == ("enabled", "enabled cannot be changed here")
+    with pytest.raises(InvalidInput) as err:
+        e.update(at=later, rules=RULES, secrets=[], enabled=False)
+    assert err.value.field == "enabled"
+
+
+def test_each_step_records_its_event_and_refuses_with_the_state_named():
+    e = endpoint()
+    e.pull_events()
+    t1, t2, t3 = (AT + timedelta(hours=h) for h in (1, 2, 3))
+    e.disable(reason=DisabledReason.BY_PARTNER, at=t1, failing_since=AT)
+    assert (e.enabled, e.disabled_reason, e.disabled_at, e.updated_at) == (False, DisabledReason.BY_PARTNER, t1, t1)
+    with pytest.raises(Conflict) as err:
+        e.disable(reason=DisabledReason.BY_PARTNER, at=t1)
+    assert err.value.extra == {"current_state": "disabled", "expected": "enable it first"}
+    assert err.value.detail == "endpoint ep-1 is already disabled (by_partner)"
+    e.enable(at=t2)
+    assert (e.enabled, e.disabled_reason, e.disabled_at, e.updated_at) == (True, None, None, t2)
+    with pytest.raises(Conflict) as err:
+        e.enable(at=t2)
+    assert (err.value.detail, err.value.extra) == ("endpoint ep-1 is already enabled", {"current_state": "enabled"})
+    e.delete(at=t3)
+    assert (e.enabled, e.deleted_at, e.updated_at) == (False, t3, t3)
+    with pytest.raises(Conflict) as err:
+        e.update(at=t3, rules=RULES, description="x")
+    assert err.value.extra == {"current_state": "deleted"} and err.value.detail == "endpoint ep-1 was deleted"
+    assert e.pull_events() == [
+        EndpointDisabled(endpoint_id="ep-1", partner_id="partner-a", reason=DisabledReason.BY_PARTNER,
+                         failing_since=None, disabled_at=t1),  # failing_since says why a failing one was disabled
+        EndpointEnabled(endpoint_id="ep-1", partner_id="partner-a", enabled_at=t2),
+        EndpointDeleted(endpoint_id="ep-1", partner_id="partner-a", deleted_at=t3)]
+
+
+def test_a_second_rotation_within_the_grace_period_keeps_the_first_secret_s_end():
+    e = endpoint()
+    first = e.secrets[0].key
+    second = e.rotate_secret(at=AT, grace=timedelta(hours=24))
+    third = e.rotate_secret(at=AT + timedelta(hours=2), grace=timedelta(hours=24), secret=CHOSEN)
+    assert third == CHOSEN and e.updated_at == AT + timedelta(hours=2)
+    assert [(s.key, s.expires_at) for s in e.secrets] == \
+        [(third, None), (second, AT + timedelta(hours=26)), (first, AT + timedelta(hours=24))]
+    assert e.pending_events[-1] == EndpointSecretRotated(endpoint_id="ep-1", partner_id="partner-a",
+                                                         rotated_at=AT + timedelta(hours=2),
+                                                         previous_valid_until=AT + timedelta(hours=26))
+    e.rotate_secret(at=AT + timedelta(hours=24), grace=timedelta(hours=1))  # the first ends exactly now: dropped
+    assert [s.key for s in e.secrets][1:] == [third, second]
+    with pytest.raises(InvalidInput) as err:
+        e.rotate_secret(at=AT + timedelta(hours=24), grace=timedelta(hours=1), secret=second)
+    assert (err.value.field, err.value.detail) == ("secret", "secret must differ from the secrets in force")
