@@ -344,3 +344,39 @@ def test_the_conflicts_say_the_state_and_the_step_expected():
                                 "board decision (admit or refuse)")
     assert exc.value.extra == {"current_state": "welcome_meeting_held",
                                "expected_step": "board decision (admit or refuse)"}
+
+
+def test_each_step_out_of_order_names_itself():
+    app = submit("scess")
+    app.hold_welcome_meeting(on=D(2024, 1, 20))
+    app.review_statutes([OK], on=D(2024, 1, 25))
+    app.admit(on=D(2024, 2, 1))
+    expected = "application app-1 is admitted; expected step: none: the application is decided"
+    for step, action in ((lambda: app.hold_welcome_meeting(on=D(2024, 2, 2)), "hold the welcome meeting"),
+                         (lambda: app.review_statutes([OK], on=D(2024, 2, 2)), "review the statutes"),
+                         (lambda: app.refuse("r", on=D(2024, 2, 2)), "refuse"),
+                         (lambda: app.withdraw(on=D(2024, 2, 2)), "withdraw the application")):
+        with pytest.raises(Conflict) as exc:
+            step()
+        assert exc.value.detail == f"cannot {action}: {expected}"
+
+
+def test_the_refusals_of_input_say_why():
+    app = submit("scess")
+    with pytest.raises(InvalidInput) as exc:
+        app.hold_welcome_meeting(on=D(2024, 1, 14))
+    assert exc.value.detail == "on 2024-01-14 is before the submission (2024-01-15)"
+    app.hold_welcome_meeting(on=D(2024, 1, 20))
+    with pytest.raises(InvalidInput) as exc:
+        app.review_statutes([], on=D(2024, 1, 25))
+    assert exc.value.detail == "a statutes review has at least one finding"
+    app.review_statutes([OK], on=D(2024, 1, 25))
+    with pytest.raises(InvalidInput) as exc:
+        app.admit(on=D(2024, 1, 24))
+    assert exc.value.field == "on"
+
+
+def test_a_withdrawal_keeps_its_reason():
+    app = submit()
+    app.withdraw(on=D(2024, 1, 16), reason="  Fusion en cours ")
+    assert (app.withdrawn_on, app.withdrawal_reason) == (D(2024, 1, 16), "Fusion en cours")

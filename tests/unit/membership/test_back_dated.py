@@ -166,3 +166,16 @@ def test_as_of_the_deadline_days_themselves_nothing_is_due_yet(member):
     assert member.deadline_due_as_of(D(2067, 4, 11)) == "lapse"
     member.apply_deadlines(on=D(2067, 4, 11))
     assert member.deadline_due_as_of(D(2067, 5, 1)) is None, "lapsed: nothing is due of a lapsed member"
+
+
+def test_the_refused_back_dated_steps_name_themselves(member):
+    member.record_payment(2067, amount_cents=15_000, payment_id="p-late", on=D(2068, 1, 20))
+    with pytest.raises(Conflict) as exc:
+        member.apply_deadlines(on=RUN_ON)
+    assert exc.value.detail.startswith("cannot lapse on 2067-12-31: member org-1 has a later recorded fact")
+    other = make_member(on=D(2067, 1, 10))
+    other.apply_deadlines(on=D(2067, 2, 10))  # grace period
+    other.send_dues_reminder(2067, on=D(2067, 3, 1))
+    with pytest.raises(Conflict) as exc:
+        other.record_payment(2067, amount_cents=15_000, payment_id="p1", on=D(2067, 2, 20))
+    assert exc.value.detail.startswith("cannot record a payment that brings the member back to active on 2067-02-20")

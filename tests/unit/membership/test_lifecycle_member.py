@@ -212,3 +212,58 @@ def test_a_document_stored_before_periods_derives_a_lapsed_or_an_open_period(mem
     legacy = Member.model_validate({**member.model_dump(), "periods": []})
     assert [(p.end_on, p.end_reason) for p in legacy.membership_periods()] == [(D(2060, 5, 6), "lapsed")]
     assert legacy.period == 1
+
+
+def test_a_second_period_s_end_and_renewal_keep_the_first_period(member, org):
+    member.withdraw("resignation", on=D(2060, 3, 1))
+    rejoin(member, org, D(2060, 11, 2))  # the 2060-2 invoice: due 2060-12-02, grace ends 2061-01-31
+    assert member.deadline_due_as_of(D(2060, 11, 3)) is None, "the first period's unpaid dues do not count"
+    member.apply_deadlines(on=D(2061, 2, 1))  # lapses
+    assert [(p.number, p.end_on, p.end_reason) for p in member.periods] == [
+        (1, D(2060, 3, 1), "resignation"), (2, D(2061, 2, 1), "lapsed")]
+    member.invoice_dues(2061, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2061, 2, 2))
+    member.record_payment(2061, amount_cents=15_000, payment_id="p2", on=D(2061, 2, 3))  # renewal
+    assert [(p.number, p.end_on, p.end_reason) for p in member.periods] == [
+        (1, D(2060, 3, 1), "resignation"), (2, None, None)]
+    member.withdraw("merger", on=D(2061, 3, 1))
+    assert [(p.number, p.end_on, p.end_reason) for p in member.periods] == [
+        (1, D(2060, 3, 1), "resignation"), (2, D(2061, 3, 1), "merger")]
+
+
+def test_joining_again_is_not_dated_before_the_end_of_the_last_status(member, org):
+    member.enter_grace_period(on=D(2060, 4, 1))
+    member.withdraw("resignation", on=D(2060, 6, 30))
+    with pytest.raises(InvalidInput) as exc:
+        rejoin(member, org, D(2060, 5, 1))
+    assert exc.value.detail == "on 2060-05-01 is before the member's withdrawn status (2060-06-30)"
+    with pytest.raises(InvalidInput) as exc:
+        member.start_period(application=admitted(org, "app-2", D(2060, 8, 1)), organisation=org,
+                            fee_scale=DEFAULT_FEE_SCALE, on=D(2060, 7, 31))
+    assert exc.value.field == "on"
+
+
+def test_joining_again_records_the_year_s_dues_and_refusals_say_why(member, org):
+    member.withdraw("resignation", on=D(2060, 6, 30))
+    member.pull_events()
+    pending = MembershipApplication.submit("app-3", organisation=org, on=D(2060, 7, 1))
+    with pytest.raises(Conflict) as exc:
+        member.start_period(application=pending, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2060, 7, 2))
+    assert exc.value.detail == ("cannot start a membership period from application app-3: it is submitted, not "
+                                "admitted; expected step: hold the welcome meeting")
+    rejoin(member, org, D(2061, 1, 10))
+    activated, _ = member.pull_events()
+    assert activated.dues_cents == 15_000
+
+
+def test_joining_again_before_a_later_fact_says_so(member, org):
+    member.apply_deadlines(on=D(2060, 5, 6))
+    member.invoice_dues(2061, organisation=org, fee_scale=DEFAULT_FEE_SCALE, terms=TERMS, on=D(2061, 1, 5))
+    with pytest.raises(Conflict) as exc:
+        rejoin(member, org, D(2060, 12, 1))
+    assert exc.value.detail.startswith("cannot start a new membership period on 2060-12-01: member")
+
+
+def test_a_document_stored_before_periods_withdrawn_without_a_reason_has_a_period_without_one(member):
+    member.withdraw("dissolution", on=D(2060, 6, 30))
+    legacy = Member.model_validate({**member.model_dump(), "periods": [], "withdrawal_reason": None})
+    assert [(p.end_on, p.end_reason) for p in legacy.membership_periods()] == [(D(2060, 6, 30), None)]

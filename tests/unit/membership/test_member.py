@@ -540,3 +540,94 @@ def test_a_withdrawn_member_s_refusal_says_how_it_may_come_back(member):
     assert exc.value.detail == ("cannot send a dues reminder: member org-1 is withdrawn; the membership was "
                                 "withdrawn (a new application may start a new period)")
     assert exc.value.extra == {"current_state": "withdrawn"}
+
+
+# -- the refusals' words, and what each refusal protects -------------------------------------
+
+def test_every_command_refused_to_a_withdrawn_member_names_itself(member, org):
+    member.withdraw("resignation", on=D(2024, 7, 1))
+    back = "the membership was withdrawn (a new application may start a new period)"
+    for step, why in ((lambda: member.withdraw("other", on=D(2024, 7, 2)), f"cannot withdraw: member org-1 is "
+                       f"withdrawn; {back}"),
+                      (lambda: member.record_payment(2024, amount_cents=1, payment_id="p", on=D(2024, 7, 2)),
+                       f"cannot record a payment: member org-1 is withdrawn; {back}"),
+                      (lambda: invoice_2025(member, org), f"cannot invoice dues: member org-1 is withdrawn; {back}"),
+                      (lambda: member.enter_grace_period(on=D(2024, 7, 2)), "cannot enter the grace period: member "
+                       "org-1 is withdrawn; only an active member enters the grace period"),
+                      (lambda: member.lapse(on=D(2024, 7, 2)), "cannot lapse: member org-1 is withdrawn; only an "
+                       "active member or one in its grace period can lapse")):
+        with pytest.raises(Conflict) as exc:
+            step()
+        assert exc.value.detail == why
+
+
+def test_a_paid_invoice_refuses_more_naming_it(member):
+    member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 2, 20))
+    with pytest.raises(Conflict) as exc:
+        member.record_payment(2024, amount_cents=1, payment_id="p2", on=D(2024, 2, 21))
+    assert exc.value.detail == "cannot record a payment: invoice org-1-2024 is already paid"
+    assert exc.value.extra == {"year": 2024}
+
+
+def test_a_year_not_invoiced_is_not_found_even_when_another_year_is_open(member):
+    with pytest.raises(NotFound):
+        member.record_payment(2023, amount_cents=100, payment_id="p1", on=D(2024, 2, 20))
+    assert member.invoices[0].payments == []
+
+
+def test_the_dates_refused_say_what_they_come_before(member, org):
+    with pytest.raises(InvalidInput) as exc:
+        member.send_dues_reminder(2024, on=D(2024, 2, 4))
+    assert exc.value.detail == "on 2024-02-04 is before the issue of invoice org-1-2024 (2024-02-05)"
+    with pytest.raises(InvalidInput) as exc:
+        member.invoice_dues(2024, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 2, 4))
+    assert exc.value.detail == "on 2024-02-04 is before the start of the membership (2024-02-05)"
+    with pytest.raises(InvalidInput) as exc:
+        member.withdraw("resignation", on=D(2024, 2, 4))
+    assert exc.value.detail == "on 2024-02-04 is before the start of the membership (2024-02-05)"
+    with pytest.raises(InvalidInput) as exc:
+        member.record_payment(2024, amount_cents=0, payment_id="p1", on=D(2024, 2, 20))
+    assert exc.value.field == "amount_cents"
+    with pytest.raises(InvalidInput) as exc:
+        member.invoice_dues(2025, organisation=make_org("org-2"), fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1))
+    assert exc.value.detail == "member org-1 cannot be invoiced on organisation org-2's size"
+
+
+def test_activation_refusals_say_why():
+    org = make_org()
+    app = admitted_application(org)
+    with pytest.raises(InvalidInput) as exc:
+        Member.activate(application=app, organisation=make_org("org-2"), fee_scale=DEFAULT_FEE_SCALE,
+                        on=D(2024, 2, 5))
+    assert exc.value.detail == "application app-1 is organisation org-1's, not org-2's"
+    with pytest.raises(InvalidInput) as exc:
+        Member.activate(application=app, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 1, 31))
+    assert exc.value.detail == "on 2024-01-31 is before the board decision (2024-02-01)"
+
+
+def test_a_payment_replayed_with_several_other_values_lists_them_all(member):
+    member.record_payment(2024, amount_cents=5_000, payment_id="p1", on=D(2024, 2, 20), method="cheque")
+    with pytest.raises(Conflict) as exc:
+        member.record_payment(2024, amount_cents=6_000, payment_id="p1", on=D(2024, 2, 20), method="transfer")
+    assert exc.value.detail.endswith("with other values: amount_cents 6000 (recorded: 5000); "
+                                     "method transfer (recorded: cheque)")
+
+
+def test_a_withdrawal_dated_before_a_later_fact_says_so(member):
+    member.send_dues_reminder(2024, on=D(2024, 3, 1))
+    with pytest.raises(Conflict) as exc:
+        member.withdraw("resignation", on=D(2024, 2, 20))
+    assert exc.value.detail.startswith("cannot withdraw on 2024-02-20: member org-1 has a later recorded fact")
+
+
+def test_the_latest_fact_is_found_among_status_changes_invoices_and_payments(member):
+    member.record_payment(2024, amount_cents=1_000, payment_id="p1", on=D(2024, 3, 1))
+    member.enter_grace_period(on=D(2024, 3, 10))
+    assert member.latest_fact() == (D(2024, 3, 10), "grace_period since 2024-03-10")
+    with pytest.raises(Conflict):
+        member.withdraw("resignation", on=D(2024, 3, 5))
+
+
+def test_a_period_starts_on_its_first_day():
+    m = make_member()
+    assert m.period_on(D(2024, 2, 4)) is None and m.period_on(D(2024, 2, 5)).number == 1
