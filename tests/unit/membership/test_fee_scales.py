@@ -163,3 +163,14 @@ def test_the_refusal_of_a_year_already_invoiced_says_which_year_and_how_many_inv
                                 "keep their amount — send force=true to change the scale for the invoices still "
                                 "to come")
     assert exc.value.extra == {"year": 2066, "invoices_issued": 3}
+
+
+def test_a_replacement_refused_says_which_year_and_what_it_comes_before():
+    scale = DuesYearScale.adopt(2066, SMALL, on=D(2065, 6, 1))
+    with pytest.raises(Conflict) as exc:
+        scale.replace(BIGGER, on=D(2066, 2, 1), invoices_issued=2)
+    assert exc.value.detail.startswith("2 invoice(s) of the 2066 dues were already issued")
+    assert exc.value.extra == {"year": 2066, "invoices_issued": 2}
+    with pytest.raises(InvalidInput) as exc:
+        scale.replace(BIGGER, on=D(2065, 5, 31))
+    assert exc.value.detail == "on 2065-05-31 is before the adoption of revision 1 (2065-06-01)"
