@@ -169,3 +169,20 @@ def test_legacy_document_with_unexplained_status_falls_back_to_current_status(me
     assert [(c.status, c.since) for c in old.status_changes()][-1] == (MemberStatus.LAPSED, SINCE)
     assert not old.in_good_standing(D(2024, 3, 1))
 
+
+
+def test_legacy_document_withdrawn_after_lapsing(member):
+    member.lapse(on=D(2024, 6, 1))
+    member.withdraw("resignation", on=D(2024, 7, 1))
+    old = _legacy(member)
+    assert [(c.status, c.since) for c in old.status_changes()] == [
+        (MemberStatus.ACTIVE, SINCE), (MemberStatus.LAPSED, D(2024, 6, 1)), (MemberStatus.WITHDRAWN, D(2024, 7, 1))]
+    assert old.status_on(D(2024, 6, 15)) is MemberStatus.LAPSED
+
+
+def test_legacy_document_active_again_keeps_no_stale_dates(member):
+    data = member.model_dump(mode="json")
+    del data["status_history"]
+    data["grace_entered_on"] = "2024-04-01"  # left over, but the member is active
+    old = Member.model_validate(data)
+    assert [(c.status, c.since) for c in old.status_changes()] == [(MemberStatus.ACTIVE, SINCE)]

@@ -338,3 +338,296 @@ def test_json_round_trip(member, org):
     back = Member.model_validate(data)
     assert back == member and back.model_dump(mode="json") == data
     assert back.invoices[0].written_off_on == D(2024, 6, 1) and back.invoices[0].payments[0].amount_cents == 1_000
+
+
+# -- what each dues event carries ------------------------------------------------------------
+
+def test_the_dues_events_carry_their_invoice_year_amounts_and_dates(member, org):
+    member.send_dues_reminder(2024, on=D(2024, 3, 1))
+    member.record_payment(2024, amount_cents=4_000, payment_id="p1", on=D(2024, 3, 2), method="card")
+    member.enter_grace_period(on=D(2024, 3, 10))
+    member.record_payment(2024, amount_cents=11_000, payment_id="p2", on=D(2024, 4, 2))
+    reminder, partial, grace, paid, renewed = member.pull_events()
+    assert (reminder.invoice_id, reminder.year, reminder.reminder_number, reminder.balance_cents,
+            reminder.sent_on) == ("org-1-2024", 2024, 1, 15_000, D(2024, 3, 1))
+    assert (partial.organisation_id, partial.invoice_id, partial.payment_id, partial.year, partial.amount_cents,
+            partial.method, partial.paid_on, partial.balance_cents, partial.fully_paid) == \
+        ("org-1", "org-1-2024", "p1", 2024, 4_000, "card", D(2024, 3, 2), 11_000, False)
+    assert (grace.organisation_id, grace.entered_on, grace.balance_cents) == ("org-1", D(2024, 3, 10), 11_000)
+    assert (paid.payment_id, paid.method, paid.balance_cents, paid.fully_paid) == ("p2", "transfer", 0, True)
+    assert (renewed.organisation_id, renewed.invoice_id, renewed.renewed_on) == ("org-1", "org-1-2024", D(2024, 4, 2))
+    invoice_2025(member, org, on=D(2024, 12, 20))
+    (invoiced,) = member.pull_events()
+    assert (invoiced.organisation_id, invoiced.invoice_id, invoiced.year, invoiced.issued_on, invoiced.due_on,
+            invoiced.grace_ends_on) == ("org-1", "org-1-2025", 2025, D(2024, 12, 20), D(2025, 1, 19), D(2025, 3, 20))
+
+
+def test_activation_records_the_date_and_the_first_period():
+    m = make_member()
+    activated, _ = m.pull_events()
+    assert (activated.organisation_id, activated.since, activated.period) == ("org-1", D(2024, 2, 5), 1)
+    assert [(p.number, p.application_id, p.start_on, p.end_on) for p in m.periods] == [(1, "app-1", D(2024, 2, 5),
+                                                                                         None)]
+    assert (m.application_id, m.invoices[0].period, m.invoices[0].issued_on) == ("app-1", 1, D(2024, 2, 5))
+
+
+def test_activation_refused_says_the_application_s_state_and_next_step():
+    org = make_org()
+    app = MembershipApplication.submit("app-1", organisation=org, on=D(2024, 1, 15))
+    with pytest.raises(Conflict) as exc:
+        Member.activate(application=app, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 2, 5))
+    assert exc.value.extra == {"current_state": "submitted", "expected_step": "hold the welcome meeting"}
+
+
+def test_a_payment_needs_an_id_and_is_not_dated_before_its_invoice(member):
+    for payment_id in ("", "  "):
+        with pytest.raises(InvalidInput) as exc:
+            member.record_payment(2024, amount_cents=100, payment_id=payment_id, on=D(2024, 2, 20))
+        assert exc.value.field == "payment_id"
+    with pytest.raises(InvalidInput) as exc:
+        member.record_payment(2024, amount_cents=100, payment_id="p1", on=D(2024, 2, 4))
+    assert exc.value.detail == "on 2024-02-04 is before the issue of invoice org-1-2024 (2024-02-05)"
+    member.record_payment(2024, amount_cents=100, payment_id="p1", on=D(2024, 2, 5))  # the issue day itself
+
+
+def test_an_overpayment_says_how_much_is_due(member):
+    member.record_payment(2024, amount_cents=5_000, payment_id="p1", on=D(2024, 2, 20))
+    with pytest.raises(InvalidInput) as exc:
+        member.record_payment(2024, amount_cents=10_001, payment_id="p2", on=D(2024, 2, 21))
+    assert exc.value.detail == "overpayment: 10001 cents paid but only 10000 cents due on org-1-2024"
+
+
+def test_a_payment_id_replayed_for_another_year_is_a_conflict_naming_the_year(member, org):
+    member.record_payment(2024, amount_cents=5_000, payment_id="p1", on=D(2024, 2, 20), method="cheque")
+    invoice_2025(member, org)
+    with pytest.raises(Conflict) as exc:
+        member.record_payment(2025, amount_cents=5_000, payment_id="p1", on=D(2025, 1, 11), method="cheque")
+    assert exc.value.detail == ("payment p1 is already recorded for member org-1 (org-1-2024, 2024-02-20) with "
+                                "other values: year 2025 (recorded: 2024)")
+    assert exc.value.extra == {"payment_id": "p1"}
+
+
+def test_the_invoicing_refusals_say_why(member, org):
+    with pytest.raises(Conflict) as exc:
+        member.invoice_dues(2024, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 3, 1))
+    assert exc.value.detail == "member org-1: the 2024 dues are already invoiced (org-1-2024)"
+    assert exc.value.extra == {"year": 2024}
+    with pytest.raises(InvalidInput) as exc:
+        member.invoice_dues(2027, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1))
+    assert exc.value.detail == "year 2027 is outside 2024–2026"
+    with pytest.raises(InvalidInput) as exc:
+        member.invoice_dues("2025", organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1))
+    assert exc.value.field == "year"
+    with pytest.raises(InvalidInput) as exc:
+        member.invoice_dues(2024, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 2, 4))
+    assert exc.value.field == "on"
+    assert member.invoice_dues(2026, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1)).year == 2026
+
+
+def test_an_explicit_invoice_id_is_checked_and_not_used_twice(member, org):
+    with pytest.raises(InvalidInput) as exc:
+        invoice_id = "I" * 101
+        member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1),
+                            invoice_id=invoice_id)
+    assert exc.value.field == "invoice_id"
+    with pytest.raises(Conflict) as exc:
+        member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1),
+                            invoice_id=" org-1-2024 ")
+    assert exc.value.detail == "invoice id org-1-2024 is already used for member org-1"
+    inv = member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1),
+                              invoice_id="I" * 100)
+    assert inv.invoice_id == "I" * 100
+
+
+def test_a_reminder_is_not_dated_before_its_invoice(member):
+    with pytest.raises(InvalidInput) as exc:
+        member.send_dues_reminder(2024, on=D(2024, 2, 4))
+    assert exc.value.field == "on"
+    assert member.send_dues_reminder(2024, on=D(2024, 2, 5)) == 1
+
+
+def test_a_lapsed_member_s_written_off_year_says_to_invoice_it_again(member):
+    member.lapse(on=D(2024, 5, 6))
+    with pytest.raises(Conflict) as exc:
+        member.send_dues_reminder(2024, on=D(2024, 5, 7))
+    assert exc.value.detail == ("cannot send a reminder: the 2024 dues of member org-1 were written off when the "
+                                "membership lapsed; invoice them again")
+    assert exc.value.extra == {"year": 2024}
+    with pytest.raises(NotFound) as exc:
+        member.send_dues_reminder(2023, on=D(2024, 5, 7))
+    assert exc.value.detail == "member org-1 has no 2023 dues invoice" and exc.value.extra == {"year": 2023}
+
+
+# -- deadlines: the oldest invoice first ----------------------------------------------------
+
+def _an_earlier_deadline_on_a_later_invoice(member, org):
+    """The 2025 invoice, issued 2024-02-10 with no payment terms and no grace, is due (and its grace
+    ends) 2024-02-10, before the 2024 invoice's 2024-03-06."""
+    from services.membership.domain import DuesTerms
+
+    member.invoice_dues(2025, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 2, 10),
+                        terms=DuesTerms(payment_terms_days=0, grace_period_days=0))
+    member.pull_events()
+
+
+def test_the_grace_period_is_entered_for_the_invoice_due_first(member, org):
+    _an_earlier_deadline_on_a_later_invoice(member, org)
+    member.enter_grace_period(on=D(2024, 3, 10))
+    (grace,) = member.pull_events()
+    assert (grace.invoice_id, grace.year, grace.due_on) == ("org-1-2025", 2025, D(2024, 2, 10))
+
+
+def test_a_lapse_names_the_invoice_whose_grace_ended_first(member, org):
+    _an_earlier_deadline_on_a_later_invoice(member, org)
+    member.lapse(on=D(2024, 5, 10))  # both past their grace end
+    (lapsed,) = member.pull_events()
+    assert (lapsed.year, lapsed.grace_ended_on, lapsed.lapsed_on) == (2025, D(2024, 2, 10), D(2024, 5, 10))
+    assert lapsed.invoice_ids == ["org-1-2024", "org-1-2025"]
+
+
+def test_a_lapse_writes_off_only_the_open_invoices(member, org):
+    member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 2, 20))
+    invoice_2025(member, org, on=D(2024, 6, 1))  # due 2024-07-01, grace ends 2024-08-30
+    member.enter_grace_period(on=D(2024, 7, 2))
+    member.pull_events()
+    member.lapse(on=D(2024, 8, 31))
+    (lapsed,) = member.pull_events()
+    assert (lapsed.invoice_ids, lapsed.written_off_cents, lapsed.year) == (["org-1-2025"], 15_000, 2025)
+    assert [inv.written_off_on for inv in member.invoices] == [None, D(2024, 8, 31)]
+    assert member.invoices[0].is_paid and member.grace_entered_on is None
+
+
+def test_a_lapse_or_grace_period_that_is_not_due_says_so(member):
+    with pytest.raises(Conflict) as exc:
+        member.enter_grace_period(on=DUE)
+    assert exc.value.detail == "member org-1 has no dues overdue on 2024-03-06"
+    assert exc.value.extra == {"current_state": "active"}
+    with pytest.raises(Conflict) as exc:
+        member.lapse(on=GRACE_END)
+    assert exc.value.detail == "member org-1 has no dues unpaid beyond their grace period on 2024-05-05"
+    assert exc.value.extra == {"current_state": "active"}
+
+
+def test_the_deadlines_run_on_the_day_of_the_last_fact_apply(member):
+    member.send_dues_reminder(2024, on=D(2024, 3, 10))
+    assert [type(e) for e in member.apply_deadlines(on=D(2024, 3, 10))] == [MembershipEnteredGracePeriod]
+    assert member.status is MemberStatus.GRACE_PERIOD
+    member.send_dues_reminder(2024, on=D(2024, 5, 6))
+    assert [type(e) for e in member.apply_deadlines(on=D(2024, 5, 6))] == [MembershipLapsed]
+
+
+def test_a_withdrawal_records_its_reason_and_date(member):
+    member.withdraw("dissolution", on=D(2024, 7, 1))
+    (withdrawn,) = member.pull_events()
+    assert (withdrawn.organisation_id, withdrawn.reason, withdrawn.previous_status, withdrawn.withdrawn_on,
+            withdrawn.detail) == ("org-1", "dissolution", "active", D(2024, 7, 1), None)
+    assert (member.withdrawn_on, member.withdrawal_detail) == (D(2024, 7, 1), None)
+    assert [(p.end_on, p.end_reason) for p in member.periods] == [(D(2024, 7, 1), "dissolution")]
+
+
+def test_a_withdrawal_s_detail_is_at_most_2000_characters(member):
+    with pytest.raises(InvalidInput) as exc:
+        member.withdraw("other", on=D(2024, 7, 1), detail="d" * 2001)
+    assert exc.value.field == "detail"
+    member.withdraw("other", on=D(2024, 7, 1), detail="d" * 2000)
+    assert member.withdrawal_detail == "d" * 2000
+
+
+def test_a_withdrawn_member_s_refusal_says_how_it_may_come_back(member):
+    member.withdraw("resignation", on=D(2024, 7, 1))
+    with pytest.raises(Conflict) as exc:
+        member.send_dues_reminder(2024, on=D(2024, 7, 2))
+    assert exc.value.detail == ("cannot send a dues reminder: member org-1 is withdrawn; the membership was "
+                                "withdrawn (a new application may start a new period)")
+    assert exc.value.extra == {"current_state": "withdrawn"}
+
+
+# -- the refusals' words, and what each refusal protects -------------------------------------
+
+def test_every_command_refused_to_a_withdrawn_member_names_itself(member, org):
+    member.withdraw("resignation", on=D(2024, 7, 1))
+    back = "the membership was withdrawn (a new application may start a new period)"
+    for step, why in ((lambda: member.withdraw("other", on=D(2024, 7, 2)), f"cannot withdraw: member org-1 is "
+                       f"withdrawn; {back}"),
+                      (lambda: member.record_payment(2024, amount_cents=1, payment_id="p", on=D(2024, 7, 2)),
+                       f"cannot record a payment: member org-1 is withdrawn; {back}"),
+                      (lambda: invoice_2025(member, org), f"cannot invoice dues: member org-1 is withdrawn; {back}"),
+                      (lambda: member.enter_grace_period(on=D(2024, 7, 2)), "cannot enter the grace period: member "
+                       "org-1 is withdrawn; only an active member enters the grace period"),
+                      (lambda: member.lapse(on=D(2024, 7, 2)), "cannot lapse: member org-1 is withdrawn; only an "
+                       "active member or one in its grace period can lapse")):
+        with pytest.raises(Conflict) as exc:
+            step()
+        assert exc.value.detail == why
+
+
+def test_a_paid_invoice_refuses_more_naming_it(member):
+    member.record_payment(2024, amount_cents=15_000, payment_id="p1", on=D(2024, 2, 20))
+    with pytest.raises(Conflict) as exc:
+        member.record_payment(2024, amount_cents=1, payment_id="p2", on=D(2024, 2, 21))
+    assert exc.value.detail == "cannot record a payment: invoice org-1-2024 is already paid"
+    assert exc.value.extra == {"year": 2024}
+
+
+def test_a_year_not_invoiced_is_not_found_even_when_another_year_is_open(member):
+    with pytest.raises(NotFound):
+        member.record_payment(2023, amount_cents=100, payment_id="p1", on=D(2024, 2, 20))
+    assert member.invoices[0].payments == []
+
+
+def test_the_dates_refused_say_what_they_come_before(member, org):
+    with pytest.raises(InvalidInput) as exc:
+        member.send_dues_reminder(2024, on=D(2024, 2, 4))
+    assert exc.value.detail == "on 2024-02-04 is before the issue of invoice org-1-2024 (2024-02-05)"
+    with pytest.raises(InvalidInput) as exc:
+        member.invoice_dues(2024, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 2, 4))
+    assert exc.value.detail == "on 2024-02-04 is before the start of the membership (2024-02-05)"
+    with pytest.raises(InvalidInput) as exc:
+        member.withdraw("resignation", on=D(2024, 2, 4))
+    assert exc.value.detail == "on 2024-02-04 is before the start of the membership (2024-02-05)"
+    with pytest.raises(InvalidInput) as exc:
+        member.record_payment(2024, amount_cents=0, payment_id="p1", on=D(2024, 2, 20))
+    assert exc.value.field == "amount_cents"
+    with pytest.raises(InvalidInput) as exc:
+        member.invoice_dues(2025, organisation=make_org("org-2"), fee_scale=DEFAULT_FEE_SCALE, on=D(2025, 1, 1))
+    assert exc.value.detail == "member org-1 cannot be invoiced on organisation org-2's size"
+
+
+def test_activation_refusals_say_why():
+    org = make_org()
+    app = admitted_application(org)
+    with pytest.raises(InvalidInput) as exc:
+        Member.activate(application=app, organisation=make_org("org-2"), fee_scale=DEFAULT_FEE_SCALE,
+                        on=D(2024, 2, 5))
+    assert exc.value.detail == "application app-1 is organisation org-1's, not org-2's"
+    with pytest.raises(InvalidInput) as exc:
+        Member.activate(application=app, organisation=org, fee_scale=DEFAULT_FEE_SCALE, on=D(2024, 1, 31))
+    assert exc.value.detail == "on 2024-01-31 is before the board decision (2024-02-01)"
+
+
+def test_a_payment_replayed_with_several_other_values_lists_them_all(member):
+    member.record_payment(2024, amount_cents=5_000, payment_id="p1", on=D(2024, 2, 20), method="cheque")
+    with pytest.raises(Conflict) as exc:
+        member.record_payment(2024, amount_cents=6_000, payment_id="p1", on=D(2024, 2, 20), method="transfer")
+    assert exc.value.detail.endswith("with other values: amount_cents 6000 (recorded: 5000); "
+                                     "method transfer (recorded: cheque)")
+
+
+def test_a_withdrawal_dated_before_a_later_fact_says_so(member):
+    member.send_dues_reminder(2024, on=D(2024, 3, 1))
+    with pytest.raises(Conflict) as exc:
+        member.withdraw("resignation", on=D(2024, 2, 20))
+    assert exc.value.detail.startswith("cannot withdraw on 2024-02-20: member org-1 has a later recorded fact")
+
+
+def test_the_latest_fact_is_found_among_status_changes_invoices_and_payments(member):
+    member.record_payment(2024, amount_cents=1_000, payment_id="p1", on=D(2024, 3, 1))
+    member.enter_grace_period(on=D(2024, 3, 10))
+    assert member.latest_fact() == (D(2024, 3, 10), "grace_period since 2024-03-10")
+    with pytest.raises(Conflict):
+        member.withdraw("resignation", on=D(2024, 3, 5))
+
+
+def test_a_period_starts_on_its_first_day():
+    m = make_member()
+    assert m.period_on(D(2024, 2, 4)) is None and m.period_on(D(2024, 2, 5)).number == 1

@@ -134,3 +134,57 @@ def test_json_round_trip(org):
     data = org.model_dump(mode="json")
     back = Organisation.model_validate(data)
     assert back == org and back.model_dump(mode="json") == data
+
+
+def test_the_profile_is_stored_as_normalised():
+    org = make_org(siret="732 829 320 00074", name="  Les Ateliers  ", legal_form="scic", commune=" Montreuil ",
+                   sector=" recyclage ")
+    assert (org.siret, org.name, org.legal_form, org.commune, org.sector) == \
+        (VALID_SIRET, "Les Ateliers", LegalForm.SCIC, "Montreuil", "recyclage")
+    [event] = org.pull_events()
+    assert (event.siret, event.name, event.commune, event.sector) == (VALID_SIRET, "Les Ateliers", "Montreuil",
+                                                                      "recyclage")
+
+
+@pytest.mark.parametrize("field", ["commune", "sector"])
+def test_a_commune_or_sector_is_at_most_100_characters(field):
+    assert getattr(make_org(**{field: "c" * 100}), field) == "c" * 100
+    with pytest.raises(InvalidInput) as exc:
+        make_org(**{field: "c" * 101})
+    assert exc.value.field == field
+
+
+def test_the_esus_refusals_say_why():
+    for overrides, field, why in (
+            ({"esus_agreed": "yes"}, "esus_agreed", "esus_agreed must be true or false"),
+            ({"esus_agreed": True}, "esus_agreed_on", "the date of the ESUS agreement is required when agreed"),
+            ({"esus_agreed_on": D(2020, 1, 1)}, "esus_agreed_on", "no ESUS agreement date without the agreement"),
+            ({"esus_agreed": True, "esus_agreed_on": D(2024, 1, 11)}, "esus_agreed_on",
+             "the ESUS agreement date 2024-01-11 is in the future")):
+        with pytest.raises(InvalidInput) as exc:
+            make_org(**overrides)
+        assert (exc.value.field, exc.value.detail) == (field, why)
+    assert make_org(esus_agreed=True, esus_agreed_on=D(2024, 1, 10)).esus_agreed  # agreed the day it registers
+
+
+def test_an_organisation_needs_an_id():
+    with pytest.raises(InvalidInput) as exc:
+        make_org(" ")
+    assert exc.value.field == "organisation_id"
+
+
+def test_the_contact_refusals_say_why(org):
+    with pytest.raises(InvalidInput) as exc:
+        org.add_contact(" ", name="A", role="finance", consent_on=D(2024, 1, 10), on=D(2024, 1, 12))
+    assert exc.value.field == "contact_id"
+    with pytest.raises(InvalidInput) as exc:
+        org.add_contact("ct-1", name="A", role="finance", consent_on=D(2024, 1, 13), on=D(2024, 1, 12))
+    assert exc.value.detail == "consent date 2024-01-13 is after 2024-01-12"
+    org.add_contact("ct-1", name="A", role="finance", consent_on=D(2024, 1, 12), on=D(2024, 1, 12))  # same day
+    with pytest.raises(Conflict) as exc:
+        org.add_contact("ct-1", name="B", role="finance", consent_on=D(2024, 1, 10), on=D(2024, 1, 12))
+    assert exc.value.detail == "organisation org-1 already has a contact ct-1" and exc.value.extra == {
+        "contact_id": "ct-1"}
+    with pytest.raises(NotFound) as exc:
+        org.remove_contact("ct-9", on=D(2024, 6, 1))
+    assert exc.value.detail == "organisation org-1 has no contact ct-9" and exc.value.extra == {"contact_id": "ct-9"}

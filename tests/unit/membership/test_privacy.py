@@ -58,6 +58,7 @@ def test_a_request_needs_its_requester():
     with pytest.raises(InvalidInput) as caught:
         ErasureRequest.request("era-1", subject_ref=REF, requested_by=" ", at=AT)
     assert caught.value.field == "requested_by"
+    assert caught.value.detail == "an erasure request needs its requester"
 
 
 def test_the_subject_matches_its_addresses_in_any_case_and_nothing_else():

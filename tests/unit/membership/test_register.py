@@ -106,3 +106,40 @@ def test_bad_invoice_and_payment_lines_name_their_field():
     assert exc.value.field == "method"
     with pytest.raises((InvalidInput, Conflict)):
         reg.import_payment(member, lines_of(f"payment;{SIRET};;;;;;;;;;2015;99999;;;2015-03-01;;\n")[0][0])
+
+
+# -- a line's values: dates and numbers --------------------------------------------------------
+
+def line(**values):
+    return reg.RegisterLine(line=2, kind="invoice", siret=SIRET, values=values)
+
+
+def test_a_line_s_dates_are_iso_days_from_1900_to_2200():
+    assert line(issued_on=" 1900-01-01 ").day("issued_on") == D(1900, 1, 1)
+    assert line(issued_on="2200-12-31").day("issued_on") == D(2200, 12, 31)
+    assert line().day("paid_on", required=False) is None
+    for value, why in (("1899-12-31", "issued_on: 1899-12-31 is outside the years 1900–2200"),
+                       ("2201-01-01", "issued_on: 2201-01-01 is outside the years 1900–2200"),
+                       ("01/02/2016", "issued_on: '01/02/2016' is not a date (YYYY-MM-DD)")):
+        with pytest.raises(InvalidInput) as exc:
+            line(issued_on=value).day("issued_on")
+        assert (exc.value.field, exc.value.detail) == ("issued_on", why)
+    with pytest.raises(InvalidInput) as exc:
+        line(issued_on=" ").day("issued_on")
+    assert (exc.value.field, exc.value.detail) == ("issued_on", "issued_on is required on a invoice line")
+
+
+def test_a_line_s_numbers_are_whole_from_0_to_2_to_the_53():
+    assert line(amount_cents="0").number("amount_cents") == 0
+    assert line(amount_cents="12 000").number("amount_cents") == 12_000
+    assert line(amount_cents=str(2**53)).number("amount_cents") == 2**53
+    assert line().number("headcount", required=False, default=7) == 7
+    for value, why in ((str(2**53 + 1), f"amount_cents: {2**53 + 1} is out of range"),
+                       ("-1", "amount_cents: -1 is out of range"),
+                       ("12,5", "amount_cents: '12,5' is not a whole number")):
+        with pytest.raises(InvalidInput) as exc:
+            line(amount_cents=value).number("amount_cents")
+        assert (exc.value.field, exc.value.detail) == ("amount_cents", why)
+    with pytest.raises(InvalidInput) as exc:
+        line().number("amount_cents")
+    assert (exc.value.field, exc.value.detail) == ("amount_cents", "amount_cents is required on a invoice line")
