@@ -422,3 +422,55 @@ def test_a_scan_for_another_event_and_the_scan_limit_say_what_is_wrong(event, en
         scan_in(r, entrance, event, nonce="n2")
     assert exc.value.detail == "registration reg-1 has 1 scans already: no more are kept"
     assert exc.value.extra == {"current_state": "too_many_scans", "expected_step": "none"}
+
+
+# -- checkin.py's words and limits (mutation testing: README "Mutation testing") -------------------
+
+def test_a_list_s_refusals_say_what_is_wrong():
+    e = convention()
+    for kw, detail in [(dict(categories="buyers"), "categories must be a list of category codes"),
+                       (dict(categories=["press"]), "event evt-conv has no category 'press'"),
+                       (dict(categories=["buyers", "buyers"]), "category 'buyers' is listed twice")]:
+        with pytest.raises(InvalidInput) as exc:
+            CheckinList.create("l", event=e, name="Salle A", **kw)
+        assert exc.value.detail == detail
+    assert CheckinList.create("l", event=e, name="n" * 200).name == "n" * 200
+    with pytest.raises(InvalidInput) as exc:
+        CheckinList.create("l", event=e, name="n" * 201)
+    assert exc.value.field == "name"
+
+
+def test_a_gate_may_be_named_in_100_characters_and_no_more(event, entrance):
+    r = confirmed(event)
+    assert scan_in(r, entrance, event, gate="g" * 100).gate == "g" * 100
+    with pytest.raises(InvalidInput) as exc:
+        scan_in(r, entrance, event, nonce="n2", gate="g" * 101)
+    assert exc.value.field == "gate"
+
+
+def test_each_result_s_message_for_the_device(event, entrance):
+    r = confirmed(event)
+    assert scan_in(r, entrance, event).message() == "checked in"
+    again = scan_in(r, entrance, event, nonce="n2", gate="Porte B")
+    assert again.message("UTC") == "already checked in at 11:52 at gate Porte A"
+    assert scan_out(r, entrance, event).message() == "checked out"
+    assert scan_out(r, entrance, event, nonce="x2").message() == "not checked in"
+
+
+def test_attendance_counts_past_a_registration_that_is_not_confirmed_and_rounds_each_rate():
+    e = convention()
+    e.publish(at=AT)
+    main = CheckinList.create("main", event=e, name="Entrée")
+    cancelled = confirmed(e, "s-cancelled", category="suppliers")
+    cancelled.cancel("participant_request", at=AT)
+    regs = [confirmed(e, f"s{i}", category="suppliers") for i in range(3)]
+    scan_in(regs[0], main, e)
+    s = attendance([cancelled, *regs]).by_category["suppliers"]  # the one not confirmed comes first
+    assert (s.registered, s.checked_in, s.attendance_rate, s.no_show_rate) == (3, 1, 0.3333, 0.6667)
+
+
+def test_a_list_of_some_categories_admits_them():
+    e = convention()
+    e.publish(at=AT)
+    buyers = CheckinList.create("buyers-desk", event=e, name="Accueil acheteurs", categories=["buyers"])
+    assert scan_in(confirmed(e, category="buyers"), buyers, e).outcome is ScanOutcome.CHECKED_IN
