@@ -340,3 +340,137 @@ def test_attendance_and_no_shows_per_category():
     on_main = attendance(regs, list_id="main")
     assert on_main.by_category["suppliers"].checked_in == 1 and on_main.total.checked_in == 4
     assert attendance([]).total.attendance_rate is None
+
+
+# -- boundaries and what each result carries (mutation testing: README "Mutation testing") --------
+
+def test_a_scan_is_online_unless_said_and_an_offline_one_says_so_in_its_result(event, entrance):
+    r = confirmed(event)
+    res = r.check_in(entrance, event=event, gate="Porte A", at=DOOR, nonce="n1")
+    (ev,) = r.pull_events()
+    assert res.offline is False and ev.offline is False
+    res = r.check_out(entrance, event=event, gate="Porte A", at=END, nonce="x1")
+    (ev,) = r.pull_events()
+    assert res.offline is False and ev.offline is False
+    r2 = confirmed(event, "reg-2")
+    assert scan_in(r2, entrance, event, offline=True).offline is True
+    assert scan_out(r2, entrance, event, offline=True).offline is True
+
+
+def test_an_exit_scan_of_someone_not_inside_tells_the_last_check_in(event, entrance):
+    r = confirmed(event)
+    scan_in(r, entrance, event, at=DOOR, gate="Porte A")
+    res = scan_out(r, entrance, event, at=DOOR + timedelta(hours=1), gate="Porte B")
+    assert res.outcome is ScanOutcome.CHECKED_OUT and (res.previous_at, res.previous_gate) == (DOOR, "Porte A")
+    again = scan_out(r, entrance, event, at=DOOR + timedelta(hours=2), nonce="x2", gate="Porte C")
+    assert again.outcome is ScanOutcome.NOT_CHECKED_IN and (again.previous_at, again.previous_gate) == (DOOR, "Porte A")
+    p = r.presence["main"]
+    assert (p.inside, p.out_at, p.out_gate) == (False, DOOR + timedelta(hours=1), "Porte B")
+    never = scan_out(confirmed(event, "reg-2"), entrance, event)
+    assert never.outcome is ScanOutcome.NOT_CHECKED_IN and (never.previous_at, never.previous_gate) == (None, None)
+
+
+def test_an_exit_at_the_instant_of_the_entry_checks_out(event, entrance):
+    r = confirmed(event)
+    scan_in(r, entrance, event, at=DOOR)
+    assert scan_out(r, entrance, event, at=DOOR).outcome is ScanOutcome.CHECKED_OUT
+
+
+def test_a_re_entry_tells_the_previous_check_in_and_an_entry_at_the_exit_s_instant_is_the_past_visit(event, entrance):
+    r = confirmed(event)
+    scan_in(r, entrance, event, at=DOOR, gate="Porte A")
+    scan_out(r, entrance, event, at=DOOR + timedelta(hours=1), gate="Porte B")
+    r.pull_events()
+    same = scan_in(r, entrance, event, at=DOOR + timedelta(hours=1), nonce="n2", gate="Porte C")
+    assert same.outcome is ScanOutcome.ALREADY_CHECKED_IN and not r.pull_events() and not r.presence["main"].inside
+    back = scan_in(r, entrance, event, at=DOOR + timedelta(hours=2), nonce="n3", gate="Porte D")
+    assert back.outcome is ScanOutcome.CHECKED_IN and (back.previous_at, back.previous_gate) == (DOOR, "Porte A")
+
+
+def test_a_late_entry_at_the_recorded_instants_moves_nothing(event, entrance):
+    r = confirmed(event)
+    scan_in(r, entrance, event, at=DOOR, gate="Porte A")
+    same = scan_in(r, entrance, event, at=DOOR, nonce="n2", gate="Porte B")  # the same instant, another gate
+    assert same.outcome is ScanOutcome.ALREADY_CHECKED_IN
+    assert (r.presence["main"].in_at, r.presence["main"].in_gate) == (DOOR, "Porte A")
+    scan_out(r, entrance, event, at=DOOR + timedelta(hours=1))
+    scan_in(r, entrance, event, at=DOOR + timedelta(hours=2), nonce="n3", gate="Porte C")
+    # a late upload made at the instant of the last exit: the past visit's, not this one's
+    scan_in(r, entrance, event, at=DOOR + timedelta(hours=1), nonce="n4", gate="Tablette", offline=True)
+    p = r.presence["main"]
+    assert (p.in_at, p.in_gate, p.first_in_at) == (DOOR + timedelta(hours=2), "Porte C", DOOR)
+
+
+def test_an_automatic_check_out_leaves_the_room_at_the_new_room_s_gate(event, entrance):
+    room_a = CheckinList.create("room-a", event=event, name="Salle A", room=True)
+    room_b = CheckinList.create("room-b", event=event, name="Salle B", room=True)
+    r = confirmed(event)
+    scan_in(r, room_a, event, at=DOOR, nonce="a1", gate="Salle A")
+    scan_in(r, room_b, event, at=DOOR + timedelta(hours=1), nonce="b1", gate="Salle B")
+    a = r.presence["room-a"]
+    assert (a.inside, a.out_at, a.out_gate) == (False, DOOR + timedelta(hours=1), "Salle B")
+
+
+def test_a_scan_for_another_event_and_the_scan_limit_say_what_is_wrong(event, entrance, monkeypatch):
+    r = confirmed(event)
+    with pytest.raises(InvalidInput) as exc:
+        scan_in(r, entrance, make_event("evt-2"))
+    assert exc.value.detail == "registration reg-1 is for event evt-1, not evt-2"
+    monkeypatch.setattr(registrations_module, "MAX_SCANS", 1)
+    scan_in(r, entrance, event)
+    with pytest.raises(Conflict) as exc:
+        scan_in(r, entrance, event, nonce="n2")
+    assert exc.value.detail == "registration reg-1 has 1 scans already: no more are kept"
+    assert exc.value.extra == {"current_state": "too_many_scans", "expected_step": "none"}
+
+
+# -- checkin.py's words and limits (mutation testing: README "Mutation testing") -------------------
+
+def test_a_list_s_refusals_say_what_is_wrong():
+    e = convention()
+    for kw, detail in [(dict(categories="buyers"), "categories must be a list of category codes"),
+                       (dict(categories=["press"]), "event evt-conv has no category 'press'"),
+                       (dict(categories=["buyers", "buyers"]), "category 'buyers' is listed twice")]:
+        with pytest.raises(InvalidInput) as exc:
+            CheckinList.create("l", event=e, name="Salle A", **kw)
+        assert exc.value.detail == detail
+    assert CheckinList.create("l", event=e, name="n" * 200).name == "n" * 200
+    with pytest.raises(InvalidInput) as exc:
+        CheckinList.create("l", event=e, name="n" * 201)
+    assert exc.value.field == "name"
+
+
+def test_a_gate_may_be_named_in_100_characters_and_no_more(event, entrance):
+    r = confirmed(event)
+    assert scan_in(r, entrance, event, gate="g" * 100).gate == "g" * 100
+    with pytest.raises(InvalidInput) as exc:
+        scan_in(r, entrance, event, nonce="n2", gate="g" * 101)
+    assert exc.value.field == "gate"
+
+
+def test_each_result_s_message_for_the_device(event, entrance):
+    r = confirmed(event)
+    assert scan_in(r, entrance, event).message() == "checked in"
+    again = scan_in(r, entrance, event, nonce="n2", gate="Porte B")
+    assert again.message("UTC") == "already checked in at 11:52 at gate Porte A"
+    assert scan_out(r, entrance, event).message() == "checked out"
+    assert scan_out(r, entrance, event, nonce="x2").message() == "not checked in"
+
+
+def test_attendance_counts_past_a_registration_that_is_not_confirmed_and_rounds_each_rate():
+    e = convention()
+    e.publish(at=AT)
+    main = CheckinList.create("main", event=e, name="Entrée")
+    cancelled = confirmed(e, "s-cancelled", category="suppliers")
+    cancelled.cancel("participant_request", at=AT)
+    regs = [confirmed(e, f"s{i}", category="suppliers") for i in range(3)]
+    scan_in(regs[0], main, e)
+    s = attendance([cancelled, *regs]).by_category["suppliers"]  # the one not confirmed comes first
+    assert (s.registered, s.checked_in, s.attendance_rate, s.no_show_rate) == (3, 1, 0.3333, 0.6667)
+
+
+def test_a_list_of_some_categories_admits_them():
+    e = convention()
+    e.publish(at=AT)
+    buyers = CheckinList.create("buyers-desk", event=e, name="Accueil acheteurs", categories=["buyers"])
+    assert scan_in(confirmed(e, category="buyers"), buyers, e).outcome is ScanOutcome.CHECKED_IN

@@ -510,3 +510,183 @@ def test_erasing_personal_data_anonymises_the_person_and_keeps_the_registration(
     assert r.pending_events == ()  # the service's personal-data-erased confirms it, not a registration event
     assert r.erase_personal_data(at=AT + timedelta(days=2)) is False  # once
     assert r.person.erased_at == AT + timedelta(days=1)
+
+
+# -- each step's refusal, note and times (mutation testing: README "Mutation testing") ------------
+
+def _pending() -> Registration:
+    r = register(published(requires_approval=True), admission=Admission.PENDING_APPROVAL)
+    r.pull_events()
+    return r
+
+
+@pytest.mark.parametrize("step, action", [
+    (lambda r: r.approve(at=AT), "approve the registration"),
+    (lambda r: r.reject("x", at=AT), "reject the registration"),
+    (lambda r: r.offer_place(at=AT, hours=2), "offer a place"),
+    (lambda r: r.accept_offer(at=AT), "accept the offer"),
+    (lambda r: r.decline_offer(at=AT), "decline the offer"),
+    (lambda r: r.expire_offer(at=AT), "expire the offer"),
+])
+def test_a_step_out_of_order_names_itself_the_state_and_the_next_step(step, action):
+    r = register(published())
+    with pytest.raises(Conflict) as exc:
+        step(r)
+    assert exc.value.detail == f"cannot {action}: registration reg-1 is confirmed; expected step: check in (or cancel)"
+    assert exc.value.extra == {"current_state": "confirmed", "expected_step": "check in (or cancel)"}
+
+
+def test_cancelling_twice_names_the_step_and_that_nothing_is_left():
+    r = register(published())
+    r.cancel("organiser", at=AT)
+    with pytest.raises(Conflict) as exc:
+        r.cancel("organiser", at=AT)
+    assert exc.value.detail == ("cannot cancel the registration: registration reg-1 is cancelled; "
+                                "expected step: none: the registration is cancelled")
+
+
+def test_accepting_a_run_out_offer_says_until_when_and_to_expire_it():
+    r = offered(hours=2)
+    expires = r.offer.expires_at
+    with pytest.raises(Conflict) as exc:
+        r.accept_offer(at=expires)
+    assert exc.value.detail == f"cannot accept the offer of registration reg-1: it expired at {expires.isoformat()}"
+    assert exc.value.extra == {"current_state": "offer_expired", "expected_step": "expire the offer"}
+
+
+def test_expiring_a_running_offer_says_until_when_and_what_to_do_meanwhile():
+    r = offered(hours=2)
+    expires = r.offer.expires_at
+    with pytest.raises(Conflict) as exc:
+        r.expire_offer(at=expires - timedelta(seconds=1))
+    assert exc.value.detail == f"the offer of registration reg-1 runs until {expires.isoformat()}"
+    assert exc.value.extra == {"current_state": "offered", "expected_step": "accept or decline the offer, or expire "
+                                                                              "it once it has run out (or cancel)"}
+
+
+def test_a_rejection_reason_and_a_cancellation_detail_may_hold_2000_characters_and_no_more():
+    r = _pending()
+    with pytest.raises(InvalidInput) as exc:
+        r.reject("x" * 2001, at=AT)
+    assert exc.value.field == "reason"
+    assert r.reject("x" * 2000, at=AT) is True and len(r.rejection_reason) == 2000
+    c = register(published(), "reg-2")
+    with pytest.raises(InvalidInput) as exc:
+        c.cancel("other", at=AT, detail="y" * 2001)
+    assert exc.value.field == "detail"
+    assert c.cancel("other", at=AT, detail="y" * 2000) is True and len(c.cancellation_detail) == 2000
+
+
+def test_each_step_writes_its_note_and_time_in_the_history():
+    notes = lambda r: [(h.status, h.at, h.note) for h in r.history]  # noqa: E731
+    a = _pending()
+    a.approve(at=AT + timedelta(hours=1))
+    assert notes(a) == [(S.PENDING_APPROVAL, AT, None), (S.CONFIRMED, AT + timedelta(hours=1), "approved")]
+    b = _pending()
+    b.reject("Hors public cible", at=AT + timedelta(hours=2))
+    assert notes(b)[1:] == [(S.REJECTED, AT + timedelta(hours=2), "rejected")]
+    c = register(published())
+    c.cancel("participant_request", at=AT + timedelta(hours=3))
+    assert notes(c)[1:] == [(S.CANCELLED, AT + timedelta(hours=3), "cancelled: participant_request")]
+    w = waitlisted(seq=12)
+    assert notes(w) == [(S.WAITLISTED, AT, "waiting list #12")]
+    day = AT + timedelta(days=1)
+    expires = day + timedelta(hours=48)
+    for end, status, note in [("accept_offer", S.CONFIRMED, "offer #1 accepted"),
+                              ("decline_offer", S.CANCELLED, "offer #1 declined")]:
+        o = offered()
+        getattr(o, end)(at=day + timedelta(hours=5))
+        assert notes(o) == [(S.WAITLISTED, AT, "waiting list #1"), (S.OFFERED, day, f"offer #1 until {expires.isoformat()}"),
+                            (status, day + timedelta(hours=5), note)]
+    x = offered()
+    x.expire_offer(at=expires + timedelta(minutes=3))
+    assert notes(x)[-1] == (S.OFFER_EXPIRED, expires + timedelta(minutes=3), "offer #1 expired")
+
+
+@pytest.mark.parametrize("end, outcome", [
+    (lambda r, at: r.accept_offer(at=at), OfferOutcome.ACCEPTED),
+    (lambda r, at: r.decline_offer(at=at), OfferOutcome.DECLINED),
+    (lambda r, at: r.cancel("organiser", at=at), OfferOutcome.CANCELLED),
+    (lambda r, at: r.expire_offer(at=r.offers[-1].expires_at + timedelta(hours=1)), OfferOutcome.EXPIRED),
+])
+def test_an_offer_ends_with_its_outcome_and_time_and_its_event_names_when_it_was_made(end, outcome):
+    r = offered()
+    day = AT + timedelta(days=1)
+    end(r, day + timedelta(hours=1))
+    (offer,) = r.offers
+    ended = offer.expires_at + timedelta(hours=1) if outcome is OfferOutcome.EXPIRED else day + timedelta(hours=1)
+    assert (offer.number, offer.offered_at, offer.outcome, offer.ended_at) == (1, day, outcome, ended)
+    (ev,) = r.pull_events()
+    assert ev.registration_id == "reg-1" and ev.organisation_id == "org-5f1c2a"
+    if outcome is not OfferOutcome.CANCELLED:
+        assert ev.offered_at == day
+    stamp = {OfferOutcome.ACCEPTED: "accepted_at", OfferOutcome.DECLINED: "declined_at",
+             OfferOutcome.EXPIRED: "expired_at", OfferOutcome.CANCELLED: "cancelled_at"}[outcome]
+    assert getattr(ev, stamp) == ended
+
+
+
+def test_places_to_offer_refuses_a_time_without_its_offset_and_skips_a_category_the_event_lacks():
+    e = published()
+    with pytest.raises(InvalidInput) as exc:
+        places_to_offer(e, Occupancy(), [], at=datetime(2023, 5, 1, 9))
+    assert exc.value.field == "at"
+    conv = convention()
+    conv.publish(at=T0)
+    stray = waitlisted(conv, "stray", seq=1, category="buyers")  # a category `e` does not have
+    assert [r.id for r in places_to_offer(e, Occupancy(), [stray, waitlisted(e, "w2", seq=2)])] == ["w2"]
+
+
+def test_the_waiting_list_is_ordered_by_sequence_not_by_registration_time_or_id():
+    e = published()
+    late_low = waitlisted(e, "a-late", seq=3, at=AT + timedelta(hours=2))
+    early_high = waitlisted(e, "b-early", seq=8, at=AT)
+    assert [r.id for r in waiting_list([early_high, late_low], "general")] == ["a-late", "b-early"]
+    z_low = waitlisted(e, "z", seq=1, at=AT + timedelta(hours=3))
+    assert next_in_line([early_high, late_low, z_low]).id == "z"
+
+
+def test_a_command_at_a_time_without_its_offset_or_before_the_registration_says_which():
+    r = _pending()
+    with pytest.raises(InvalidInput) as exc:
+        r.approve(at=datetime(2023, 5, 1, 9))
+    assert exc.value.field == "at"
+    with pytest.raises(InvalidInput) as exc:
+        r.approve(at=AT - timedelta(seconds=1))
+    assert exc.value.detail == (f"at {(AT - timedelta(seconds=1)).isoformat()} is before the registration "
+                                f"({AT.isoformat()})")
+
+
+def test_cancelling_after_check_in_says_to_check_out_and_a_cancellation_keeps_its_reason():
+    from services.events.domain.checkin import CheckinList
+    e = published()
+    r = register(e)
+    r.check_in(CheckinList.create("main", event=e, name="Entrée"), event=e, gate="Porte A", at=AT, nonce="n1")
+    with pytest.raises(Conflict) as exc:
+        r.cancel("organiser", at=AT)
+    assert exc.value.detail == "cannot cancel registration reg-1: the participant has checked in"
+    assert exc.value.extra == {"current_state": "checked_in", "expected_step": "check out (the registration stays)"}
+    c = register(e, "reg-2")
+    c.cancel("organiser", at=AT)
+    assert c.cancellation_reason is CancellationReason.ORGANISER
+
+
+def test_an_offer_may_last_one_hour_and_a_category_that_is_no_code_is_named():
+    r = waitlisted()
+    assert r.offer_place(at=AT, hours=1).expires_at == AT + timedelta(hours=1)
+    with pytest.raises(InvalidInput) as exc:
+        register(published(), category=7)
+    assert exc.value.detail == "category must be a code (got 7)"
+
+
+def test_a_waiting_list_sequence_is_asked_of_the_waitlisted_only_and_runs_to_a_trillion():
+    with pytest.raises(InvalidInput) as exc:
+        register(published(), admission=Admission.WAITLISTED)
+    assert exc.value.detail == "a waitlisted registration needs its waiting-list sequence number"
+    with pytest.raises(InvalidInput) as exc:
+        register(published(), seq=4)
+    assert exc.value.detail == "only a waitlisted registration has a waiting-list sequence number"
+    assert register(published(), admission=Admission.WAITLISTED, seq=10**12).waitlist_seq == 10**12
+    with pytest.raises(InvalidInput) as exc:
+        register(published(), admission=Admission.WAITLISTED, seq=10**12 + 1)
+    assert exc.value.field == "waitlist_seq"
