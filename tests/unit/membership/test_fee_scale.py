@@ -21,13 +21,14 @@ def test_default_scale_brackets(headcount, budget_eur, label, dues_eur):
     assert DEFAULT_FEE_SCALE.dues_for(headcount, budget_eur * 100) == dues_eur * 100
 
 
-def test_negative_sizes_are_invalid_input():
+def test_negative_sizes_are_invalid_input_with_their_reason_and_zero_is_a_size():
     with pytest.raises(InvalidInput) as exc:
         DEFAULT_FEE_SCALE.dues_for(-1, 0)
-    assert exc.value.field == "headcount"
+    assert (exc.value.field, exc.value.detail) == ("headcount", "headcount must be 0 or more")
     with pytest.raises(InvalidInput) as exc:
         DEFAULT_FEE_SCALE.dues_for(0, -1)
-    assert exc.value.field == "annual_budget_cents"
+    assert (exc.value.field, exc.value.detail) == ("annual_budget_cents", "annual budget must be 0 or more")
+    assert DEFAULT_FEE_SCALE.bracket_for(0, 0).label == "B1"
 
 
 def test_custom_scale_and_json_round_trip():
@@ -93,13 +94,3 @@ def test_dues_may_stay_the_same_from_one_bracket_to_the_next():
     scale = FeeScale(brackets=[FeeBracket(label="a", max_headcount=5, max_budget_cents=100, dues_cents=1_000),
                                FeeBracket(label="b", dues_cents=1_000)])
     assert [b.label for b in scale.brackets] == ["a", "b"]
-
-
-def test_negative_sizes_are_refused_with_their_reason_and_zero_is_a_size():
-    with pytest.raises(InvalidInput) as exc:
-        DEFAULT_FEE_SCALE.bracket_for(-1, 0)
-    assert exc.value.detail == "headcount must be 0 or more"
-    with pytest.raises(InvalidInput) as exc:
-        DEFAULT_FEE_SCALE.bracket_for(0, -1)
-    assert exc.value.detail == "annual budget must be 0 or more"
-    assert DEFAULT_FEE_SCALE.bracket_for(0, 0).label == "B1"

@@ -47,7 +47,6 @@ async def test_a_large_load_lets_other_tasks_run_between_its_chunks():
     assert ticks - before >= 5, "the other task ran between the chunks"
 
 
-
 async def test_a_large_load_pauses_between_its_server_batches(monkeypatch):
     """A pause after each full chunk, none after the last partial one: the database serves the consumers'
     transactions meanwhile (a load without pauses made them 4 times as long)."""
