@@ -49,7 +49,7 @@ from runtime.mongo import to_document
 from runtime.settings import Settings
 from runtime.siret import with_check_digit
 from runtime.stack import Infrastructure, free_port, start_infrastructure, start_service, wait_ready
-from services.procurement.adapters.suppliers import GENERATION, SEARCH_MARKS, SEARCH_STATE, SUPPLIERS, supplier_mark
+from services.procurement.adapters.suppliers import SEARCH_MARKS, SEARCH_STATE, SUPPLIERS, supplier_mark
 from services.procurement.domain.suppliers import Identity, Supplier
 
 err = Console(stderr=True)
@@ -167,9 +167,10 @@ async def seed(mongodb_uri: str, database: str, n: int, rng: random.Random) -> d
                     await db[collection].insert_many(docs[start:start + 1000], ordered=False)
                     bar.advance(task, len(docs[start:start + 1000]))
                 bar.advance(task, n - len(docs))
-            generation = 1
-            await db[SEARCH_MARKS].insert_many([{"_id": supplier_mark(d["_id"]), "seq": generation} for d in suppliers])
-            await db[SEARCH_STATE].update_one({"_id": GENERATION}, {"$inc": {"seq": generation}}, upsert=True)
+            lane = "seed"  # one lane, version 1: what a rebuild of the seed would leave
+            await db[SEARCH_MARKS].insert_many([{"_id": f"{lane}|{supplier_mark(d['_id'])}", "lane": lane,
+                                                 "key": supplier_mark(d["_id"]), "seq": 1} for d in suppliers])
+            await db[SEARCH_STATE].update_one({"_id": lane}, {"$inc": {"seq": 1}}, upsert=True)
         inserted = time.perf_counter() - t
     finally:
         await client.close()

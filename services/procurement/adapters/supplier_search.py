@@ -3,10 +3,10 @@
 Why: see :mod:`services.procurement.domain.sourcing` (SecantusDB answers a faceted search over
 20,000 suppliers in seconds, the index in milliseconds).
 
-Freshness. Before each search, :meth:`SupplierSearch.fresh` reads the search generation (one
-point read; see :mod:`services.procurement.adapters.suppliers`); when it moved, it reads the marks
-newer than the generation it holds and reloads those suppliers (projected to their search
-fields) and those organisations' member standing. So a search sees every change committed before
+Freshness. Before each search, :meth:`SupplierSearch.fresh` reads the versions of the search's lanes
+(one small query; see :mod:`services.procurement.adapters.suppliers`); for each lane that moved, it
+reads the lane's marks newer than the version it holds, and reloads those suppliers (projected to
+their search fields) and those organisations' member standing. So a search sees every change committed before
 it began — in this process or another, by a command or by a consumer of membership's events.
 Concurrent searches share catch-ups: a search waits for the first one that began after it
 arrived (one at a time), and runs it if nobody has.
@@ -25,7 +25,7 @@ from typing import Any
 
 from runtime import members
 from runtime.mongo import Database
-from services.procurement.adapters.suppliers import GENERATION, SEARCH_MARKS, SEARCH_STATE, SUPPLIERS
+from services.procurement.adapters.suppliers import SEARCH_MARKS, SEARCH_STATE, SUPPLIERS
 from services.procurement.domain.sourcing import PROJECTION, SupplierIndex, SupplierRow
 
 log = logging.getLogger(__name__)
@@ -35,12 +35,12 @@ _CHUNK = 1_000
 
 
 class SupplierSearch:
-    """The index and the generation it reflects."""
+    """The index and the version of each lane it reflects."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.index: SupplierIndex | None = None
-        self.generation: int = -1
+        self.versions: dict[str, int] = {}
         self._lock = asyncio.Lock()
         self._started = 0  # catch-ups begun (each reads the generation right after it begins)
         self._finished = 0  # the number of the last catch-up that completed
@@ -60,20 +60,22 @@ class SupplierSearch:
         return self.index
 
     async def _sync(self) -> None:
-        state = await self.db[SEARCH_STATE].find_one({"_id": GENERATION})
-        generation = int(state["seq"]) if state else 0
+        versions = {doc["_id"]: int(doc["seq"]) for doc in await self.db[SEARCH_STATE].find({}).to_list()}
         if self.index is None:
-            await self._load(generation)
+            await self._load(versions)
             return
-        if generation == self.generation:
+        moved = [lane for lane, version in versions.items() if version > self.versions.get(lane, 0)]
+        if not moved:
             return
-        marks = await self.db[SEARCH_MARKS].find({"seq": {"$gt": self.generation}}, {"_id": 1}).limit(
-            FULL_RELOAD_MARKS + 1).to_list()
+        marks = await self.db[SEARCH_MARKS].find(
+            {"$or": [{"lane": lane, "seq": {"$gt": self.versions.get(lane, 0)}} for lane in moved]},
+            {"key": 1}).limit(FULL_RELOAD_MARKS + 1).to_list()
         if len(marks) > FULL_RELOAD_MARKS:
-            await self._load(generation)
+            await self._load(versions)
             return
-        supplier_ids = [m["_id"][2:] for m in marks if m["_id"].startswith("s:")]
-        organisation_ids = {m["_id"][2:] for m in marks if m["_id"].startswith("o:")}
+        keys = {m["key"] for m in marks}
+        supplier_ids = sorted(key[2:] for key in keys if key.startswith("s:"))
+        organisation_ids = {key[2:] for key in keys if key.startswith("o:")}
         index = self.index
         for start in range(0, len(supplier_ids), _CHUNK):
             chunk = supplier_ids[start:start + _CHUNK]
@@ -87,11 +89,12 @@ class SupplierSearch:
                     index.put(row)
                     organisation_ids.add(row.organisation_id)
         await self._standing(index, sorted(organisation_ids))
-        # only as far as the generation read first: marks beyond it (seen or not) are read again next time
-        self.generation = max(self.generation, generation)
+        # only as far as the versions read first: marks beyond them (seen or not) are read again next time
+        for lane in moved:
+            self.versions[lane] = versions[lane]
         self.catch_ups += 1
 
-    async def _load(self, generation: int) -> None:
+    async def _load(self, versions: dict[str, int]) -> None:
         started = time.perf_counter()
         index = SupplierIndex()
         async for doc in self.db[SUPPLIERS].find({"status": "active"}, PROJECTION).batch_size(2_000):
@@ -100,14 +103,14 @@ class SupplierSearch:
                 index.put(row)
         async for doc in self.db[members.STANDING].find({"in_good_standing": True}, {"_id": 1}):
             index.set_standing(doc["_id"], True)
-        self.index, self.generation = index, generation
+        self.index, self.versions = index, dict(versions)
         self.loads += 1
         # The index is long-lived (about a million objects for 20,000 suppliers): out of the cyclic
         # garbage collector's sight, a full collection no longer walks it (pauses of tens of ms under load).
         gc.collect()
         gc.freeze()
-        log.info("supplier search index loaded: %d suppliers in %.1f s (generation %d)", len(index),
-                 time.perf_counter() - started, generation)
+        log.info("supplier search index loaded: %d suppliers in %.1f s (%d changes in %d lanes)", len(index),
+                 time.perf_counter() - started, sum(versions.values()), len(versions))
 
     async def _standing(self, index: SupplierIndex, organisation_ids: list[str]) -> None:
         for start in range(0, len(organisation_ids), _CHUNK):

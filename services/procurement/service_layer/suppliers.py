@@ -18,9 +18,12 @@ Consumers and the projection. The ``supplier-identity`` and ``supplier-standing`
 apply the event to :mod:`runtime.members`' projection themselves (its handlers are idempotent:
 whichever consumer group comes first writes it, the other changes nothing), so that when their
 transaction commits the projection is at least as new as the event, whatever the other group's
-progress. Both increment the search generation, as a profile's creation does: a creation and a
-handler of the same organisation's event therefore commit one after the other, and neither can
-miss the other's write (the creation reads the newer identity, or the handler finds the profile).
+progress. The identity handler takes the organisation's turn first, as a profile's creation does
+(:func:`~services.procurement.adapters.suppliers.take_turn`): a creation and an identity update of
+the same organisation commit one after the other, and neither misses the other's write (the creation
+copies the newer identity, or the handler finds the profile). The standing handler needs no turn: the
+profile holds no copy of the standing, which the search reads by organisation from the projection
+when it sees the organisation's mark.
 """
 from __future__ import annotations
 
@@ -38,8 +41,8 @@ from runtime.consumer import Consumer, Subscription
 from runtime.errors import Conflict, InvalidInput
 from runtime.mongo import Database, Transaction, from_document, utcnow
 from services.procurement.adapters.supplier_search import SupplierSearch
-from services.procurement.adapters.suppliers import (SUPPLIERS, mark, mark_changed, next_generation, organisation_mark,
-                                                     supplier_mark)
+from services.procurement.adapters.suppliers import (SUPPLIERS, mark_changed, organisation_mark, supplier_mark,
+                                                     take_turn)
 from services.procurement.domain.sourcing import SearchQuery, SearchResult
 from services.procurement.domain.suppliers import Identity, Supplier
 
@@ -68,7 +71,7 @@ class SuppliersService:
         async def work(tx: Transaction) -> Supplier:
             if not isinstance(organisation_id, str) or not organisation_id.strip():
                 raise InvalidInput("organisation_id", "organisation_id is required")
-            generation = await next_generation(tx)  # first: see the module's docstring
+            await take_turn(tx, organisation_id)  # first: see the module's docstring
             organisation = await members.organisation(tx, organisation_id)
             if organisation is None:
                 raise InvalidInput("organisation_id", f"organisation {organisation_id} is unknown to procurement "
@@ -91,7 +94,7 @@ class SuppliersService:
                                         at=self.clock(), **fields)
             await tx.save(SUPPLIERS, supplier, conflict=f"organisation {organisation_id} has a supplier profile "
                                                         f"already")
-            await mark(tx, generation, supplier_mark(supplier.id))
+            await mark_changed(tx, organisation_id, supplier_mark(supplier.id))
             return supplier
         return await self.db.transaction(work, within=within)
 
@@ -104,7 +107,7 @@ class SuppliersService:
             step(supplier, self.clock())
             if supplier.pending_events:
                 await tx.save(SUPPLIERS, supplier)
-                await mark_changed(tx, supplier_mark(supplier.id))
+                await mark_changed(tx, supplier.organisation_id, supplier_mark(supplier.id))
             return supplier
         return await self.db.transaction(work, within=within, conflict_retries=2 if expected_version is None else 0)
 
@@ -129,7 +132,7 @@ class SuppliersService:
 
 async def on_organisation_updated(event: OrganisationUpdated, tx: Transaction, envelope: CloudEvent) -> None:
     """Refresh the identity copy of the organisation's profile (``supplier-identity``)."""
-    generation = await next_generation(tx)  # first: see the module's docstring
+    await take_turn(tx, event.organisation_id)  # first: see the module's docstring
     await members.on_organisation_updated(event, tx, envelope)
     doc = await tx.db[SUPPLIERS].find_one({"organisation_id": event.organisation_id}, session=tx.session)
     if doc is None:
@@ -140,15 +143,14 @@ async def on_organisation_updated(event: OrganisationUpdated, tx: Transaction, e
     supplier.refresh_identity(identity, at=envelope.time)
     if supplier.identity != before or supplier.pending_events:
         await tx.save(SUPPLIERS, supplier)
-        await mark(tx, generation, supplier_mark(supplier.id))
+        await mark_changed(tx, event.organisation_id, supplier_mark(supplier.id))
 
 
 def _standing(apply):
     """``apply`` (a handler of :mod:`runtime.members`), then the organisation marked for the search."""
     async def handler(event, tx: Transaction, envelope: CloudEvent) -> None:
-        generation = await next_generation(tx)
         await apply(event, tx, envelope)
-        await mark(tx, generation, organisation_mark(event.organisation_id))
+        await mark_changed(tx, event.organisation_id, organisation_mark(event.organisation_id))
     handler.__name__ = f"supplier_{apply.__name__}"
     return handler
 
