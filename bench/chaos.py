@@ -680,6 +680,16 @@ class Takeover:
     def within_ttl(self) -> bool:
         return self.seconds is not None and self.seconds <= self.ttl
 
+    def line(self) -> str:
+        """The report's line of this takeover (the relay's says whether it published)."""
+        published = ("" if self.lease != "relay"
+                     else f", first record published after {self.published:.2f} s" if self.published is not None
+                     else ", records pending and none published" if self.stuck
+                     else ", nothing was pending")
+        held = f"{self.held:.2f} s by {self.by}" if self.held is not None else "— never (within the bound)"
+        return f"  {self.killed} at +{self.at:.0f} s held the {self.lease} lease ({self.ttl:g} s): held again after " \
+               f"{held}{published}"
+
 
 def leases_of(name: str) -> list[tuple[str, str, str, float]]:
     """The leases the instances of service ``name`` hold one at a time, that a SIGKILL of the holder must hand
@@ -1254,11 +1264,7 @@ async def run(stack: Stack, *, events: int, lanes: int, registrations: int, kill
                          f"killed one restarted {sum(1 for t in takeovers if '(restarted)' in t.by)}×; not within "
                          f"the lease: {sum(1 for t in takeovers if not t.within_ttl)}")
             for t in takeovers:
-                lines.append(f"  {t.killed} at +{t.at:.0f} s held the {t.lease} lease ({t.ttl:g} s): held again after "
-                             + (f"{t.held:.2f} s by {t.by}" if t.held is not None else "— never (within the bound)")
-                             + (f", first record published after {t.published:.2f} s" if t.published is not None
-                                else ", records pending and none published" if t.stuck
-                                else ", nothing was pending") if t.lease == "relay" else "")
+                lines.append(t.line())
             lost_total = lost + unseen + undelivered + not_applied + missing  # events, deliveries, letters, documents
             if unsettled:
                 lines.append(f"NOT SETTLED (a consumer or relay stuck; counted as lost): {unsettled}")

@@ -45,3 +45,14 @@ def test_lease_owners_name_their_process():
 def test_instances_have_their_own_names_and_ports():
     assert [instance_name("events", i) for i in range(3)] == ["events", "events-2", "events-3"]
     assert [instance_port(8002, i) for i in range(3)] == [8002, 8102, 8202]
+
+
+def test_each_takeover_has_its_line_in_the_report():
+    """The deliverer's lease has its line too (it was blank: the relay's condition took the whole line)."""
+    assert takeover(lease="deliveries", service="webhooks", killed="webhooks", held=4.0, ttl=3.0,
+                    by="webhooks (restarted)").line() == \
+        "  webhooks at +12 s held the deliveries lease (3 s): held again after 4.00 s by webhooks (restarted)"
+    assert takeover(held=0.3, by="membership-2", published=0.8).line().endswith(
+        "held again after 0.30 s by membership-2, first record published after 0.80 s")
+    assert takeover(held=0.3, by="membership-2").line().endswith(", nothing was pending")
+    assert takeover(stuck=True).line().endswith("— never (within the bound), records pending and none published")
