@@ -16,12 +16,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[local,dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)  # and the browser of the observatory page's tests, where it is missing (never skipped)
-	@test -x /usr/bin/chromium || { echo "installing chromium (the observatory page's browser tests)"; \
+# and, where they are missing, what tests drive (never skipped): Debian's chromium (the observatory page's
+# browser tests) and prometheus (promtool: the alert rules' tests; `make run` scrapes with it)
+install: $(STAMP)
+	@missing=; test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	  [ -z "$$missing" ] || { echo "installing$$missing (Debian packages the tests use)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
-	    echo "chromium is missing and cannot be installed (not root, no sudo): apt-get install chromium" >&2; \
+	    echo "missing and cannot be installed (not root, no sudo): apt-get install$$missing" >&2; \
 	    exit 1; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends chromium; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y --no-install-recommends $$missing; }
 
 INSTANCES ?= 1
 run: install  # make run INSTANCES=2: each service twice (ports 8001, 8101…), one database, the same consumer groups
