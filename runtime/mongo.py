@@ -44,6 +44,8 @@ A = TypeVar("A", bound=Aggregate)
 OUTBOX = "outbox"
 PROCESSED = "processed_events"
 REBUILDS = "rebuilds"  # one document per rebuilt projection; ``targets``: its collections' current names
+SESSIONS = "process_sessions"  # {_id: <process name>, lsids}: the server sessions a named process ran transactions in
+SESSIONS_KEPT = 1_000  # the last this many of a process's sessions (PyMongo pools and reuses them: a few dozen)
 ALIAS_REFRESH_SECONDS = 1.0  # how often a process reads the targets again (a rebuild waits for it)
 RETRIES_LOGGED_EVERY = 10  # a transaction run again this many times is logged (then every as many more)
 
@@ -240,6 +242,46 @@ class Database:
         self.db = AliasedDatabase(self.client[settings.mongodb_database])
         self._on_commit: Callable[[list[str]], None] | None = None  # wakes the outbox relay up
         self._following: asyncio.Task | None = None
+        self.process = settings.kafka_group_instance  # this process's name, the same after a restart (or None)
+        self._recorded: set[bytes] = set()  # the server sessions recorded under that name
+
+    async def end_predecessor_sessions(self) -> int:
+        """At start, before any transaction: kill the server sessions that the previous process of this name
+        ran transactions in (``killSessions``), which aborts any transaction it left open when it died.
+
+        Why: a process SIGKILLed inside a transaction leaves it open, holding its writes, until the server
+        aborts it (MongoDB's ``transactionLifetimeLimitSeconds``, 60 s by default; 10 s on the embedded
+        stack). The restarted process's first transactions meet those writes — its consumers' batches
+        write the same counters and projections — and ran again and again until then: ``make chaos``
+        measured recoveries of 11–12 s, 10 of them waiting. A process records each server session in
+        :data:`SESSIONS` before its first transaction in it (:meth:`transaction`), so its successor,
+        started under the same name (``KAFKA_GROUP_INSTANCE``: the embedded stack's port, the image's host
+        name), knows which to kill. Without a name nothing is recorded and the lifetime still applies.
+        Two running processes with one name would kill each other's transactions (as Kafka fences their
+        consumers): the name is the process's own. Returns how many sessions were killed."""
+        if self.process is None:
+            return 0
+        doc = await self.db.raw[SESSIONS].find_one({"_id": self.process})
+        lsids = list((doc or {}).get("lsids") or [])
+        if lsids:
+            await self.client.admin.command("killSessions", [{"id": lsid} for lsid in lsids])
+            await self.db.raw[SESSIONS].update_one({"_id": self.process}, {"$pullAll": {"lsids": lsids}})
+            log.info("killed the %d server sessions of the previous %s process (its open transactions aborted)",
+                     len(lsids), self.process)
+        return len(lsids)
+
+    async def _record(self, session: AsyncClientSession) -> None:
+        """Record ``session``'s server session under this process's name, once (see
+        :meth:`end_predecessor_sessions`): before the first transaction in it, so a process killed inside that
+        transaction has it recorded."""
+        if self.process is None:
+            return
+        lsid = session.session_id["id"]
+        if lsid in self._recorded:
+            return
+        await self.db.raw[SESSIONS].update_one(
+            {"_id": self.process}, {"$push": {"lsids": {"$each": [lsid], "$slice": -SESSIONS_KEPT}}}, upsert=True)
+        self._recorded.add(lsid)
 
     def __getitem__(self, name: str) -> AsyncCollection:
         return self.db[name]
@@ -344,6 +386,7 @@ class Database:
         for attempt in range(conflict_retries + 1):
             try:
                 async with self.client.start_session() as session:
+                    await self._record(session)
                     # Majority write concern: a commit survives a primary failover (consumers commit
                     # their offsets after it). The default read concern suffices: the versioned save
                     # and the server's write-conflict detection reject concurrent changes ("snapshot"

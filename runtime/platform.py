@@ -131,6 +131,7 @@ async def running(definition: ServiceDefinition, settings: Settings | None = Non
     producer = None
     try:
         await db.open()
+        await db.end_predecessor_sessions()  # before any transaction: its dead predecessor's are aborted
         await ensure_outbox_indexes(db)
         await ensure_idempotency_indexes(db)
         await db[PROCESSED].create_index("consumer")
