@@ -28,7 +28,8 @@ registration.
 Late uploads (offline scans arrive after scans made later online). Decision:
 
 - an *entry* scan whose time is earlier than the recorded check-in while the person is
-  inside, or earlier than the last check-out: it is the same visit (or a past one). The
+  inside, or not later than the last check-out (at its very instant too: a visit that ends
+  cannot begin again in the same instant): it is the same visit (or a past one). The
   earliest time is kept as the visit's and the first check-in time (``in_at`` moves back
   with its gate; ``first_in_at`` likewise) — no second event; the result is
   ``already_checked_in`` with the previously recorded time and gate;
