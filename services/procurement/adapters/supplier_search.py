@@ -6,8 +6,8 @@ Why: see :mod:`services.procurement.domain.sourcing` (SecantusDB answers a facet
 Freshness. Before each search, :meth:`SupplierSearch.fresh` reads the versions of the search's lanes
 (one small query; see :mod:`services.procurement.adapters.suppliers`); for each lane that moved, it
 reads the lane's marks newer than the version it holds, and reloads those suppliers (projected to
-their search fields) and those organisations' member standing. So a search sees every change committed before
-it began — in this process or another, by a command or by a consumer of membership's events.
+their search fields) and those organisations' member standing. So a search sees every change
+committed before it began — in this process or another, by a command or by a consumer of membership's events.
 Concurrent searches share catch-ups: a search waits for the first one that began after it
 arrived (one at a time), and runs it if nobody has.
 
@@ -42,7 +42,7 @@ class SupplierSearch:
         self.index: SupplierIndex | None = None
         self.versions: dict[str, int] = {}
         self._lock = asyncio.Lock()
-        self._started = 0  # catch-ups begun (each reads the generation right after it begins)
+        self._started = 0  # catch-ups begun (each reads the lanes' versions right after it begins)
         self._finished = 0  # the number of the last catch-up that completed
         self.loads = 0  # full loads (for tests and logs)
         self.catch_ups = 0
