@@ -364,9 +364,11 @@ class Need(Aggregate):
         """
         self._expect("complete the dispatch", NeedStatus.DISPATCHING)
         at = self._at(at)
+        # checked before any change, as every other step does: a refusal leaves the need dispatching
+        notified = rules.whole(notified, "notified", minimum=0, maximum=10_000_000)
         self.status = NeedStatus.DISPATCHED
         self.dispatched_at = at
-        self.notified = rules.whole(notified, "notified", minimum=0, maximum=10_000_000)
+        self.notified = notified
         self.capped = capped
         self._log(at, "system", "dispatch_completed",
                   f"{notified} suppliers notified in {batches} batches" + (" (capped)" if capped else ""))

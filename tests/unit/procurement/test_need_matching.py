@@ -128,3 +128,85 @@ targets = st.builds(
 def test_the_candidate_filter_selects_every_supplier_the_predicate_accepts(doc, t):
     if m.serves(doc, t):
         assert _matches(doc, m.candidate_filter(t))
+
+
+# -- a need's target, and what the filter leaves out ------------------------------------------------------
+def test_a_need_s_target_is_its_sectors_place_point_and_the_kinds_its_reserved_article_allows():
+    from datetime import datetime, timezone
+
+    from contracts.procurement.vocabulary import Sector
+    from services.procurement.domain.needs import Need
+
+    def need(**overrides):
+        fields = {"title": "Collecte du mobilier", "kind": "tender", "sectors": ["circular_economy", "logistics"],
+                  "place": {"commune": "93048"}, "deadline_at": datetime(2008, 4, 15, tzinfo=timezone.utc),
+                  "amount_band": "20k_30k", **overrides}
+        return Need.draft("need-1", buyer_id="buy-1", fields=fields, at=datetime(2008, 3, 1, tzinfo=timezone.utc),
+                          by="staff-1")
+
+    reserved = need(reserved=True, reserved_article="l2113_12")
+    assert m.target_of(reserved) == m.Target(sectors=frozenset({Sector.CIRCULAR_ECONOMY, Sector.LOGISTICS}),
+                                             departement="93", commune="93048", lat=MONTREUIL.lat,
+                                             lon=MONTREUIL.lon, kinds=m.DISABILITY_KINDS)
+    assert m.target_of(reserved, kinds=None).kinds is None
+    assert m.target_of(reserved, kinds=m.SIAE_KINDS).kinds == m.SIAE_KINDS
+    assert m.target_of(need()).kinds is None, "not reserved: any kind"
+    whole = m.target_of(need(place={"departement": "94"}))
+    assert (whole.departement, whole.commune, whole.lat, whole.lon, whole.has_point) == ("94", None, None, None, False)
+
+
+def test_kinds_given_to_a_target_override_those_of_its_article():
+    def kinds(article, given):
+        return m.target(sectors=["food"], departement="93", commune="93048", reserved_article=article,
+                        point=(MONTREUIL.lat, MONTREUIL.lon), kinds=given).kinds
+
+    assert kinds(None, frozenset({SupplierKind.EA})) == {SupplierKind.EA}
+    assert kinds(ReservedArticle.L2113_12, None) is None
+    assert kinds(ReservedArticle.L2113_12, False) == m.DISABILITY_KINDS
+    t = montreuil()
+    assert (t.lat, t.lon, t.has_point) == (MONTREUIL.lat, MONTREUIL.lon, True)
+
+
+def test_a_supplier_document_without_sectors_or_kinds_serves_nobody():
+    here = {"serves": {"departements": ["93"]}}
+    assert not m.serves(supplier(sectors=None, **here), montreuil())
+    assert not m.serves(supplier(kinds=None, **here), montreuil(ReservedArticle.L2113_13))
+    assert m.serves(supplier(kinds=None, **here), montreuil())
+
+
+def test_a_place_the_reference_geography_does_not_know_is_served_by_nobody():
+    unknown = m.target(sectors=["food"], departement="93", commune="93999", reserved_article=None, point=None)
+    assert not m.serves(supplier(base={"commune": "93048", "departement": "93", "lat": 0, "lon": 0}), unknown)
+
+
+def _based_at(code: str, radius: int | None) -> dict[str, Any]:
+    c = geo.commune(code)
+    return supplier(base={"commune": c.code, "departement": c.departement, "lat": c.lat, "lon": c.lon},
+                    serves={"departements": [], "communes": [], "radius_km": radius})
+
+
+def test_the_filter_reaches_by_radius_alone_up_to_300_km_and_leaves_out_what_lies_beyond_its_box():
+    t = montreuil()
+    toul = _based_at("54528", 300)  # 253 km east of Montreuil, in Meurthe-et-Moselle
+    assert m.serves(toul, t) and _matches(toul, m.candidate_filter(t))
+    assert not _matches(_based_at("54528", 0), m.candidate_filter(t)), "no radius: not by the box"
+    for far in ("67482", "63113"):  # Strasbourg (390 km east), Clermont-Ferrand (346 km south)
+        doc = _based_at(far, 300)
+        assert not m.serves(doc, t) and not _matches(doc, m.candidate_filter(t))
+    # Sainte-Colombe (Rhône) lies 0.64 km from Vienne (Isère), across the river: a radius of 1 km reaches it
+    vienne = geo.commune("38544")
+    across = _based_at("69189", 1)
+    t = m.target(sectors=["food"], departement="38", commune="38544", reserved_article=None,
+                 point=(vienne.lat, vienne.lon))
+    assert m.serves(across, t) and _matches(across, m.candidate_filter(t))
+    isere = m.target(sectors=["food"], departement="38", commune=None, reserved_article=None, point=None)
+    assert m.serves(across, isere) and _matches(across, m.candidate_filter(isere)), "it reaches part of Isère"
+
+
+def test_the_filter_of_a_whole_departement_reaches_the_suppliers_serving_one_of_its_communes():
+    whole_93 = m.target(sectors=["food"], departement="93", commune=None, reserved_article=None, point=None)
+    doc = _based_at("75056", None)
+    doc["serves"]["communes"] = ["93066"]
+    assert m.serves(doc, whole_93) and _matches(doc, m.candidate_filter(whole_93))
+    doc["serves"]["communes"] = ["94028"]
+    assert not m.serves(doc, whole_93) and not _matches(doc, m.candidate_filter(whole_93))

@@ -1,6 +1,7 @@
 """Prom'ESS Europe quotes: offers' ranges, lifecycle, the member discount, VAT rounding, the printable page."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -240,3 +241,132 @@ def test_the_printable_quote_of_a_non_member_and_of_a_draft():
     assert "Remise adhérent (" not in page and "Sans remise adhérent" in page and "6\u202f600,00\u00a0€" in page
     page = render(draft(), None, vat_rate_bp=2000)
     assert "Projet" in page and "déterminée à l'envoi" in page
+
+
+# -- what a refusal says, and what each step keeps -----------------------------------------------------------
+def test_euros_of_zero_and_of_large_and_negative_amounts():
+    assert euros(0) == "0,00\u00a0€"
+    assert euros(-5) == "-0,05\u00a0€"
+    assert euros(123_456_789) == "1\u202f234\u202f567,89\u00a0€"
+
+
+@pytest.mark.parametrize("percent, detail", [
+    ("abc", "vat_percent must be a percentage (got 'abc')"),
+    ("101", "vat_percent must be a percentage from 0 to 100 with at most two decimals (got '101')")])
+def test_a_vat_percentage_s_refusal_names_vat_percent_and_says_why(percent, detail):
+    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
+        rate_bp(percent)
+    assert caught.value.field == "vat_percent"
+
+
+NEXT = {"draft": "send (or revise)", "sent": "accept or decline (until valid_until; then it expires)"}
+
+
+@pytest.mark.parametrize("step, action, state", [
+    (lambda q: q.revise(at=AT, amount_cents=600_000), "revise", "sent"),
+    (lambda q: q.send(at=AT, in_good_standing=True, vat_rate_bp=2000, validity_days=30), "send", "sent"),
+    (lambda q: q.accept(at=AT), "accept", "draft"),
+    (lambda q: q.decline(at=AT), "decline", "draft")])
+def test_a_step_out_of_order_names_itself_the_quote_its_state_and_the_step_expected(step, action, state):
+    quote = sent() if state == "sent" else draft()
+    with pytest.raises(Conflict) as caught:
+        step(quote)
+    assert caught.value.detail == f"cannot {action} quote quo-1: it is {state}; expected step: {NEXT[state]}"
+    assert caught.value.extra == {"current_state": state, "expected_step": NEXT[state]}
+
+
+def test_a_revision_keeps_what_it_does_not_change_and_checks_what_it_changes():
+    quote = draft(description="Dossier FEDER")
+    assert quote.revise(at=AT + timedelta(hours=1), description="Dossier FSE+") == ["description"]
+    assert quote.revised_at == AT + timedelta(hours=1)
+    assert (quote.offer, quote.amount_cents, quote.description) == ("application_support", 550_000, "Dossier FSE+")
+    assert quote.revise(at=AT, amount_cents=560_000) == ["amount_cents"] and quote.description == "Dossier FSE+"
+    assert quote.revise(at=AT, description="x" * 2000) == ["description"]
+    with pytest.raises(InvalidInput, match="^description is longer than 2000 characters$") as caught:
+        quote.revise(at=AT, description="x" * 2001)
+    assert caught.value.field == "description"
+    with pytest.raises(InvalidInput, match="^unknown offer 'consortium_building'") as caught:
+        quote.revise(at=AT, offer="consortium_building")
+    assert caught.value.field == "offer"
+    with pytest.raises(InvalidInput, match="^organisation_id cannot be changed$"):
+        quote.revise(at=AT, organisation_id="org-2")
+
+
+@pytest.mark.parametrize("days", [0, 366, True, "30", 30.0])
+def test_a_quote_is_valid_1_to_365_days_given_as_a_whole_number(days):
+    with pytest.raises(InvalidInput, match="^a quote is valid 1 to 365 days$") as caught:
+        draft().send(at=AT, in_good_standing=True, vat_rate_bp=2000, validity_days=days)
+    assert caught.value.field == "validity_days"
+
+
+@pytest.mark.parametrize("days, last_day", [(1, date(2014, 9, 17)), (365, date(2015, 9, 16))])
+def test_the_shortest_and_longest_validity(days, last_day):
+    quote = draft()
+    quote.send(at=AT, in_good_standing=False, vat_rate_bp=2000, validity_days=days)
+    assert quote.valid_until == last_day
+
+
+def test_the_standing_kept_on_a_sent_quote_is_the_one_found():
+    as_of = AT - timedelta(days=40)
+    quote = draft()
+    quote.send(at=AT, in_good_standing=True, member_status="active", status_as_of=as_of, vat_rate_bp=2000,
+               validity_days=30)
+    assert quote.standing.model_dump() == {"checked_on": date(2014, 9, 16), "in_good_standing": True,
+                                           "status": "active", "as_of": as_of}
+
+
+def test_accepting_after_the_validity_says_until_when_and_to_draft_a_new_quote():
+    quote = sent()
+    with pytest.raises(Conflict) as caught:
+        quote.accept(at=AT + timedelta(days=31))
+    assert caught.value.detail == ("cannot accept quote quo-1: its validity ended on 2014-10-16 (it expires); "
+                                   "draft a new one")
+    assert caught.value.extra == {"current_state": "sent (validity ended)", "expected_step": "none: draft a new quote",
+                                  "valid_until": "2014-10-16"}
+
+
+def test_a_sent_quote_without_a_price_is_not_accepted():
+    quote = sent()
+    quote.pricing = None
+    with pytest.raises(Conflict) as caught:
+        quote.accept(at=AT)
+    assert caught.value.detail == "quote quo-1 is sent but has no price; send a new one"
+    assert caught.value.extra == {"current_state": "sent", "expected_step": "none: draft a new quote"}
+    assert quote.status is QuoteStatus.SENT
+
+
+def test_a_decline_keeps_its_reason_of_up_to_2000_characters():
+    quote = sent()
+    quote.decline(at=AT, reason="  Budget  ")
+    assert quote.decline_reason == "Budget" and quote.status is QuoteStatus.DECLINED and quote.declined_at == AT
+    assert sent().decline(at=AT, reason="x" * 2000) is None
+    with pytest.raises(InvalidInput, match="^reason is longer than 2000 characters$") as caught:
+        sent().decline(at=AT, reason="x" * 2001)
+    assert caught.value.field == "reason"
+
+
+def test_an_individual_diagnostic_keeps_its_notes_of_up_to_10000_characters():
+    def hold(notes):
+        return IndividualDiagnostic.hold("idg-1", organisation_id="org-1", held_on=date(2014, 9, 5),
+                                         outcome_notes=notes, at=AT)
+
+    assert hold("  Contact : M. Martin ").outcome_notes == "Contact : M. Martin"
+    assert hold("x" * 10_000).outcome_notes == "x" * 10_000
+    with pytest.raises(InvalidInput, match="^outcome_notes is longer than 10000 characters$") as caught:
+        hold("x" * 10_001)
+    assert caught.value.field == "outcome_notes"
+
+
+@pytest.mark.parametrize("amount, rate", [(-1, 2000), (100, -1)])
+def test_a_negative_amount_or_rate_is_refused(amount, rate):
+    with pytest.raises(InvalidInput, match="^amounts and rates are not negative$") as caught:
+        apply_rate(amount, rate)
+    assert caught.value.field == "amount_cents"
+
+
+def test_a_draft_keeps_its_description_of_up_to_2000_characters():
+    assert draft(description="  Dossier FEDER ").description == "Dossier FEDER"
+    assert draft(description="x" * 2000).description == "x" * 2000
+    with pytest.raises(InvalidInput, match="^description is longer than 2000 characters$") as caught:
+        draft(description="x" * 2001)
+    assert caught.value.field == "description"

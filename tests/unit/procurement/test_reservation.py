@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from contracts.procurement.vocabulary import ReservedArticle
 from runtime.errors import InvalidInput
-from services.procurement.domain.reservation import RecommendationKind, recommend
+from services.procurement.domain.reservation import RecommendationKind, economic_dependency_percent, recommend
 
 K = RecommendationKind
 TURNOVER = 1_000_000_00  # 1 M€
@@ -62,3 +62,50 @@ def test_the_rule_is_monotonic_in_the_number_of_suppliers(eligible, spend, turno
     order = [K.SOCIAL_AWARD_CRITERION, K.SOCIAL_CLAUSE, K.RESERVED_LOT, K.RESERVED_CONTRACT]
     assert order.index(recommend(eligible + 1, spend, turnover).kind) >= order.index(
         recommend(eligible, spend, turnover).kind)
+
+
+# -- the sentence the report shows as it is, and the dependency it carries ---------------------------------
+@pytest.mark.parametrize("args, kind, why, dependency", [
+    ((31, 123_456_70, TURNOVER), K.RESERVED_CONTRACT,
+     "31 eligible suppliers (more than 30) and an economic dependency of 12.3 % (below 30 %): local supply is "
+     "large enough to reserve the whole contract.", 12.34567),
+    ((31, 30 * TURNOVER // 100, TURNOVER), K.RESERVED_LOT,
+     "31 eligible suppliers (more than 30), but the economic dependency would be 30.0 % (30 % or more): reserve a "
+     "lot rather than the whole contract.", 30.0),
+    ((40, 5_000_00, None), K.RESERVED_LOT,
+     "40 eligible suppliers (more than 30), but their turnover is unknown: reserve a lot rather than the whole "
+     "contract.", None),
+    ((11, 25 * TURNOVER // 100, TURNOVER), K.RESERVED_LOT,
+     "11 eligible suppliers (more than 10, at most 30): enough to reserve a lot.", 25.0),
+    ((1, 50, 1000), K.SOCIAL_CLAUSE,
+     "1 eligible supplier (10 or fewer): too few to reserve, enough to carry a social clause in the contract.", 5.0),
+    ((2, 50, None), K.SOCIAL_CLAUSE,
+     "2 eligible suppliers (10 or fewer): too few to reserve, enough to carry a social clause in the contract.", None),
+    ((0, 1, 400), K.SOCIAL_AWARD_CRITERION,
+     "No eligible supplier in the territory: add a social award criterion so that social performance still weighs "
+     "in the choice.", 0.25),
+])
+def test_each_recommendation_says_why_in_full_and_carries_the_dependency(args, kind, why, dependency):
+    advice = recommend(*args)
+    assert (advice.kind, advice.why, advice.economic_dependency_percent) == (kind, why, dependency)
+
+
+def test_a_reserved_lot_cites_both_reserving_articles():
+    for eligible in (11, 31):
+        advice = recommend(eligible, TURNOVER, TURNOVER)
+        assert advice.articles == ("L2113-12", "L2113-13")
+        assert advice.reserved_articles == (ReservedArticle.L2113_12, ReservedArticle.L2113_13)
+
+
+def test_the_economic_dependency_is_spend_over_turnover_in_percent_none_when_the_turnover_is_unknown():
+    assert economic_dependency_percent(1, 3) == 100 / 3
+    assert economic_dependency_percent(5, 0) is None and economic_dependency_percent(5, None) is None
+
+
+@pytest.mark.parametrize("args, field, value", [((-1, 0, None), "eligible_suppliers", "-1"),
+                                                ((1, None, 5), "spend_cents", "None"),
+                                                ((1, 5, 1.0), "average_turnover_cents", "1.0"),
+                                                ((1, 5, False), "average_turnover_cents", "False")])
+def test_a_bad_argument_s_refusal_says_what_is_expected(args, field, value):
+    with pytest.raises(InvalidInput, match=f"^{field} must be a whole number, 0 or more \\(got {value}\\)$"):
+        recommend(*args)
