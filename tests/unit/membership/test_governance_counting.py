@@ -94,3 +94,23 @@ def test_commission_members_on_a_date():
     assert [type(e).__name__ for e in c.pull_events()] == [
         "CommissionCreated", "CommissionMemberJoined", "CommissionMemberJoined", "CommissionMemberLeft",
         "CommissionMemberJoined"]
+
+
+def test_a_ballot_from_a_college_not_listed_gets_its_own_row_after_the_listed_ones():
+    """``colleges`` are the statutes' colleges; a voter of another college (statutes changed since
+    its roll) is counted all the same, in a row of its own, its figures starting from zero."""
+    roll = [RollEntry(organisation_id="m1", member_id="m1", college="a", weight=1, voting_rights=True),
+            RollEntry(organisation_id="z1", member_id="z1", college="z", weight=3, voting_rights=True),
+            RollEntry(organisation_id="z2", member_id="z2", college="z", weight=3, voting_rights=True)]
+    t = tally({"m1": VoteChoice.AGAINST, "z1": VoteChoice.FOR, "z2": VoteChoice.ABSTAIN}, roll, ["a"],
+              MajorityRule())
+    assert [r.model_dump() for r in t.results] == [
+        dict(college="a", for_count=0, against_count=1, abstain_count=0, for_weight=0, against_weight=1,
+             abstain_weight=0),
+        dict(college="z", for_count=1, against_count=0, abstain_count=1, for_weight=3, against_weight=0,
+             abstain_weight=3)]
+    assert (t.for_, t.against, t.abstain, t.adopted) == (3, 1, 3, True)
+    t = tally({"z1": VoteChoice.AGAINST}, roll, ["a"], MajorityRule(weighted=False))
+    assert [r.model_dump() for r in t.results][1] == dict(college="z", for_count=0, against_count=1, abstain_count=0,
+                                                          for_weight=0, against_weight=3, abstain_weight=0)
+    assert (t.for_, t.against, t.abstain, t.adopted) == (0, 1, 0, False)
