@@ -143,3 +143,36 @@ def test_a_line_s_numbers_are_whole_from_0_to_2_to_the_53():
     with pytest.raises(InvalidInput) as exc:
         line().number("amount_cents")
     assert (exc.value.field, exc.value.detail) == ("amount_cents", "amount_cents is required on a invoice line")
+
+
+# -- reading the file: what is refused, what is normalised, which lines are skipped -------------
+
+def refused_file(content: bytes) -> tuple[str, str]:
+    with pytest.raises(InvalidInput) as exc:
+        reg.read_register(content)
+    return exc.value.field, exc.value.detail
+
+
+def test_a_file_neither_utf8_nor_windows_1252_is_refused():
+    """Windows-1252 leaves five bytes undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): a file with one
+    that is not UTF-8 either is not text."""
+    assert refused_file(f"kind;siret\norganisation;{SIRET}\x81\n".encode("latin-1")) == (
+        "file", "the file is not UTF-8 or Windows-1252 text")
+
+
+def test_a_line_s_number_is_its_line_in_the_file_after_empty_lines_and_values_on_several_lines():
+    """The number a fault names is the line the user finds in the file: empty lines count (the
+    csv reader skips them without a row), and a record whose quoted value spans lines is named
+    by its first line."""
+    lines, faults = reg.read_register(
+        (f"kind;siret;name\r\n"
+         f"\r\n"
+         f"organisation;{SIRET};\"Les Ateliers\r\nde Montreuil\"\r\n"
+         f"\r\n"
+         f"\r\n"
+         f"membership;{SIRET};\r\n"
+         f"invoice;{SIRET};\"a\nb\nc\";extra\r\n"
+         f"payment;;\r\n").encode())
+    assert [(l.line, l.kind) for l in lines] == [(3, "organisation"), (8, "invoice")]
+    assert lines[0].text("name") == "Les Ateliers\r\nde Montreuil"
+    assert [(f["line"], f["field"]) for f in faults] == [(7, "kind"), (11, "siret")]
