@@ -99,7 +99,7 @@ def read_register(content: bytes) -> tuple[list[RegisterLine], list[dict[str, An
             break
         except UnicodeDecodeError:
             continue
-    else:  # pragma: no cover — cp1252 decodes almost anything
+    else:  # cp1252 decodes almost anything: it leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined
         raise InvalidInput("file", "the file is not UTF-8 or Windows-1252 text")
     header = text.splitlines()[0]
     separator = ";" if header.count(";") >= header.count(",") else ","
@@ -109,8 +109,11 @@ def read_register(content: bytes) -> tuple[list[RegisterLine], list[dict[str, An
         raise InvalidInput("file", f"the header must name the columns kind and siret (found: {', '.join(columns)})")
     reader.fieldnames = columns
     lines, faults = [], []
-    for number, row in enumerate(reader, start=2):
+    for row in reader:
         values = {k: (v or "") for k, v in row.items() if k}
+        # the line the record starts on, as the user finds it in the file: the reader counts the
+        # lines it read (empty ones, which give no row, included) up to the record's last
+        number = reader.line_num - sum(v.count("\n") for v in (*values.values(), *row.get(None, ())))
         kind = values.get("kind", "").strip().lower()
         if not any(v.strip() for v in values.values()):
             continue
