@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from services.procurement.domain.sourcing import SearchQuery, SupplierIndex, Sup
 from services.procurement.domain.territory import Reach
 
 MONTREUIL, CRETEIL, PARIS_11, LAGNY, MELUN = "93048", "94028", "75111", "77243", "77288"
+BETHENCOURT, PITHON = "80097", "02604"  # Béthencourt-sur-Somme (Somme) and Pithon (Aisne): the same coordinates
 
 
 def row(sid: str, base: str = MONTREUIL, *, org: str | None = None, sectors=("food",), kinds=(), labels=(),
@@ -83,9 +85,17 @@ def test_radius_around_a_commune_finds_a_supplier_20_km_away_with_25_not_15():
     food_near = lambda km: ids(index.search(SearchQuery(sectors=(Sector.FOOD,), commune=MONTREUIL, radius_km=km)))
     assert "s4" in food_near(25) and "s4" not in food_near(15)
     hit = next(h for h in index.search(SearchQuery(commune=MONTREUIL, radius_km=25)).hits if h.row.id == "s4")
-    assert hit.reach is Reach.NEARBY and 19.5 < hit.distance_km < 20.5
+    assert hit.reach is Reach.NEARBY and 19.5 < hit.distance_km < 20.5 and hit.details["territory"] == 0.0
     # the supplier's own radius (Melun, 50 km) covers Montreuil
     assert "s5" in ids(index.search(SearchQuery(commune=MONTREUIL)))
+    # radii include their bound: Béthencourt-sur-Somme (80) and Pithon (02) share their (approximate) coordinates,
+    # so a radius of 0 km, the supplier's or the search's, reaches the one from the other
+    bethencourt, pithon = geo.commune(BETHENCOURT), geo.commune(PITHON)
+    assert bethencourt.approximate and (bethencourt.lat, bethencourt.lon) == (pithon.lat, pithon.lon)
+    zero = index_of(row("own", BETHENCOURT, radius=0), row("none", BETHENCOURT))
+    assert [(h.row.id, h.reach) for h in zero.search(SearchQuery(commune=PITHON)).hits] == [("own", Reach.RADIUS)]
+    assert [(h.row.id, h.reach, h.distance_km) for h in zero.search(SearchQuery(commune=PITHON, radius_km=0)).hits] \
+        == [("own", Reach.RADIUS, 0.0), ("none", Reach.NEARBY, 0.0)]
 
 
 def test_relevance_is_documented_and_ties_go_by_id():
@@ -99,8 +109,16 @@ def test_relevance_is_documented_and_ties_go_by_id():
     assert by_id["s2"].details["territory"] == 15.0 and by_id["s2"].reach is Reach.DEPARTEMENT
     scores = [h.score for h in result.hits]
     assert scores == sorted(scores, reverse=True)
+    # beyond 100 km, no distance points (not fewer than none): Lyon, 391 km, declaring the 93
+    (far,) = index_of(row("far", "69123", departements=("93",))).search(SearchQuery(commune=MONTREUIL)).hits
+    assert (far.details["distance"], far.details["territory"], far.score) == (0.0, 15.0, 15.0)
     twins = index_of(row("b"), row("a"), row("c"))
     assert ids(twins.search(SearchQuery())) == ["a", "b", "c"]
+    # a département place: 10 points either way, told apart in the reach — Melun's 10 km reach no commune of
+    # the 93 (its declared Montreuil does), its 50 km do
+    melun = index_of(row("p", MELUN, communes=(MONTREUIL,), radius=10), row("r", MELUN, radius=50))
+    assert [(h.row.id, h.reach, h.details["territory"]) for h in melun.search(SearchQuery(departement="93")).hits] \
+        == [("p", Reach.PART, 10.0), ("r", Reach.RADIUS, 10.0)]
 
 
 def test_pages_and_total():
@@ -211,3 +229,129 @@ def test_documents_without_coordinates_take_their_communes_and_foreign_ones_are_
     for broken in ({**doc, "base": {"commune": "99999", "departement": "93"}}, {"_id": "sup-y", "sectors": []}):
         with pytest.raises(ValueError, match="cannot be searched"):
             SupplierRow.from_document(broken)
+
+
+def test_a_document_is_read_field_by_field():
+    doc = {"_id": "sup-x", "organisation_id": "org-x", "status": "active", "version": 7,
+           "identity": {"name": "Recyclerie du Val", "legal_form": "scic"},
+           "sectors": ["food", "logistics"], "kinds": ["ei"], "labels": ["esus", "rge"], "services": ["Collecte"],
+           "base": {"commune": MONTREUIL, "commune_name": "Montreuil", "departement": "93", "lat": 48.5, "lon": 2.5,
+                    "approximate": True},
+           "serves": {"departements": ["94"], "communes": [PARIS_11], "radius_km": 30},
+           "references": [{}, {}], "past_contracts": [{"year": 2020}, {"year": 2021}, {"year": 2022}],
+           "capacity": {"max_contract_cents": 1_000, "headcount_available": 4}}
+    assert SupplierRow.from_document(doc) == SupplierRow(
+        id="sup-x", organisation_id="org-x", name="Recyclerie du Val", legal_form="scic", sectors=("food", "logistics"),
+        kinds=("ei",), labels=("esus", "rge"), services=("Collecte",), base_commune=MONTREUIL,
+        base_commune_name="Montreuil", base_departement="93", lat=48.5, lon=2.5, approximate=True,
+        serves_departements=("94",), serves_communes=(PARIS_11,), radius_km=30, references=2, past_contracts=3,
+        max_contract_cents=1_000, headcount_available=4, version=7)
+    # what a document may lack
+    bare = SupplierRow.from_document({"_id": "sup-y", "organisation_id": "org-y",
+                                      "base": {"commune": MONTREUIL, "departement": "93", "lat": 48.5, "lon": 2.5}})
+    assert bare == SupplierRow(id="sup-y", organisation_id="org-y", name="", legal_form="", sectors=(), kinds=(),
+                               labels=(), services=(), base_commune=MONTREUIL, base_commune_name="",
+                               base_departement="93", lat=48.5, lon=2.5, approximate=False)
+    # either coordinate missing: the base commune's both
+    montreuil = geo.commune(MONTREUIL)
+    for base in ({"lat": 48.5}, {"lon": 2.5}):
+        read = SupplierRow.from_document({**doc, "base": {"commune": MONTREUIL, "departement": "93", **base}})
+        assert (read.lat, read.lon) == (montreuil.lat, montreuil.lon)
+
+
+def test_a_document_that_cannot_be_searched_says_which_and_why():
+    with pytest.raises(ValueError, match=r"^supplier document 'sup-z' cannot be searched: "
+                                         r"ValueError\(\"unknown base commune '99999' and no coordinates\"\)$"):
+        SupplierRow.from_document({"_id": "sup-z", "organisation_id": "org-z",
+                                   "base": {"commune": "99999", "departement": "93"}})
+    with pytest.raises(ValueError, match=r"^supplier document 'sup-z' cannot be searched: KeyError\('base'\)$"):
+        SupplierRow.from_document({"_id": "sup-z"})
+
+
+def test_the_score_takes_sectors_asked_as_codes_or_enums():
+    r = row("s1", sectors=("food", "logistics"))
+    assert sourcing.score(r, SearchQuery(sectors=("food", "cleaning")), member=False)[1]["sector"] == 15.0
+    assert sourcing.score(r, SearchQuery(sectors=(Sector.FOOD,)), member=False)[1]["sector"] == 30.0
+
+
+def test_a_replaced_or_removed_row_leaves_nothing_behind():
+    index = index_of(row("s1", MONTREUIL), row("s2", MONTREUIL))
+    index.remove("s0")  # unknown: nothing to do
+    assert len(index) == 2
+    # s1 moves to Melun: Montreuil no longer names it
+    index.put(row("s1", MELUN))
+    assert ids(index.search(SearchQuery(commune=MONTREUIL))) == ["s2"]
+    # s2 removed; its slot reused by a supplier of Melun, which Montreuil does not name either
+    index.remove("s2")
+    index.put(row("s3", MELUN, org="org-s3"))
+    assert ids(index.search(SearchQuery(commune=MONTREUIL))) == []
+    # the removed supplier's organisation becoming a member marks no one else
+    index.set_standing("org-s2", True)
+    assert index.search(SearchQuery(member_only=True)).total == 0
+
+
+def test_a_commune_named_by_two_keeps_naming_the_one_left():
+    index = index_of(row("s1", MONTREUIL), row("s2", MONTREUIL))
+    index.remove("s1")
+    (hit,) = index.search(SearchQuery(commune=MONTREUIL)).hits
+    assert (hit.row.id, hit.reach, hit.details["territory"]) == ("s2", Reach.COMMUNE, 20.0)
+
+
+def test_the_reference_score_by_hand():
+    # Lagny (77), 20.004 km from Montreuil: found only by the search's radius there
+    lagny = row("s1", LAGNY, sectors=("food", "logistics"), labels=("esus", "rge", "lucie", "b_corp"),
+                references=7, past_contracts=6)
+    total, details, reach, distance = sourcing.score(
+        lagny, SearchQuery(sectors=(Sector.FOOD, Sector.CLEANING), commune=MONTREUIL, radius_km=25), member=True)
+    assert (reach, round(distance, 3)) == (Reach.NEARBY, 20.004)
+    assert {k: round(v, 3) for k, v in details.items()} == {
+        "sector": 15.0, "distance": round(25 * (1 - distance / 100), 3), "territory": 0.0, "labels": 9.0,
+        "member": 10.0, "track_record": 15.0}
+    assert total == sum(details.values())
+    # its own département: 15 points, no distance without a commune place
+    total, details, reach, distance = sourcing.score(lagny, SearchQuery(departement="77"), member=False)
+    assert (total, reach, distance) == (39.0, Reach.DEPARTEMENT, None)
+    assert details == {"sector": 0.0, "distance": 0.0, "territory": 15.0, "labels": 9.0, "member": 0.0,
+                       "track_record": 15.0}
+    # a place it does not reach: no territory points (and its distance's)
+    total, details, reach, distance = sourcing.score(lagny, SearchQuery(commune=MONTREUIL), member=False)
+    assert (reach, details["territory"], round(details["distance"], 3)) == \
+        (None, 0.0, round(25 * (1 - 20.004 / 100), 3))
+    # no place: neither territory nor distance
+    assert sourcing.score(row("s2", past_contracts=1, references=1), SearchQuery(), member=False) == \
+        (3.0, {"sector": 0.0, "distance": 0.0, "territory": 0.0, "labels": 0.0, "member": 0.0, "track_record": 3.0},
+         None, None)
+    assert sourcing.static_points(row("s3", labels=("rge",), past_contracts=4, references=6)) == (3.0, 13.0)
+
+
+def test_the_reference_filters_by_hand():
+    r = row("s1", CRETEIL, sectors=("food",), kinds=("ei",), labels=("rge",), departements=("93",))
+    assert sourcing.matches(r, SearchQuery(), member=False)
+    assert sourcing.matches(r, SearchQuery(sectors=("food", "cleaning"), kinds=("ei",), labels=("rge",),
+                                           departement="93", member_only=True), member=True)
+    for query in (SearchQuery(sectors=("cleaning",)), SearchQuery(kinds=("esat",)), SearchQuery(labels=("esus",)),
+                  SearchQuery(departement="77"), SearchQuery(commune=LAGNY)):
+        assert not sourcing.matches(r, query, member=True), query
+    assert not sourcing.matches(r, SearchQuery(member_only=True), member=False)
+    assert sourcing.matches(r, SearchQuery(member_only=True), member=True)
+    # the search's radius reaches Créteil from Lagny (20.13 km) at 21 km, not 20
+    assert sourcing.matches(r, SearchQuery(commune=LAGNY, radius_km=21), member=False)
+    assert not sourcing.matches(r, SearchQuery(commune=LAGNY, radius_km=20), member=False)
+
+
+def test_the_index_answers_who_it_holds_and_who_is_a_member():
+    index = index_of(*ROWS[:3], members=("org-s2",))
+    assert "s2" in index and "s9" not in index
+    assert index.row("s3") == ROWS[2] and index.row("s9") is None
+    assert index.is_member("org-s2") and not index.is_member("org-s1")
+    index.set_standing("org-s2", False)
+    assert not index.is_member("org-s2")
+    # slot 9 is bit 6 of byte 1 (packbits order: slot 0 is the high bit of byte 0)
+    bits = np.zeros(2, dtype=np.uint8)
+    SupplierIndex._set(bits, 9)
+    assert bits.tolist() == [0, 0x40] and SupplierIndex._has(bits, 9)
+    assert not SupplierIndex._has(bits, 8) and not SupplierIndex._has(bits, 1) and not SupplierIndex._has(bits, 10)
+    SupplierIndex._set(bits, 7)  # the low bit of byte 0: slot 7's, not slot 0's
+    assert bits.tolist() == [0x01, 0x40] and SupplierIndex._has(bits, 7) and not SupplierIndex._has(bits, 0)
+    SupplierIndex._set(bits, 9, False)
+    assert bits.tolist() == [0x01, 0] and not SupplierIndex._has(bits, 9)
