@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -115,6 +115,23 @@ class Transaction:
     staged: dict[str, list] = field(default_factory=dict)
     memo: dict[str, Any] = field(default_factory=dict)  # values handlers take once per transaction (a sequence…)
     forms: dict[str, StoredForm] = field(default_factory=dict)  # the database's stored forms, by collection
+
+    async def lane_version(self, collection: str, lane: str, field: str) -> int:
+        """The next version of ``lane``'s counter (``collection``'s document ``{_id: lane, <field>}``), taken
+        once per lane and transaction (a batch reading several partitions takes one of each).
+
+        Two transactions of one lane write its counter, so they commit one after the other and its
+        versions follow its commits: a reader that read version *v* of a lane can trust everything
+        stamped with that lane up to *v* to be there. One counter per lane rather than one for all: a
+        partition has one reader at a time, so concurrent consumers do not conflict on it (the
+        observatory's ledger, procurement's supplier search)."""
+        taken: dict[str, int] = self.memo.setdefault(collection, {})
+        if lane not in taken:
+            state = await self.db[collection].find_one_and_update(
+                {"_id": lane}, {"$inc": {field: 1}}, upsert=True, return_document=ReturnDocument.AFTER,
+                session=self.session)
+            taken[lane] = int(state[field])
+        return taken[lane]
 
     def stored(self, collection: str, doc: Document) -> Document:
         """``doc`` in the form ``collection`` stores (for a raw write: ``insert_many`` of documents)."""

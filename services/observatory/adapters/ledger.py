@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timezone
 from typing import Any
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import UpdateOne
 
 from contracts.envelope import CloudEvent
 from runtime.consumer import Consumer, Subscription
@@ -36,13 +36,8 @@ async def append(event: Any, tx: Transaction, envelope: CloudEvent) -> None:
     rebuild writes thousands at once, :mod:`runtime.rebuild`), stamped with its lane's mark."""
     row = row_of(event, event_id=envelope.id, at=envelope.time)
     lane = tx.lane or LEDGER  # the partition it was read from; a rebuild's rows share one lane
-    taken = tx.memo.setdefault(MARKS, {})
-    if lane not in taken:  # once per lane and transaction (per batch of events): see :func:`marks`
-        state = await tx.db[MARKS].find_one_and_update({"_id": lane}, {"$inc": {"version": 1}}, upsert=True,
-                                                       return_document=ReturnDocument.AFTER, session=tx.session)
-        taken[lane] = int(state["version"])
-    tx.stage(LEDGER, UpdateOne({"_id": row.id},
-                               {"$setOnInsert": {**document_of(row), "lane": lane, "mark": taken[lane]}},
+    mark = await tx.lane_version(MARKS, lane, "version")  # once per lane and transaction: see :func:`marks`
+    tx.stage(LEDGER, UpdateOne({"_id": row.id}, {"$setOnInsert": {**document_of(row), "lane": lane, "mark": mark}},
                                upsert=True))
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import zlib
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 
 from runtime.mongo import Database, Transaction
 
@@ -41,7 +41,6 @@ SEARCH_STATE = "supplier_search_state"  # {_id: <lane>, seq}: the lane's last ve
 SEARCH_MARKS = "supplier_search_marks"  # {_id: "<lane>|<key>", lane, key, seq}
 TURNS = "supplier_organisation_turns"  # {_id: <organisation id>, n}
 COMMAND_LANES = 16  # a command's lane: its organisation's bucket (commands on one organisation share one)
-_VERSIONS = "supplier-search-versions"  # Transaction.memo: the version taken of each lane, once per transaction
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -83,17 +82,12 @@ async def mark_changed(tx: Transaction, organisation_id: str, *marks: str) -> in
     transaction's lane, taken once per lane and transaction (see the module's docstring). Call it in every
     transaction that changes what a search sees. Returns the version."""
     lane = tx.lane or command_lane(organisation_id)
-    taken: dict[str, int] = tx.memo.setdefault(_VERSIONS, {})
-    if lane not in taken:
-        state = await tx.db[SEARCH_STATE].find_one_and_update(
-            {"_id": lane}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER,
-            session=tx.session)
-        taken[lane] = int(state["seq"])
+    version = await tx.lane_version(SEARCH_STATE, lane, "seq")
     for key in marks:
         await tx.db[SEARCH_MARKS].update_one({"_id": f"{lane}|{key}"},
-                                             {"$set": {"lane": lane, "key": key, "seq": taken[lane]}},
+                                             {"$set": {"lane": lane, "key": key, "seq": version}},
                                              upsert=True, session=tx.session)
-    return taken[lane]
+    return version
 
 
 def seat_id(need_id: str, supplier_id: str) -> str:
