@@ -8,8 +8,9 @@
 
 A commune takes the coordinates of the GeoNames place of the same name in the same region (by
 name or alternate name, accents and case ignored; among homonyms, the closest population), and a
-place locates one commune at most. A commune without one (the smallest) is marked ``approximate`` and takes the centre of the
-located communes of its intercommunality (EPCI), else of its département; a commune of a
+place locates one commune at most. A commune without one (the smallest) is marked
+``approximate`` and takes the centre of the located communes of its intercommunality (EPCI),
+else of its département; a commune of a
 département with none located (some overseas collectivities) is left out. Run (downloads both
 packages, a few seconds)::
 

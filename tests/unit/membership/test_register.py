@@ -114,6 +114,13 @@ def line(**values):
     return reg.RegisterLine(line=2, kind="invoice", siret=SIRET, values=values)
 
 
+def refusal(call, *args) -> tuple[str, str]:
+    """The field and the words of the InvalidInput ``call(*args)`` raises."""
+    with pytest.raises(InvalidInput) as exc:
+        call(*args)
+    return exc.value.field, exc.value.detail
+
+
 def test_a_line_s_dates_are_iso_days_from_1900_to_2200():
     assert line(issued_on=" 1900-01-01 ").day("issued_on") == D(1900, 1, 1)
     assert line(issued_on="2200-12-31").day("issued_on") == D(2200, 12, 31)
@@ -121,12 +128,8 @@ def test_a_line_s_dates_are_iso_days_from_1900_to_2200():
     for value, why in (("1899-12-31", "issued_on: 1899-12-31 is outside the years 1900–2200"),
                        ("2201-01-01", "issued_on: 2201-01-01 is outside the years 1900–2200"),
                        ("01/02/2016", "issued_on: '01/02/2016' is not a date (YYYY-MM-DD)")):
-        with pytest.raises(InvalidInput) as exc:
-            line(issued_on=value).day("issued_on")
-        assert (exc.value.field, exc.value.detail) == ("issued_on", why)
-    with pytest.raises(InvalidInput) as exc:
-        line(issued_on=" ").day("issued_on")
-    assert (exc.value.field, exc.value.detail) == ("issued_on", "issued_on is required on a invoice line")
+        assert refusal(line(issued_on=value).day, "issued_on") == ("issued_on", why)
+    assert refusal(line(issued_on=" ").day, "issued_on") == ("issued_on", "issued_on is required on a invoice line")
 
 
 def test_a_line_s_numbers_are_whole_from_0_to_2_to_the_53():
@@ -137,20 +140,14 @@ def test_a_line_s_numbers_are_whole_from_0_to_2_to_the_53():
     for value, why in ((str(2**53 + 1), f"amount_cents: {2**53 + 1} is out of range"),
                        ("-1", "amount_cents: -1 is out of range"),
                        ("12,5", "amount_cents: '12,5' is not a whole number")):
-        with pytest.raises(InvalidInput) as exc:
-            line(amount_cents=value).number("amount_cents")
-        assert (exc.value.field, exc.value.detail) == ("amount_cents", why)
-    with pytest.raises(InvalidInput) as exc:
-        line().number("amount_cents")
-    assert (exc.value.field, exc.value.detail) == ("amount_cents", "amount_cents is required on a invoice line")
+        assert refusal(line(amount_cents=value).number, "amount_cents") == ("amount_cents", why)
+    assert refusal(line().number, "amount_cents") == ("amount_cents", "amount_cents is required on a invoice line")
 
 
 # -- reading the file: what is refused, what is normalised, which lines are skipped -------------
 
 def refused_file(content: bytes) -> tuple[str, str]:
-    with pytest.raises(InvalidInput) as exc:
-        reg.read_register(content)
-    return exc.value.field, exc.value.detail
+    return refusal(reg.read_register, content)
 
 
 def test_an_empty_or_blank_file_is_refused_as_empty():
