@@ -133,7 +133,7 @@ async def test_relay_killed_between_publish_and_mark_publishes_again_and_consume
     assert await db[OUTBOX].count_documents({"aggregateid": org_id, "status": "pending"}) == 1
 
     await OutboxRelay(db, producer).drain()
-    records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2)
+    records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2, copies=True)
     assert len(records) == 2, "published before the crash, and again after the restart"
     assert header(records[0], "ce_id") == header(records[1], "ce_id")
 
@@ -323,21 +323,21 @@ async def test_poison_message_goes_to_dead_letter_topic_and_replays_are_recorded
         await eventually(lambda: applications())
         [letter] = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
         [first] = letter.replays
-        [copy] = copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2))
+        [copy] = copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2, copies=True))
         assert (first.by, first.topic, first.partition, first.offset) == ("alice", TOPIC, copy.partition, copy.offset)
         assert header(copy, "dlq_replayed_from") == letter.coordinates
 
         again = _cli(settings, "replay", "--all", "--topic", TOPIC + ".dlq", "--consumer", "poison-test",
                      "--by", "bob")
         assert f"skipped {letter.coordinates}: replayed already" in again
-        assert len(copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2))) == 1
+        assert len(copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=2, copies=True))) == 1
         [letter] = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
         assert letter.replays == (first,), "a letter skipped is not recorded as replayed"
 
         forced = _cli(settings, "replay", "--all", "--topic", TOPIC + ".dlq", "--consumer", "poison-test", "--force",
                       "--by", "carol")
         assert f"skipped {letter.coordinates}" not in forced
-        second = copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=3))
+        second = copies(await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=3, copies=True))
         assert len(second) == 2, "replayed again"
         [letter] = [d for d in await read_dead_letters(settings, [TOPIC + ".dlq"]) if d.key == org_id.encode()]
         assert [r.by for r in letter.replays] == ["alice", "carol"]
@@ -430,7 +430,7 @@ async def test_a_failed_mark_publishes_its_records_again_before_any_later_one(se
     assert await relay.publish_pending(mark_later=True) == 2
     await relay._marked()  # noqa: SLF001
     assert await db[OUTBOX].count_documents({"_id": {"$in": [a, b]}, "status": "pending"}) == 0
-    records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=3)
+    records = await read_topic(settings, TOPIC, lambda r: r.key == org_id.encode(), count=3, copies=True)
     assert [header(r, "ce_id") for r in sorted(records, key=lambda r: r.offset)] == [a, a, b]
 
 
