@@ -198,3 +198,14 @@ def test_more_lines_than_the_limit_is_refused_naming_the_limit():
     with pytest.raises(TooManyLines):
         read_spend_file(xlsx([["SIRET", "Montant", "Catégorie", "Date"]] + [[SIRET, 1, "x", "2011-01-01"]] * 101),
                         max_lines=100)
+
+
+# -- amounts written with their unit -------------------------------------------------------------------
+@pytest.mark.parametrize("value, cents", [
+    ("12 euros", 1200), ("12,50 euros", 1250), ("1 234,56 EUROS", 123456), ("12 Euros", 1200), ("12 EUR", 1200),
+    ("12 eur", 1200), ("12,5 €", 1250), ("12.5 €", 1250), ("1 000 000 000,00 €", 10**11),
+])
+def test_an_amount_may_carry_its_unit_in_any_case(value, cents):
+    """"euros" was read as "eur" followed by "os" (the units were taken off shortest first): a file
+    writing "12 euros" had every line rejected as "not an amount in euros"."""
+    assert parse_amount(value) == cents
