@@ -10,7 +10,7 @@ import pytest
 from contracts.procurement.diagnostics import (DiagnosticClosed, DiagnosticOpened, DiagnosticReportComputed,
                                                SpendFileImported, SpendImportFailed, SpendImportStarted)
 from runtime.errors import Conflict, InvalidInput
-from services.procurement.domain.diagnostic_report import EssMatch, SpendCell, SupplierProfile, build_report
+from services.procurement.domain.diagnostic_report import NOTES, EssMatch, SpendCell, SupplierProfile, build_report
 from services.procurement.domain.diagnostics import (Diagnostic, DiagnosticStatus, ImportFigures, ImportState,
                                                      ReportSummary)
 from services.procurement.domain.reservation import RecommendationKind
@@ -256,3 +256,41 @@ def test_the_refusals_to_close_say_why():
         with pytest.raises(Conflict, match=f"^diagnostic diag-1 is closed: cannot {action}$") as closed:
             call()
         assert closed.value.extra == {"state": "closed"}
+
+
+def test_the_report_s_parts_each_counted_as_by_hand():
+    a, b, c = "11111111100011", "11111111100029", "22222222200010"  # a and b: one ESS entity (siret, siren)
+    d, e = "33333333300012", "44444444400013"  # ESS organisations that are no insertion structures
+    cells = [cell(a, "Nettoyage", 2011, 1_000), cell(a, "Nettoyage", 2012, 2_000), cell(b, "Nettoyage", 2011, 500),
+             cell(b, "Restauration", 2011, 700), cell(c, "Nettoyage", 2011, 9_000),
+             cell(d, "Restauration", 2011, 3_200), cell(e, "Restauration", 2011, 3_200)]
+    ess = {a: EssMatch("org-m", "Recyclerie", "siret", ("aci",)), b: EssMatch("org-m", "Recyclerie", "siren", ("aci",)),
+           d: EssMatch("org-d", "Scop", "siren", ()), e: EssMatch("org-c", "Mutuelle", "siren", ("scop",))}
+    report = build_report("diag-1", "buy-1", "93", ["imp-2", "imp-1"], cells, ess, [])
+    assert (report.buyer_departement, report.import_ids) == ("93", ["imp-1", "imp-2"])
+    t = report.totals
+    assert (t.siret_matched_spend_cents, t.siren_matched_spend_cents, t.inclusive_spend_cents) == (3_000, 7_600, 4_200)
+    assert [(y.year, y.suppliers, y.ess_suppliers) for y in report.by_year] == [(2011, 5, 4), (2012, 1, 1)]
+    assert [(c.category, c.ess_share_percent) for c in report.by_category] == [("Nettoyage", 28.0),
+                                                                            ("Restauration", 100.0)]
+    # the top ESS suppliers: most spend first, a tie by organisation id; "siren" when no SIRET is the organisation's
+    assert [(s.organisation_id, s.match, s.spend_cents) for s in report.top_ess_suppliers] == [
+        ("org-m", "siret", 4_200), ("org-c", "siren", 3_200), ("org-d", "siren", 3_200)]
+
+
+def test_a_single_year_is_the_yearly_spend_and_the_dependency_shows_2_decimals():
+    profiles = [supplier(i, ["cleaning"], budget=3_000_000) for i in range(51)]
+    p = build_report("d", "b", "93", [], [cell("33333333300012", "Nettoyage", 2011, 1_000_000)], {},
+                     profiles).potential[0]
+    assert (p.total_spend_cents, p.yearly_spend_cents) == (1_000_000, 1_000_000)
+    assert p.economic_dependency_percent == 33.33
+    assert p.eligible_suppliers == 51 and p.eligible_supplier_ids == [f"sup-{i:03d}" for i in range(50)]
+
+
+def test_300_categories_need_no_note_and_a_buyer_without_departement_gets_its_own():
+    cells = [cell("55555555500016", f"Catégorie {i}", 2011, 1_000 + i) for i in range(300)]
+    report = build_report("d", "b", "93", [], cells, {}, [])
+    assert len(report.by_category) == 300 and report.notes == NOTES
+    lost = build_report("d", "b", None, [], cells[:1], {}, [])
+    assert lost.buyer_departement is None
+    assert lost.notes == [*NOTES, "The buyer has no département: no supplier can be counted as serving its territory."]
