@@ -12,12 +12,13 @@ When two columns answer the same name the first one (left to right) is used; the
 which column it read for each field.
 
 A line is kept when its SIRET is valid (:mod:`runtime.siret`: 14 digits, checksum), its amount
-is a number of euros from 0 to 1 billion (``"1 234,56"``, ``"1.234,56"``, ``"1234.56"``, a
-spreadsheet number; rounded to the cent), its date is ``2024-03-15``, ``15/03/2024`` (or with
-``-``/``.``) or a spreadsheet date, in the years 1900–2200, and its category is given (at most
-200 characters). Otherwise the line is rejected with one :class:`Fault` per bad cell: its line
-number (the header is line 1, as a spreadsheet shows it), the column's header, a reason code
-and a sentence. Blank lines are skipped (they keep their number).
+is a number of euros from 0 to 1 billion (``"1 234,56"``, ``"1.234,56"``, ``"1234.56"``, with
+or without its unit: ``"12,50 €"``, ``"12 euros"``, ``"12 EUR"``; a spreadsheet number; rounded
+to the cent), its date is ``2024-03-15``, ``15/03/2024`` (or with ``-``/``.``) or a spreadsheet
+date, in the years 1900–2200, and its category is given (at most 200 characters). Otherwise the
+line is rejected with one :class:`Fault` per bad cell: its line number (the header is line 1, as
+a spreadsheet shows it), the column's header, a reason code and a sentence. Blank lines are
+skipped (they keep their number).
 
 Pure: values in, values out.
 """
@@ -163,6 +164,8 @@ def map_columns(header: list[Any]) -> Columns:
 _FAST_AMOUNT = re.compile(r"(\d{1,15})(?:[.,](\d{1,2}))?")
 _SIMPLE_AMOUNT = re.compile(r"\+?(\d{1,15})(?:\.(\d{0,2}))?")
 _SPACES = str.maketrans("", "", " \u00a0\u202f\u2009\t\r\n'’")
+_UNITS = re.compile(r"euros|eur|€", re.IGNORECASE)
+"""The unit after an amount, in any case: "euros" before "eur" (which would leave "os" behind)."""
 
 
 def parse_amount(value: Any) -> int:
@@ -186,8 +189,7 @@ def parse_amount(value: Any) -> int:
                 raise _Bad(Reason.AMOUNT_ABSURD, f"the amount {_shown(value)} is over {MAX_AMOUNT_CENTS // 100:,} "
                                                  f"euros")
             return cents
-        for unit in ("€", "EUR", "eur", "euros", "Euros"):
-            text = text.replace(unit, "")
+        text = _UNITS.sub("", text)
         if text.startswith("(") and text.endswith(")"):  # accounting notation of a negative amount
             text = "-" + text[1:-1]
         if "," in text and "." in text:  # the last one is the decimal separator

@@ -2,14 +2,15 @@
 aggregation against hand counts."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import pytest
 
 from contracts.procurement.diagnostics import (DiagnosticClosed, DiagnosticOpened, DiagnosticReportComputed,
                                                SpendFileImported, SpendImportFailed, SpendImportStarted)
 from runtime.errors import Conflict, InvalidInput
-from services.procurement.domain.diagnostic_report import EssMatch, SpendCell, SupplierProfile, build_report
+from services.procurement.domain.diagnostic_report import NOTES, EssMatch, SpendCell, SupplierProfile, build_report
 from services.procurement.domain.diagnostics import (Diagnostic, DiagnosticStatus, ImportFigures, ImportState,
                                                      ReportSummary)
 from services.procurement.domain.reservation import RecommendationKind
@@ -168,3 +169,128 @@ def test_a_file_of_thousands_of_categories_keeps_the_report_bounded():
     assert report.totals.categories == 400 and report.totals.total_spend_cents == sum(c.amount_cents for c in cells)
     assert len(report.by_category) == len(report.potential) == 300
     assert report.by_category[0].category == "Catégorie 399" and any("400 categories" in n for n in report.notes)
+
+
+# -- what each step keeps and says (each refusal's words; the bounds) ----------------------------------
+class NoOffset(tzinfo):
+    """A time zone that knows no offset: a datetime with it is naive all the same."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+def test_an_instant_is_a_datetime_that_knows_its_offset_and_a_buyer_is_required_in_these_words():
+    for at in (datetime(2011, 1, 1), datetime(2011, 1, 1, tzinfo=NoOffset()), "2011-06-01T09:00:00+00:00"):
+        with pytest.raises(InvalidInput, match="^a timezone-aware instant is required$") as caught:
+            Diagnostic.open("diag-2", buyer_id="buy-1", at=at)
+        assert caught.value.field == "at"
+    with pytest.raises(InvalidInput, match="^buyer_id is required$"):
+        Diagnostic.open("diag-2", buyer_id=" ", at=AT)
+
+
+def test_a_completed_or_failed_import_keeps_its_end_and_figures():
+    d = opened()
+    d.start_import("imp-1", file_sha256="a" * 64, file_format="csv", lines=10, at=AT)
+    d.complete_import("imp-1", FIGURES, at=AT + timedelta(seconds=3))
+    done = d.import_record("imp-1")
+    assert (done.state, done.finished_at, done.lines_imported, done.total_spend_cents) == (
+        ImportState.COMPLETED, AT + timedelta(seconds=3), 9, 900)
+    d.start_import("imp-2", file_sha256="b" * 64, file_format="csv", lines=10, at=AT)
+    d.fail_import("imp-2", "é" * 400, lines_read=4, at=AT + timedelta(seconds=5))
+    failed = d.import_record("imp-2")
+    assert (failed.state, failed.finished_at, failed.lines_imported) == (ImportState.FAILED, AT + timedelta(seconds=5),
+                                                                        0)
+    assert d.pull_events()[-1].reason == "é" * 300  # a reason of 300 characters at most
+    assert d.import_record("imp-9") is None
+
+
+def test_the_report_s_time_is_kept():
+    d = opened()
+    d.record_report(ReportSummary(imports=0, total_spend_cents=0, ess_spend_cents=0, ess_share_percent=0,
+                                  categories=0, suppliers=0, ess_suppliers=0, years=[]), at=AT + timedelta(hours=1))
+    assert d.report_computed_at == AT + timedelta(hours=1)
+
+
+def test_the_refusals_of_an_import_say_why():
+    d = opened()
+    d.start_import("imp-1", file_sha256="0123456789abcdef" * 4, file_format="csv", lines=10, at=AT)
+    with pytest.raises(Conflict, match="^" + re.escape(
+            "this file (SHA-256 0123456789ab…) was already imported into diagnostic diag-1 (import imp-1, running); "
+            "importing it again would count its spend twice") + "$") as twice:
+        d.start_import("imp-2", file_sha256="0123456789abcdef" * 4, file_format="csv", lines=10, at=AT)
+    assert twice.value.extra == {"import_id": "imp-1", "state": "running"}
+    with pytest.raises(Conflict, match="^diagnostic diag-1 has no import imp-9$"):
+        d.complete_import("imp-9", FIGURES, at=AT)
+    d.complete_import("imp-1", FIGURES, at=AT)
+    for step, call in (("complete", lambda: d.complete_import("imp-1", FIGURES, at=AT)),
+                       ("fail", lambda: d.fail_import("imp-1", "late", lines_read=0, at=AT))):
+        with pytest.raises(Conflict, match=f"^import imp-1 is completed: cannot {step} it$") as caught:
+            call()
+        assert caught.value.extra == {"state": "completed"}
+
+
+def test_a_diagnostic_takes_200_imports_and_refuses_the_201st():
+    d = opened()
+    for n in range(200):
+        d.start_import(f"imp-{n}", file_sha256=f"{n:064x}", file_format="csv", lines=1, at=AT)
+        d.fail_import(f"imp-{n}", "stopped", lines_read=0, at=AT)  # failed ones count too
+    with pytest.raises(Conflict, match="^diagnostic diag-1 has 200 imports already \\(the limit\\); open another$"):
+        d.start_import("imp-200", file_sha256="f" * 64, file_format="csv", lines=1, at=AT)
+
+
+def test_the_refusals_to_close_say_why():
+    d = opened()
+    d.start_import("imp-1", file_sha256="a" * 64, file_format="csv", lines=1, at=AT)
+    d.start_import("imp-2", file_sha256="b" * 64, file_format="csv", lines=1, at=AT)
+    with pytest.raises(Conflict, match="^" + re.escape(
+            "diagnostic diag-1 has an import running (imp-1, imp-2); close it once the import has completed or "
+            "failed") + "$") as running:
+        d.close(at=AT)
+    assert running.value.extra == {"state": "importing"}
+    d.fail_import("imp-1", "stopped", lines_read=0, at=AT)
+    d.fail_import("imp-2", "stopped", lines_read=0, at=AT)
+    d.close(at=AT)
+    for action, call in (("close it", lambda: d.close(at=AT)),
+                         ("import a spend file", lambda: d.start_import("imp-3", file_sha256="c" * 64,
+                                                                        file_format="csv", lines=1, at=AT))):
+        with pytest.raises(Conflict, match=f"^diagnostic diag-1 is closed: cannot {action}$") as closed:
+            call()
+        assert closed.value.extra == {"state": "closed"}
+
+
+def test_the_report_s_parts_each_counted_as_by_hand():
+    a, b, c = "11111111100011", "11111111100029", "22222222200010"  # a and b: one ESS entity (siret, siren)
+    d, e = "33333333300012", "44444444400013"  # ESS organisations that are no insertion structures
+    cells = [cell(a, "Nettoyage", 2011, 1_000), cell(a, "Nettoyage", 2012, 2_000), cell(b, "Nettoyage", 2011, 500),
+             cell(b, "Restauration", 2011, 700), cell(c, "Nettoyage", 2011, 9_000),
+             cell(d, "Restauration", 2011, 3_200), cell(e, "Restauration", 2011, 3_200)]
+    ess = {a: EssMatch("org-m", "Recyclerie", "siret", ("aci",)), b: EssMatch("org-m", "Recyclerie", "siren", ("aci",)),
+           d: EssMatch("org-d", "Scop", "siren", ()), e: EssMatch("org-c", "Mutuelle", "siren", ("scop",))}
+    report = build_report("diag-1", "buy-1", "93", ["imp-2", "imp-1"], cells, ess, [])
+    assert (report.buyer_departement, report.import_ids) == ("93", ["imp-1", "imp-2"])
+    t = report.totals
+    assert (t.siret_matched_spend_cents, t.siren_matched_spend_cents, t.inclusive_spend_cents) == (3_000, 7_600, 4_200)
+    assert [(y.year, y.suppliers, y.ess_suppliers) for y in report.by_year] == [(2011, 5, 4), (2012, 1, 1)]
+    assert [(c.category, c.ess_share_percent) for c in report.by_category] == [("Nettoyage", 28.0),
+                                                                            ("Restauration", 100.0)]
+    # the top ESS suppliers: most spend first, a tie by organisation id; "siren" when no SIRET is the organisation's
+    assert [(s.organisation_id, s.match, s.spend_cents) for s in report.top_ess_suppliers] == [
+        ("org-m", "siret", 4_200), ("org-c", "siren", 3_200), ("org-d", "siren", 3_200)]
+
+
+def test_a_single_year_is_the_yearly_spend_and_the_dependency_shows_2_decimals():
+    profiles = [supplier(i, ["cleaning"], budget=3_000_000) for i in range(51)]
+    p = build_report("d", "b", "93", [], [cell("33333333300012", "Nettoyage", 2011, 1_000_000)], {},
+                     profiles).potential[0]
+    assert (p.total_spend_cents, p.yearly_spend_cents) == (1_000_000, 1_000_000)
+    assert p.economic_dependency_percent == 33.33
+    assert p.eligible_suppliers == 51 and p.eligible_supplier_ids == [f"sup-{i:03d}" for i in range(50)]
+
+
+def test_300_categories_need_no_note_and_a_buyer_without_departement_gets_its_own():
+    cells = [cell("55555555500016", f"Catégorie {i}", 2011, 1_000 + i) for i in range(300)]
+    report = build_report("d", "b", "93", [], cells, {}, [])
+    assert len(report.by_category) == 300 and report.notes == NOTES
+    lost = build_report("d", "b", None, [], cells[:1], {}, [])
+    assert lost.buyer_departement is None
+    assert lost.notes == [*NOTES, "The buyer has no département: no supplier can be counted as serving its territory."]

@@ -3,6 +3,7 @@ files that cannot be imported at all."""
 from __future__ import annotations
 
 import io
+import re
 import os
 from datetime import date, datetime
 
@@ -13,7 +14,7 @@ from runtime.errors import InvalidInput
 from runtime.siret import with_check_digit
 from services.procurement.adapters.spend_files import TooManyLines, read_spend_file
 from services.procurement.domain.spend import (Field, Reason, SpendLine, category_key, map_columns, parse_amount,
-                                               parse_date, parse_line, parse_siret)
+                                               parse_date, parse_line, parse_lines, parse_siret)
 
 SIRET = with_check_digit("1234567800012")
 OTHER = with_check_digit("9876543210001")
@@ -198,3 +199,135 @@ def test_more_lines_than_the_limit_is_refused_naming_the_limit():
     with pytest.raises(TooManyLines):
         read_spend_file(xlsx([["SIRET", "Montant", "Catégorie", "Date"]] + [[SIRET, 1, "x", "2011-01-01"]] * 101),
                         max_lines=100)
+
+
+# -- amounts written with their unit -------------------------------------------------------------------
+@pytest.mark.parametrize("value, cents", [
+    ("12 euros", 1200), ("12,50 euros", 1250), ("1 234,56 EUROS", 123456), ("12 Euros", 1200), ("12 EUR", 1200),
+    ("12 eur", 1200), ("12,5 €", 1250), ("12.5 €", 1250), ("1 000 000 000,00 €", 10**11),
+])
+def test_an_amount_may_carry_its_unit_in_any_case(value, cents):
+    """"euros" was read as "eur" followed by "os" (the units were taken off shortest first): a file
+    writing "12 euros" had every line rejected as "not an amount in euros"."""
+    assert parse_amount(value) == cents
+
+
+# -- what a rejected line says: each bad cell's reason, sentence and value as shown --------------------
+COLUMNS = map_columns(["SIRET", "Montant", "Catégorie", "Date"])
+GOOD = [SIRET, "1", "x", "2011-01-01"]
+
+
+def faults(**cells) -> list[tuple]:
+    row = list(GOOD)
+    for name, value in cells.items():
+        row[["siret", "amount", "category", "date"].index(name)] = value
+    return [(f.field.value, f.reason.value, f.message, f.value) for f in parse_line(5, row, COLUMNS)]
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ({"siret": None}, ("siret", "siret_missing", "the supplier's SIRET is missing", "")),
+    ({"siret": True}, ("siret", "siret_malformed", "True is not a SIRET", "True")),
+    ({"siret": 0}, ("siret", "siret_malformed", "'0' is not a SIRET (14 digits)", "0")),
+    ({"siret": 1}, ("siret", "siret_checksum", "SIRET 00000000000001 fails its checksum", "1")),
+    ({"siret": -5}, ("siret", "siret_malformed", "'-5' is not a SIRET (14 digits)", "-5")),
+    ({"siret": 0.0}, ("siret", "siret_malformed", "'0.0' is not a SIRET (14 digits)", "0.0")),
+    ({"siret": 1.0}, ("siret", "siret_checksum", "SIRET 00000000000001 fails its checksum", "1.0")),
+    ({"siret": 1e14}, ("siret", "siret_malformed", "'100000000000000.0' is not a SIRET (14 digits)",
+                       "100000000000000.0")),
+    ({"amount": None}, ("amount", "amount_missing", "the amount is missing", "")),
+    ({"amount": " "}, ("amount", "amount_missing", "the amount is missing", " ")),
+    ({"amount": True}, ("amount", "amount_not_a_number", "True is not an amount", "True")),
+    ({"amount": float("nan")}, ("amount", "amount_not_a_number", "nan is not an amount", "nan")),
+    ({"amount": "douze"}, ("amount", "amount_not_a_number", "'douze' is not an amount in euros", "douze")),
+    ({"amount": "1,2,3"}, ("amount", "amount_not_a_number", "'1,2,3' is not an amount in euros", "1,2,3")),
+    ({"amount": "12)"}, ("amount", "amount_not_a_number", "'12)' is not an amount in euros", "12)")),
+    ({"amount": "(12"}, ("amount", "amount_not_a_number", "'(12' is not an amount in euros", "(12")),
+    ({"amount": "1,234.567,89"}, ("amount", "amount_not_a_number", "'1,234.567,89' is not an amount in euros",
+                                  "1,234.567,89")),
+    ({"amount": "1.234,567.89"}, ("amount", "amount_not_a_number", "'1.234,567.89' is not an amount in euros",
+                                  "1.234,567.89")),
+    ({"amount": "(5)"}, ("amount", "amount_negative", "the amount (5) is negative (credit notes are not imported)",
+                         "(5)")),
+    ({"amount": "-5"}, ("amount", "amount_negative", "the amount -5 is negative (credit notes are not imported)",
+                        "-5")),
+    ({"amount": "1 000 000 000,01"}, ("amount", "amount_absurd",
+                                      "the amount 1 000 000 000,01 is over 1,000,000,000 euros", "1 000 000 000,01")),
+    ({"amount": "1 000 000 000,01 €"}, ("amount", "amount_absurd",
+                                        "the amount 1 000 000 000,01 € is over 1,000,000,000 euros",
+                                        "1 000 000 000,01 €")),
+    ({"amount": 10**12}, ("amount", "amount_absurd", "the amount 1000000000000 is over 1,000,000,000 euros",
+                          "1000000000000")),
+    ({"amount": "x" * 101}, ("amount", "amount_not_a_number", f"'{'x' * 99}…' is not an amount in euros",
+                             "x" * 99 + "…")),
+    ({"category": None}, ("category", "category_missing", "the category is missing", "")),
+    ({"category": "x" * 201}, ("category", "category_too_long", "the category has 201 characters (at most 200)",
+                               "x" * 99 + "…")),
+    ({"date": None}, ("date", "date_missing", "the date is missing", "")),
+    ({"date": " "}, ("date", "date_missing", "the date is missing", " ")),
+    ({"date": date(1850, 1, 1)}, ("date", "date_out_of_range", "1850-01-01 is outside the years 1900–2200",
+                                  "1850-01-01")),
+    ({"date": datetime(1850, 1, 1, 12, 0)}, ("date", "date_out_of_range", "1850-01-01 is outside the years 1900–2200",
+                                             "1850-01-01T12:00:00")),
+    ({"date": "x" * 100}, ("date", "date_unparsable", f"'{'x' * 100}' is not a date (2024-03-15 or 15/03/2024)",
+                           "x" * 100)),
+])
+def test_a_bad_cell_says_why_and_shows_its_value(cells, expected):
+    assert faults(**cells) == [expected]
+
+
+def test_a_row_shorter_than_the_header_lacks_its_last_cells():
+    assert [(f.field, f.reason, f.value) for f in parse_line(6, [SIRET, "1"], COLUMNS)] == [
+        (Field.CATEGORY, Reason.CATEGORY_MISSING, ""), (Field.DATE, Reason.DATE_MISSING, "")]
+
+
+@pytest.mark.parametrize("value, cents", [
+    (0, 0), (0.0, 0), ("0", 0), (10**9, 10**11), (999_999_999, 99_999_999_900), ("+12.5", 1250), ("12.", 1200),
+])
+def test_amounts_at_their_bounds(value, cents):
+    assert parse_amount(value) == cents
+
+
+def test_dates_of_the_first_and_last_years_are_taken_as_dates_too():
+    assert parse_date(date(1900, 1, 1)) == date(1900, 1, 1)
+    assert parse_date(datetime(2200, 12, 31, 23, 59)) == date(2200, 12, 31)
+
+
+def test_a_category_given_as_a_number_is_its_text():
+    assert parse_line(2, [SIRET, "1", 12, "2011-01-01"], COLUMNS) == SpendLine(2, SIRET, 100, "12", date(2011, 1, 1))
+
+
+def test_headers_of_every_listed_word_and_the_first_column_of_a_field_wins():
+    columns = map_columns(["Commentaire", "Somme HT", "Somme TTC", "SIRET", "Nature d'achat", "Date", "Note"])
+    assert columns.index == {Field.AMOUNT: 1, Field.SIRET: 3, Field.CATEGORY: 4, Field.DATE: 5}
+    assert columns.headers[Field.AMOUNT] == "Somme HT" and columns.width == 6
+    for word in ("Rubrique", "Segment", "Famille", "Category"):
+        assert map_columns([word, "Montant", "SIRET", "Date"]).index[Field.CATEGORY] == 0
+
+
+def test_a_header_row_missing_columns_says_which_and_what_it_found():
+    with pytest.raises(InvalidInput, match="^" + re.escape(
+            "the header row has no column for amount (e.g. 'Montant'), category (e.g. 'Catégorie'); "
+            "columns found: 'SIRET', 'Libellé', 'Date'") + "$") as caught:
+        map_columns(["SIRET", None, " ", "Libellé", "Date"])
+    assert caught.value.field == "file"
+    long = "Une très longue colonne de commentaires libres"
+    with pytest.raises(InvalidInput, match=re.escape(f"columns found: {long[:40]!r}, 'Date'") + "$"):
+        map_columns([long, "Date"])
+    with pytest.raises(InvalidInput, match="columns found: none$"):
+        map_columns([None, ""])
+    many = [f"Colonne numéro {n:02d} du fichier" for n in range(20)]  # 20 × 30 characters, quoted and separated
+    with pytest.raises(InvalidInput) as caught:
+        map_columns(many)
+    assert caught.value.detail.endswith("columns found: " + ", ".join(repr(h) for h in many)[:400])
+
+
+def test_a_category_s_key_ignores_case_accents_and_punctuation():
+    assert category_key("Nettoyage/Vitrerie — Élagage") == "nettoyage vitrerie elagage"
+
+
+def test_good_and_bad_lines_are_told_apart_in_order():
+    good, bad = parse_lines([(2, GOOD), (3, [SIRET, "-1", "x", "2011-01-01"]), (4, [OTHER, "2", "y", "2011-01-02"]),
+                             (6, [None, "1", "x", "2011-01-01"])], COLUMNS)
+    assert good == [SpendLine(2, SIRET, 100, "x", date(2011, 1, 1)), SpendLine(4, OTHER, 200, "y", date(2011, 1, 2))]
+    assert [[(f.line, f.reason) for f in line] for line in bad] == [[(3, Reason.AMOUNT_NEGATIVE)],
+                                                                    [(6, Reason.SIRET_MISSING)]]

@@ -1,7 +1,8 @@
 """The Grouping aggregate: forming, members joining and leaving, submission, dissolution."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
 
 import pytest
 
@@ -108,3 +109,98 @@ def test_a_clock_gone_back_never_dates_a_step_before_the_forming():
     g = formed()
     g.join(B, at=AT - timedelta(hours=1))
     assert g.pull_events()[0].joined_at == AT
+
+
+# -- what each refusal says, and the bounds --------------------------------------------------------------
+def refused(call, field: str, detail: str) -> None:
+    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
+    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
+        call()
+    assert caught.value.field == field
+
+
+def conflict(call, detail: str, **extra) -> None:
+    """``call()`` raises Conflict with exactly ``detail`` and ``extra``."""
+    with pytest.raises(Conflict, match=f"^{re.escape(detail)}$") as caught:
+        call()
+    assert caught.value.extra == extra
+
+
+class NoOffset(tzinfo):
+    """A time zone that knows no offset: a datetime with it is naive all the same."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+def test_a_change_s_time_knows_its_offset():
+    for at in (datetime(2006, 5, 6, 9), datetime(2006, 5, 6, 9, tzinfo=NoOffset()), "2006-05-06T09:00:00+00:00"):
+        refused(lambda: Grouping.form("grp-1", need_id="need-1", lead=LEAD, members=[A], at=at), "at",
+                "the time of a change must be a timezone-aware datetime")
+
+
+def test_the_refusals_to_form_say_why():
+    def form(members, lead=LEAD, need="need-1"):
+        return lambda: Grouping.form("grp-1", need_id=need, lead=lead, members=members, at=AT)
+
+    refused(form([]), "members", "a grouping needs at least one member besides its lead")
+    refused(form([A, LEAD]), "members.1", "sup-l is the lead: it cannot also be a member")
+    refused(form([A, B, A]), "members.2", "sup-a is given twice")
+    refused(form([A], need="need 1"), "need_id",
+            "need_id must be a need's id (letters, digits, '.', '_', ':', '-'; at most 100 characters), not 'need 1'")
+    fifty = [SupplierRef(f"sup-{n}", True) for n in range(50)]
+    assert form(fifty)().member_supplier_ids == [m.id for m in fifty]
+    refused(form([*fifty, C]), "members", "a grouping has at most 50 members")
+    conflict(form([A], lead=ARCHIVED), "supplier sup-old is archived: it cannot be part of a grouping",
+             field="lead_supplier_id", supplier_id="sup-old", current_state="archived")
+    conflict(form([A, ARCHIVED]), "supplier sup-old is archived: it cannot be part of a grouping",
+             field="members.1", supplier_id="sup-old", current_state="archived")
+
+
+def test_the_refusals_to_join_or_leave_say_why():
+    g = formed()
+    conflict(lambda: g.join(LEAD, at=AT), "sup-l leads grouping grp-1: it cannot also be a member",
+             field="supplier_id", supplier_id="sup-l")
+    conflict(lambda: g.join(A, at=AT), "sup-a is a member of grouping grp-1 already", field="supplier_id",
+             supplier_id="sup-a")
+    conflict(lambda: g.join(ARCHIVED, at=AT), "supplier sup-old is archived: it cannot be part of a grouping",
+             field="supplier_id", supplier_id="sup-old", current_state="archived")
+    conflict(lambda: g.leave("sup-l", at=AT), "sup-l leads grouping grp-1: dissolve the grouping instead",
+             supplier_id="sup-l")
+    conflict(lambda: g.leave("sup-b", at=AT), "sup-b is not a member of grouping grp-1", supplier_id="sup-b")
+    conflict(lambda: g.leave("sup-a", at=AT),
+             "sup-a is the last member of grouping grp-1 besides its lead: dissolve the grouping instead",
+             supplier_id="sup-a")
+    full = formed(*(SupplierRef(f"sup-{n}", True) for n in range(49)))
+    full.join(A, at=AT)
+    assert len(full.member_supplier_ids) == 50
+    conflict(lambda: full.join(B, at=AT), "grouping grp-1 has 50 members, the most it can have")
+
+
+def test_a_grouping_not_forming_says_what_it_cannot_do():
+    g = formed(A, B)
+    g.submit({"sup-l": LEAD, "sup-a": A, "sup-b": B}, at=AT)
+    for action, call in (("take a new member", lambda: g.join(C, at=AT)),
+                         ("let a member leave", lambda: g.leave("sup-a", at=AT)),
+                         ("submit it", lambda: g.submit({"sup-l": LEAD, "sup-a": A, "sup-b": B}, at=AT))):
+        conflict(call, f"grouping grp-1 is submitted: only a forming grouping can {action}",
+                 current_state="submitted", expected_state="forming")
+
+
+def test_a_supplier_archived_or_gone_since_is_named_when_submitting():
+    g = formed(A, B)
+    conflict(lambda: g.submit({"sup-l": LEAD, "sup-a": A}, at=AT),
+             "supplier sup-b is archived: it cannot be part of a grouping", field="supplier_id", supplier_id="sup-b",
+             current_state="archived")
+    assert g.status is GroupingStatus.FORMING
+
+
+def test_a_dissolution_keeps_its_reason_up_to_2000_characters():
+    g = formed()
+    refused(lambda: g.dissolve(at=AT, reason="x" * 2001), "reason", "reason is longer than 2000 characters")
+    g.dissolve(at=AT, reason=" " + "x" * 2000 + " ")
+    assert (g.status, g.dissolution_reason, g.dissolved_at) == (GroupingStatus.DISSOLVED, "x" * 2000, AT)
+    conflict(lambda: g.dissolve(at=AT), "grouping grp-1 is dissolved already", current_state="dissolved")
+    quiet = formed()
+    quiet.dissolve(at=AT)
+    assert quiet.dissolution_reason is None

@@ -2,6 +2,7 @@
 amount with yes only, changes recorded with their revision); the signed links."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -88,3 +89,61 @@ def test_links_are_signed_per_use_and_a_forged_one_is_refused_naming_token():
         assert err.value.field == "token"
     with pytest.raises(InvalidInput):
         tokens.read_impact_link(link)  # a supplier link is no survey link
+
+
+# -- what a refusal says, and the bounds (each refusal's field and exact words) ------------------------
+def refused(call, field: str, detail: str) -> None:
+    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
+    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
+        call()
+    assert caught.value.field == field
+
+
+def ask(**overrides) -> NeedQuestion:
+    kwargs = {"need_id": "need-1", "need_status": NeedStatus.DISPATCHED, "supplier_id": "sup-1",
+              "text": "Le mobilier est-il démonté ?", "at": T0} | overrides
+    return NeedQuestion.ask(kwargs.pop("question_id", "nq-1"), **kwargs)
+
+
+def test_a_question_asked_once_the_need_closed_says_what_it_needed():
+    with pytest.raises(Conflict, match="^cannot ask a question: need need-1 is closed; "
+                                       "expected: a need dispatched and not closed$") as err:
+        ask(need_status=NeedStatus.CLOSED)
+    assert err.value.extra == {"current_state": "closed", "expected_step": "a need dispatched and not closed"}
+    assert ask(need_status=NeedStatus.DISPATCHING).need_id == "need-1"  # dispatching takes questions too
+
+
+def test_a_question_s_refusals_name_the_field():
+    refused(lambda: ask(question_id="nq 1"), "question_id", "question_id must be an id (no spaces)")
+    refused(lambda: ask(supplier_id="sup 1"), "supplier_id", "supplier_id must be an id (no spaces)")
+    refused(lambda: ask(at=datetime(2008, 4, 22, 12, 0)), "at",
+            "at must carry a time zone (naive date and time 2008-04-22T12:00:00)")
+    refused(lambda: ask(text="x" * 4001), "text", "text is longer than 4000 characters")
+    assert ask(text="x" * 4000).text == "x" * 4000  # a question is 4,000 characters, not the 200 of a title
+
+
+def test_an_answer_s_refusals_name_the_field_and_it_may_come_the_instant_it_was_asked():
+    q = ask()
+    refused(lambda: q.give_answer(" ", at=at(1), by="staff"), "text", "text is required")
+    refused(lambda: q.give_answer("x" * 4001, at=at(1), by="staff"), "text", "text is longer than 4000 characters")
+    refused(lambda: q.give_answer("Oui", at=datetime(2008, 4, 22, 13, 0), by="staff"), "at",
+            "at must carry a time zone (naive date and time 2008-04-22T13:00:00)")
+    refused(lambda: q.give_answer("Oui", at=at(-1), by="staff"), "at", "an answer cannot come before its question")
+    assert q.give_answer("x" * 4000, at=T0, by="staff")
+    assert (q.answer, q.answered_at, q.answered_by, q.revision) == ("x" * 4000, T0, "staff", 1)
+
+
+def test_a_survey_s_refusals_name_the_field_and_an_answer_may_come_the_instant_it_opened():
+    refused(lambda: ImpactSurvey.open(need_id="need-1", respondent="funder", respondent_id="x", at=T0),
+            "respondent", "unknown respondent 'funder'; expected one of: buyer, supplier")
+    refused(lambda: ImpactSurvey.open(need_id="need-1", respondent="buyer", respondent_id="buy-1",
+                                      at=datetime(2008, 4, 22, 12, 0)),
+            "at", "at must carry a time zone (naive date and time 2008-04-22T12:00:00)")
+    s = survey()
+    refused(lambda: s.give("no", amount_cents=100, at=at(1)), "amount_cents", "an amount goes with the answer yes only")
+    refused(lambda: s.give("no", at=datetime(2008, 4, 22, 13, 0)), "at",
+            "at must carry a time zone (naive date and time 2008-04-22T13:00:00)")
+    refused(lambda: s.give("no", at=at(-1)), "at", "an answer cannot come before the survey opened")
+    refused(lambda: s.give("no", comment="x" * 4001, at=at(1)), "comment", "comment is longer than 4000 characters")
+    assert s.give("no", comment="x" * 4000, at=T0)
+    assert (s.answer, s.comment, s.answered_at, s.revision) == (ImpactAnswer.NO, "x" * 4000, T0, 1)

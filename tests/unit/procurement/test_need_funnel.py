@@ -3,6 +3,7 @@ interest and answers only while the need takes answers; and the reminder rule (n
 said "not interested", never beyond the maximum, at the intervals)."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -125,3 +126,90 @@ def test_opening_or_viewing_does_not_stop_reminders():
     r.take("viewed", need_status=OPEN, at=at(1), by_staff=False)
     assert reminder_due(r, at(48), POLICY)
     assert not reminder_due(r, at(48), ReminderPolicy(max_reminders=0))
+
+
+# -- what each step keeps and says ---------------------------------------------------------------------
+def refused(call, field: str, detail: str) -> None:
+    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
+    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
+        call()
+    assert caught.value.field == field
+
+
+def test_the_row_keeps_the_organisation_and_refuses_a_naive_time_naming_at():
+    assert row().organisation_id == "org-1"
+    refused(lambda: SupplierFunnel.notify(need_id="need-1", supplier_id="sup-1", organisation_id=None, batch=1,
+                                          at=datetime(2008, 3, 5, 9, 0)),
+            "at", "at must carry a time zone (naive date and time 2008-03-05T09:00:00)")
+    refused(lambda: row().mark_awarded(at=datetime(2008, 3, 6)), "at",
+            "at must carry a time zone (naive date and time 2008-03-06T00:00:00)")
+
+
+def test_the_furthest_step_shown_after_opening_then_viewing():
+    r = row()
+    assert r.step == "notified"
+    r.take("opened", need_status=OPEN, at=T0, by_staff=False)  # the instant of the notification is not before it
+    assert (r.step, r.opened_at) == ("opened", T0)
+    r.take("viewed", need_status=OPEN, at=at(1), by_staff=False)
+    assert r.step == "viewed"
+    seen = row()
+    seen.take("viewed", need_status=OPEN, at=at(1), by_staff=False)  # viewed without an opening seen
+    assert (seen.step, seen.opened_at) == ("viewed", None)
+
+
+def test_a_step_taken_again_records_nothing_and_says_so():
+    r = row()
+    for step in ("opened", "viewed", "interested"):
+        assert r.take(step, need_status=OPEN, at=at(1), by_staff=False) is True
+        assert r.take(step, need_status=OPEN, at=at(2), by_staff=False) is False
+    assert steps(r) == ["opened", "viewed", "interested"]
+    assert (r.opened_at, r.viewed_at, r.interested_at) == (at(1), at(1), at(1))
+
+
+def test_not_interested_again_records_nothing_but_keeps_the_new_feedback():
+    r = row()
+    assert r.take("not_interested", need_status=OPEN, at=at(1), by_staff=False, feedback="Trop loin")
+    assert r.take("not_interested", need_status=OPEN, at=at(2), by_staff=False, feedback="Trop cher") is False
+    assert (r.not_interested_feedback, r.not_interested_at) == ("Trop cher", at(1))
+    assert r.take("not_interested", need_status=OPEN, at=at(3), by_staff=False) is False
+    assert r.not_interested_feedback == "Trop cher"  # no feedback this time: the last one stays
+    assert steps(r) == ["not_interested"]
+
+
+def test_the_awarded_step_is_recorded_by_staff_with_its_time():
+    r = row()
+    assert r.mark_awarded(at=at(9))
+    (event,) = r.pull_events()
+    assert (event.step, event.by_staff, event.recorded_at, event.supplier_id) == (FunnelStep.AWARDED, True, at(9),
+                                                                                  "sup-1")
+
+
+def test_the_refusals_of_a_step_say_why():
+    refused(lambda: row().take("awarded", need_status=OPEN, at=at(1), by_staff=True), "step",
+            "a supplier is awarded by the need's award, not by a funnel step")
+    refused(lambda: row().take("interested", need_status=OPEN, at=at(1), by_staff=True, feedback="x"), "feedback",
+            "feedback goes with the step not_interested only")
+    refused(lambda: row().take("opened", need_status=OPEN, at=at(-1), by_staff=True), "at",
+            "at 2008-03-05T08:00:00+00:00 is before the notification (2008-03-05T09:00:00+00:00)")
+
+
+def test_the_conflicts_of_a_step_say_why():
+    with pytest.raises(Conflict, match=re.escape(
+            "cannot record 'interested': need need-1 is closed; expected: a need dispatched and not closed "
+            "(interest and answers are taken until it closes)") + "$") as closed:
+        row().take("interested", need_status=NeedStatus.CLOSED, at=at(1), by_staff=False)
+    assert closed.value.extra == {
+        "current_state": "closed", "need_status": "closed",
+        "expected_step": "a need dispatched and not closed (interest and answers are taken until it closes)"}
+    r = row()
+    r.take("not_interested", need_status=OPEN, at=at(1), by_staff=False)
+    with pytest.raises(Conflict, match="^supplier sup-1 said it is not interested in need need-1: it says it is "
+                                       "interested before answering$") as stance:
+        r.take("answered", need_status=OPEN, at=at(2), by_staff=False)
+    assert stance.value.extra == {"current_state": "not_interested", "expected_step": "interested, then answered"}
+    r.take("interested", need_status=OPEN, at=at(3), by_staff=False)
+    r.take("answered", need_status=OPEN, at=at(4), by_staff=False)
+    with pytest.raises(Conflict, match="^supplier sup-1 answered need need-1 already: it cannot say it is not "
+                                       "interested$") as answered:
+        r.take("not_interested", need_status=OPEN, at=at(5), by_staff=False)
+    assert answered.value.extra == {"current_state": "answered", "expected_step": "none: the offer is submitted"}

@@ -91,3 +91,50 @@ IDF = [c for c in geo.communes() if c.region == "11"]
 def test_departements_within_agrees_with_within(centre, km, _):
     slow = {c.departement for c in geo.within(centre.lat, centre.lon, km)}
     assert geo.departements_within(centre.lat, centre.lon, float(km)) == slow
+
+
+# -- the bounds: radii include their limit, 0 included; what a place and a supplier may lack ----------
+# Béthencourt-sur-Somme (80) and Pithon (02) share their (approximate) coordinates: 0 km apart.
+# Sainte-Colombe (69) lies 0.64 km from Vienne (38), across the Rhône.
+BETHENCOURT, PITHON, SAINTE_COLOMBE, VIENNE = "80097", "02604", "69189", "38544"
+
+
+def test_a_radius_of_0_km_reaches_a_place_at_the_base_s_very_point():
+    assert geo.between(geo.commune(BETHENCOURT), geo.commune(PITHON)) == 0
+    m = territory.match(base(BETHENCOURT), serves(radius_km=0), PITHON, "02")
+    assert (m.serves, m.reach, m.distance_km) == (True, Reach.RADIUS, 0)
+    assert territory.match(base(BETHENCOURT), serves(radius_km=0), None, "02").reach is Reach.RADIUS
+    assert territory.match(base(BETHENCOURT), serves(radius_km=-1), PITHON, "02").reach is None
+    assert territory.match(base(BETHENCOURT), serves(radius_km=-1), None, "02").reach is None
+
+
+def test_a_search_radius_of_0_km_finds_a_supplier_at_the_place_s_very_point():
+    m = territory.match(base(BETHENCOURT), serves(), PITHON, "02", search_radius_km=0)
+    assert (m.serves, m.reach) == (False, Reach.NEARBY)
+
+
+def test_a_radius_that_is_not_a_number_is_no_radius_true_is_not_1_km():
+    assert territory.serves(base(SAINTE_COLOMBE), serves(radius_km=1), VIENNE, "38") is True
+    for radius in (True, "1", None):
+        assert territory.match(base(SAINTE_COLOMBE), serves(radius_km=radius), VIENNE, "38").reach is None
+    assert territory.match(base(BETHENCOURT), serves(radius_km=False), PITHON, "02").reach is None  # not 0 km
+
+
+def test_a_commune_place_needs_no_departement_it_is_the_commune_s():
+    assert territory.match(base(MONTREUIL), serves(), "93066", None).reach is Reach.DEPARTEMENT
+    assert territory.match(base(MONTREUIL), serves(), "93066", "").reach is Reach.DEPARTEMENT
+    with pytest.raises(ValueError, match="^a place is a commune or a département$"):
+        territory.serves(base(MONTREUIL), serves(), None, "")
+
+
+def test_a_supplier_without_coordinates_reaches_nothing_by_radius():
+    class Base:  # a model's base without coordinates: no attribute lat or lon at all
+        commune, departement = LAGNY, "77"
+
+    assert territory.match(Base(), serves(radius_km=300), MONTREUIL, "93") == territory.TerritoryMatch(False, None,
+                                                                                                        None)
+    assert territory.serves(Base(), serves(radius_km=300), None, "93") is False
+    half = {"commune": LAGNY, "departement": "77", "lat": geo.commune(LAGNY).lat, "lon": None}
+    assert territory.serves(half, serves(radius_km=300), None, "93") is False
+    assert territory.radius_reaches(half, 300, "93") is False
+    assert territory.radius_reaches(base(LAGNY), 300, "93") is True
