@@ -117,8 +117,8 @@ def departement(value: object, field: str = "departement") -> str:
 def commune(value: object, departement_code: str, field: str = "commune") -> str | None:
     """The INSEE code of a commune of ``departement_code`` (``None`` for nothing): five characters,
     digits or 2A/2B then three digits, a commune of the shipped reference (:mod:`reference.geo`)
-    lying in that département. (The reference has no commune of the overseas départements: there
-    the code's département part must be ``departement_code``.)"""
+    lying in that département (:data:`DEPARTEMENTS`, overseas ones included: the reference has the
+    communes of each)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
@@ -133,12 +133,7 @@ def commune(value: object, departement_code: str, field: str = "commune") -> str
             raise InvalidInput(field, f"commune {code} ({known.name}) is in département {known.departement}, "
                                       f"not {departement_code}")
         return code
-    if geo.communes_of(departement_code):
-        raise InvalidInput(field, f"{code} is not the INSEE code of a commune of département {departement_code}")
-    prefix = code[:3] if code.startswith("97") else code[:2]
-    if prefix != departement_code:
-        raise InvalidInput(field, f"commune {code} is not in département {departement_code}")
-    return code
+    raise InvalidInput(field, f"{code} is not the INSEE code of a commune of département {departement_code}")
 
 
 def whole(value: object, field: str, *, minimum: int, maximum: int) -> int:
@@ -433,7 +428,7 @@ class BuyerConvention(Aggregate):
         a fact (not in the future); it ends after it starts, within ten years."""
         at = instant(at)
         if not buyer.is_local_authority:
-            raise Conflict(f"buyer {buyer.id} is a {buyer.kind.value}: conventions are signed with local "
+            raise Conflict(f"buyer {buyer.id} is of kind {buyer.kind.value}: conventions are signed with local "
                            f"authorities only ({', '.join(sorted(k.value for k in LOCAL_AUTHORITY_KINDS))})",
                            current_state=buyer.kind.value, expected_step="none: not a local authority")
         buyer.ensure_active("sign a convention")

@@ -223,7 +223,7 @@ def test_an_oser_engagement_completes_from_its_last_phase_and_says_so():
 # -- conventions ------------------------------------------------------------------------------------------
 def test_signing_a_convention_says_what_is_wrong():
     conflict(lambda: convention(buyer("other_public")),
-             "buyer buy-1 is a other_public: conventions are signed with local authorities only (commune, "
+             "buyer buy-1 is of kind other_public: conventions are signed with local authorities only (commune, "
              "departement, epci, ept, region)", current_state="other_public",
              expected_step="none: not a local authority")
     refused(lambda: convention(subject="x" * 201), "subject", "subject is longer than 200 characters")
