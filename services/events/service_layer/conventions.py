@@ -82,7 +82,8 @@ def build_settings(fields: dict[str, Any], event: Event) -> ConventionSettings:
     if (slots is None) == (generate is None):
         raise InvalidInput("slots", "give the slots one by one (slots) or how to generate them (generate), "
                                     "not both nor neither")
-    breaks = parse_breaks([(utc(b["start_at"]), utc(b["end_at"])) for b in fields.get("breaks") or ()])
+    given_breaks = [(utc(b["start_at"]), utc(b["end_at"])) for b in fields.get("breaks") or ()]
+    breaks = parse_breaks(given_breaks)  # checked before the generator: a break's error is not the generator's
     if generate is not None:
         with _prefixed("generate"):
             slots = generate_slots(start_at=utc(generate["start_at"]), slot_minutes=generate["slot_minutes"],
@@ -91,7 +92,7 @@ def build_settings(fields: dict[str, Any], event: Event) -> ConventionSettings:
     else:
         slots = [{**s, "start_at": utc(s["start_at"])} for s in slots]
     settings = ConventionSettings.build(
-        slots=slots, tables=fields["tables"], breaks=breaks, table_overrides=fields.get("table_overrides"),
+        slots=slots, tables=fields["tables"], breaks=given_breaks, table_overrides=fields.get("table_overrides"),
         request_expiry_hours=fields.get("request_expiry_hours"),
         schedule_pending=bool(fields.get("schedule_pending", False)),
         max_meetings_default=fields.get("max_meetings_default"),

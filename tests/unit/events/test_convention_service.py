@@ -54,6 +54,15 @@ def test_bad_settings_name_the_field(fields, field):
     assert excinfo.value.field == field
 
 
+def test_a_slot_over_a_break_names_the_break_as_the_client_listed_it():
+    fields = {"slots": [{"id": "a", "start_at": DAY.replace(hour=14), "duration_minutes": 20}], "tables": 4,
+              "breaks": [{"start_at": DAY.replace(hour=16), "end_at": DAY.replace(hour=17)},
+                         {"start_at": DAY.replace(hour=14, minute=10), "end_at": DAY.replace(hour=14, minute=30)}]}
+    with pytest.raises(InvalidInput) as excinfo:
+        build_settings(fields, event())
+    assert (excinfo.value.field, excinfo.value.detail) == ("slots.0.start_at", "slot 'a' overlaps breaks.1")
+
+
 def test_a_slot_before_the_event_names_the_generators_start():
     with pytest.raises(InvalidInput) as excinfo:
         build_settings(generated(), event(starts_at=DAY.replace(hour=15)))

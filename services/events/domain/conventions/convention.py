@@ -378,9 +378,11 @@ class Convention(Aggregate):
         current = {m.meeting_id: m for m in self.meetings}
         kept = [m for m in self.meetings if m.slot_id in closed]
         fresh: list[ConventionMeeting] = []
+        fields = ["schedule.meetings"] * len(kept)  # history: the stored plan's, not this one's
         for i, m in enumerate(schedule.meetings):
             if m.slot in closed:
                 continue
+            fields.append(f"schedule.meetings.{i}")  # as given: the skipped history does not shift it
             self._check_place(m.slot, m.table, f"schedule.meetings.{i}")
             mid = meeting_id(self.id, m.a, m.b)
             old = current.get(mid)
@@ -391,7 +393,7 @@ class Convention(Aggregate):
                 fresh.append(ConventionMeeting(meeting_id=mid, slot_id=m.slot, table=m.table, a=x, b=y,
                                                weight=m.weight, locked=m.locked))
         plan = kept + fresh
-        self._check_plan(plan, len(kept))
+        self._check_plan(plan, fields)
         reused = {m.meeting_id for m in fresh if current.get(m.meeting_id) is m}
         for m in self.meetings:
             if m.has_facts and m.slot_id not in closed and m.meeting_id not in reused:
@@ -648,13 +650,13 @@ class Convention(Aggregate):
         if isinstance(table, bool) or not isinstance(table, int) or not 1 <= table <= cap:
             raise InvalidInput(f"{field}.table", f"slot {slot_id!r} has tables 1…{cap}, not {table!r}")
 
-    def _check_plan(self, plan: list[ConventionMeeting], kept: int) -> None:
-        """No participant or table twice in a slot, no pair twice (``kept`` first items: history)."""
+    def _check_plan(self, plan: list[ConventionMeeting], fields: list[str]) -> None:
+        """No participant or table twice in a slot, no pair twice; ``fields`` name each meeting in a
+        refusal (``schedule.meetings.3``; the history kept: ``schedule.meetings``)."""
         busy: set[tuple[str, str]] = set()
         tables: set[tuple[str, int]] = set()
         pairs: set[str] = set()
-        for i, m in enumerate(plan):
-            field = "schedule.meetings" if i < kept else f"schedule.meetings.{i - kept}"
+        for m, field in zip(plan, fields):
             if m.a == m.b:
                 raise InvalidInput(field, f"meeting of participant {m.a!r} with itself")
             if m.meeting_id in pairs:

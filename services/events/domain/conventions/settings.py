@@ -86,7 +86,7 @@ class ConventionSettings(BaseModel):
         number of tables (on top of the slots' own). Slots must not overlap each other nor a break.
         """
         tables = _rules.whole(tables, "tables", low=1, high=MAX_TABLES)
-        parsed_breaks = parse_breaks(breaks)
+        given_breaks = _indexed_breaks(breaks)  # in time order, each with its index in the list given
         parsed = _parse_slots(slots)
         if table_overrides:
             by_id = {s.id: i for i, s in enumerate(parsed)}
@@ -102,13 +102,13 @@ class ConventionSettings(BaseModel):
             if c.start_at < p.end_at:
                 raise InvalidInput(f"slots.{cur}.start_at", f"slot {c.id!r} overlaps slot {p.id!r}")
         for i, s in enumerate(parsed):
-            for k, b in enumerate(parsed_breaks):
+            for k, b in given_breaks:
                 if b.overlaps(s.start_at, s.end_at):
                     raise InvalidInput(f"slots.{i}.start_at", f"slot {s.id!r} overlaps breaks.{k}")
         return cls(
             slots=tuple(parsed[i] for i in order),
             tables=tables,
-            breaks=parsed_breaks,
+            breaks=tuple(b for _, b in given_breaks),
             request_expiry_hours=_rules.optional_whole(request_expiry_hours, "request_expiry_hours",
                                                        low=1, high=MAX_EXPIRY_HOURS),
             schedule_pending=_rules.flag(schedule_pending, "schedule_pending"),
@@ -170,6 +170,13 @@ def generate_slots(
 
 
 def parse_breaks(breaks: Iterable[Break | Mapping[str, Any] | tuple[datetime, datetime]]) -> tuple[Break, ...]:
+    """The breaks checked, in time order."""
+    return tuple(b for _, b in _indexed_breaks(breaks))
+
+
+def _indexed_breaks(breaks: Iterable[Break | Mapping[str, Any] | tuple[datetime, datetime]]) -> list[tuple[int, Break]]:
+    """The breaks checked, in time order, each with its index in the list given: a refusal names a
+    break as the client listed it (``breaks.1``), whatever its place in time."""
     out: list[tuple[int, Break]] = []
     for i, b in enumerate(breaks or ()):
         where = f"breaks.{i}"
@@ -190,7 +197,7 @@ def parse_breaks(breaks: Iterable[Break | Mapping[str, Any] | tuple[datetime, da
     for (_, p), (i, c) in zip(out, out[1:]):
         if c.start_at < p.end_at:
             raise InvalidInput(f"breaks.{i}.start_at", f"breaks.{i} overlaps another break")
-    return tuple(b for _, b in out)
+    return out
 
 
 def _parse_slots(slots: Iterable[ConventionSlot | Mapping[str, Any]]) -> list[ConventionSlot]:
