@@ -59,3 +59,20 @@ def test_production_refuses_the_development_secrets_key_even_beside_another():
     with pytest.raises(ValueError, match="SECRETS_KEY holds the development key"):
         Settings(**prod, secrets_key=f"{NEW},{DEV_SECRETS_KEY}")
     assert Settings(**prod, secrets_key=NEW).secrets_key == NEW
+
+
+def test_each_refusal_of_the_keys_and_of_a_token_is_in_words():
+    with pytest.raises(SecretsKeyError) as caught:
+        parse_keys(" , ")
+    assert str(caught.value) == "SECRETS_KEY is empty: give a Fernet key (python -m runtime.sealing new-key)"
+    with pytest.raises(SecretsKeyError) as caught:
+        parse_keys("not-a-key")
+    assert str(caught.value) == ("SECRETS_KEY: key 1 of 1 is not a Fernet key (32 bytes, url-safe base64; "
+                                 "python -m runtime.sealing new-key)")
+    with pytest.raises(ValueError) as caught:
+        SecretBox(NEW).open(SecretBox(OLD).seal(SECRET))
+    assert str(caught.value) == ("a stored secret opens under none of the keys of SECRETS_KEY (a key removed too "
+                                 "early, or the value altered)")
+    with pytest.raises(ValueError) as caught:
+        SecretBox(NEW).open_bytes(SecretBox(OLD).seal_bytes(b"secret"))
+    assert str(caught.value) == "a sealed value opens under none of the keys of SECRETS_KEY"

@@ -55,3 +55,32 @@ def test_with_check_digit_makes_valid_sirets_and_refuses_wrong_lengths():
         assert siret.startswith(body) and is_valid_siret(siret)
     with _pytest.raises(ValueError):
         with_check_digit("123")
+
+
+def test_thirteen_digits_are_no_siret_even_when_their_luhn_sum_passes():
+    assert luhn_ok("1000000000009")
+    assert not is_valid_siret("1000000000009")
+    with pytest.raises(InvalidInput) as caught:
+        validate_siret("1000000000009")
+    assert caught.value.detail == "a SIRET has 14 digits, got '1000000000009'"
+
+
+def test_refusals_say_what_is_wrong():
+    with pytest.raises(InvalidInput) as caught:
+        validate_siret("732 829 320 00075")
+    assert caught.value.detail == "SIRET 73282932000075 fails its checksum"
+    with pytest.raises(InvalidInput) as caught:
+        validate_siret("7328293200007A")
+    assert caught.value.detail == "a SIRET has 14 digits, got '7328293200007A'"
+
+
+def test_only_separators_are_dropped_from_a_typed_siret():
+    assert normalize_siret("732.829\u00a0320\u202f000\t74-") == "73282932000074"
+    assert normalize_siret("X7 3-2") == "X732"
+
+
+def test_with_check_digit_names_what_it_got():
+    from runtime.siret import with_check_digit
+    with pytest.raises(ValueError) as caught:
+        with_check_digit("123")
+    assert str(caught.value) == "13 digits expected, got '123'"

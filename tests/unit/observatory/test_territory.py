@@ -6,7 +6,6 @@ import time
 from datetime import date, datetime, timedelta, timezone, tzinfo
 
 import pytest
-from pydantic_core import PydanticUndefined
 
 from contracts.events import (ConventionParticipantJoined, EventCancelled, EventHeld, EventPublished, MeetingHeld,
                               MeetingOutcomeRecorded, ParticipantCheckedIn, RegistrationCancelled,
@@ -19,22 +18,10 @@ from runtime.errors import NotFound
 from services.observatory.domain.ledger import LedgerRow, local_date, parties, resolve, row_of, short_name
 from services.observatory.domain.territory import Level, Organisation, diagnostic, organisation_commune, territory
 from services.observatory.domain.timeline import euros, event_ids_of, timeline, titles_of
+from tests.unit.examples import example
 
 T0 = datetime(2040, 1, 1, 9, tzinfo=timezone.utc)
 _n = iter(range(1, 1_000_000))
-
-
-def example(cls, **over):
-    """An event of ``cls`` from its contract's field examples, with ``over``."""
-    values = {}
-    for name, f in cls.model_fields.items():
-        if name in over:
-            values[name] = over[name]
-        elif f.examples:
-            values[name] = f.examples[0]
-        elif f.default is not PydanticUndefined:
-            values[name] = f.default
-    return cls(**values)
 
 
 def row(cls, **over):
