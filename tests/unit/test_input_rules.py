@@ -2,16 +2,8 @@
 the keyword arguments, and the words of each refusal (a 422 names the field and says what is wrong)."""
 from __future__ import annotations
 
-import pytest
-
-from runtime.errors import InvalidInput
 from runtime.rules import identifier, optional_identifier, optional_text, text
-
-
-def refusal(call, *args, **kwargs) -> tuple[str, str]:
-    with pytest.raises(InvalidInput) as caught:
-        call(*args, **kwargs)
-    return caught.value.field, caught.value.detail
+from tests.unit.refusals import refusal
 
 
 def test_a_text_holds_200_characters_by_default_and_not_201():

@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
-import pytest
+from contracts.events.registrations import RegistrationStatus
+from services.events.domain.catalogue import Admission, Occupancy
 
-from contracts.events.registrations import EventStatus, RegistrationStatus
-from runtime.errors import Conflict, InvalidInput
-from services.events.domain.catalogue import Admission, Event, Occupancy
-
+from tests.unit.refusals import conflict, refusal
 from .test_catalogue import END, START, T0, convention, make_event, occ, published
 
 DAY = timedelta(days=1)
@@ -19,20 +17,6 @@ HOUR = timedelta(hours=1)
 CHANGEABLE = ("kind, team, title, description, starts_at, ends_at, time_zone, place, venue_commune, online_url, "
               "audience, categories, capacity, registration_opens_at, registration_closes_at, requires_approval, "
               "access, members_priority_until, offer_validity_hours")
-
-
-def refusal(call, *args, **kwargs) -> tuple[str, str]:
-    """The field and the words of the InvalidInput that ``call(*args, **kwargs)`` raises."""
-    with pytest.raises(InvalidInput) as e:
-        call(*args, **kwargs)
-    return e.value.field, e.value.detail
-
-
-def conflict(call, *args, **kwargs) -> tuple[str, dict]:
-    """The words and the extras of the Conflict that ``call(*args, **kwargs)`` raises."""
-    with pytest.raises(Conflict) as e:
-        call(*args, **kwargs)
-    return e.value.detail, e.value.extra
 
 
 # -- the lifecycle's refusals --------------------------------------------------------------------

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from contracts.events.conventions import ConventionSlotInfo
-from runtime.errors import InvalidInput
 from services.events.domain.conventions import ConventionSettings, generate_slots
 from services.events.domain.conventions.settings import Break, ConventionSlot, parse_breaks
+from tests.unit.refusals import refusal
 
 PARIS = timezone(timedelta(hours=1))
 T0 = datetime(2023, 3, 21, 14, 0, tzinfo=PARIS)
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
-
-
-def refusal(call, *args, **kwargs) -> tuple[str, str]:
-    """The field and the words of the InvalidInput that ``call(*args, **kwargs)`` raises."""
-    with pytest.raises(InvalidInput) as e:
-        call(*args, **kwargs)
-    return e.value.field, e.value.detail
 
 
 def slot(sid: str, minutes_from_t0: int, duration: int = 20, **kw) -> dict:
@@ -109,7 +100,6 @@ def test_slots_may_touch_but_not_overlap_each_other_or_a_break():
     assert [x.id for x in touching.slots] == ["a", "b"]
     # given out of order: the later slot is named by its place in the list
     assert refusal(build, slots=[slot("b", 19), slot("a", 0)]) == ("slots.0.start_at", "slot 'b' overlaps slot 'a'")
-
 
 
 def test_a_slot_over_a_break_names_the_break_by_its_place_in_the_list_given():

@@ -5,27 +5,14 @@ from __future__ import annotations
 import pytest
 
 import contracts.events.conventions as ce
-from runtime.errors import Conflict, InvalidInput
+from runtime.errors import Conflict
 from services.events.domain.conventions import Convention, MeetingRequest, MeetingRequestStatus
 
+from tests.unit.refusals import conflict, refusal
 from .test_conventions import BEFORE, HOUR, MIN, T0, accepted, join, make_convention, make_settings, send
 
 PENDING, ACCEPTED, DECLINED = MeetingRequestStatus.PENDING, MeetingRequestStatus.ACCEPTED, MeetingRequestStatus.DECLINED
 EXPIRED, WITHDRAWN = MeetingRequestStatus.EXPIRED, MeetingRequestStatus.WITHDRAWN
-
-
-def refusal(call, *args, **kwargs) -> tuple[str, str]:
-    """The field and the words of the InvalidInput that ``call(*args, **kwargs)`` raises."""
-    with pytest.raises(InvalidInput) as e:
-        call(*args, **kwargs)
-    return e.value.field, e.value.detail
-
-
-def conflict(call, *args, **kwargs) -> tuple[str, dict]:
-    """The words and the extras of the Conflict that ``call(*args, **kwargs)`` raises."""
-    with pytest.raises(Conflict) as e:
-        call(*args, **kwargs)
-    return e.value.detail, e.value.extra
 
 
 def pair():

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone, tzinfo
 
-import pytest
-
-from runtime.errors import Conflict, InvalidInput
+from runtime.errors import Conflict
 from services.events.domain import _rules
 from services.events.domain.conventions import _rules as crules
+from tests.unit.refusals import refusal
 
 UTC = timezone.utc
-
-
-def refusal(call, *args, **kwargs) -> tuple[str, str]:
-    """The field and the words of the InvalidInput that ``call(*args, **kwargs)`` raises."""
-    with pytest.raises(InvalidInput) as e:
-        call(*args, **kwargs)
-    return e.value.field, e.value.detail
 
 
 class _NoOffset(tzinfo):

@@ -5,30 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from runtime.errors import Conflict, InvalidInput
 from services.events.domain.surveys import (Survey, SurveyAudience, SurveyStatus, response_id, results_by_audience,
                                             survey_results)
 
+from tests.unit.refusals import conflict, refusal
 from .test_surveys import ANSWERS, CLOSES, QUESTIONS, T0, answer, make_survey
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
-
-
-def refusal(call, *args, **kwargs) -> tuple[str, str]:
-    """The field and the words of the InvalidInput that ``call(*args, **kwargs)`` raises."""
-    with pytest.raises(InvalidInput) as e:
-        call(*args, **kwargs)
-    return e.value.field, e.value.detail
-
-
-def conflict(call, *args, **kwargs) -> tuple[str, dict]:
-    """The words and the extras of the Conflict that ``call(*args, **kwargs)`` raises."""
-    with pytest.raises(Conflict) as e:
-        call(*args, **kwargs)
-    return e.value.detail, e.value.extra
 
 
 # -- the survey's steps --------------------------------------------------------------------------

@@ -3,42 +3,21 @@ words, the bounds included, and what each step keeps — the other tests read mo
 field or type only, so their words, their extras and the limits could change unnoticed."""
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, timezone
 
 import pytest
 
 from contracts.procurement.buyers import BuyerConventionTerminated
 from contracts.procurement.vocabulary import BuyerKind, Programme
-from runtime.errors import Conflict, InvalidInput
+from runtime.errors import Conflict
 from runtime.siret import with_check_digit
 from services.procurement.domain import buyers as domain
 from services.procurement.domain.buyers import (Buyer, BuyerConvention, Engagement, Intervention, programme_fits,
                                                 year_figures)
+from tests.unit.refusals import conflicted as conflict, NoOffset, refused
 
 AT = datetime(2015, 12, 31, 12, 0, tzinfo=timezone.utc)
 D = date
-
-
-def refused(call, field: str, detail: str) -> None:
-    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
-    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
-        call()
-    assert caught.value.field == field
-
-
-def conflict(call, detail: str, **extra) -> None:
-    """``call()`` raises Conflict with exactly ``detail`` and ``extra``."""
-    with pytest.raises(Conflict, match=f"^{re.escape(detail)}$") as caught:
-        call()
-    assert caught.value.extra == extra
-
-
-class NoOffset(tzinfo):
-    """A time zone that knows no offset: a datetime with it is naive all the same."""
-
-    def utcoffset(self, dt):
-        return None
 
 
 def buyer(kind: str = "commune", buyer_id: str = "buy-1", siret_head: str = "2193004800001") -> Buyer:

@@ -3,7 +3,7 @@ aggregation against hand counts."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -15,6 +15,7 @@ from services.procurement.domain.diagnostics import (Diagnostic, DiagnosticStatu
                                                      ReportSummary)
 from services.procurement.domain.reservation import RecommendationKind
 from services.procurement.domain.spend_categories import sectors_of
+from tests.unit.refusals import NoOffset
 
 AT = datetime(2011, 6, 1, 9, 0, tzinfo=timezone.utc)
 FIGURES = ImportFigures(lines_read=10, lines_imported=9, lines_rejected=1, total_spend_cents=900, years=[2011])
@@ -172,13 +173,6 @@ def test_a_file_of_thousands_of_categories_keeps_the_report_bounded():
 
 
 # -- what each step keeps and says (each refusal's words; the bounds) ----------------------------------
-class NoOffset(tzinfo):
-    """A time zone that knows no offset: a datetime with it is naive all the same."""
-
-    def utcoffset(self, dt):
-        return None
-
-
 def test_an_instant_is_a_datetime_that_knows_its_offset_and_a_buyer_is_required_in_these_words():
     for at in (datetime(2011, 1, 1), datetime(2011, 1, 1, tzinfo=NoOffset()), "2011-06-01T09:00:00+00:00"):
         with pytest.raises(InvalidInput, match="^a timezone-aware instant is required$") as caught:

@@ -1,8 +1,7 @@
 """The Grouping aggregate: forming, members joining and leaving, submission, dissolution."""
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -10,6 +9,7 @@ from contracts.procurement.suppliers import (GroupingDissolved, GroupingFormed, 
                                              GroupingMemberLeft, GroupingStatus, GroupingSubmitted)
 from runtime.errors import Conflict, InvalidInput
 from services.procurement.domain.groupings import Grouping, SupplierRef
+from tests.unit.refusals import conflicted as conflict, NoOffset, refused
 
 AT = datetime(2006, 5, 6, 9, tzinfo=timezone.utc)
 LEAD, A, B, C = (SupplierRef(f"sup-{x}", True) for x in "labc")
@@ -112,27 +112,6 @@ def test_a_clock_gone_back_never_dates_a_step_before_the_forming():
 
 
 # -- what each refusal says, and the bounds --------------------------------------------------------------
-def refused(call, field: str, detail: str) -> None:
-    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
-    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
-        call()
-    assert caught.value.field == field
-
-
-def conflict(call, detail: str, **extra) -> None:
-    """``call()`` raises Conflict with exactly ``detail`` and ``extra``."""
-    with pytest.raises(Conflict, match=f"^{re.escape(detail)}$") as caught:
-        call()
-    assert caught.value.extra == extra
-
-
-class NoOffset(tzinfo):
-    """A time zone that knows no offset: a datetime with it is naive all the same."""
-
-    def utcoffset(self, dt):
-        return None
-
-
 def test_a_change_s_time_knows_its_offset():
     for at in (datetime(2006, 5, 6, 9), datetime(2006, 5, 6, 9, tzinfo=NoOffset()), "2006-05-06T09:00:00+00:00"):
         refused(lambda: Grouping.form("grp-1", need_id="need-1", lead=LEAD, members=[A], at=at), "at",

@@ -2,7 +2,6 @@
 amount with yes only, changes recorded with their revision); the signed links."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +11,7 @@ from contracts.procurement.needs import (ImpactAnswer, ImpactSurveyAnswered, Imp
 from runtime.errors import Conflict, InvalidInput
 from services.procurement.domain.need_followup import ImpactSurvey, NeedQuestion, impact_survey_id
 from services.procurement.service_layer.need_tokens import NeedTokens
+from tests.unit.refusals import refused
 
 T0 = datetime(2008, 4, 22, 12, 0, tzinfo=timezone.utc)
 
@@ -92,13 +92,6 @@ def test_links_are_signed_per_use_and_a_forged_one_is_refused_naming_token():
 
 
 # -- what a refusal says, and the bounds (each refusal's field and exact words) ------------------------
-def refused(call, field: str, detail: str) -> None:
-    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
-    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
-        call()
-    assert caught.value.field == field
-
-
 def ask(**overrides) -> NeedQuestion:
     kwargs = {"need_id": "need-1", "need_status": NeedStatus.DISPATCHED, "supplier_id": "sup-1",
               "text": "Le mobilier est-il démonté ?", "at": T0} | overrides

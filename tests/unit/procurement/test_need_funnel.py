@@ -12,6 +12,7 @@ from contracts.procurement.needs import FunnelStep, FunnelStepRecorded, NeedStat
 from runtime.errors import Conflict, InvalidInput
 from services.procurement.domain.need_funnel import (ReminderPolicy, SupplierFunnel, funnel_id, remind,
                                                      reminder_due)
+from tests.unit.refusals import refused
 
 T0 = datetime(2008, 3, 5, 9, 0, tzinfo=timezone.utc)
 OPEN = NeedStatus.DISPATCHED
@@ -129,13 +130,6 @@ def test_opening_or_viewing_does_not_stop_reminders():
 
 
 # -- what each step keeps and says ---------------------------------------------------------------------
-def refused(call, field: str, detail: str) -> None:
-    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
-    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
-        call()
-    assert caught.value.field == field
-
-
 def test_the_row_keeps_the_organisation_and_refuses_a_naive_time_naming_at():
     assert row().organisation_id == "org-1"
     refused(lambda: SupplierFunnel.notify(need_id="need-1", supplier_id="sup-1", organisation_id=None, batch=1,

@@ -3,7 +3,6 @@ refusal's field and words — the needs, funnels, questions and impact surveys o
 their happy paths and a few refusals."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone, tzinfo
 
 import pytest
@@ -11,15 +10,9 @@ import pytest
 from contracts.procurement.vocabulary import Sector
 from runtime.errors import Conflict, InvalidInput
 from services.procurement.domain import need_rules as rules
+from tests.unit.refusals import refused
 
 UTC = timezone.utc
-
-
-def refused(call, field: str, detail: str) -> None:
-    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
-    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
-        call()
-    assert caught.value.field == field
 
 
 def test_an_identifier_the_platform_issued_has_no_spaces():

@@ -3,24 +3,14 @@ the refusal's field and words — the aggregate's tests reach them through a pro
 field only."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone, tzinfo
 
-import pytest
-
 from contracts.procurement.vocabulary import Sector, SupplierKind, SupplierLabel
-from runtime.errors import InvalidInput
 from services.procurement.domain import suppliers as rules
 from services.procurement.domain.suppliers import Base, Capacity, Identity, PastContract, Reference, Serves
+from tests.unit.refusals import refused
 
 AT = datetime(2006, 3, 1, 10, tzinfo=timezone.utc)
-
-
-def refused(call, field: str, detail: str) -> None:
-    """``call()`` raises InvalidInput naming ``field`` with exactly ``detail``."""
-    with pytest.raises(InvalidInput, match=f"^{re.escape(detail)}$") as caught:
-        call()
-    assert caught.value.field == field
 
 
 def test_identity_is_copied_from_an_organisation_document():
