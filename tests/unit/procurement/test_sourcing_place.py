@@ -9,16 +9,15 @@ import re
 import pytest
 
 from reference import geo
-from runtime.errors import InvalidInput
 from services.procurement.domain.sourcing import MAX_SEARCH_RADIUS_KM, Place, SearchQuery
+from tests.unit import refusals
 
 MONTREUIL = "93048"
 
 
 def refusal(query: SearchQuery) -> tuple[str, str]:
-    with pytest.raises(InvalidInput) as err:
-        query.place()
-    return err.value.field, str(err.value)
+    """The field and the exact words of the query's refused place."""
+    return refusals.refusal(query.place)
 
 
 def test_no_place_is_none_and_a_commune_is_its_own_departement():
