@@ -355,3 +355,21 @@ def test_the_index_answers_who_it_holds_and_who_is_a_member():
     assert bits.tolist() == [0x01, 0x40] and SupplierIndex._has(bits, 7) and not SupplierIndex._has(bits, 0)
     SupplierIndex._set(bits, 9, False)
     assert bits.tolist() == [0x01, 0] and not SupplierIndex._has(bits, 9)
+
+
+def test_a_hit_says_whether_a_member_its_distance_to_a_tenth_and_its_points_to_a_hundredth():
+    index = index_of(*ROWS, members=MEMBERS)
+    hits = index.search(SearchQuery(commune=MONTREUIL, radius_km=60, limit=50)).hits
+    # Créteil 8.118 km from Montreuil, Melun 38.628, Paris 11e 4.704
+    assert [(h.row.id, h.member, h.distance_km) for h in hits] == [
+        ("s1", True, 0.0), ("s6", True, 4.7), ("s2", False, 8.1), ("s4", True, 20.0), ("s3", False, 4.7),
+        ("s5", False, 38.6)]
+    assert all(type(h.member) is bool for h in hits)
+    # one sector of 7 asked: 30 / 7 = 4.2857… points, shown as 4.29; one of 4: 7.5
+    seven = tuple(Sector)[:7]
+    assert Sector.FOOD in seven
+    (s2,) = [h for h in index.search(SearchQuery(sectors=seven, commune=CRETEIL, limit=50)).hits if h.row.id == "s2"]
+    assert s2.details["sector"] == 4.29 and s2.details["distance"] == 25.0
+    four = (Sector.FOOD, Sector.TEXTILE, Sector.DIGITAL, Sector.GREEN_SPACES)
+    (s2,) = [h for h in index.search(SearchQuery(sectors=four, limit=50)).hits if h.row.id == "s2"]
+    assert s2.details["sector"] == 7.5
