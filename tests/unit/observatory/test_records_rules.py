@@ -57,7 +57,8 @@ def test_the_day_is_paris_s_and_an_instant_without_its_offset_is_refused():
             "at must be a timezone-aware date and time (got datetime.datetime(2024, 3, 10, 9, 0))")
     refused(lambda: local_day(datetime(2024, 3, 10, 9, tzinfo=Floating())), "at",
             "at must be a timezone-aware date and time (got datetime.datetime(2024, 3, 10, 9, 0, tzinfo=floating))")
-    refused(lambda: local_day(TODAY), "at", "at must be a timezone-aware date and time (got datetime.date(2024, 3, 10))")
+    refused(lambda: local_day(TODAY), "at",
+            "at must be a timezone-aware date and time (got datetime.date(2024, 3, 10))")
 
 
 def test_a_fact_recorded_late_in_the_evening_is_dated_by_paris_s_day():
@@ -126,7 +127,8 @@ def test_a_fact_observed_on_a_day_takes_its_year_up_to_today():
     assert (fact(year=None, observed_on=TODAY).year, fact(year=2024, observed_on=TODAY).observed_on) == (2024, TODAY)
     observed = fact(year=None, observed_on=date(2023, 5, 1))
     assert observed.year == 2023 and observed.pending_events[0].observed_on == date(2023, 5, 1)
-    refused(lambda: fact(observed_on=TODAY + timedelta(days=1)), "observed_on", "observed_on 2024-03-11 is in the future")
+    refused(lambda: fact(observed_on=TODAY + timedelta(days=1)), "observed_on",
+            "observed_on 2024-03-11 is in the future")
     refused(lambda: fact(year=2022, observed_on=date(2023, 5, 1)), "year",
             "year 2022 is not the year of observed_on (2023-05-01)")
     refused(lambda: fact(observed_on=datetime(2023, 5, 1, tzinfo=timezone.utc)), "observed_on",
@@ -226,7 +228,8 @@ def test_an_objective_s_refusals_name_the_field_and_say_why():
     refused(lambda: objective(target_year=2200), "target_year",
             "target_year must be a year from 1900 to 2199 (got 2200)")
     assert objective(target_year=2199).target_year == 2199
-    refused(lambda: objective(team="nobody"), "team", "unknown team 'nobody'; expected one of: " + ", ".join(t.value for t in Team))
+    refused(lambda: objective(team="nobody"), "team",
+            "unknown team 'nobody'; expected one of: " + ", ".join(t.value for t in Team))
     refused(lambda: objective(status="done"), "status",
             "unknown status 'done'; expected one of: atteint, en_phase_d_etre_atteint, partiellement_atteint, "
             "en_cours, arrete")
