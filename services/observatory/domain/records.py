@@ -207,10 +207,11 @@ class Objective(Aggregate):
         if new == self.status:
             raise Conflict(f"objective {self.id} is already {new.value} ({new.label}) since {last.on}",
                            current_state=new.value)
+        # checked before anything changes: a refused comment leaves the objective as it was
+        note = optional_text(comment, "comment", max_length=4000)
         previous = self.status
         self.status = new
-        self.history = [*self.history, StatusChange(status=new, on=day, at=at,
-                                                    comment=optional_text(comment, "comment", max_length=4000))]
+        self.history = [*self.history, StatusChange(status=new, on=day, at=at, comment=note)]
         self.record(ObjectiveStatusChanged(objective_id=self.id, previous_status=previous, status=new,
                                            changed_on=day))
 
