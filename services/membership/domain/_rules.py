@@ -17,10 +17,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{5,24}$")
 
 
-
-
-
-
 def non_negative(value: int, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput(field, f"{field} must be a whole number, 0 or more (got {value!r})")
@@ -31,8 +27,6 @@ def positive(value: int, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidInput(field, f"{field} must be a whole number above 0 (got {value!r})")
     return value
-
-
 
 
 def departement(value: str, field: str = "departement") -> str:
