@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 import contracts.events.conventions as ce
-from runtime.errors import Conflict, NotFound
+from runtime.errors import NotFound
 from services.events.domain.conventions import Convention, ConventionSettings, MeetingOutcome, generate_slots
 from services.events.domain.conventions.convention import LockedPair, PlanQuality, RunStatus, meeting_id
 from services.events.domain.scheduling import Meeting, Quality, Schedule, Status
@@ -67,7 +67,8 @@ def test_reconfiguring_keeps_the_new_settings_and_bumps_the_revision():
 
 def test_reconfiguring_says_which_meeting_would_lose_its_slot_or_table():
     c = make_convention()
-    join(c, "a"), join(c, "b", "public_buyer")
+    join(c, "a")
+    join(c, "b", "public_buyer")
     planned(c, fake_schedule(("s6", 3, "a", "b")))
     scheduled = {"current_state": "scheduled", "expected_step": "unlock or re-plan first"}
     assert conflict(c.reconfigure, settings=make_settings(count=5), at=BEFORE + 3 * HOUR) == (
@@ -160,7 +161,8 @@ def test_unlocking_removes_that_lock_only_and_tells_its_slot():
 
 def test_a_run_is_kept_and_told_with_its_mode_and_first_slot():
     c = make_convention()
-    a, b = join(c, "a"), join(c, "b", "public_buyer")
+    join(c, "a")
+    join(c, "b", "public_buyer")
     planned(c, fake_schedule(("s1", 1, "a", "b")))
     run = c.start_schedule_run("run-2", mode="replan", from_slot="s3", at=BEFORE + 3 * HOUR)
     assert (run.run_id, run.mode, run.status, run.from_slot_id, run.settings_revision, run.started_at) == (
@@ -174,7 +176,8 @@ def test_a_run_is_kept_and_told_with_its_mode_and_first_slot():
 
 def test_a_run_s_refusals_say_why():
     c = make_convention()
-    join(c, "a"), join(c, "b", "public_buyer")
+    join(c, "a")
+    join(c, "b", "public_buyer")
     assert refusal(c.start_schedule_run, "run-1", mode="initial", from_slot="s2", at=BEFORE) == (
         "from_slot", "an initial run plans every slot: from_slot is for a re-plan")
     assert refusal(c.start_schedule_run, "run-1", mode="replan", from_slot="s9", at=BEFORE) == (
@@ -209,7 +212,8 @@ def test_a_run_left_15_minutes_without_a_result_is_abandoned_by_the_next():
 def test_an_initial_run_is_refused_once_a_meeting_has_a_fact():
     for fact in ("scan", "mark", "outcome"):
         c = make_convention()
-        join(c, "a"), join(c, "b", "public_buyer")
+        join(c, "a")
+        join(c, "b", "public_buyer")
         planned(c, fake_schedule(("s1", 1, "a", "b")))
         mid = c.meetings[0].meeting_id
         if fact == "scan":
@@ -222,7 +226,8 @@ def test_an_initial_run_is_refused_once_a_meeting_has_a_fact():
             "convention evt-1 is under way (meetings scanned, marked or with outcomes): an initial run would rewrite "
             "history", {"current_state": "under way", "expected_step": "a re-plan"}), fact
     c = make_convention()
-    join(c, "a"), join(c, "b", "public_buyer")
+    join(c, "a")
+    join(c, "b", "public_buyer")
     planned(c, fake_schedule(("s1", 1, "a", "b")))
     assert c.start_schedule_run("run-2", mode="initial", at=T0).run_id == "run-2"  # a plan without facts
 
@@ -285,7 +290,8 @@ def test_an_unknown_reason_is_other():
 def test_a_re_plan_keeps_the_slots_before_its_first_and_counts_what_moved():
     c = make_convention()
     a, b, d, e = four(c)
-    f, g = join(c, "f"), join(c, "g", "public_buyer")
+    join(c, "f")
+    join(c, "g", "public_buyer")
     planned(c, fake_schedule(("s1", 1, "a", "b"), ("s2", 1, "d", "e"), ("s3", 1, "a", "e"), ("s4", 2, "f", "g")))
     kept = c.meetings[0]
     c.start_schedule_run("run-2", mode="replan", from_slot="s2", at=T0 + 10 * MIN)

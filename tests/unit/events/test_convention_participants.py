@@ -2,10 +2,6 @@
 each change record, availability, and the words, state and step of each refusal."""
 from __future__ import annotations
 
-import pytest
-
-import contracts.events.conventions as ce
-from runtime.errors import Conflict, InvalidInput
 from services.events.domain.conventions import Convention, ConventionParticipant, ParticipantRole
 from services.events.domain.conventions.participant import Availability, ParticipantStatus, check_pair
 

@@ -196,7 +196,9 @@ def test_another_convention_s_participants_and_requests_are_refused_and_one_part
 
 def test_the_current_plan_in_the_scheduler_s_form():
     c = make_convention(count=2, tables=2, table_overrides={"s2": 1})
-    a, b, d = join(c, "a"), join(c, "b", "public_buyer"), join(c, "d")
+    join(c, "a")
+    join(c, "b", "public_buyer")
+    join(c, "d")
     c.start_schedule_run("run-1", mode="initial", at=BEFORE)
     plan = Schedule((Meeting("s1", 2, "b", "a", 4, True), Meeting("s2", 1, "b", "d", 3)), {}, {}, (),
                     quality(meetings=2, weighted=7, bound=9, gap=0.2, status=Status.FEASIBLE, seconds=1.5,
@@ -215,7 +217,8 @@ def test_the_current_plan_in_the_scheduler_s_form():
 
 def test_a_plan_without_quality_is_a_heuristic_one_whose_bound_is_its_weight():
     c = make_convention(count=1, tables=1)
-    join(c, "a"), join(c, "b", "public_buyer")
+    join(c, "a")
+    join(c, "b", "public_buyer")
     planned(c, fake_schedule(("s1", 1, "a", "b")))
     c.quality = None
     assert current_schedule(c).quality == Quality(1, 1, 1, 0.0, Status.HEURISTIC, 0.0, 0, 0)
@@ -226,7 +229,8 @@ def test_a_plan_without_quality_is_a_heuristic_one_whose_bound_is_its_weight():
 
 def test_a_bound_below_the_plan_s_weight_is_raised_to_it():
     c = make_convention(count=1, tables=1)
-    join(c, "a"), join(c, "b", "public_buyer")
+    join(c, "a")
+    join(c, "b", "public_buyer")
     c.start_schedule_run("run-1", mode="initial", at=BEFORE)
     c.record_schedule("run-1", Schedule((Meeting("s1", 1, "a", "b", 6),), {}, {}, (), quality(bound=2, weighted=6)),
                       at=BEFORE)
