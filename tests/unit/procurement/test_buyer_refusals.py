@@ -3,7 +3,7 @@ words, the bounds included, and what each step keeps — the other tests read mo
 field or type only, so their words, their extras and the limits could change unnoticed."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import pytest
 
@@ -14,15 +14,8 @@ from runtime.siret import with_check_digit
 from services.procurement.domain import buyers as domain
 from services.procurement.domain.buyers import (Buyer, BuyerConvention, Engagement, Intervention, programme_fits,
                                                 year_figures)
+from tests.unit.procurement.test_engagements import AT, D, buyer
 from tests.unit.refusals import conflicted as conflict, NoOffset, refused
-
-AT = datetime(2015, 12, 31, 12, 0, tzinfo=timezone.utc)
-D = date
-
-
-def buyer(kind: str = "commune", buyer_id: str = "buy-1", siret_head: str = "2193004800001") -> Buyer:
-    return Buyer.register(buyer_id, kind=kind, siret=with_check_digit(siret_head), name="Acheteur", departement="93",
-                          commune="93048" if kind == "commune" else None, at=AT)
 
 
 def archived() -> Buyer:
