@@ -7,10 +7,10 @@
   places of 500 inhabitants or more.
 
 A commune takes the coordinates of the GeoNames place of the same name in the same region (by
-name or alternate name, accents and case ignored; among homonyms, the closest population), and a
-place locates one commune at most. A commune without one (the smallest) is marked
-``approximate`` and takes the centre of the located communes of its intercommunality (EPCI),
-else of its département; a commune of a
+name or alternate name, accents and case ignored; among homonyms, a place lying in the commune's
+département, by its shape, first, then the closest population), and a place locates one commune
+at most. A commune without one (the smallest) is marked ``approximate`` and takes the centre of
+the located communes of its intercommunality (EPCI), else of its département; a commune of a
 département with none located (some overseas collectivities) is left out. Run (downloads both
 packages, a few seconds)::
 
