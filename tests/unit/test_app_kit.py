@@ -151,16 +151,12 @@ class Records(logging.Handler):
 
 
 @pytest.fixture
-def warnings():
-    """runtime.http's warnings (create_app configures the root logger: its handlers are put back after)."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+def warnings(root_logging):
+    """runtime.http's warnings (create_app configures the root logger: ``root_logging`` puts it back after)."""
     records = Records()
     logging.getLogger("runtime.http").addHandler(records)
     yield records
     logging.getLogger("runtime.http").removeHandler(records)
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def test_the_service_logs_under_its_name_in_the_format_and_level_it_is_given(warnings):

@@ -30,20 +30,6 @@ def test_a_producer_takes_overrides():
     assert asyncio.run(linger()) == 0.05
 
 
-@pytest.fixture
-def root_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in ("aiokafka", "pymongo", "kafka")}
-    for name in noisy:  # as a fresh process has them (an earlier configure of this one set them)
-        logging.getLogger(name).setLevel(logging.NOTSET)
-    yield root
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, was in noisy.items():
-        logging.getLogger(name).setLevel(was)
-
-
 def test_logs_are_json_lines_on_stderr_at_info_by_default(root_logging):
     configure("events")
     [handler] = root_logging.handlers
