@@ -104,6 +104,17 @@ def spawn(name: str, args: list[str], log_dir: Path, env: dict[str, str] | None 
     return Process(name, popen, log_path)
 
 
+def _listening(proc: Process, port: int, timeout: float, name: str) -> Process:
+    """``proc`` once it listens on ``port``; stopped if it does not (or the wait is interrupted): the caller never
+    gets a process that failed to start, so nothing else would stop it, and it would hold its port and files."""
+    try:
+        wait_for_port(port, timeout, proc.popen, name)
+    except BaseException:
+        proc.stop()
+        raise
+    return proc
+
+
 # -- Broker ----------------------------------------------------------------------------------
 def java_major() -> int | None:
     java = shutil.which("java")
@@ -168,13 +179,7 @@ def start_apache_kafka(data_dir: Path, port: int, controller_port: int, log_dir:
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         subprocess.run(java + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
                        check=True, capture_output=True)
-    proc = spawn("kafka", java + ["kafka.Kafka", str(config)], log_dir)
-    try:
-        wait_for_port(port, timeout, proc.popen, "Apache Kafka")
-    except BaseException:
-        proc.stop()  # not left running behind the caller's back
-        raise
-    return proc
+    return _listening(spawn("kafka", java + ["kafka.Kafka", str(config)], log_dir), port, timeout, "Apache Kafka")
 
 
 def start_tansu(port: int, log_dir: Path) -> Process:
@@ -184,8 +189,7 @@ def start_tansu(port: int, log_dir: Path) -> Process:
     url = f"tcp://127.0.0.1:{port}"
     proc = spawn("tansu", [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
                            "--storage-engine", "memory://tansu/"], log_dir)
-    wait_for_port(port, 60, proc.popen, "Tansu")
-    return proc
+    return _listening(proc, port, 60, "Tansu")
 
 
 async def _kafka_answers(bootstrap: str, timeout: float) -> None:
@@ -217,9 +221,7 @@ def start_secantus(data_dir: Path, port: int, log_dir: Path, *, test_commands: b
         args.append("--enable-test-commands")
     args = [sys.executable, "-m", "runtime.secantusd", "--transaction-lifetime-seconds",
             str(transaction_lifetime_seconds), *args]
-    proc = spawn("secantusdb", args, log_dir, cwd=ROOT)
-    wait_for_port(port, 60, proc.popen, "SecantusDB")
-    return proc
+    return _listening(spawn("secantusdb", args, log_dir, cwd=ROOT), port, 60, "SecantusDB")
 
 
 @dataclass
@@ -409,8 +411,7 @@ def start_prometheus(data_dir: Path, ports: dict[str, int], log_dir: Path, port:
                                         rule_files=[str(ROOT / "deploy" / "prometheus" / "alerts.yml")]))
     proc = spawn("prometheus", [binary, f"--config.file={config}", f"--storage.tsdb.path={data_dir / 'prometheus'}",
                                 f"--web.listen-address=127.0.0.1:{port}"], log_dir)
-    wait_for_port(port, 60, proc.popen, "Prometheus")
-    return proc
+    return _listening(proc, port, 60, "Prometheus")
 
 
 def wait_ready(port: int, timeout: float, proc: Process) -> None:
