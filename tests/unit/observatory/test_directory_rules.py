@@ -317,3 +317,24 @@ def test_centres_of_communes_and_departements(monkeypatch):
     assert centre("departement", "75") == (48.85341, 2.3488), "Paris, not its arrondissements as well"
     assert centre("departement", "00") == (None, None)
     assert directory._CENTRES == {"93": (48.9092, 2.45433), "75": (48.85341, 2.3488), "00": (None, None)}
+
+
+def test_an_organisation_without_a_registration_day_and_a_structure_of_its_own_from_two_files():
+    alone = DirectoryStructure.imported(row(siret=None, name="Seule", website="https://seule.org"), import_id="dimp-1",
+                                        on=date(2033, 6, 1))
+    alone.reimported(row(siret=None, name="Seule", website="https://seule.org", source="Ressourceries"),
+                     import_id="dimp-2", on=date(2033, 7, 1))
+    entries = build_entries(Sources(organisations=[{"_id": "org-x", "name": "Sans date", "commune": "Melun"}],
+                                    structures=[alone]), ON)
+    assert [(e.id, e.added_on, [s.model_dump() for s in e.sources]) for e in entries] == [
+        ("org-x", None, [{"kind": "membership", "ref": "org-x", "name": None, "on": None}]),
+        (alone.id, date(2033, 6, 1), [{"kind": "import", "ref": alone.id, "name": "Carteco, Ressourceries",
+                                       "on": date(2033, 6, 1)}])], "counted whatever the day asked"
+    assert entries[1].website == "https://seule.org"
+
+
+def test_territories_per_departement_count_every_structure_and_member_there():
+    assert territories(build_entries(scenario(), ON), "departement") == [
+        {"code": "75", "name": "Paris", "structures": 1, "members": 0, "lat": 48.85341, "lon": 2.3488},
+        {"code": "91", "name": "Essonne", "structures": 1, "members": 0, "lat": 48.6396, "lon": 2.33521},
+        {"code": "93", "name": "Seine-Saint-Denis", "structures": 3, "members": 1, "lat": 48.9092, "lon": 2.45433}]
