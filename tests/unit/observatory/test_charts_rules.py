@@ -294,3 +294,26 @@ def test_rings_and_centres_of_any_geometry():
     assert charts._centre(point) == (2.5, 48.5)
     assert charts._centre({"type": "MultiPolygon", "coordinates": [[ring], [[[10, -4], [12, -4], [10, 0]]]]}) == \
         (6.0, -1.0)
+
+
+def test_the_collection_rate_is_rounded_once_to_a_tenth():
+    report = {"year": 2030, "teams": [{"figures": [fig("dues_invoiced_cents", 100_000),
+                                                   fig("dues_collected_cents", 33_346)]}]}
+    assert charts.dues_chart(report)["spec"]["title"]["subtitle"] == "Taux d'encaissement : 33,3 %", "not 33,35 → 33,4"
+    assert charts.euros(0.7) == 0.01, "to the cent"
+
+
+def test_a_map_with_departements_and_communes_missing_their_counts_or_no_shapes_at_all():
+    deps = [{"code": "93", "structures": 1}, {"code": "77"}]
+    communes = [{"name": "Montreuil", "departement": "93", "lat": 48.86, "lon": 2.44, "structures": 1}]
+    chart = charts.map_chart("structures", SHAPES, deps, communes, date(2030, 12, 31))
+    shade, _, dots = chart["spec"]["layer"]
+    assert [f["properties"]["value"] for f in shade["data"]["values"]] == [1, 0], "no count: 0"
+    assert shade["encoding"]["color"]["legend"]["values"] == [0, 1]
+    assert [p["name"] for p in dots["data"]["values"]] == ["Montreuil"], "one structure is one to show"
+    for shapes in ({}, {"features": []}):
+        empty = charts.map_chart("members", shapes, deps, communes, date(2030, 12, 31))
+        assert empty["empty"] and empty["spec"]["layer"][0]["data"]["values"] == []
+        assert empty["spec"]["layer"][0]["encoding"]["color"]["legend"]["values"] == [0]
+        assert empty["spec"]["title"]["subtitle"] == "Au 31 décembre 2030 : 0 adhérent·e·s en Île-de-France"
+    assert charts.legend_values(1, zero=True) == [0, 1]
