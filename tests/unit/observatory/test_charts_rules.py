@@ -154,7 +154,8 @@ def test_the_members_chart_whole():
 
 SHAPES = {"type": "FeatureCollection", "features": [
     {"type": "Feature", "properties": {"code": "93", "name": "Seine-Saint-Denis"},
-     "geometry": {"type": "Polygon", "coordinates": [[[2.0, 48.0], [3.0, 48.0], [3.0, 49.0], [2.0, 49.0], [2.0, 48.0]]]}},
+     "geometry": {"type": "Polygon",
+                  "coordinates": [[[2.0, 48.0], [3.0, 48.0], [3.0, 49.0], [2.0, 49.0], [2.0, 48.0]]]}},
     {"type": "Feature", "properties": {"code": "77", "name": "Seine-et-Marne"},
      "geometry": {"type": "MultiPolygon", "coordinates": [[[[2.0, 48.0], [2.0, 47.0], [4.0, 47.0], [2.0, 48.0]]]]}}]}
 DEPS = [{"code": "93", "structures": 7, "members": 2}, {"code": "69", "structures": 40}]

@@ -12,7 +12,7 @@ import pytest
 from contracts.observatory.directory import DirectoryImportCompleted, LegalFamily, StructureImportUpdated
 from services.observatory.domain import directory
 from services.observatory.domain.directory import (DirectoryImport, DirectoryProposal, DirectoryStructure, Filters,
-                                                   Sources, build_entries, centre, check_changes, facets, live,
+                                                   Sources, build_entries, centre, check_changes, facets,
                                                    local_day, normalise_website, select, sort_key, structure_id_of,
                                                    territories, year_counts)
 from tests.unit.observatory.test_directory import SIRET_A, SIRET_B, org, row
@@ -68,7 +68,7 @@ def scenario() -> Sources:
 
 def test_each_entry_whole_as_of_a_day():
     entries = {e.id: e.model_dump() for e in build_entries(scenario(), ON)}
-    alone = structure_id_of(f"src:Carteco:Sans SIRET:77288")
+    alone = structure_id_of("src:Carteco:Sans SIRET:77288")
     of_c = structure_id_of("siret:90000000300010")
     merged = structure_id_of(f"siret:{SIRET_A}")
     assert list(entries) == ["org-a", "org-b", "org-c", "org-p", alone]
