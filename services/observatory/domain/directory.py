@@ -326,9 +326,10 @@ class DirectoryProposal(Aggregate):
     def accept(self, *, at: datetime, note: object = None, by: str | None = None) -> None:
         self._pending("accepted")
         day = local_day(at)
+        # checked before anything changes: a refused note leaves the proposal pending
+        why = optional_text(note, "note", max_length=4000)
         self.status, self.decided_on, self.decided_at = ProposalStatus.ACCEPTED, day, at
-        self.history = [*self.history, Decision(status=self.status, on=day, at=at, by=by,
-                                                text=optional_text(note, "note", max_length=4000))]
+        self.history = [*self.history, Decision(status=self.status, on=day, at=at, by=by, text=why)]
         self.record(DirectoryChangeAccepted(proposal_id=self.id, entry_id=self.entry_id, changes=self.changes,
                                             decided_on=day))
 

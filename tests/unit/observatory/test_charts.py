@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import subprocess
+import sys
 from datetime import date
 
 import pytest
@@ -98,8 +101,20 @@ def test_the_map_shows_the_region_only_with_zeros_where_nothing_is():
     assert charts.map_chart("structures", region, [], [], date(2030, 1, 1))["empty"]
 
 
+# vl-convert draws in threads it starts on first use; a process forked after that (mutmut's workers are
+# forked from one that ran the whole suite) has none of them, and its first call waits forever. So the specs
+# are drawn by a fresh interpreter, as JSON in and out.
+_DRAW = "import json, sys, vl_convert; print(json.dumps([vl_convert.vegalite_to_svg(s) for s in json.load(sys.stdin)]))"
+
+
+def _svgs(specs: list[dict]) -> list[str]:
+    drawn = subprocess.run([sys.executable, "-c", _DRAW], input=json.dumps(specs), capture_output=True, text=True,
+                           check=True, timeout=120)
+    return json.loads(drawn.stdout)
+
+
 def test_the_specs_draw_as_svg_with_french_labels():
-    vl_convert = pytest.importorskip("vl_convert")
+    pytest.importorskip("vl_convert")
     region = shapes.region_shapes("11")
     all_charts = charts.report_charts(REPORT, [(date(2029, 12, 31), 10), (date(2030, 1, 31), 1234)], region,
                                       [{"code": "75", "structures": 2, "members": 1}],
@@ -107,7 +122,7 @@ def test_the_specs_draw_as_svg_with_french_labels():
                                         "structures": 2, "members": 1}])
     assert [c["name"] for c in all_charts] == ["members_over_time", "dues", "events_by_kind", "business_conventions",
                                                "map_structures", "map_members"]
-    svgs = {c["name"]: vl_convert.vegalite_to_svg(c["spec"]) for c in all_charts}
+    svgs = dict(zip([c["name"] for c in all_charts], _svgs([c["spec"] for c in all_charts])))
     assert "1\u202f234" in svgs["members_over_time"], "thousands as in French"
     assert "123\u202f457\u00a0€" in svgs["dues"] and "Taux d'encaissement : 81,0 %" in svgs["dues"]
     assert "Webinaire" in svgs["events_by_kind"] and "Rendez-vous tenus" in svgs["business_conventions"]
