@@ -216,14 +216,18 @@ class Admin:
 
     made: list[dict] = []
 
-    def __init__(self, *, existing=(), errors=None, already=(), visible_after: int = 0, **options) -> None:
+    def __init__(self, *, existing=(), errors=None, already=(), visible_after: int = 0, answers=True,
+                 hangs=False, **options) -> None:
         Admin.made.append(options)
         self.existing, self.errors, self.already = set(existing), errors or {}, set(already)
         self.visible_after, self.listings = visible_after, 0
         self.created: list = []
         self.started = self.closed = False
+        self.answers, self.hangs = answers, hangs  # (older clients answer a creation with no topic errors)
 
     async def start(self):
+        if self.hangs:
+            await asyncio.Event().wait()
         self.started = True
 
     async def list_topics(self):
@@ -238,6 +242,8 @@ class Admin:
             self.existing.add(request.name)
             raise TopicAlreadyExistsError
         self.created.append(request)
+        if not self.answers:
+            return None
         return SimpleNamespace(topic_errors=[(request.name, self.errors.get(request.name, 0), None)])
 
     async def close(self):
@@ -248,8 +254,12 @@ TOPICS = [Topic("cress.a.v1", "a", "thing", partitions=3), Topic("cress.b.v1", "
           Topic("cress.c.v1", "c", "thing", partitions=6, retention_ms=86_400_000, cleanup_policy="compact")]
 
 
+PAUSES: list[float] = []
+
+
 def admin(monkeypatch, **kwargs) -> list[Admin]:
     made: list[Admin] = []
+    PAUSES.clear()
 
     def build(**options):
         made.append(Admin(**kwargs, **options))
@@ -260,7 +270,8 @@ def admin(monkeypatch, **kwargs) -> list[Admin]:
 
 
 async def _no_wait(seconds):
-    """(``_wait_for_metadata``'s pause between two listings, skipped)"""
+    """(``_wait_for_metadata``'s pause between two listings, noted and skipped)"""
+    PAUSES.append(seconds)
 
 
 def test_missing_topics_are_created_one_by_one_as_the_catalogue_says(monkeypatch):
@@ -275,6 +286,7 @@ def test_missing_topics_are_created_one_by_one_as_the_catalogue_says(monkeypatch
         ("cress.a.v1", 3, 3, {"retention.ms": "-1", "cleanup.policy": "delete", "min.insync.replicas": "2"}),
         ("cress.c.v1", 6, 3, {"retention.ms": "86400000", "cleanup.policy": "compact", "min.insync.replicas": "2"})]
     assert client.started and client.closed and client.listings == 3  # waited until the new ones were visible
+    assert PAUSES == [0.2]  # between the two listings after the creations
 
 
 def test_topics_that_exist_or_another_process_just_created_are_left_alone(monkeypatch):
@@ -284,6 +296,19 @@ def test_topics_that_exist_or_another_process_just_created_are_left_alone(monkey
     # min.insync.replicas unless set
     made = admin(monkeypatch, existing={t.name for t in TOPICS})
     assert run(kafka.ensure_topics(Settings(), TOPICS)) == [] and made[0].created == []
+
+
+def test_without_a_list_every_topic_of_the_catalogue_is_ensured(monkeypatch):
+    made = admin(monkeypatch, answers=False)
+    assert run(kafka.ensure_topics(Settings())) == [t.name for t in kafka.all_topics()]
+    assert len(made[0].created) == len(kafka.all_topics()) > 20
+
+
+def test_a_broker_that_does_not_answer_the_admin_client_times_out(monkeypatch):
+    made = admin(monkeypatch, hangs=True)
+    with pytest.raises(TimeoutError):
+        run(kafka.ensure_topics(Settings(), TOPICS, timeout=0.01))
+    assert not made[0].started
 
 
 def test_a_creation_the_broker_refuses_is_an_error_and_the_admin_is_closed(monkeypatch):
