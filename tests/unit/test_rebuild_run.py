@@ -458,3 +458,32 @@ def test_the_cli_refuses_a_service_without_projections_or_an_unknown_one(monkeyp
         main("observatory", ["ledger", "ledgers", "fact"])
     assert caught.value.exit_code == 2
     assert "unknown projection(s) ledgers, fact; observatory has: ledger, facts" in capsys.readouterr().err
+
+
+def test_the_cli_reads_the_service_the_projections_and_its_options(monkeypatch):
+    asked: list[tuple] = []
+    monkeypatch.setattr(rebuilding, "main", lambda *args: asked.append(args))
+    for argv in (["observatory", "ledger", "members", "--batch-size", "250"], ["observatory", "--all"], ["observatory"]):
+        monkeypatch.setattr("sys.argv", ["rebuild", *argv])
+        with pytest.raises(SystemExit) as caught:
+            rebuilding.cli()
+        assert caught.value.code == 0
+    assert asked == [("observatory", ["ledger", "members"], False, 250), ("observatory", None, True, 5_000),
+                     ("observatory", None, False, 5_000)]
+
+
+def test_the_projections_a_service_declares_by_name():
+    assert {name: p.collections for name, p in rebuilding.projections_of("observatory").items()} == {
+        "ledger": ("ledger",), "members": ("organisations", "member_standing"), "directory": ("directory_suppliers",)}
+    assert rebuilding.projections_of("membership") == {}
+
+
+def test_the_rebuild_s_view_maps_its_collections_in_every_way_of_reaching_them():
+    from runtime.rebuild import DatabaseView
+    raw = RawDatabase()
+    raw.get_collection = lambda name, *args, **kwargs: (name, args, kwargs)
+    view = DatabaseView(raw, {WITHDRAWALS: "withdrawals__rebuild_s"})
+    assert view.get_collection(WITHDRAWALS, "codec", write_concern="w") == ("withdrawals__rebuild_s", ("codec",),
+                                                                          {"write_concern": "w"})
+    assert view.get_collection(COUNTS) == (COUNTS, (), {})
+    assert view.sync is raw.sync  # everything else is the database's
