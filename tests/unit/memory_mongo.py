@@ -1,12 +1,14 @@
 """An in-memory MongoDB collection for unit tests: mongomock's (it evaluates MongoDB's query and update
 language: ``$or``, ``$exists``, ``$not``, ``$regex``, upserts, unique ``_id``…) behind the async methods
 of PyMongo's ``AsyncCollection`` the runtime calls. Sessions are accepted and ignored (no transactions:
-the integration tests run those on the real database)."""
+the integration tests run those on the real database). :class:`SessionDatabase` is a database of such
+collections that fails any call made outside one given session."""
 from __future__ import annotations
 
 from typing import Any
 
 import mongomock
+import pymongo
 
 
 def collection(name: str = "test") -> AsyncCollection:
@@ -19,6 +21,10 @@ class AsyncCursor:
 
     def sort(self, *args: Any, **kwargs: Any) -> AsyncCursor:
         self.cursor = self.cursor.sort(*args, **kwargs)
+        return self
+
+    def skip(self, n: int) -> AsyncCursor:
+        self.cursor = self.cursor.skip(n)
         return self
 
     def limit(self, n: int) -> AsyncCursor:
@@ -68,3 +74,56 @@ class AsyncCollection:
 
     async def create_index(self, *args: Any, **kwargs: Any) -> Any:
         return self.sync.create_index(*args, **kwargs)
+
+    async def delete_many(self, *args: Any, session: Any = None, **kwargs: Any) -> Any:
+        return self.sync.delete_many(*args, **kwargs)
+
+    async def bulk_write(self, operations: list, *, ordered: bool = True, session: Any = None) -> None:
+        """PyMongo's write models, one by one in order (mongomock's own ``bulk_write`` does not take
+        today's PyMongo models)."""
+        assert ordered, "the runtime's bulk writes are ordered"
+        for op in operations:
+            if isinstance(op, pymongo.InsertOne):
+                self.sync.insert_one(op._doc)
+            elif isinstance(op, pymongo.UpdateOne):
+                self.sync.update_one(op._filter, op._doc, upsert=bool(op._upsert))
+            elif isinstance(op, pymongo.ReplaceOne):
+                self.sync.replace_one(op._filter, op._doc, upsert=bool(op._upsert))
+            elif isinstance(op, pymongo.DeleteOne):
+                self.sync.delete_one(op._filter)
+            else:
+                raise NotImplementedError(type(op).__name__)
+
+
+SESSION = object()  # the session of the transaction under test (a sentinel, when no real one is needed)
+
+
+class InSession:
+    """An in-memory collection that fails any call made outside the transaction's session (another
+    session, or none: on the real database that read would miss the transaction's writes, that write
+    would escape its abort). ``sync`` is mongomock's collection, to arrange and inspect."""
+
+    def __init__(self, name: str, session: Any = SESSION) -> None:
+        self._memory = collection(name)
+        self.sync = self._memory.sync
+        self.session = session
+
+    def __getattr__(self, method: str):
+        async def call(*args, session=None, **kwargs):
+            assert session is self.session, f"{method} outside the transaction"
+            return await getattr(self._memory, method)(*args, **kwargs)
+        return call
+
+
+class SessionDatabase(dict):
+    """Collections by name, made on first use: each an :class:`InSession` of ``session``, except the
+    ``outside`` ones, written outside any transaction (plain :class:`AsyncCollection`)."""
+
+    def __init__(self, session: Any = SESSION, outside: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.session = session
+        self.outside = outside
+
+    def __missing__(self, name: str):
+        self[name] = collection(name) if name in self.outside else InSession(name, self.session)
+        return self[name]

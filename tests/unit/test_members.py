@@ -15,7 +15,7 @@ from contracts.membership import (MemberActivated, MembershipEnteredGracePeriod,
 from runtime import members
 from runtime.mongo import Transaction
 from tests.unit.examples import example
-from tests.unit.memory_mongo import AsyncCollection, collection
+from tests.unit.memory_mongo import SESSION, AsyncCollection, SessionDatabase, collection
 
 ORG = "org-5f1c2a9b3d7e"
 OTHER = "org-0a0a0a0a0a0a"
@@ -25,32 +25,8 @@ STANDING_EVENTS = (MemberActivated, MembershipEnteredGracePeriod, MembershipLaps
 PROFILE_EVENTS = (OrganisationRegistered, OrganisationUpdated)
 
 
-SESSION = object()  # the handler's transaction's session: every read and write must run in it
-
-
-class InSession:
-    """An in-memory collection that fails any call made outside the transaction (another session, or none:
-    on the real database that read would miss the transaction's writes, that write would escape its abort)."""
-
-    def __init__(self, name: str) -> None:
-        self._memory = collection(name)
-        self.sync = self._memory.sync
-
-    def __getattr__(self, method: str):
-        async def call(*args, session=None, **kwargs):
-            assert session is SESSION, f"{method} outside the transaction"
-            return await getattr(self._memory, method)(*args, **kwargs)
-        return call
-
-
-class Db(dict):
-    def __missing__(self, name: str):
-        self[name] = InSession(name)
-        return self[name]
-
-
 def tx() -> Transaction:
-    return Transaction(db=Db(), session=SESSION, source="/test")
+    return Transaction(db=SessionDatabase(), session=SESSION, source="/test")
 
 
 def run(coroutine):

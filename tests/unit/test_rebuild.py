@@ -65,11 +65,14 @@ def test_names_of_rebuilt_collections_and_leftovers():
 
 
 class FakeCollection:
-    def __init__(self, name, fail=None):
+    def __init__(self, name, fail=None, details=None):
         self.name, self.fail, self.calls = name, fail, []
+        self.details = details  # the bulk error's details, when not only write errors of ``fail``'s codes
 
     async def insert_many(self, docs, ordered):
         self.calls.append(("insert_many", docs, ordered))
+        if self.details is not None:
+            raise BulkWriteError(self.details)
         if self.fail:
             raise BulkWriteError({"writeErrors": [{"code": c} for c in self.fail]})
 
@@ -106,6 +109,44 @@ def test_flushing_ignores_duplicates_only():
     ordered = [UpdateOne({"_id": "y"}, {"$inc": {"n": 1}}, upsert=True)]
     asyncio.run(flush_staged(db, {"stats": ordered}))
     assert db["stats"].calls == [("bulk_write", ordered, True)]
+
+
+def test_flushing_writes_every_collection_of_the_batch_each_its_way():
+    db = FakeDb()
+    ordered = [UpdateOne({"_id": "y"}, {"$inc": {"n": 1}}, upsert=True)]
+    inserts = [UpdateOne({"_id": "a"}, {"$setOnInsert": {"v": 0}}, upsert=True)]
+    asyncio.run(flush_staged(db, {"empty": [], "stats": ordered, "ledger": inserts, "marks": list(inserts)}))
+    assert db["stats"].calls == [("bulk_write", ordered, True)]
+    assert db["ledger"].calls == db["marks"].calls == [("insert_many", [{"_id": "a", "v": 0}], False)]
+    assert db["empty"].calls == []
+
+
+@pytest.mark.parametrize("details", [
+    {"writeConcernErrors": [{"code": 64}]},  # the batch is not durable: an error, whatever else
+    {"writeErrors": [{"code": 11000}], "writeConcernErrors": [{"code": 64}]},
+])
+def test_flushing_fails_on_a_write_concern_error(details):
+    db = FakeDb(ledger=FakeCollection("ledger", details=details))
+    with pytest.raises(BulkWriteError):
+        asyncio.run(flush_staged(db, {"ledger": [InsertOne({"_id": "a"})]}))
+
+
+@pytest.mark.parametrize("option", [{"array_filters": [{"x.n": 1}]}, {"collation": {"locale": "fr"}},
+                                    {"sort": {"at": 1}}])
+def test_an_upsert_with_options_is_written_as_it_is(option):
+    assert insert_if_absent(UpdateOne({"_id": "e1"}, {"$setOnInsert": {"a": 1}}, upsert=True, **option)) is None
+
+
+def test_a_stamp_is_utc_whatever_the_zone_of_the_time_given(monkeypatch):
+    import time
+    from datetime import timedelta
+    monkeypatch.setenv("TZ", "America/Cayenne")
+    time.tzset()
+    try:
+        assert stamp(datetime(2037, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1)))).startswith("20370102T030405_")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
 
 
 def _envelope(event_id: str) -> CloudEvent:
