@@ -132,6 +132,24 @@ def test_the_probe_keeps_the_gauges_current_without_anyone_asking(monkeypatch):
     run(asyncio.wait_for(scenario(), 5))
 
 
+def runs_of(p: Platform, name: str, *, warm_up: bool = False, runs: int = 1) -> list:
+    """The platforms a job (every 1 ms) was given in its first ``runs`` runs, then the job cancelled."""
+    given: list = []
+
+    async def job(platform):
+        given.append(platform)
+
+    async def scenario():
+        task = asyncio.create_task(_every(Job(name, 0.001, job, warm_up=warm_up), p))
+        while len(given) < runs:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert task.cancelled()
+    run(asyncio.wait_for(scenario(), 5))
+    return given[:runs]
+
+
 @pytest.mark.parametrize("caught", [True, False])
 def test_a_warm_up_job_waits_for_the_consumers_before_its_first_run(monkeypatch, caplog, caught):
     caplog.set_level(logging.WARNING, logger="runtime.platform")
@@ -142,19 +160,8 @@ def test_a_warm_up_job_waits_for_the_consumers_before_its_first_run(monkeypatch,
         return caught
     p = a_platform("unit-warm")
     p.caught_up = caught_up
-    runs: list = []
-
-    async def load(given):
-        runs.append(given)
-
-    async def scenario():
-        task = asyncio.create_task(_every(Job("index", 0.001, load, warm_up=True), p))
-        while not runs:
-            await asyncio.sleep(0.001)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    run(asyncio.wait_for(scenario(), 5))
-    assert waits == [platform.WARM_UP_WAIT] and runs[0] is p
+    assert runs_of(p, "index", warm_up=True) == [p]
+    assert waits == [platform.WARM_UP_WAIT]
     warned = [r.getMessage() for r in caplog.records if r.name == "runtime.platform"]
     assert warned == ([] if caught else ["job index: the consumers have not caught up after 30 s; warming up anyway"])
 
@@ -164,19 +171,7 @@ def test_a_job_without_warm_up_does_not_wait_for_the_consumers():
         raise AssertionError("asked")
     p = a_platform("unit-cold")
     p.caught_up = caught_up
-    runs: list = []
-
-    async def sweep(given):
-        runs.append(given)
-
-    async def scenario():
-        task = asyncio.create_task(_every(Job("sweep", 0.001, sweep), p))
-        while len(runs) < 2:
-            await asyncio.sleep(0.001)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        return task
-    assert run(asyncio.wait_for(scenario(), 5)).cancelled() and runs == [p, p]
+    assert runs_of(p, "sweep", runs=2) == [p, p]
 
 
 def test_a_crashed_background_task_is_reported_and_a_cancelled_or_finished_one_is_not(caplog):
