@@ -66,7 +66,7 @@ def test_a_participant_s_maximum_caps_its_meetings():
              Participant("c", Role.BUYER))
     reqs = (MeetingRequest("a", "b", 6), MeetingRequest("a", "c", 4))
     assert bound(SchedulingProblem(slots(2), parts, reqs, 2)) == 6
-    two = (parts[0].__class__("a", Role.SUPPLIER, max_meetings=2), *parts[1:])
+    two = (Participant("a", Role.SUPPLIER, max_meetings=2), *parts[1:])
     assert bound(SchedulingProblem(slots(2), two, reqs, 2)) == 10
 
 

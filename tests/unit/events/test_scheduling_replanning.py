@@ -280,3 +280,11 @@ def test_history_and_declined_meetings_are_each_counted_and_the_next_ones_still_
     f = res.figures
     assert (f.history, f.declined, f.present_meetings, f.kept) == (0, 2, 2, 2)
     assert {("s1", 1, frozenset({"s3", "b3"}), False), ("s1", 2, frozenset({"s4", "b4"}), False)} == placed(res.schedule)
+
+
+def test_a_meeting_kept_with_moves_allowed_keeps_its_table():
+    """s1–b1 sat at table 2 of s1, table 1 free: kept in place, it keeps table 2 (not the lowest free one)."""
+    res = replan(SchedulingProblem((slot(0), slot(1)), PARTS, REQS, 2), previous(Meeting("s1", 2, "b1", "s1", 5)),
+                 options=MOVES)
+    assert ("s1", 2, frozenset({"s1", "b1"}), False) in placed(res.schedule)
+    assert (res.figures.kept, res.figures.moved) == (1, 0)
