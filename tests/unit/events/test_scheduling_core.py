@@ -19,7 +19,7 @@ from services.events.domain.scheduling import (
     UnscheduledReason,
     schedule,
 )
-from services.events.domain.scheduling.core import build_core, trivial_bound
+from services.events.domain.scheduling.core import Placement, build_core, trivial_bound
 
 T0 = datetime(2023, 11, 28, 14, 0)
 PROVEN = SchedulingOptions(time_limit=10, num_workers=1)  # tiny cases, proven at once; the limit guards a busy machine
@@ -102,3 +102,36 @@ def test_a_request_left_without_room_is_told_apart_in_an_optimal_plan_and_in_a_p
     assert [(u.request, u.reason, u.detail) for u in greedy.unscheduled] == [
         (1, UnscheduledReason.NOT_FOUND_IN_TIME, "no common free slot for 'b' and 'c' in the plan found"),
         (2, UnscheduledReason.NOT_FOUND_IN_TIME, "no common free slot for 'a' and 'c' in the plan found")]
+
+
+def core_of(problem: SchedulingProblem, **kw):
+    return build_core(problem, SchedulingOptions(), fixed=kw.pop("fixed", []), **kw)
+
+
+def test_the_core_takes_the_slots_in_time_order_whatever_their_order_given():
+    given = tuple(reversed(slots(1, 1, 1)))
+    c = core_of(SchedulingProblem(given, people("a", "b"), (MeetingRequest("a", "b"),)))
+    assert c.slot_ids == ["s0", "s1", "s2"] and c.seq == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_the_fixed_meetings_weights_add_up():
+    problem = SchedulingProblem(slots(2, 2), people("a", "b", "c"), (MeetingRequest("a", "b", 3), MeetingRequest("a", "c", 2)))
+    c = core_of(problem, fixed=[Placement("a", "b", "s0"), Placement("a", "c", "s1")])
+    assert (c.fixed_weight, c.tables, c.cap) == (5, [1, 1], [0, 1, 1])
+
+
+def test_a_slot_full_of_fixed_meetings_and_a_participant_without_meetings_left_are_in_no_pair_s_slots():
+    problem = SchedulingProblem(slots(1, 2), people("a", "b", "e", "f"),
+                                (MeetingRequest("a", "b", 5), MeetingRequest("e", "f")))
+    c = core_of(problem, fixed=[Placement("a", "b", "s0")])
+    assert [(c.pids[p.a], c.pids[p.b], p.allowed) for p in c.pairs] == [("e", "f", [1])]
+    capped = SchedulingProblem(slots(2), (*people("a", "c", "d"), Participant("b", Role.BUYER, max_meetings=0)),
+                               (MeetingRequest("a", "b"), MeetingRequest("c", "d")))
+    assert [(p.allowed) for p in core_of(capped).pairs] == [[], [0]]
+
+
+def test_the_core_s_pairs_come_in_the_order_of_their_ids():
+    """A reproducible order (the greedy breaks ties by it), whatever the requests' order."""
+    reqs = (MeetingRequest("d", "c"), MeetingRequest("b", "z"), MeetingRequest("a", "y"), MeetingRequest("b", "a"))
+    c = core_of(SchedulingProblem(slots(2), people("a", "b", "c", "d", "y", "z"), reqs))
+    assert [(c.pids[p.a], c.pids[p.b]) for p in c.pairs] == [("a", "b"), ("a", "y"), ("b", "z"), ("c", "d")]
