@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from services.events.domain.scheduling import (
+    AgendaEntry,
     MeetingRequest,
     Participant,
     RequestStatus,
@@ -135,3 +136,39 @@ def test_the_core_s_pairs_come_in_the_order_of_their_ids():
     reqs = (MeetingRequest("d", "c"), MeetingRequest("b", "z"), MeetingRequest("a", "y"), MeetingRequest("b", "a"))
     c = core_of(SchedulingProblem(slots(2), people("a", "b", "c", "d", "y", "z"), reqs))
     assert [(c.pids[p.a], c.pids[p.b]) for p in c.pairs] == [("a", "b"), ("a", "y"), ("b", "z"), ("c", "d")]
+
+
+def test_each_side_s_agenda_gives_the_slot_its_start_the_table_and_the_counterpart():
+    sched = schedule(SchedulingProblem(slots(2, 2), people("a", "b"), (MeetingRequest("a", "b"),)), PROVEN)
+    [m] = sched.meetings
+    start = T0 + timedelta(minutes=20 * int(m.slot[1:]))
+    assert sched.agendas == {"a": (AgendaEntry(m.slot, start, m.table, "b"),),
+                             "b": (AgendaEntry(m.slot, start, m.table, "a"),)}
+
+
+def test_a_participant_s_meetings_are_counted_one_each_against_its_maximum():
+    """a (at most 2) meets b in the only slot: a–c is left for lack of room, not for a's maximum; with a
+    maximum of 1 it is the maximum."""
+    reqs = (MeetingRequest("a", "b", 5), MeetingRequest("a", "c", 3))
+    for most, reason, detail in ((2, UnscheduledReason.NO_PLACE_LEFT,
+                                  "every common slot of 'a' and 'c' is taken or full in an optimal plan"),
+                                 (1, UnscheduledReason.MAX_MEETINGS_REACHED, "'a' reached its maximum of 1 meetings")):
+        [u] = schedule(SchedulingProblem(slots(2), people("a", "b", "c", a=most), reqs), PROVEN).unscheduled
+        assert (u.request, u.reason, u.detail) == (1, reason, detail)
+    # b (at most 2) meets x and y: z–b is left for b's maximum
+    sched = schedule(SchedulingProblem(slots(1, 1, 1), people("b", "x", "y", "z", b=2),
+                                       (MeetingRequest("x", "b", 5), MeetingRequest("y", "b", 4),
+                                        MeetingRequest("z", "b", 3))), PROVEN)
+    assert [(u.request, u.detail) for u in sched.unscheduled] == [(2, "'b' reached its maximum of 2 meetings")]
+
+
+def test_participants_without_a_meeting_are_those_with_an_eligible_request_and_none():
+    """The triangle in one slot: a and b meet, c (who asked) does not; d asked nothing."""
+    problem = SchedulingProblem(slots(2), people("a", "b", "c", "d"),
+                                (MeetingRequest("a", "b", 5), MeetingRequest("b", "c", 4), MeetingRequest("a", "c", 3)))
+    assert schedule(problem, PROVEN).quality.without_meeting == 1
+
+
+def test_a_convention_with_nothing_to_place_has_no_gap():
+    quality = schedule(SchedulingProblem(slots(1), people("a", "b")), PROVEN).quality
+    assert (quality.bound, quality.weighted, quality.gap, quality.optimality) == (0, 0, 0.0, 1.0)
