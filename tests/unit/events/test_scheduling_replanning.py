@@ -59,7 +59,7 @@ def previous(*meetings: Meeting) -> Schedule:
 def refusal(**kw) -> tuple[str, str]:
     kw.setdefault("previous", schedule(PROBLEM, KEEP))
     with pytest.raises(SchedulingInputError) as err:
-        replan(kw.pop("problem", PROBLEM), kw.pop("previous"), options=KEEP, **kw)
+        replan(kw.pop("problem", PROBLEM), kw.pop("previous"), options=kw.pop("options", KEEP), **kw)
     return err.value.field, err.value.detail
 
 
@@ -204,6 +204,23 @@ def test_a_lock_already_in_place_or_of_an_absent_side_changes_nothing():
     assert all(not m.locked for m in res.schedule.meetings)
 
 
+def test_a_lock_added_since_for_a_pair_that_already_met_is_refused():
+    """s1 met b1 in s0, now history; a lock of s1–b1 in s1 would make them meet twice."""
+    met = previous(Meeting("s0", 1, "s1", "b1", 5))
+    now = SchedulingProblem(PROBLEM.slots, PARTS, REQS, 1, (LockedMeeting("b1", "s1", "s1"),))
+    assert refusal(problem=now, previous=met, from_slot="s1") == (
+        "locked", "locked meeting b1–s1 in slot 's1': the pair already met in slot 's0'")
+    # the same lock while s0 is still open moves the meeting (displaced), and another pair's history stays
+    assert replan(now, met, options=KEEP).figures.displaced == 1
+    other = previous(Meeting("s0", 1, "s2", "b2", 5))
+    for options in (KEEP, MOVES):
+        assert refusal(problem=now, previous=met, from_slot="s1", options=options)[0] == "locked"
+    res = replan(now, other, from_slot="s1", options=KEEP)
+    assert (res.figures.history, res.figures.displaced) == (1, 0)
+    assert ("s0", 1, frozenset(("s2", "b2")), False) in placed(res.schedule)
+    assert ("s1", 1, frozenset(("s1", "b1")), True) in placed(res.schedule)
+
+
 SIX = people("s1", "s2", "s3", "s4", "b1", "b2", "b3", "b4")
 PAIRS = tuple(MeetingRequest(f"s{k}", f"b{k}") for k in (1, 2, 3, 4))
 
@@ -244,15 +261,6 @@ def test_every_lock_added_since_is_placed_after_one_skipped_or_already_in_place(
         now = SchedulingProblem(three, SIX, PAIRS, 2, (first, new))
         res = replan(now, before, options=KEEP, **kw)
         assert ("s2", 2, frozenset({"s4", "b4"}), True) in placed(res.schedule), first
-
-
-def test_history_stays_even_when_its_pair_is_locked_again_later():
-    """A lock in an open slot never displaces a meeting of the past, even of its own pair."""
-    before = previous(Meeting("s0", 1, "b1", "s1", 1))
-    now = SchedulingProblem((slot(0), slot(1)), SIX, PAIRS, 2, (LockedMeeting("s1", "b1", "s1"),))
-    res = replan(now, before, from_slot="s1", options=KEEP)
-    assert (res.figures.history, res.figures.displaced) == (1, 0)
-    assert ("s0", 1, frozenset({"s1", "b1"}), False) in placed(res.schedule)
 
 
 def test_nothing_new_goes_in_a_past_slot_even_with_a_table_free():

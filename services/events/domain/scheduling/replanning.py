@@ -38,7 +38,8 @@ def replan(
     searched first (half the time), then moves that gain more than the penalty. A meeting the
     organiser locked since the previous plan (``problem.locked``) takes its slot (and table) from
     ``from_slot`` on: the previous meetings in its way (its pair elsewhere, either side in that
-    slot, that table) are displaced; a lock in a past slot is history and changes nothing.
+    slot, that table) are displaced; a lock in a past slot is history and changes nothing, and a
+    lock for a pair that already met in a past slot is refused (a pair meets once).
     ``Meeting.weight`` is recomputed from the problem's current requests. See
     :class:`ReplanFigures` for what is counted where. ``progress`` as for :func:`schedule`.
     """
@@ -147,13 +148,15 @@ def _apply_new_locks(problem: SchedulingProblem, fixed: list[Placement], must: l
         pair = frozenset((lock.a, lock.b))
         if lock.slot in closed or lock.a in absent or lock.b in absent:
             continue
+        met = next((p for p in fixed if p.slot in closed and frozenset((p.a, p.b)) == pair), None)
+        if met is not None:  # placing the lock too would make the pair meet twice
+            raise SchedulingInputError("locked", f"locked meeting {lock.a}–{lock.b} in slot {lock.slot!r}: the pair "
+                                                 f"already met in slot {met.slot!r}")
         if any(frozenset((p.a, p.b)) == pair and p.slot == lock.slot and (lock.table is None or p.table == lock.table)
                for p in fixed + must):
             continue  # already where the lock wants it
 
-        def in_the_way(p: Placement) -> bool:
-            if p.slot in closed:
-                return False  # history stays
+        def in_the_way(p: Placement) -> bool:  # (never history: its pair is refused above, its slot is not the lock's)
             same_pair = frozenset((p.a, p.b)) == pair
             same_people = p.slot == lock.slot and bool({p.a, p.b} & pair)
             same_table = p.slot == lock.slot and lock.table is not None and p.table == lock.table
