@@ -23,10 +23,11 @@ from services.events.domain.scheduling import (
     SchedulingOptions,
     SchedulingProblem,
     Slot,
+    Status,
     schedule,
 )
 from services.events.domain.scheduling.core import Core, Placement, build_core, count_idle_gaps
-from services.events.domain.scheduling.solver import _keep_bonus, _Model, _objective, _weight
+from services.events.domain.scheduling.solver import _keep_bonus, _Model, _objective, _weight, solve_core
 
 from tests.unit.events import scheduling_oracle as oracle
 from tests.unit.events.test_scheduling_oracle import locked_placements, wishful_problems
@@ -160,15 +161,14 @@ def fair_reward(core: Core, chosen: list[tuple[int, int]]) -> int:
     return total
 
 
-def four_people(locked: tuple = ()) -> Core:
+def four_people(locked: tuple = (), options: SchedulingOptions = SchedulingOptions(num_workers=1)) -> Core:
     """x–b, x–c and y–b, one each (weight 1), two slots of one table: two meetings. x–c with y–b gives everyone
     one; the other two choices give someone two and leave someone without."""
     parts = (Participant("x", Role.SUPPLIER), Participant("y", Role.SUPPLIER), Participant("b", Role.BUYER),
              Participant("c", Role.BUYER))
     reqs = (MeetingRequest("x", "b"), MeetingRequest("x", "c"), MeetingRequest("y", "b"))
     problem = SchedulingProblem((slot(0, 1), slot(1, 1)), parts, reqs, locked=locked)
-    return build_core(problem, SchedulingOptions(num_workers=1),
-                      fixed=[Placement(m.a, m.b, m.slot, m.table, locked=True) for m in locked])
+    return build_core(problem, options, fixed=[Placement(m.a, m.b, m.slot, m.table, locked=True) for m in locked])
 
 
 def test_the_fairness_phase_keeps_the_weight_and_gives_everyone_a_meeting():
@@ -324,15 +324,14 @@ def fair_reward(core: Core, chosen: list[tuple[int, int]]) -> int:
     return total
 
 
-def four_people(locked: tuple = ()) -> Core:
+def four_people(locked: tuple = (), options: SchedulingOptions = SchedulingOptions(num_workers=1)) -> Core:
     """x–b, x–c and y–b, one each (weight 1), two slots of one table: two meetings. x–c with y–b gives everyone
     one; the other two choices give someone two and leave someone without."""
     parts = (Participant("x", Role.SUPPLIER), Participant("y", Role.SUPPLIER), Participant("b", Role.BUYER),
              Participant("c", Role.BUYER))
     reqs = (MeetingRequest("x", "b"), MeetingRequest("x", "c"), MeetingRequest("y", "b"))
     problem = SchedulingProblem((slot(0, 1), slot(1, 1)), parts, reqs, locked=locked)
-    return build_core(problem, SchedulingOptions(num_workers=1),
-                      fixed=[Placement(m.a, m.b, m.slot, m.table, locked=True) for m in locked])
+    return build_core(problem, options, fixed=[Placement(m.a, m.b, m.slot, m.table, locked=True) for m in locked])
 
 
 def test_the_fairness_phase_keeps_the_weight_and_gives_everyone_a_meeting():
@@ -587,3 +586,47 @@ def test_after_cp_sat_the_later_phases_are_reported_too():
                       progress=lambda phase, fraction: calls.append(phase))
     assert calls == list(Phase), calls
     assert (result.quality.weighted, result.quality.bound) == (31, 31)
+
+
+def test_the_answer_of_the_later_phases_is_the_one_returned():
+    """Started from an unfair plan already at the optimum weight (x meets b and c, y nobody), the call has nothing
+    to search in its primary phases: the fairness phase's answer (x–c, y–b) is what comes back."""
+    core = four_people(options=SchedulingOptions(time_limit=PROVEN, num_workers=1))
+    xb, xc = pair_of(core, "x", "b"), pair_of(core, "x", "c")
+    result = solve_core(core, time.perf_counter(), start=[(xb, 0), (xc, 1)])
+    assert {frozenset((m.a, m.b)) for m in result.meetings} == {frozenset("xc"), frozenset("yb")}
+
+
+def test_the_compactness_phase_alone_runs_its_own_model():
+    """Fairness off, compactness on: the only later phase is CP-SAT's compactness, on a gapped start (x in s0 and
+    s2, idle in s1); the answer keeps the pairs, without the gap."""
+    parts = (Participant("x", Role.SUPPLIER), Participant("b", Role.BUYER), Participant("c", Role.BUYER))
+    problem = SchedulingProblem(tuple(slot(k, 1) for k in range(3)), parts, (MeetingRequest("x", "b"), MeetingRequest("x", "c")))
+    core = build_core(problem, SchedulingOptions(time_limit=PROVEN, num_workers=1, fairness=False), fixed=[])
+    xb, xc = pair_of(core, "x", "b"), pair_of(core, "x", "c")
+    calls: list[str] = []
+    from services.events.domain.scheduling.solver import Tracker
+
+    t0 = time.perf_counter()
+    result = solve_core(core, t0, Tracker(lambda phase, fraction: calls.append(phase), t0, PROVEN), start=[(xb, 0), (xc, 2)])
+    assert {frozenset((m.a, m.b)) for m in result.meetings} == {frozenset("xb"), frozenset("xc")}
+    assert result.quality.idle_gaps == 0
+    assert Phase.COMPACTNESS in calls and Phase.FAIRNESS not in calls, calls
+
+
+def test_a_replan_with_moves_that_keeps_the_optimum_in_place_is_proven_optimal():
+    """x meets one of two (max 1): a, mutual (weight 4), over c (2); one table, two slots. Re-planned with moves and
+    nothing changed, x–a stays in place: the slot-free relaxation's bound less the keep bonus of the meeting kept
+    bounds the weight at 4, which is reached — OPTIMAL, bound 4 (the bonus not taken off, the bound read 5).
+    (Found by a random search with the mutant applied.)"""
+    from services.events.domain.scheduling import replan
+
+    parts = (Participant("a", Role.SUPPLIER), Participant("c", Role.SUPPLIER), Participant("x", Role.SUPPLIER, max_meetings=1))
+    reqs = (MeetingRequest("c", "x", 2), MeetingRequest("a", "x", 1), MeetingRequest("x", "a", 1))
+    problem = SchedulingProblem((slot(0), slot(1)), parts, reqs, tables=1)
+    first = schedule(problem, SchedulingOptions(time_limit=PROVEN, num_workers=1))
+    assert {frozenset((m.a, m.b)) for m in first.meetings} == {frozenset("ax")}
+    for penalty in (1, 3):
+        quality = replan(problem, first, options=SchedulingOptions(time_limit=PROVEN, num_workers=1,
+                                                                  move_penalty=penalty)).schedule.quality
+        assert (quality.weighted, quality.bound, quality.status) == (4, 4, Status.OPTIMAL), penalty
