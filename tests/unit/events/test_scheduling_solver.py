@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from ortools.sat.python import cp_model
 
@@ -630,3 +631,51 @@ def test_a_replan_with_moves_that_keeps_the_optimum_in_place_is_proven_optimal()
         quality = replan(problem, first, options=SchedulingOptions(time_limit=PROVEN, num_workers=1,
                                                                   move_penalty=penalty)).schedule.quality
         assert (quality.weighted, quality.bound, quality.status) == (4, 4, Status.OPTIMAL), penalty
+
+
+# ------------------------------------------------------------------ the deadline and the progress reports
+
+
+def test_the_deadline_keeps_a_margin_for_what_cannot_be_interrupted():
+    """40 ms, plus 5 % of the limit, plus 15 µs per request and participant (decoding the answer) are kept aside."""
+    from services.events.domain.scheduling.solver import Clock
+
+    core = three_pairs(SchedulingOptions(time_limit=10.0))
+    n_out = len(core.problem.requests) + len(core.pids)  # 4 + 3
+    clock = Clock(1000.0, core)
+    assert clock.tail == pytest.approx(0.04 + 0.05 * 10.0 + 1.5e-5 * n_out)
+    assert clock.deadline == pytest.approx(1000.0 + 10.0 - clock.tail)
+
+
+def test_the_progress_fraction_is_the_share_of_the_limit_elapsed_below_1_until_done():
+    """Read from a start put in the past (never from how fast this machine is): half the limit elapsed reads about
+    0.5; five limits elapsed read 0.99 until DONE, which reads 1.0; a zero limit reads 0."""
+    from services.events.domain.scheduling.solver import Tracker
+
+    calls: list[tuple[str, float]] = []
+    now = time.perf_counter()
+    Tracker(lambda p, f: calls.append((p, f)), now, 1000.0)(Phase.VALIDATION)
+    assert calls[-1][1] < 0.5  # 500 s would have had to pass
+    Tracker(lambda p, f: calls.append((p, f)), now - 50.0, 100.0)(Phase.VALIDATION)
+    assert 0.45 <= calls[-1][1] < 0.9  # 40 s would have had to pass for 0.9
+    Tracker(lambda p, f: calls.append((p, f)), now - 0.5, 0.8)(Phase.VALIDATION)
+    assert calls[-1][1] >= 0.6  # a limit below 1 s is divided by too
+    track = Tracker(lambda p, f: calls.append((p, f)), now - 500.0, 100.0)
+    track(Phase.RELAXATION)
+    assert calls[-1] == (Phase.RELAXATION, 0.99)
+    track(Phase.DONE)
+    assert calls[-1] == (Phase.DONE, 1.0)
+    Tracker(lambda p, f: calls.append((p, f)), now - 5.0, 0.0)(Phase.PLACEMENT)
+    assert calls[-1] == (Phase.PLACEMENT, 0.0)
+
+
+def test_a_phase_told_twice_is_reported_once_and_an_earlier_one_after_it_not_at_all():
+    """Re-planning with moves searches twice: the second search's phases are not reported again."""
+    from services.events.domain.scheduling.solver import Tracker
+
+    calls: list[str] = []
+    track = Tracker(lambda p, f: calls.append(p), time.perf_counter(), 1000.0)
+    for phase in (Phase.VALIDATION, Phase.RELAXATION, Phase.PLACEMENT, Phase.RELAXATION, Phase.PLACEMENT,
+                  Phase.CP_SAT, Phase.CP_SAT, Phase.DONE):
+        track(phase)
+    assert calls == [Phase.VALIDATION, Phase.RELAXATION, Phase.PLACEMENT, Phase.CP_SAT, Phase.DONE]
