@@ -127,6 +127,10 @@ async def test_the_directory_merges_its_sources_and_is_moderated(infrastructure,
             other = r.json()
             pending = (await o.get("/directory/proposals", params={"status": "pending"})).json()
             assert {x["id"] for x in pending} == {prop["id"], other["id"]}
+            r = await o.post(f"/directory/proposals/{prop['id']}/acceptance", json={"note": "x" * 4001})
+            assert r.status_code == 422 and "note" in r.text, r.text  # refused whole: the proposal stays pending
+            r = await o.get(f"/directory/proposals/{prop['id']}")
+            assert (r.json()["status"], len(r.json()["history"])) == ("pending", len(prop["history"])), r.text
             r = await o.post(f"/directory/proposals/{prop['id']}/acceptance", json={"note": "vérifié"},
                              headers={"If-Match": '"1"'})
             assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
